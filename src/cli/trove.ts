@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { Command } from 'commander'
+import { ConfigError, loadConfig } from '../config/config.js'
+import { createTrove } from '../main.js'
+import { VERSION } from '../version.js'
+
+const program = new Command()
+  .name('trove')
+  .description('Trove, the open artifact repository manager')
+  .version(VERSION)
+
+program
+  .command('serve')
+  .description('start the server')
+  .option('-c, --config <file>', 'YAML configuration file (default: $TROVE_CONFIG)')
+  .action(async (options: { config?: string }) => {
+    let config
+    try {
+      config = loadConfig({ file: options.config })
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`trove: ${err.message}\n`)
+        process.exit(2)
+      }
+      throw err
+    }
+    const trove = await createTrove(config)
+    let isClosing = false
+    const shutdown = (signal: string) => {
+      if (isClosing) return
+      isClosing = true
+      trove.logger.info({ signal }, 'shutting down')
+      trove.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          trove.logger.error({ err }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGTERM', () => shutdown('SIGTERM'))
+    process.on('SIGINT', () => shutdown('SIGINT'))
+    await trove.listen()
+  })
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`trove: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+})

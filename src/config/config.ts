@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+
+const seconds = z.number().int().nonnegative()
+
+const ConfigSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(8081),
+    dataDir: z.string().min(1).default('./data'),
+    /** External URL when Trove runs behind a proxy; otherwise taken from each request. */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
+    database: z.object({ url: z.string().min(1).optional() }).strict().default({}),
+    blobstore: z.object({ url: z.string().min(1).optional() }).strict().default({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    http: z
+      .object({
+        /** Time allowed to receive a request's headers (slow-loris guard). */
+        headersTimeoutSecs: seconds.default(30),
+        /** A connection with no bytes moving either way for this long is closed. Uploads keep it alive. */
+        idleTimeoutSecs: seconds.default(120),
+        /** How long an idle keep-alive connection is kept open between requests. */
+        keepAliveTimeoutSecs: seconds.default(30),
+        /**
+         * Wall-clock limit for a whole request, 0 for none. Off by default so that multi-GiB uploads
+         * on slow links succeed; the idle and header timeouts still bound a stalled client.
+         */
+        requestTimeoutSecs: seconds.default(0),
+        /** Largest JSON body the REST API parses. */
+        jsonBodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+      })
+      .strict()
+      .default({
+        headersTimeoutSecs: 30,
+        idleTimeoutSecs: 120,
+        keepAliveTimeoutSecs: 30,
+        requestTimeoutSecs: 0,
+        jsonBodyLimitBytes: 1024 * 1024,
+      }),
+  })
+  .strict()
+
+export type TroveConfig = z.infer<typeof ConfigSchema> & {
+  /** Resolved: SQLite file in the data folder when not configured. */
+  readonly databaseUrl: string
+  /** Resolved: the data folder when not configured. */
+  readonly blobstoreUrl: string
+  /** Problems that did not stop the start, to be logged. */
+  readonly warnings: readonly string[]
+}
+
+/** `TROVE_*` environment variables and the configuration path they set. */
+const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 'string' | 'number' }>> = {
+  TROVE_HOST: { path: ['host'], type: 'string' },
+  TROVE_PORT: { path: ['port'], type: 'number' },
+  TROVE_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  TROVE_BASE_URL: { path: ['baseUrl'], type: 'string' },
+  TROVE_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
+  TROVE_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
+  TROVE_BLOBSTORE_URL: { path: ['blobstore', 'url'], type: 'string' },
+  TROVE_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  TROVE_HTTP_HEADERS_TIMEOUT_SECS: { path: ['http', 'headersTimeoutSecs'], type: 'number' },
+  TROVE_HTTP_IDLE_TIMEOUT_SECS: { path: ['http', 'idleTimeoutSecs'], type: 'number' },
+  TROVE_HTTP_KEEP_ALIVE_TIMEOUT_SECS: { path: ['http', 'keepAliveTimeoutSecs'], type: 'number' },
+  TROVE_HTTP_REQUEST_TIMEOUT_SECS: { path: ['http', 'requestTimeoutSecs'], type: 'number' },
+  TROVE_HTTP_JSON_BODY_LIMIT_BYTES: { path: ['http', 'jsonBodyLimitBytes'], type: 'number' },
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface LoadConfigOptions {
+  /** YAML file; falls back to `TROVE_CONFIG`. */
+  readonly file?: string | undefined
+  readonly env?: NodeJS.ProcessEnv
+  /** Settings that override both (used by tests and the CLI). */
+  readonly overrides?: Record<string, unknown>
+}
+
+/**
+ * Builds the configuration from, in increasing precedence: defaults, the YAML file, `TROVE_*`
+ * environment variables, explicit overrides. Throws {@link ConfigError} listing every problem.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
+  const env = options.env ?? process.env
+  const file = options.file ?? env.TROVE_CONFIG
+  const raw: Record<string, unknown> = file ? readYaml(file) : {}
+
+  const problems: string[] = []
+  for (const [name, { path, type }] of Object.entries(ENV_VARIABLES)) {
+    const value = env[name]
+    if (value === undefined || value === '') continue
+    if (type === 'number') {
+      if (!/^\d+$/.test(value.trim())) {
+        problems.push(`${name}: expected a whole number, got ${JSON.stringify(value)}`)
+        continue
+      }
+      setPath(raw, path, Number(value))
+    } else {
+      setPath(raw, path, value)
+    }
+  }
+  // Unknown TROVE_* variables are reported, not fatal: orchestrators inject some of their own.
+  const warnings = Object.keys(env)
+    .filter((name) => name.startsWith('TROVE_') && !(name in ENV_VARIABLES) && !IGNORED_ENV.has(name))
+    .map((name) => `${name} is not a Trove setting and is ignored`)
+  for (const [key, value] of Object.entries(options.overrides ?? {})) raw[key] = value
+
+  const parsed = ConfigSchema.safeParse(raw)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}:\n  - ${problems.join('\n  - ')}`)
+  }
+  const config = parsed.data
+  const dataDir = resolve(config.dataDir)
+  return {
+    ...config,
+    dataDir,
+    databaseUrl: config.database.url ?? join(dataDir, 'trove.db'),
+    blobstoreUrl: config.blobstore.url ?? dataDir,
+    warnings,
+  }
+}
+
+/** Variables that start with TROVE_ but are not settings. */
+const IGNORED_ENV = new Set(['TROVE_CONFIG'])
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`)
+  }
+  let value: unknown
+  try {
+    value = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`configuration file ${file} is not valid YAML: ${(err as Error).message}`)
+  }
+  if (value === null || value === undefined) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`configuration file ${file} must hold a mapping of settings`)
+  }
+  return value as Record<string, unknown>
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target
+  for (const key of path.slice(0, -1)) {
+    const next = node[key]
+    if (typeof next !== 'object' || next === null) node[key] = {}
+    node = node[key] as Record<string, unknown>
+  }
+  node[path[path.length - 1]!] = value
+}
+
+/** Resolves a blob store URL to a filesystem folder; other schemes come with their drivers. */
+export function filesystemRoot(blobstoreUrl: string): string {
+  if (blobstoreUrl.startsWith('file://')) return new URL(blobstoreUrl).pathname
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(blobstoreUrl)) {
+    throw new ConfigError(`blobstore.url: unsupported scheme in ${blobstoreUrl} (supported: a folder path or file://)`)
+  }
+  return isAbsolute(blobstoreUrl) ? blobstoreUrl : resolve(blobstoreUrl)
+}

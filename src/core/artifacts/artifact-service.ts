@@ -1,0 +1,389 @@
+import type { Readable } from 'node:stream'
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { AssetTable, Database } from '../../metadata/schema.js'
+import type { BlobInfo, BlobStore } from '../blobs/blob-store.js'
+import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../digest.js'
+import { TroveError, conflict, notFound } from '../errors.js'
+import { ancestorsOf, nameOf, parentOf } from '../paths.js'
+import type { Repository } from '../repositories/repository-service.js'
+
+/** A file in a repository: a path pointing at a blob, with its bookkeeping. */
+export interface Asset {
+  readonly repoKey: string
+  readonly path: string
+  readonly name: string
+  readonly sha256: string
+  readonly sha1: string
+  readonly md5: string
+  readonly size: number
+  readonly contentType: string
+  readonly originalChecksums: Readonly<Partial<Record<'sha256' | 'sha1' | 'md5', string>>>
+  readonly createdAt: number
+  readonly createdBy: string
+  readonly modifiedAt: number
+  readonly modifiedBy: string
+  readonly downloadedAt: number | null
+  readonly downloadedBy: string | null
+  readonly downloadCount: number
+}
+
+export interface Folder {
+  readonly repoKey: string
+  readonly path: string
+  readonly createdAt: number
+  readonly createdBy: string
+}
+
+export type Item = { readonly kind: 'file'; readonly asset: Asset } | { readonly kind: 'folder'; readonly folder: Folder }
+
+export type Properties = ReadonlyMap<string, readonly string[]>
+
+export interface DeployOptions {
+  readonly user: string
+  readonly contentType: string
+  readonly expected?: ExpectedChecksums | undefined
+  readonly properties?: Properties | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+export interface Children {
+  readonly folders: readonly string[]
+  readonly files: readonly Asset[]
+}
+
+const SEARCH_LIMIT = 1000
+
+/**
+ * Artifacts (assets, folders, properties) of repositories. Owns the rule that an asset becomes
+ * visible only after its blob is stored and verified: the metadata row is written last.
+ */
+export class ArtifactService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** Streams `source` into the blob store, then records the asset. Overwrites an existing file. */
+  async deploy(repository: Repository, path: string, source: Readable, options: DeployOptions): Promise<Asset> {
+    await this.assertDeployable(repository, path)
+    const blob = await this.blobs.put(source, { expected: options.expected, signal: options.signal })
+    return this.record(repository, path, blob, options)
+  }
+
+  /**
+   * Records an asset for content already stored, found by one of its checksums (Artifactory's
+   * `X-Checksum-Deploy`). Throws NOT_FOUND when no such blob exists.
+   */
+  async deployByChecksum(repository: Repository, path: string, options: DeployOptions): Promise<Asset> {
+    await this.assertDeployable(repository, path)
+    const expected = options.expected ?? {}
+    const algorithm = (['sha256', 'sha1', 'md5'] as const).find((a) => expected[a] !== undefined)
+    if (!algorithm) throw new TroveError('BAD_REQUEST', 'a checksum deploy needs X-Checksum-Sha256 or X-Checksum-Sha1')
+    const value = expected[algorithm]!
+    if (!CHECKSUM_PATTERNS[algorithm].test(value)) throw new TroveError('DIGEST_INVALID', `invalid ${algorithm} checksum '${value}'`)
+    const row = await this.db.selectFrom('blobs').selectAll().where(algorithm, '=', value).executeTakeFirst()
+    if (!row || !(await this.blobs.exists(row.sha256))) {
+      throw notFound(`checksum deploy failed: no content with ${algorithm} ${value} is stored`)
+    }
+    for (const other of ['sha256', 'sha1', 'md5'] as const) {
+      if (expected[other] !== undefined && expected[other] !== row[other]) {
+        throw new TroveError('DIGEST_INVALID', `${other} checksum mismatch: declared ${expected[other]}, stored content has ${row[other]}`)
+      }
+    }
+    return this.record(repository, path, row, options)
+  }
+
+  /** Creates a folder (a `PUT` of a path ending in `/`). */
+  async createFolder(repository: Repository, path: string, user: string): Promise<Folder> {
+    if (path === '') return this.rootFolder(repository)
+    const existing = await this.getItem(repository, path)
+    if (existing?.kind === 'file') throw conflict(`'${path}' is a file`)
+    for (const ancestor of ancestorsOf(path)) {
+      if ((await this.getItem(repository, ancestor))?.kind === 'file') throw conflict(`'${ancestor}' is a file`)
+    }
+    const now = Date.now()
+    await this.db.transaction().execute((trx) => this.ensureFolders(trx, repository.key, [...ancestorsOf(path), path], now, user))
+    return { repoKey: repository.key, path, createdAt: now, createdBy: user }
+  }
+
+  async getAsset(repoKey: string, path: string): Promise<Asset | undefined> {
+    const row = await this.db.selectFrom('assets').selectAll().where('repo_key', '=', repoKey).where('path', '=', path).executeTakeFirst()
+    return row ? toAsset(row) : undefined
+  }
+
+  async getItem(repository: Repository, path: string): Promise<Item | undefined> {
+    if (path === '') return { kind: 'folder', folder: this.rootFolder(repository) }
+    const asset = await this.getAsset(repository.key, path)
+    if (asset) return { kind: 'file', asset }
+    const folder = await this.db
+      .selectFrom('folders')
+      .selectAll()
+      .where('repo_key', '=', repository.key)
+      .where('path', '=', path)
+      .executeTakeFirst()
+    return folder
+      ? { kind: 'folder', folder: { repoKey: folder.repo_key, path: folder.path, createdAt: folder.created_at, createdBy: folder.created_by } }
+      : undefined
+  }
+
+  /** Opens an asset's bytes (or a range of them). */
+  async open(asset: Asset, range?: { start: number; end: number }): Promise<Readable> {
+    return this.blobs.open(asset.sha256, range)
+  }
+
+  async recordDownload(asset: Asset, user: string): Promise<void> {
+    await this.db
+      .updateTable('assets')
+      .set({ download_count: sql`download_count + 1`, downloaded_at: Date.now(), downloaded_by: user })
+      .where('repo_key', '=', asset.repoKey)
+      .where('path', '=', asset.path)
+      .execute()
+  }
+
+  /** Direct children of a folder. */
+  async children(repoKey: string, folder: string): Promise<Children> {
+    const [folders, files] = await Promise.all([
+      this.db.selectFrom('folders').select('path').where('repo_key', '=', repoKey).where('folder', '=', folder).orderBy('path').execute(),
+      this.db.selectFrom('assets').selectAll().where('repo_key', '=', repoKey).where('folder', '=', folder).orderBy('path').execute(),
+    ])
+    return { folders: folders.map((f) => f.path), files: files.map(toAsset) }
+  }
+
+  /** Every file (and, if asked, folder) below `folder`, at any depth. */
+  async listDeep(repoKey: string, folder: string): Promise<{ folders: Folder[]; files: Asset[] }> {
+    const [folders, files] = await Promise.all([
+      withinFolder(this.db.selectFrom('folders').selectAll().where('repo_key', '=', repoKey), folder).orderBy('path').execute(),
+      withinFolder(this.db.selectFrom('assets').selectAll().where('repo_key', '=', repoKey), folder).orderBy('path').execute(),
+    ])
+    return {
+      folders: folders.map((f) => ({ repoKey, path: f.path, createdAt: f.created_at, createdBy: f.created_by })),
+      files: files.map(toAsset),
+    }
+  }
+
+  /**
+   * Deletes a file, or a folder and everything below it (`''`: the whole repository's content).
+   * Returns how many files went. Blobs stay for garbage collection.
+   */
+  async delete(repository: Repository, path: string): Promise<number> {
+    const item = await this.getItem(repository, path)
+    if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
+    const key = repository.key
+    return this.db.transaction().execute(async (trx) => {
+      if (item.kind === 'file') {
+        await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
+        await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', '=', path).execute()
+        return 1
+      }
+      const deleted = await withinFolder(trx.deleteFrom('assets').where('repo_key', '=', key), path).executeTakeFirst()
+      await withinFolder(trx.deleteFrom('folders').where('repo_key', '=', key), path).execute()
+      await withinFolder(trx.deleteFrom('properties').where('repo_key', '=', key), path).execute()
+      if (path !== '') {
+        await trx.deleteFrom('folders').where('repo_key', '=', key).where('path', '=', path).execute()
+        await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
+      }
+      return Number(deleted.numDeletedRows)
+    })
+  }
+
+  async getProperties(repoKey: string, path: string): Promise<Map<string, string[]>> {
+    const rows = await this.db
+      .selectFrom('properties')
+      .select(['name', 'value'])
+      .where('repo_key', '=', repoKey)
+      .where('path', '=', path)
+      .orderBy('name')
+      .orderBy('value')
+      .execute()
+    const properties = new Map<string, string[]>()
+    for (const { name, value } of rows) properties.set(name, [...(properties.get(name) ?? []), value])
+    return properties
+  }
+
+  /** Sets the given properties (replacing those names' values) on an item, and below it if `recursive`. */
+  async setProperties(repository: Repository, path: string, properties: Properties, recursive: boolean): Promise<void> {
+    const targets = await this.propertyTargets(repository, path, recursive)
+    await this.db.transaction().execute(async (trx) => {
+      for (const target of targets) await writeProperties(trx, repository.key, target, properties, false)
+    })
+  }
+
+  async deleteProperties(repository: Repository, path: string, names: readonly string[], recursive: boolean): Promise<void> {
+    const targets = await this.propertyTargets(repository, path, recursive)
+    if (names.length === 0) return
+    await this.db
+      .deleteFrom('properties')
+      .where('repo_key', '=', repository.key)
+      .where('path', 'in', targets)
+      .where('name', 'in', names)
+      .execute()
+  }
+
+  /** Files whose name matches a pattern with `*` and `?` wildcards, case-insensitively. */
+  async searchByName(pattern: string, repoKeys: readonly string[]): Promise<Asset[]> {
+    if (repoKeys.length === 0) return []
+    const like = pattern.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_')
+    const rows = await this.db
+      .selectFrom('assets')
+      .selectAll()
+      .where(sql<boolean>`lower(name) like ${like} escape '\\'`)
+      .where('repo_key', 'in', repoKeys)
+      .orderBy('repo_key')
+      .orderBy('path')
+      .limit(SEARCH_LIMIT)
+      .execute()
+    return rows.map(toAsset)
+  }
+
+  async searchByChecksum(algorithm: 'sha256' | 'sha1' | 'md5', value: string, repoKeys: readonly string[]): Promise<Asset[]> {
+    if (repoKeys.length === 0) return []
+    const rows = await this.db
+      .selectFrom('assets')
+      .selectAll()
+      .where(algorithm, '=', value.toLowerCase())
+      .where('repo_key', 'in', repoKeys)
+      .orderBy('repo_key')
+      .orderBy('path')
+      .limit(SEARCH_LIMIT)
+      .execute()
+    return rows.map(toAsset)
+  }
+
+  private rootFolder(repository: Repository): Folder {
+    return { repoKey: repository.key, path: '', createdAt: repository.createdAt, createdBy: 'system' }
+  }
+
+  private async propertyTargets(repository: Repository, path: string, recursive: boolean): Promise<string[]> {
+    const item = await this.getItem(repository, path)
+    if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
+    if (!recursive || item.kind === 'file') return [path]
+    const below = await this.listDeep(repository.key, path)
+    return [path, ...below.folders.map((f) => f.path), ...below.files.map((f) => f.path)]
+  }
+
+  private async assertDeployable(repository: Repository, path: string): Promise<void> {
+    if (path === '') throw new TroveError('PATH_INVALID', 'a file needs a path inside the repository')
+    if (!repository.isPathAllowed(path)) {
+      throw new TroveError('DENIED', `'${path}' is not allowed in '${repository.key}' by its includes/excludes patterns`)
+    }
+    const folder = await this.db
+      .selectFrom('folders')
+      .select('path')
+      .where('repo_key', '=', repository.key)
+      .where('path', '=', path)
+      .executeTakeFirst()
+    if (folder) throw conflict(`'${path}' is a folder in '${repository.key}'`)
+    const ancestors = ancestorsOf(path)
+    if (ancestors.length > 0) {
+      const file = await this.db
+        .selectFrom('assets')
+        .select('path')
+        .where('repo_key', '=', repository.key)
+        .where('path', 'in', ancestors)
+        .executeTakeFirst()
+      if (file) throw conflict(`'${file.path}' is a file in '${repository.key}', not a folder`)
+    }
+  }
+
+  private async record(repository: Repository, path: string, blob: BlobInfo, options: DeployOptions): Promise<Asset> {
+    const now = Date.now()
+    const original = Object.fromEntries(
+      (['sha256', 'sha1', 'md5'] as const).filter((a) => options.expected?.[a] !== undefined).map((a) => [a, options.expected![a]]),
+    )
+    const row: AssetTable = {
+      repo_key: repository.key,
+      path,
+      folder: parentOf(path),
+      name: nameOf(path),
+      sha256: blob.sha256,
+      sha1: blob.sha1,
+      md5: blob.md5,
+      size: blob.size,
+      content_type: options.contentType,
+      original_checksums: JSON.stringify(original),
+      created_at: now,
+      created_by: options.user,
+      modified_at: now,
+      modified_by: options.user,
+      downloaded_at: null,
+      downloaded_by: null,
+      download_count: 0,
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('blobs')
+        .values({ sha256: blob.sha256, sha1: blob.sha1, md5: blob.md5, size: blob.size, created_at: now })
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .execute()
+      await this.ensureFolders(trx, repository.key, ancestorsOf(path), now, options.user)
+      await trx
+        .insertInto('assets')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['repo_key', 'path']).doUpdateSet({
+            sha256: row.sha256,
+            sha1: row.sha1,
+            md5: row.md5,
+            size: row.size,
+            content_type: row.content_type,
+            original_checksums: row.original_checksums,
+            modified_at: now,
+            modified_by: options.user,
+          }),
+        )
+        .execute()
+      if (options.properties && options.properties.size > 0) {
+        await writeProperties(trx, repository.key, path, options.properties, true)
+      }
+    })
+    return (await this.getAsset(repository.key, path))!
+  }
+
+  private async ensureFolders(trx: Transaction<Database>, repoKey: string, paths: readonly string[], now: number, user: string) {
+    if (paths.length === 0) return
+    await trx
+      .insertInto('folders')
+      .values(paths.map((p) => ({ repo_key: repoKey, path: p, folder: parentOf(p), name: nameOf(p), created_at: now, created_by: user })))
+      .onConflict((oc) => oc.columns(['repo_key', 'path']).doNothing())
+      .execute()
+  }
+}
+
+async function writeProperties(trx: Transaction<Database>, repoKey: string, path: string, properties: Properties, replaceAll: boolean) {
+  let clear = trx.deleteFrom('properties').where('repo_key', '=', repoKey).where('path', '=', path)
+  if (!replaceAll) clear = clear.where('name', 'in', [...properties.keys()])
+  await clear.execute()
+  const rows = [...properties].flatMap(([name, values]) => [...new Set(values)].map((value) => ({ repo_key: repoKey, path, name, value })))
+  if (rows.length > 0) await trx.insertInto('properties').values(rows).execute()
+}
+
+/**
+ * Restricts a query to paths strictly below `folder` with an index-friendly range instead of
+ * LIKE: every path below `a/b` sorts between `a/b/` and `a/b0` (`0` follows `/`).
+ */
+function withinFolder<Q extends { where: (...args: never[]) => Q }>(query: Q, folder: string): Q {
+  if (folder === '') return query
+  const q = query as unknown as { where(column: string, op: string, value: string): unknown }
+  return (q.where('path', '>=', `${folder}/`) as typeof q).where('path', '<', `${folder}0`) as unknown as Q
+}
+
+function toAsset(row: AssetTable): Asset {
+  return {
+    repoKey: row.repo_key,
+    path: row.path,
+    name: row.name,
+    sha256: row.sha256,
+    sha1: row.sha1,
+    md5: row.md5,
+    size: row.size,
+    contentType: row.content_type,
+    originalChecksums: JSON.parse(row.original_checksums) as Asset['originalChecksums'],
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    modifiedAt: row.modified_at,
+    modifiedBy: row.modified_by,
+    downloadedAt: row.downloaded_at,
+    downloadedBy: row.downloaded_by,
+    downloadCount: row.download_count,
+  }
+}

@@ -1,0 +1,51 @@
+import { ANONYMOUS, type Principal } from './principal.js'
+import { TokenService } from './token-service.js'
+import type { UserService } from './user-service.js'
+import { unauthorized } from '../errors.js'
+
+/**
+ * Turns an `Authorization` header into a {@link Principal}: HTTP Basic with a password or an
+ * access token as the password, or `Bearer <token>`. No header means anonymous; a header with
+ * bad credentials is an error (clients must learn their credentials are wrong, not get less).
+ */
+export class Authenticator {
+  constructor(
+    private readonly users: UserService,
+    private readonly tokens: TokenService,
+  ) {}
+
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) return ANONYMOUS
+    const space = authorization.indexOf(' ')
+    const scheme = (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase()
+    const value = space === -1 ? '' : authorization.slice(space + 1).trim()
+    if (scheme === 'basic') {
+      const decoded = Buffer.from(value, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      if (colon <= 0) throw unauthorized('malformed Basic credentials')
+      return this.withSecret(decoded.slice(0, colon), decoded.slice(colon + 1))
+    }
+    if (scheme === 'bearer') {
+      if (!value) throw unauthorized('empty bearer token')
+      return this.withToken(undefined, value)
+    }
+    throw unauthorized(`unsupported authorization scheme '${scheme}' (use Basic or Bearer)`)
+  }
+
+  private async withSecret(name: string, secret: string): Promise<Principal> {
+    if (TokenService.looksLikeToken(secret)) return this.withToken(name, secret)
+    const user = await this.users.checkPassword(name, secret)
+    if (!user) throw unauthorized('bad credentials')
+    return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'password' }
+  }
+
+  private async withToken(expectedSubject: string | undefined, secret: string): Promise<Principal> {
+    const token = await this.tokens.verify(secret)
+    if (!token || (expectedSubject !== undefined && expectedSubject !== token.subject)) {
+      throw unauthorized('invalid or expired token')
+    }
+    const user = await this.users.get(token.subject)
+    if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
+    return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'token', tokenId: token.id }
+  }
+}

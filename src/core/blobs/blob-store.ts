@@ -1,0 +1,109 @@
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { TroveError } from '../errors.js'
+import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
+import { PathNotFoundError, type ByteRange, type StorageDriver } from '../../storage/storage-driver.js'
+
+export interface BlobInfo extends Checksums {
+  readonly size: number
+}
+
+export interface PutOptions {
+  readonly expected?: ExpectedChecksums | undefined
+  /** Refuse (PAYLOAD_TOO_LARGE) a body longer than this. */
+  readonly maxBytes?: number | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * Content-addressed blobs over a {@link StorageDriver}: each blob is stored once, under its
+ * sha256, and only after every byte has been written, synced and verified.
+ */
+export class BlobStore {
+  constructor(readonly driver: StorageDriver) {}
+
+  /**
+   * Streams `source` to storage while hashing it. Commits only when the stream ended normally and
+   * every checksum in `expected` matches; otherwise discards the temporary data and throws
+   * (`DIGEST_INVALID`, `SIZE_INVALID`, `PAYLOAD_TOO_LARGE`, or the stream's own error).
+   * Storing bytes that already exist is a cheap no-op (deduplication).
+   */
+  async put(source: Readable, options: PutOptions = {}): Promise<BlobInfo> {
+    const { expected, maxBytes, signal } = options
+    if (expected) validateExpected(expected)
+    const writer = await this.driver.createWriter()
+    const hashing = new HashingStream(maxBytes)
+    try {
+      await pipeline(source, hashing, writer.stream, signal ? { signal } : {})
+      const checksums = hashing.digest()
+      const info: BlobInfo = { ...checksums, size: hashing.size }
+      if (expected) verify(info, expected)
+      await writer.commit(this.keyOf(info.sha256))
+      return info
+    } catch (err) {
+      await writer.abort()
+      if (err instanceof SizeLimitError) {
+        throw new TroveError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${err.limit} bytes`)
+      }
+      throw err
+    }
+  }
+
+  /** Opens a blob (or a byte range of it). Throws `BLOB_UNKNOWN` when it does not exist. */
+  async open(sha256: string, range?: ByteRange): Promise<Readable> {
+    try {
+      return await this.driver.read(this.keyOf(sha256), range)
+    } catch (err) {
+      if (err instanceof PathNotFoundError) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
+      throw err
+    }
+  }
+
+  async exists(sha256: string): Promise<boolean> {
+    return (await this.driver.stat(this.keyOf(sha256))) !== undefined
+  }
+
+  /** Removes a blob. Only garbage collection calls this, once no asset refers to the blob. */
+  async delete(sha256: string): Promise<void> {
+    await this.driver.delete(this.keyOf(sha256))
+  }
+
+  keyOf(sha256: string): string {
+    if (!CHECKSUM_PATTERNS.sha256.test(sha256)) throw new TroveError('DIGEST_INVALID', `not a sha256 digest: ${sha256}`)
+    return `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`
+  }
+}
+
+function validateExpected(expected: ExpectedChecksums): void {
+  for (const algorithm of ['sha256', 'sha1', 'md5'] as const) {
+    const value = expected[algorithm]
+    if (value !== undefined && !CHECKSUM_PATTERNS[algorithm].test(value)) {
+      throw new TroveError('DIGEST_INVALID', `the ${algorithm} checksum given is not a valid ${algorithm} hex digest`, {
+        algorithm,
+        given: value,
+      })
+    }
+  }
+  if (expected.size !== undefined && (!Number.isSafeInteger(expected.size) || expected.size < 0)) {
+    throw new TroveError('SIZE_INVALID', `invalid size: ${expected.size}`)
+  }
+}
+
+function verify(actual: BlobInfo, expected: ExpectedChecksums): void {
+  for (const algorithm of ['sha256', 'sha1', 'md5'] as const) {
+    const value = expected[algorithm]
+    if (value !== undefined && value !== actual[algorithm]) {
+      throw new TroveError(
+        'DIGEST_INVALID',
+        `${algorithm} checksum mismatch: the client declared ${value} but the content is ${actual[algorithm]}`,
+        { algorithm, expected: value, actual: actual[algorithm] },
+      )
+    }
+  }
+  if (expected.size !== undefined && expected.size !== actual.size) {
+    throw new TroveError('SIZE_INVALID', `size mismatch: the client declared ${expected.size} bytes but sent ${actual.size}`, {
+      expected: expected.size,
+      actual: actual.size,
+    })
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Typed, protocol-agnostic errors. Domain code throws these; each protocol renders them once, at
+ * its edge (the REST API as Artifactory's `{"errors":[…]}`, OCI as its error JSON, and so on).
+ * Domain code never picks an HTTP status: the table below does.
+ */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'BLOB_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'SIZE_INVALID'
+  | 'NAME_INVALID'
+  | 'PATH_INVALID'
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'CONFLICT'
+  | 'UNSUPPORTED'
+  | 'RANGE_NOT_SATISFIABLE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'QUOTA_EXCEEDED'
+  | 'READ_ONLY'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  NOT_FOUND: 404,
+  BLOB_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  SIZE_INVALID: 400,
+  NAME_INVALID: 400,
+  PATH_INVALID: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  CONFLICT: 409,
+  UNSUPPORTED: 405,
+  RANGE_NOT_SATISFIABLE: 416,
+  PAYLOAD_TOO_LARGE: 413,
+  QUOTA_EXCEEDED: 413,
+  READ_ONLY: 503,
+  UPSTREAM_UNAVAILABLE: 502,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+}
+
+export class TroveError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Readonly<Record<string, unknown>>,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+    this.name = 'TroveError'
+  }
+
+  get status(): number {
+    return HTTP_STATUS[this.code]
+  }
+}
+
+export const notFound = (message: string, details?: Record<string, unknown>) =>
+  new TroveError('NOT_FOUND', message, details)
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+  new TroveError('BAD_REQUEST', message, details)
+export const denied = (message: string) => new TroveError('DENIED', message)
+export const unauthorized = (message: string) => new TroveError('UNAUTHORIZED', message)
+export const conflict = (message: string) => new TroveError('CONFLICT', message)
+
+export function isTroveError(err: unknown): err is TroveError {
+  return err instanceof TroveError
+}

@@ -1,0 +1,266 @@
+import type { Kysely } from 'kysely'
+import picomatch from 'picomatch'
+import { z } from 'zod'
+import type { Database, RepositoryTable } from '../../metadata/schema.js'
+import { TroveError, conflict, notFound } from '../errors.js'
+import { assertRepositoryKey } from '../paths.js'
+
+export const REPOSITORY_CLASSES = ['local', 'remote', 'virtual', 'federated'] as const
+export type RepositoryClass = (typeof REPOSITORY_CLASSES)[number]
+
+/**
+ * A repository's configuration in Artifactory's JSON shape. Fields Trove does not know are kept
+ * as given and returned on GET, so that tools which round-trip configurations lose nothing.
+ */
+export interface RepositoryConfig {
+  readonly key: string
+  readonly rclass: RepositoryClass
+  readonly packageType: string
+  readonly description?: string
+  readonly notes?: string
+  readonly includesPattern: string
+  readonly excludesPattern: string
+  /** Trove: callers without credentials may read (download, browse) this repository. */
+  readonly anonymousRead?: boolean
+  // remote
+  readonly url?: string
+  readonly username?: string
+  readonly password?: string
+  readonly offline?: boolean
+  readonly retrievalCachePeriodSecs?: number
+  readonly missedRetrievalCachePeriodSecs?: number
+  // virtual
+  readonly repositories?: readonly string[]
+  readonly defaultDeploymentRepo?: string
+  readonly [unknownField: string]: unknown
+}
+
+export interface Repository {
+  readonly key: string
+  readonly rclass: RepositoryClass
+  readonly packageType: string
+  readonly config: RepositoryConfig
+  readonly createdAt: number
+  readonly updatedAt: number
+  /** True when the path is allowed by `includesPattern` and not refused by `excludesPattern`. */
+  isPathAllowed(path: string): boolean
+}
+
+/** Which classes each package type supports; built from the registered formats. */
+export type SupportedKinds = ReadonlyMap<string, readonly RepositoryClass[]>
+
+const secs = z.number().int().nonnegative()
+const KnownFields = z.object({
+  key: z.string(),
+  rclass: z.enum(REPOSITORY_CLASSES),
+  packageType: z.string(),
+  description: z.string().optional(),
+  notes: z.string().optional(),
+  includesPattern: z.string().optional(),
+  excludesPattern: z.string().optional(),
+  anonymousRead: z.boolean().optional(),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  offline: z.boolean().optional(),
+  retrievalCachePeriodSecs: secs.optional(),
+  missedRetrievalCachePeriodSecs: secs.optional(),
+  repositories: z.array(z.string()).optional(),
+  defaultDeploymentRepo: z.string().optional(),
+})
+
+/** Fields returned by GET but never accepted from a client. */
+const SECRET_FIELDS = ['password'] as const
+
+export class RepositoryService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly supported: SupportedKinds,
+  ) {}
+
+  async list(filter: { rclass?: string | undefined; packageType?: string | undefined } = {}): Promise<Repository[]> {
+    let query = this.db.selectFrom('repositories').selectAll().orderBy('key')
+    if (filter.rclass) query = query.where('rclass', '=', filter.rclass.toLowerCase())
+    if (filter.packageType) query = query.where('package_type', '=', filter.packageType.toLowerCase())
+    return (await query.execute()).map(toRepository)
+  }
+
+  async get(key: string): Promise<Repository | undefined> {
+    const row = await this.db.selectFrom('repositories').selectAll().where('key', '=', key).executeTakeFirst()
+    return row ? toRepository(row) : undefined
+  }
+
+  async require(key: string): Promise<Repository> {
+    const repository = await this.get(key)
+    if (!repository) throw notFound(`repository '${key}' does not exist`)
+    return repository
+  }
+
+  /** Creates a repository (Artifactory's `PUT /api/repositories/{key}`). */
+  async create(key: string, body: unknown): Promise<Repository> {
+    const config = await this.validate(key, body, undefined)
+    const now = Date.now()
+    const row: RepositoryTable = {
+      key,
+      rclass: config.rclass,
+      package_type: config.packageType,
+      config: JSON.stringify(config),
+      created_at: now,
+      updated_at: now,
+    }
+    const result = await this.db
+      .insertInto('repositories')
+      .values(row)
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst()
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw conflict(`repository '${key}' already exists`)
+    return toRepository(row)
+  }
+
+  /** Updates a repository with the fields given (Artifactory's `POST`); key, class and type are fixed. */
+  async update(key: string, body: unknown): Promise<Repository> {
+    const existing = await this.require(key)
+    if (!isObject(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
+    for (const field of ['rclass', 'packageType'] as const) {
+      if (body[field] !== undefined && String(body[field]).toLowerCase() !== existing.config[field]) {
+        throw new TroveError('BAD_REQUEST', `${field} cannot be changed (it is '${existing.config[field]}')`)
+      }
+    }
+    const merged = { ...existing.config, ...body, key }
+    const config = await this.validate(key, merged, existing)
+    const now = Date.now()
+    await this.db
+      .updateTable('repositories')
+      .set({ config: JSON.stringify(config), updated_at: now })
+      .where('key', '=', key)
+      .execute()
+    return toRepository({ key, rclass: config.rclass, package_type: config.packageType, config: JSON.stringify(config), created_at: existing.createdAt, updated_at: now })
+  }
+
+  /** Deletes a repository and everything in it. Its blobs are left to garbage collection. */
+  async delete(key: string): Promise<void> {
+    await this.require(key)
+    const users = await this.db
+      .selectFrom('repositories')
+      .select('key')
+      .where('rclass', '=', 'virtual')
+      .execute()
+    for (const { key: virtualKey } of users) {
+      const virtual = await this.require(virtualKey)
+      if (virtual.config.repositories?.includes(key)) {
+        throw conflict(`repository '${key}' is a member of virtual repository '${virtualKey}'; remove it there first`)
+      }
+    }
+    await this.db.transaction().execute(async (trx) => {
+      // Children first: SQLite and PostgreSQL both cascade, but explicit deletes keep the order obvious.
+      await trx.deleteFrom('properties').where('repo_key', '=', key).execute()
+      await trx.deleteFrom('assets').where('repo_key', '=', key).execute()
+      await trx.deleteFrom('folders').where('repo_key', '=', key).execute()
+      await trx.deleteFrom('repository_grants').where('repo_key', '=', key).execute()
+      await trx.deleteFrom('repositories').where('key', '=', key).execute()
+    })
+  }
+
+  private async validate(key: string, body: unknown, existing: Repository | undefined): Promise<RepositoryConfig> {
+    assertRepositoryKey(key)
+    if (!isObject(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
+    const input: Record<string, unknown> = { ...body }
+    if (input.key !== undefined && input.key !== key) {
+      throw new TroveError('BAD_REQUEST', `the key in the body ('${String(input.key)}') differs from the key in the URL ('${key}')`)
+    }
+    input.key = key
+    if (typeof input.rclass === 'string') input.rclass = input.rclass.toLowerCase()
+    if (typeof input.packageType === 'string') input.packageType = input.packageType.toLowerCase()
+    const parsed = KnownFields.safeParse(input)
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+      throw new TroveError('BAD_REQUEST', `invalid repository configuration: ${problems.join('; ')}`, { problems })
+    }
+    const known = parsed.data
+    const classes = this.supported.get(known.packageType)
+    if (!classes) {
+      throw new TroveError(
+        'BAD_REQUEST',
+        `packageType '${known.packageType}' is not supported (supported: ${[...this.supported.keys()].join(', ')})`,
+      )
+    }
+    if (!classes.includes(known.rclass)) {
+      throw new TroveError(
+        'BAD_REQUEST',
+        `rclass '${known.rclass}' is not supported for packageType '${known.packageType}' (supported: ${classes.join(', ')})`,
+      )
+    }
+    for (const field of ['includesPattern', 'excludesPattern'] as const) {
+      const value = known[field]
+      if (value !== undefined && splitPatterns(value).some((p) => p.startsWith('/'))) {
+        throw new TroveError('BAD_REQUEST', `${field}: patterns are relative to the repository root (no leading '/')`)
+      }
+    }
+    if (known.rclass === 'remote' && !known.url) throw new TroveError('BAD_REQUEST', 'url: a remote repository needs an upstream url')
+    if (known.rclass === 'virtual') await this.validateVirtual(key, known)
+    const config: Record<string, unknown> = {
+      ...input,
+      includesPattern: known.includesPattern ?? '**/*',
+      excludesPattern: known.excludesPattern ?? '',
+    }
+    // A stored upstream password is kept when an update leaves it out (GET never returns it).
+    if (existing && config.password === undefined && existing.config.password !== undefined) {
+      config.password = existing.config.password
+    }
+    return config as unknown as RepositoryConfig
+  }
+
+  private async validateVirtual(key: string, known: z.infer<typeof KnownFields>): Promise<void> {
+    const members = known.repositories ?? []
+    for (const member of members) {
+      if (member === key) throw new TroveError('BAD_REQUEST', 'repositories: a virtual repository cannot contain itself')
+      const repository = await this.get(member)
+      if (!repository) throw new TroveError('BAD_REQUEST', `repositories: '${member}' does not exist`)
+      if (repository.packageType !== known.packageType) {
+        throw new TroveError('BAD_REQUEST', `repositories: '${member}' is a ${repository.packageType} repository, not ${known.packageType}`)
+      }
+    }
+    const target = known.defaultDeploymentRepo
+    if (target !== undefined) {
+      const repository = members.includes(target) ? await this.get(target) : undefined
+      if (!repository || repository.rclass !== 'local') {
+        throw new TroveError('BAD_REQUEST', `defaultDeploymentRepo: '${target}' must be a local repository listed in repositories`)
+      }
+    }
+  }
+}
+
+/** The configuration as returned to clients: secrets removed. */
+export function publicConfig(config: RepositoryConfig): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...config }
+  for (const field of SECRET_FIELDS) delete copy[field]
+  return copy
+}
+
+function toRepository(row: RepositoryTable): Repository {
+  const config = JSON.parse(row.config) as RepositoryConfig
+  const includes = splitPatterns(config.includesPattern || '**/*')
+  const excludes = splitPatterns(config.excludesPattern)
+  const isIncluded = picomatch(includes, { dot: true })
+  const isExcluded = excludes.length > 0 ? picomatch(excludes, { dot: true }) : () => false
+  return {
+    key: row.key,
+    rclass: row.rclass as RepositoryClass,
+    packageType: row.package_type,
+    config,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    isPathAllowed: (path) => isIncluded(path) && !isExcluded(path),
+  }
+}
+
+function splitPatterns(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../../metadata/schema.js'
+
+export interface ReadOnlyState {
+  readonly isReadOnly: boolean
+  readonly message: string
+  readonly updatedAt: number | null
+}
+
+const READ_ONLY = 'system.read-only'
+export const DEFAULT_READ_ONLY_MESSAGE = 'Trove is in read-only mode for maintenance'
+
+/**
+ * System-wide switches. They live in the metadata store, not in memory, so that every node of a
+ * cluster sees the same state at once.
+ */
+export class SystemSettings {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async readOnly(): Promise<ReadOnlyState> {
+    const row = await this.db.selectFrom('settings').selectAll().where('name', '=', READ_ONLY).executeTakeFirst()
+    if (!row) return { isReadOnly: false, message: '', updatedAt: null }
+    const value = JSON.parse(row.value) as { enabled: boolean; message: string }
+    return { isReadOnly: value.enabled, message: value.message, updatedAt: row.updated_at }
+  }
+
+  async setReadOnly(enabled: boolean, message: string | undefined): Promise<ReadOnlyState> {
+    const now = Date.now()
+    const value = JSON.stringify({ enabled, message: enabled ? message || DEFAULT_READ_ONLY_MESSAGE : '' })
+    await this.db
+      .insertInto('settings')
+      .values({ name: READ_ONLY, value, updated_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: now }))
+      .execute()
+    return this.readOnly()
+  }
+}

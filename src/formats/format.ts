@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+import type { RepositoryClass } from '../core/repositories/repository-service.js'
+import type { CoreServices } from '../core/services.js'
+
+/**
+ * One package type. A format owns meaning (identity, metadata, its wire protocol and error
+ * bodies) and uses core services for bytes and policy. Adding a format adds a folder and one
+ * line in `formats/index.ts`.
+ */
+export interface Format {
+  /** The Artifactory `packageType` it serves, e.g. `generic`, `docker`, `npm`. */
+  readonly id: string
+  /** Repository classes it supports; creating another class of this type is refused. */
+  readonly kinds: readonly RepositoryClass[]
+  /**
+   * Registers the format's own routes (if any) in an encapsulated plugin, with its own error
+   * handler. Plain-layout formats (generic) are served by the core's `/artifactory/{repo}/{path}`.
+   */
+  register(app: FastifyInstance, services: CoreServices): Promise<void>
+}

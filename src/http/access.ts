@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Authenticator } from '../core/auth/authenticator.js'
+import type { Authorizer } from '../core/auth/authorizer.js'
+import { ANONYMOUS, type Action, type Principal } from '../core/auth/principal.js'
+import { TroveError } from '../core/errors.js'
+import type { SystemSettings } from '../core/system/system-settings.js'
+
+/**
+ * Who may call a route. Every route declares one (`config.access`); a route without it does not
+ * start. `public` routes are open to anonymous callers; a function rule asks the authorizer.
+ */
+export type AccessRule = 'public' | 'authenticated' | 'admin' | ((request: FastifyRequest, guard: AccessGuard) => Promise<void>)
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: AccessRule
+    /** Writes through this route stay allowed in read-only mode (the switch itself). */
+    allowWhenReadOnly?: boolean
+  }
+  interface FastifyRequest {
+    principal: Principal
+  }
+}
+
+/** The one place that turns "may this principal do ACTION on REPO/PATH?" into 401/403. */
+export class AccessGuard {
+  constructor(private readonly authorizer: Authorizer) {}
+
+  async require(principal: Principal, action: Action, repoKey: string, path?: string): Promise<void> {
+    if (await this.authorizer.can(principal, action, repoKey, path)) return
+    throw refusal(principal, `${action} on '${repoKey}${path ? `/${path}` : ''}'`)
+  }
+
+  can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean> {
+    return this.authorizer.can(principal, action, repoKey, path)
+  }
+
+  readable(principal: Principal, repoKeys: readonly string[]): Promise<Set<string>> {
+    return this.authorizer.readableRepositories(principal, repoKeys)
+  }
+}
+
+export function refusal(principal: Principal, what: string): TroveError {
+  return principal.kind === 'anonymous'
+    ? new TroveError('UNAUTHORIZED', `authentication is required for ${what}`)
+    : new TroveError('DENIED', `user '${principal.name}' may not ${what}`)
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Installs, for every route of `app` and of every plugin registered after it: the read-only guard,
+ * authentication, and the route's access rule.
+ */
+export function installAccessHooks(
+  app: FastifyInstance,
+  deps: { authenticator: Authenticator; guard: AccessGuard; settings: SystemSettings },
+): void {
+  // Set for every request by the onRequest hook below (Fastify forbids object defaults here).
+  app.decorateRequest('principal', null as never)
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no access rule`)
+    }
+  })
+
+  app.addHook('onRequest', async (request) => {
+    request.principal = ANONYMOUS
+    if (!SAFE_METHODS.has(request.method) && !request.routeOptions.config.allowWhenReadOnly) {
+      const state = await deps.settings.readOnly()
+      if (state.isReadOnly) throw new TroveError('READ_ONLY', state.message)
+    }
+    request.principal = await deps.authenticator.authenticate(request.headers.authorization)
+  })
+
+  app.addHook('preHandler', async (request) => {
+    const rule = request.routeOptions.config.access
+    if (rule === undefined || rule === 'public') return // unmatched routes (404) have no rule
+    const principal = request.principal
+    if (rule === 'authenticated' || rule === 'admin') {
+      if (principal.kind === 'anonymous') throw new TroveError('UNAUTHORIZED', 'authentication is required')
+      if (rule === 'admin' && !principal.isAdmin) throw new TroveError('DENIED', `user '${principal.name}' is not an administrator`)
+      return
+    }
+    await rule(request, deps.guard)
+  })
+}

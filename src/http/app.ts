@@ -1,0 +1,59 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { CoreServices } from '../core/services.js'
+import type { Format } from '../formats/format.js'
+import { AccessGuard, installAccessHooks } from './access.js'
+import { normalizeError, sendRestError } from './errors.js'
+import { artifactRoutes } from './routes/artifacts.js'
+import { repositoryRoutes } from './routes/repositories.js'
+import { securityRoutes } from './routes/security.js'
+import { storageRoutes } from './routes/storage.js'
+import { systemRoutes } from './routes/system.js'
+
+/**
+ * The HTTP layer: parse, authenticate, authorise, call one service method, stream the result.
+ * Timeouts are set on purpose (Fastify's defaults have none); see `http` in the configuration.
+ */
+export async function buildHttpApp(services: CoreServices, formats: readonly Format[], logger: Logger): Promise<FastifyInstance> {
+  const http = services.config.http
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: http.jsonBodyLimitBytes,
+    connectionTimeout: http.idleTimeoutSecs * 1000,
+    keepAliveTimeout: http.keepAliveTimeoutSecs * 1000,
+    requestTimeout: http.requestTimeoutSecs * 1000,
+    http: { headersTimeout: http.headersTimeoutSecs * 1000 },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // Image names and deep paths are long; find-my-way answers 404 past this length otherwise.
+    routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: principalLabel(request.principal) },
+      'request',
+    )
+  })
+
+  app.setErrorHandler(async (err, request, reply) => sendRestError(reply, normalizeError(err, request)))
+  app.setNotFoundHandler({}, async (request, reply) =>
+    sendRestError(reply, { status: 404, code: 'NOT_FOUND', message: `no such resource: ${request.method} ${request.url.split('?')[0]}` }),
+  )
+
+  installAccessHooks(app, { authenticator: services.authenticator, guard: new AccessGuard(services.authorizer), settings: services.settings })
+
+  await app.register(async (scope) => systemRoutes(scope, services))
+  await app.register(async (scope) => repositoryRoutes(scope, services))
+  await app.register(async (scope) => securityRoutes(scope, services))
+  await app.register(async (scope) => storageRoutes(scope, services))
+  await app.register(async (scope) => artifactRoutes(scope, services))
+  for (const format of formats) await app.register(async (scope) => format.register(scope, services))
+  return app
+}
+
+function principalLabel(principal: { kind: string; name?: string } | undefined): string {
+  return principal?.kind === 'user' && principal.name ? principal.name : 'anonymous'
+}

@@ -1,0 +1,190 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { lookup as lookupMimeType } from 'mime-types'
+import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
+import { principalName } from '../../core/auth/principal.js'
+import type { ExpectedChecksums } from '../../core/digest.js'
+import { TroveError, notFound } from '../../core/errors.js'
+import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js'
+import type { Repository } from '../../core/repositories/repository-service.js'
+import type { CoreServices } from '../../core/services.js'
+import type { AccessGuard } from '../access.js'
+import { matchesEtag, notModifiedSince, parseRange } from '../ranges.js'
+import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
+
+const PREFIX = '/artifactory/'
+
+/**
+ * Plain-layout repositories under `/artifactory/{repo}/{path}`: deploy (`PUT`), download
+ * (`GET`/`HEAD`), delete. Request bodies are never parsed here: they stream to the blob store.
+ */
+export async function artifactRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+  const { repositories, artifacts } = services
+
+  // Uploads are raw bytes whatever their Content-Type: no parser may touch the body.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+
+  const access = async (request: FastifyRequest, guard: AccessGuard) => {
+    const target = targetOf(request)
+    const principal = request.principal
+    if (request.method === 'GET' || request.method === 'HEAD') return guard.require(principal, 'read', target.repoKey, target.path)
+    if (request.method === 'DELETE') return guard.require(principal, 'delete', target.repoKey, target.path)
+    await guard.require(principal, 'deploy', target.repoKey, target.path)
+    // As in Artifactory, replacing an existing file needs the right to delete it too.
+    if (target.path !== '' && (await artifacts.getAsset(target.repoKey, target.path))) {
+      await guard.require(principal, 'delete', target.repoKey, target.path)
+    }
+  }
+
+  const download = async (request: FastifyRequest, reply: FastifyReply) => {
+    const target = targetOf(request)
+    const repository = await repositories.require(target.repoKey)
+    const item = await artifacts.getItem(repository, target.path)
+    if (!item) throw notFound(`'${repository.key}/${target.path}' does not exist`)
+    if (item.kind === 'folder') return sendListing(reply, repository, item.folder, await artifacts.children(repository.key, target.path))
+    const asset = item.asset
+    const etag = `"${asset.sha1}"`
+    reply.header('etag', etag)
+    reply.header('last-modified', new Date(asset.modifiedAt).toUTCString())
+    reply.header('accept-ranges', 'bytes')
+    reply.header('x-checksum-sha1', asset.sha1)
+    reply.header('x-checksum-sha256', asset.sha256)
+    reply.header('x-checksum-md5', asset.md5)
+    reply.header('x-artifactory-filename', encodeURIComponent(asset.name))
+    reply.type(asset.contentType)
+    if (
+      matchesEtag(request.headers['if-none-match'], etag) ||
+      (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], asset.modifiedAt))
+    ) {
+      return reply.status(304).send()
+    }
+    const ifRange = request.headers['if-range']
+    const range = ifRange && ifRange !== etag ? ({ kind: 'full' } as const) : parseRange(request.headers.range, asset.size)
+    if (range.kind === 'unsatisfiable') {
+      reply.header('content-range', `bytes */${asset.size}`)
+      throw new TroveError('RANGE_NOT_SATISFIABLE', `range ${request.headers.range} is outside the ${asset.size} bytes of the file`)
+    }
+    if (range.kind === 'partial') {
+      reply.status(206).header('content-range', `bytes ${range.range.start}-${range.range.end}/${asset.size}`)
+      reply.header('content-length', range.range.end - range.range.start + 1)
+    } else {
+      reply.header('content-length', asset.size)
+    }
+    if (request.method === 'HEAD') return reply.send()
+    const stream = await artifacts.open(asset, range.kind === 'partial' ? range.range : undefined)
+    artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
+      request.log.warn({ err }, 'could not record the download')
+    })
+    return reply.send(stream)
+  }
+
+  app.get(`${PREFIX}*`, { config: { access }, exposeHeadRoute: false }, download)
+  app.head(`${PREFIX}*`, { config: { access } }, download)
+
+  app.put(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
+    const target = targetOf(request)
+    const repository = await repositories.require(target.repoKey)
+    if (repository.rclass !== 'local') {
+      throw new TroveError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository; deploy to a local repository`)
+    }
+    const user = principalName(request.principal)
+    const base = baseUrlOf(request, services.config.baseUrl)
+    if (target.isFolder) {
+      const folder = await artifacts.createFolder(repository, target.path, user)
+      return reply.status(201).send(folderBody(base, repository.key, folder))
+    }
+    const expected = checksumHeaders(request)
+    const options = {
+      user,
+      contentType: contentTypeFor(target.path, request.headers['content-type']),
+      expected,
+      properties: target.matrix,
+    }
+    const asset =
+      String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
+        ? await artifacts.deployByChecksum(repository, target.path, options)
+        : await artifacts.deploy(repository, target.path, request.raw, options)
+    request.log.info({ repo: repository.key, path: asset.path, size: asset.size, sha256: asset.sha256 }, 'deployed')
+    return reply.status(201).send(deployBody(base, asset))
+  })
+
+  app.delete(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
+    const target = targetOf(request)
+    const repository = await repositories.require(target.repoKey)
+    if (repository.rclass === 'virtual') throw new TroveError('UNSUPPORTED', `'${repository.key}' is virtual; delete in its member repository`)
+    const count = await artifacts.delete(repository, target.path)
+    request.log.info({ repo: repository.key, path: target.path, files: count }, 'deleted')
+    return reply.status(204).send()
+  })
+}
+
+/** The repository path of a request, parsed from the raw URL (see {@link parseRepositoryPath}). */
+function targetOf(request: FastifyRequest): RawRepositoryPath {
+  const url = request.raw.url ?? ''
+  const query = url.indexOf('?')
+  const pathname = query === -1 ? url : url.slice(0, query)
+  if (!pathname.startsWith(PREFIX)) throw notFound('not an artifact path')
+  if (pathname.includes('//')) throw new TroveError('PATH_INVALID', `path '${pathname}' has an empty segment ('//')`)
+  return parseRepositoryPath(pathname.slice(PREFIX.length))
+}
+
+function checksumHeaders(request: FastifyRequest): ExpectedChecksums {
+  const header = (name: string) => {
+    const value = request.headers[name]
+    return typeof value === 'string' && value !== '' ? value.trim().toLowerCase() : undefined
+  }
+  return { sha256: header('x-checksum-sha256'), sha1: header('x-checksum-sha1') ?? header('x-checksum'), md5: header('x-checksum-md5') }
+}
+
+function contentTypeFor(path: string, given: string | undefined): string {
+  const byName = lookupMimeType(path)
+  if (byName) return byName
+  if (given && !given.startsWith('application/x-www-form-urlencoded') && !given.startsWith('multipart/')) return given
+  return 'application/octet-stream'
+}
+
+export function deployBody(base: string, asset: Asset) {
+  const path = encodePath(asset.path)
+  return {
+    repo: asset.repoKey,
+    path: displayPath(asset.path),
+    created: isoTime(asset.createdAt),
+    createdBy: asset.createdBy,
+    downloadUri: `${base}/artifactory/${asset.repoKey}/${path}`,
+    mimeType: asset.contentType,
+    size: String(asset.size),
+    checksums: { sha1: asset.sha1, md5: asset.md5, sha256: asset.sha256 },
+    originalChecksums: asset.originalChecksums,
+    uri: `${base}/artifactory/api/storage/${asset.repoKey}/${path}`,
+  }
+}
+
+function folderBody(base: string, repoKey: string, folder: Folder) {
+  return {
+    repo: repoKey,
+    path: displayPath(folder.path),
+    created: isoTime(folder.createdAt),
+    createdBy: folder.createdBy,
+    children: [],
+    uri: `${base}/artifactory/api/storage/${repoKey}/${encodePath(folder.path)}`,
+  }
+}
+
+function sendListing(reply: FastifyReply, repository: Repository, folder: Folder, children: { folders: readonly string[]; files: readonly Asset[] }) {
+  const title = escapeHtml(`${repository.key}/${folder.path}`)
+  const name = (path: string) => path.slice(path.lastIndexOf('/') + 1)
+  const lines = [
+    folder.path === '' ? '' : '<a href="../">../</a>',
+    ...children.folders.map((p) => `<a href="${encodeURIComponent(name(p))}/">${escapeHtml(name(p))}/</a>`),
+    ...children.files.map(
+      (f) => `<a href="${encodeURIComponent(f.name)}">${escapeHtml(f.name)}</a>  ${isoTime(f.modifiedAt)}  ${f.size}`,
+    ),
+  ].filter((l) => l !== '')
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(`<!DOCTYPE html>\n<html><head><title>Index of ${title}</title></head><body><h1>Index of ${title}</h1><pre>${lines.join('\n')}</pre></body></html>\n`)
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}

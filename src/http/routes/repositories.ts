@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify'
+import type { CoreServices } from '../../core/services.js'
+import { notFound } from '../../core/errors.js'
+import { publicConfig, type Repository } from '../../core/repositories/repository-service.js'
+import { baseUrlOf } from '../urls.js'
+
+type KeyParams = { Params: { key: string } }
+
+/** Artifactory's repository configuration API, plus Trove's per-repository grants. */
+export async function repositoryRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+  const { repositories, grants } = services
+
+  app.get<{ Querystring: { type?: string; packageType?: string } }>(
+    '/artifactory/api/repositories',
+    { config: { access: 'public' } },
+    async (request) => {
+      const all = await repositories.list({ rclass: request.query.type, packageType: request.query.packageType })
+      const readable = await services.authorizer.readableRepositories(request.principal, all.map((r) => r.key))
+      const base = baseUrlOf(request, services.config.baseUrl)
+      return all.filter((r) => readable.has(r.key)).map((r) => summary(r, base))
+    },
+  )
+
+  app.get<KeyParams>(
+    '/artifactory/api/repositories/:key',
+    { config: { access: async (request, guard) => guard.require(request.principal, 'read', paramKey(request)) } },
+    async (request) => publicConfig((await repositories.require(request.params.key)).config),
+  )
+
+  app.put<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
+    await repositories.create(request.params.key, request.body)
+    return reply.status(200).type('text/plain; charset=utf-8').send(`Successfully created repository '${request.params.key}'`)
+  })
+
+  app.post<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
+    await repositories.update(request.params.key, request.body)
+    return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' update successful.`)
+  })
+
+  app.delete<KeyParams>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
+    await repositories.delete(request.params.key)
+    return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' and all its content have been removed successfully.`)
+  })
+
+  // Trove: a simple per-repository grant of actions to a user (projects and permission targets build on it).
+  app.get<KeyParams>('/api/v1/repositories/:key/grants', { config: { access: 'admin' } }, async (request) => {
+    await repositories.require(request.params.key)
+    return { grants: await grants.list(request.params.key) }
+  })
+
+  app.put<{ Params: { key: string; user: string }; Body: { actions?: unknown } }>(
+    '/api/v1/repositories/:key/grants/:user',
+    { config: { access: 'admin' } },
+    async (request) => {
+      const { key, user } = request.params
+      await repositories.require(key)
+      await services.users.require(user)
+      const actions = request.body?.actions
+      await grants.set(key, user, Array.isArray(actions) ? actions.map(String) : [])
+      return { grants: await grants.list(key) }
+    },
+  )
+
+  app.delete<{ Params: { key: string; user: string } }>(
+    '/api/v1/repositories/:key/grants/:user',
+    { config: { access: 'admin' } },
+    async (request, reply) => {
+      await grants.remove(request.params.key, request.params.user)
+      return reply.status(204).send()
+    },
+  )
+}
+
+function paramKey(request: { params: unknown }): string {
+  const key = (request.params as { key?: string }).key
+  if (!key) throw notFound('no repository key')
+  return key
+}
+
+/** Artifactory's list entry: `type` is the class in upper case. */
+function summary(repository: Repository, base: string) {
+  return {
+    key: repository.key,
+    type: repository.rclass.toUpperCase(),
+    description: repository.config.description ?? '',
+    url: `${base}/artifactory/${repository.key}`,
+    packageType: repository.packageType,
+  }
+}

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify'
+import type { CoreServices } from '../../core/services.js'
+import { TroveError } from '../../core/errors.js'
+import { VERSION } from '../../version.js'
+
+export async function systemRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+  app.get('/artifactory/api/system/ping', { config: { access: 'public' } }, async (_request, reply) =>
+    reply.type('text/plain; charset=utf-8').send('OK'),
+  )
+
+  app.get('/artifactory/api/system/version', { config: { access: 'public' } }, async () => ({
+    version: VERSION,
+    revision: VERSION,
+    addons: [],
+    license: 'Apache-2.0 (Trove, open source)',
+  }))
+
+  // Liveness: the process answers. Readiness: it can also reach both of its stores.
+  for (const prefix of ['', '/artifactory']) {
+    app.get(`${prefix}/api/v1/system/liveness`, { config: { access: 'public' } }, async () => ({ status: 'UP' }))
+    app.get(`${prefix}/api/v1/system/readiness`, { config: { access: 'public' } }, async (request, reply) => {
+      const checks = await Promise.all([
+        probe('metadata', () => services.metadata.checkHealth()),
+        probe('blobstore', () => services.storage.checkHealth()),
+      ])
+      const isReady = checks.every((c) => c.status === 'UP')
+      if (!isReady) request.log.warn({ checks }, 'not ready')
+      return reply.status(isReady ? 200 : 503).send({ status: isReady ? 'UP' : 'DOWN', checks })
+    })
+  }
+
+  app.get('/api/v1/system/read-only', { config: { access: 'public' } }, async () => readOnlyBody(await services.settings.readOnly()))
+
+  app.put<{ Body: unknown }>(
+    '/api/v1/system/read-only',
+    { config: { access: 'admin', allowWhenReadOnly: true } },
+    async (request) => {
+      const body = request.body
+      if (typeof body !== 'object' || body === null || typeof (body as { enabled?: unknown }).enabled !== 'boolean') {
+        throw new TroveError('BAD_REQUEST', 'the body must be {"enabled": true|false, "message": "…"}')
+      }
+      const { enabled, message } = body as { enabled: boolean; message?: unknown }
+      if (message !== undefined && typeof message !== 'string') throw new TroveError('BAD_REQUEST', 'message must be a string')
+      const state = await services.settings.setReadOnly(enabled, message)
+      request.log.warn({ readOnly: state.isReadOnly, by: request.principal }, 'read-only mode changed')
+      return readOnlyBody(state)
+    },
+  )
+}
+
+function readOnlyBody(state: { isReadOnly: boolean; message: string; updatedAt: number | null }) {
+  return { enabled: state.isReadOnly, message: state.message, updatedAt: state.updatedAt ? new Date(state.updatedAt).toISOString() : null }
+}
+
+async function probe(name: string, check: () => Promise<void>): Promise<{ name: string; status: 'UP' | 'DOWN'; error?: string }> {
+  try {
+    await check()
+    return { name, status: 'UP' }
+  } catch (err) {
+    return { name, status: 'DOWN', error: (err as Error).message }
+  }
+}

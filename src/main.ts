@@ -1,0 +1,114 @@
+import { writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { pino, type Logger } from 'pino'
+import { filesystemRoot, type TroveConfig } from './config/config.js'
+import { ArtifactService } from './core/artifacts/artifact-service.js'
+import { Authenticator } from './core/auth/authenticator.js'
+import { GrantAuthorizer, GrantService } from './core/auth/authorizer.js'
+import { TokenService } from './core/auth/token-service.js'
+import { UserService } from './core/auth/user-service.js'
+import { BlobStore } from './core/blobs/blob-store.js'
+import { RepositoryService } from './core/repositories/repository-service.js'
+import type { CoreServices } from './core/services.js'
+import { SystemSettings } from './core/system/system-settings.js'
+import { FORMATS } from './formats/index.js'
+import { buildHttpApp } from './http/app.js'
+import { openMetadataStore } from './metadata/database.js'
+import { FilesystemStorageDriver } from './storage/filesystem/filesystem-storage-driver.js'
+
+/** Temporary upload data untouched for this long belongs to no live upload (idle ones time out far sooner). */
+const STALE_UPLOAD_MS = 60 * 60 * 1000
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000
+
+export interface Trove {
+  readonly app: FastifyInstance
+  readonly services: CoreServices
+  readonly logger: Logger
+  /** Starts listening; resolves to the URL to show (localhost for a wildcard host). */
+  listen(): Promise<string>
+  close(): Promise<void>
+}
+
+/** Wiring: config → drivers → core → formats → app. Runs migrations and the admin bootstrap. */
+export async function createTrove(config: TroveConfig, options: { logger?: Logger } = {}): Promise<Trove> {
+  const logger = options.logger ?? pino({ level: config.log.level })
+  for (const warning of config.warnings) logger.warn(warning)
+
+  const metadata = openMetadataStore(config.databaseUrl)
+  await metadata.migrate()
+  const storage = new FilesystemStorageDriver(join(filesystemRoot(config.blobstoreUrl)))
+  const db = metadata.db
+
+  const repositories = new RepositoryService(db, new Map(FORMATS.map((f) => [f.id, f.kinds])))
+  const users = new UserService(db)
+  const tokens = new TokenService(db)
+  const blobs = new BlobStore(storage)
+  const services: CoreServices = {
+    config,
+    metadata,
+    storage,
+    blobs,
+    repositories,
+    artifacts: new ArtifactService(db, blobs),
+    users,
+    tokens,
+    grants: new GrantService(db),
+    authenticator: new Authenticator(users, tokens),
+    authorizer: new GrantAuthorizer(db, {
+      isAnonymousReadable: async (key) => (await repositories.get(key))?.config.anonymousRead === true,
+    }),
+    settings: new SystemSettings(db),
+  }
+
+  await bootstrapAdmin(services, logger)
+  const swept = await storage.sweepTemporary(STALE_UPLOAD_MS)
+  if (swept > 0) logger.info({ swept }, 'removed abandoned upload data')
+  const sweeper = setInterval(() => {
+    storage.sweepTemporary(STALE_UPLOAD_MS).catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))
+  }, SWEEP_INTERVAL_MS)
+  sweeper.unref()
+
+  const app = await buildHttpApp(services, FORMATS, logger)
+  return {
+    app,
+    services,
+    logger,
+    async listen() {
+      // The raw server's listen, so that exactly one line announces the URL (Fastify logs one per address).
+      await app.ready()
+      await new Promise<void>((resolve, reject) => {
+        app.server.once('error', reject)
+        app.server.listen({ port: config.port, host: config.host }, () => {
+          app.server.off('error', reject)
+          resolve()
+        })
+      })
+      const address = app.server.address()
+      if (address === null || typeof address === 'string') throw new Error(`unexpected server address ${String(address)}`)
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
+      const url = `http://${host}:${address.port}`
+      logger.info({ url }, `Trove listening on ${url}`)
+      return url
+    },
+    async close() {
+      clearInterval(sweeper)
+      await app.close()
+      await metadata.close()
+    },
+  }
+}
+
+async function bootstrapAdmin(services: CoreServices, logger: Logger): Promise<void> {
+  const created = await services.users.bootstrapAdmin(services.config.adminPassword)
+  if (!created) return
+  if (!created.generated) {
+    logger.info('created the admin user with the password from TROVE_ADMIN_PASSWORD')
+    return
+  }
+  const file = join(services.config.dataDir, 'admin.password')
+  await mkdir(services.config.dataDir, { recursive: true })
+  await writeFile(file, `${created.password}\n`, { mode: 0o600 })
+  // Printed once, on the first start; the file keeps it for whoever runs the server.
+  logger.warn({ file }, `created the admin user; its generated password is ${created.password} (also written to ${file})`)
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { mkdir, open, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises'
+import { dirname, join, resolve, sep } from 'node:path'
+import type { Readable } from 'node:stream'
+import {
+  PathNotFoundError,
+  assertStorageKey,
+  type ByteRange,
+  type StorageDriver,
+  type StorageStat,
+  type StorageWriter,
+} from '../storage-driver.js'
+
+const TEMP_DIR = '_uploads'
+
+/**
+ * Stores each key as a file under `root`. Writes go to `root/_uploads/<uuid>`, are fsynced, then
+ * hard-linked (or renamed) into place, so a crash leaves either the whole object or none of it.
+ */
+export class FilesystemStorageDriver implements StorageDriver {
+  readonly name = 'filesystem'
+
+  private readonly root: string
+
+  constructor(root: string) {
+    // list() derives keys by slicing `root` off joined (normalised) paths, so `root` must be normalised too.
+    this.root = resolve(root)
+  }
+
+  async createWriter(): Promise<StorageWriter> {
+    const tempDir = join(this.root, TEMP_DIR)
+    await mkdir(tempDir, { recursive: true })
+    const tempPath = join(tempDir, randomUUID())
+    const stream = createWriteStream(tempPath, { flags: 'wx' })
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve())
+      stream.once('error', reject)
+    })
+    return new FilesystemWriter(this.root, tempPath, stream)
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const path = this.pathOf(key)
+    // Open first so that a missing file is reported before any byte is promised to a client.
+    let handle
+    try {
+      handle = await open(path, 'r')
+    } catch (err) {
+      if (isNotFound(err)) throw new PathNotFoundError(key)
+      throw err
+    }
+    // A key that is only a prefix of other keys is a directory here; like stat(), treat it as absent.
+    const isFile = await handle.stat().then(
+      (s) => s.isFile(),
+      async (err: unknown) => {
+        await handle.close()
+        throw err
+      },
+    )
+    if (!isFile) {
+      await handle.close()
+      throw new PathNotFoundError(key)
+    }
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 256 * 1024 })
+  }
+
+  async stat(key: string): Promise<StorageStat | undefined> {
+    try {
+      const s = await stat(this.pathOf(key))
+      return s.isFile() ? { size: s.size, modifiedAt: s.mtime } : undefined
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key))
+    } catch (err) {
+      // EISDIR: the key is only a prefix of other keys, so there is no object to delete.
+      if (!isNotFound(err) && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : ''
+    const start = join(this.root, base)
+    for await (const file of walk(start)) {
+      const key = file.slice(this.root.length + 1).split(sep).join('/')
+      if (key.startsWith(`${TEMP_DIR}/`)) continue
+      if (key.startsWith(prefix)) yield key
+    }
+  }
+
+  async sweepTemporary(olderThanMs: number): Promise<number> {
+    const dir = join(this.root, TEMP_DIR)
+    let names: string[]
+    try {
+      names = await readdir(dir)
+    } catch (err) {
+      if (isNotFound(err)) return 0
+      throw err
+    }
+    const cutoff = Date.now() - olderThanMs
+    let removed = 0
+    for (const name of names) {
+      const path = join(dir, name)
+      try {
+        const s = await stat(path)
+        // mtimeMs has sub-millisecond precision and Date.now() does not: floor it, or a file written in
+        // the current millisecond would look younger than 0 ms and survive sweepTemporary(0).
+        if (Math.floor(s.mtimeMs) <= cutoff) {
+          await rm(path, { force: true })
+          removed++
+        }
+      } catch (err) {
+        if (!isNotFound(err)) throw err
+      }
+    }
+    return removed
+  }
+
+  async checkHealth(): Promise<void> {
+    const writer = await this.createWriter()
+    await writer.abort()
+  }
+
+  private pathOf(key: string): string {
+    assertStorageKey(key)
+    return join(this.root, ...key.split('/'))
+  }
+}
+
+class FilesystemWriter implements StorageWriter {
+  private isDone = false
+
+  constructor(
+    private readonly root: string,
+    private readonly tempPath: string,
+    readonly stream: WriteStream,
+  ) {}
+
+  async commit(key: string): Promise<void> {
+    assertStorageKey(key)
+    if (this.isDone) throw new Error('writer already committed or aborted')
+    this.isDone = true
+    await closeStream(this.stream)
+    const handle = await open(this.tempPath, 'r+')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    const target = join(this.root, ...key.split('/'))
+    await mkdir(dirname(target), { recursive: true })
+    try {
+      // link() fails if the target exists, so an existing object is never replaced mid-read.
+      await link(this.tempPath, target)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        await rm(this.tempPath, { force: true })
+        throw err
+      }
+    }
+    await rm(this.tempPath, { force: true })
+    await syncDirectory(dirname(target))
+  }
+
+  async abort(): Promise<void> {
+    if (this.isDone) return
+    this.isDone = true
+    this.stream.destroy()
+    await rm(this.tempPath, { force: true })
+  }
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  if (stream.closed) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    stream.once('close', () => resolve())
+    stream.once('error', reject)
+    if (!stream.writableEnded) stream.end()
+  })
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic there.
+  } finally {
+    await handle.close()
+  }
+}
+
+async function* walk(dir: string): AsyncIterable<string> {
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (err) {
+    if (isNotFound(err)) return
+    throw err
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) yield* walk(path)
+    else if (entry.isFile()) yield path
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+}

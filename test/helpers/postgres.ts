@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+
+/** The server the PostgreSQL tests use; each run gets its own fresh database on it. */
+export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+export interface TestDatabase {
+  readonly url: string
+  drop(): Promise<void>
+}
+
+/** Creates an empty database for one test file or suite; `drop()` removes it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `trove_test_${process.pid}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(POSTGRES_ADMIN_URL)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL })
+      await client.connect()
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      } finally {
+        await client.end()
+      }
+    },
+  }
+}
+
+/** Whether PostgreSQL answers; checked once per test file. */
+export async function isPostgresAvailable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.query('select 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+export type MetadataBackend = 'sqlite' | 'postgres'
+
+/**
+ * The metadata engines to run backend suites on: `METADATA_BACKENDS` (comma-separated) or both.
+ * PostgreSQL missing: when run by hand its suites skip with a message; under CI=true they fail.
+ */
+export async function metadataBackends(): Promise<MetadataBackend[]> {
+  const wanted = (process.env.METADATA_BACKENDS ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as MetadataBackend[]
+  if (!wanted.includes('postgres')) return wanted
+  if (await isPostgresAvailable()) return wanted
+  if (process.env.CI === 'true') {
+    throw new Error(`PostgreSQL is required under CI=true but ${POSTGRES_ADMIN_URL} does not answer`)
+  }
+  console.warn(`SKIPPING the PostgreSQL backend: ${POSTGRES_ADMIN_URL} does not answer (set TEST_POSTGRES_URL)`)
+  return wanted.filter((b) => b !== 'postgres')
+}
