@@ -9,6 +9,8 @@ import { GrantAuthorizer, GrantService } from './core/auth/authorizer.js'
 import { TokenService } from './core/auth/token-service.js'
 import { UserService } from './core/auth/user-service.js'
 import { BlobStore } from './core/blobs/blob-store.js'
+import { GarbageCollector } from './core/blobs/garbage-collector.js'
+import { JobQueue } from './core/jobs/job-queue.js'
 import { RepositoryService } from './core/repositories/repository-service.js'
 import type { CoreServices } from './core/services.js'
 import { SystemSettings } from './core/system/system-settings.js'
@@ -20,6 +22,7 @@ import { FilesystemStorageDriver } from './storage/filesystem/filesystem-storage
 /** Temporary upload data untouched for this long belongs to no live upload (idle ones time out far sooner). */
 const STALE_UPLOAD_MS = 60 * 60 * 1000
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
+const JOB_POLL_MS = 10_000
 
 export interface Trove {
   readonly app: FastifyInstance
@@ -44,6 +47,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const users = new UserService(db)
   const tokens = new TokenService(db)
   const blobs = new BlobStore(storage)
+  const jobs = new JobQueue(db, logger)
+  const gc = new GarbageCollector(db, blobs, logger)
   const services: CoreServices = {
     config,
     metadata,
@@ -59,7 +64,12 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       isAnonymousReadable: async (key) => (await repositories.get(key))?.config.anonymousRead === true,
     }),
     settings: new SystemSettings(db),
+    jobs,
+    gc,
   }
+
+  jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
+  if (config.gc.intervalSecs > 0) jobs.schedule('gc', config.gc.intervalSecs * 1000)
 
   await bootstrapAdmin(services, logger)
   const swept = await storage.sweepTemporary(STALE_UPLOAD_MS)
@@ -88,11 +98,13 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       if (address === null || typeof address === 'string') throw new Error(`unexpected server address ${String(address)}`)
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
       const url = `http://${host}:${address.port}`
+      jobs.start(JOB_POLL_MS)
       logger.info({ url }, `Trove listening on ${url}`)
       return url
     },
     async close() {
       clearInterval(sweeper)
+      await jobs.stop()
       await app.close()
       await metadata.close()
     },

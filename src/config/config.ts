@@ -19,6 +19,15 @@ const ConfigSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    gc: z
+      .object({
+        /** An unreferenced blob is kept this long after its last write, so GC never races an upload. */
+        graceSecs: seconds.default(3600),
+        /** How often garbage collection runs; 0 turns the schedule off (it still runs on request). */
+        intervalSecs: seconds.default(4 * 3600),
+      })
+      .strict()
+      .default({ graceSecs: 3600, intervalSecs: 4 * 3600 }),
     http: z
       .object({
         /** Time allowed to receive a request's headers (slow-loris guard). */
@@ -65,6 +74,8 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
   TROVE_BLOBSTORE_URL: { path: ['blobstore', 'url'], type: 'string' },
   TROVE_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  TROVE_GC_GRACE_SECS: { path: ['gc', 'graceSecs'], type: 'number' },
+  TROVE_GC_INTERVAL_SECS: { path: ['gc', 'intervalSecs'], type: 'number' },
   TROVE_HTTP_HEADERS_TIMEOUT_SECS: { path: ['http', 'headersTimeoutSecs'], type: 'number' },
   TROVE_HTTP_IDLE_TIMEOUT_SECS: { path: ['http', 'idleTimeoutSecs'], type: 'number' },
   TROVE_HTTP_KEEP_ALIVE_TIMEOUT_SECS: { path: ['http', 'keepAliveTimeoutSecs'], type: 'number' },

@@ -7,6 +7,8 @@ import type { Authorizer, GrantService } from './auth/authorizer.js'
 import type { TokenService } from './auth/token-service.js'
 import type { UserService } from './auth/user-service.js'
 import type { BlobStore } from './blobs/blob-store.js'
+import type { GarbageCollector } from './blobs/garbage-collector.js'
+import type { JobQueue } from './jobs/job-queue.js'
 import type { RepositoryService } from './repositories/repository-service.js'
 import type { SystemSettings } from './system/system-settings.js'
 
@@ -24,4 +26,6 @@ export interface CoreServices {
   readonly authenticator: Authenticator
   readonly authorizer: Authorizer
   readonly settings: SystemSettings
+  readonly jobs: JobQueue
+  readonly gc: GarbageCollector
 }

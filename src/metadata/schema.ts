@@ -12,6 +12,7 @@ export interface Database {
   tokens: TokenTable
   repository_grants: RepositoryGrantTable
   settings: SettingTable
+  jobs: JobTable
 }
 
 export interface RepositoryTable {
@@ -106,5 +107,22 @@ export interface RepositoryGrantTable {
 export interface SettingTable {
   name: string
   value: string
+  updated_at: number
+}
+
+export interface JobTable {
+  id: string
+  kind: string
+  /** JSON. */
+  payload: string
+  status: 'queued' | 'running' | 'done' | 'failed'
+  dedupe_key: string | null
+  run_at: number
+  lease_owner: string | null
+  lease_until: number | null
+  attempts: number
+  /** JSON: the handler's summary, or the last error. */
+  result: string | null
+  created_at: number
   updated_at: number
 }

@@ -44,8 +44,9 @@ export interface StorageWriter {
 
   /**
    * Makes the written bytes durable (fsync or equivalent) and visible at `key`, atomically: a
-   * reader sees either no object or the whole one. If `key` already exists its content is kept
-   * and the temporary data is discarded (content-addressed keys make both equal).
+   * reader sees either no object or the whole one. If `key` already exists its content is kept,
+   * its modification time is refreshed (garbage collection's grace period counts from it), and the
+   * temporary data is discarded (content-addressed keys make both equal).
    */
   commit(key: string): Promise<void>
 

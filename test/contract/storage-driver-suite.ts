@@ -143,6 +143,15 @@ export function describeStorageDriver(
       expect(await leftoverTemporaries(driver)).toBe(0)
     })
 
+    contract('committing to an existing key refreshes its modification time', async () => {
+      await writeObject(driver, 'objects/touched', [Buffer.from('same')])
+      const before = (await driver.stat('objects/touched'))!.modifiedAt.getTime()
+      // Garbage collection measures its grace period from this time; wait past the clock's resolution.
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      await writeObject(driver, 'objects/touched', [Buffer.from('same')])
+      expect((await driver.stat('objects/touched'))!.modifiedAt.getTime()).toBeGreaterThan(before)
+    })
+
     contract('reads inclusive byte ranges', async () => {
       // Larger than a typical read chunk (64 KiB), so a range can straddle chunk boundaries.
       const content = Buffer.concat([...pseudoRandomChunks(200 * 1024 + 7, 7)])

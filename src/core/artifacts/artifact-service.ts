@@ -249,6 +249,16 @@ export class ArtifactService {
     return rows.map(toAsset)
   }
 
+  /** Per repository: the number of files and the sum of their sizes (what quotas count). */
+  async usage(): Promise<Map<string, { files: number; bytes: number }>> {
+    const rows = await this.db
+      .selectFrom('assets')
+      .select(['repo_key', (eb) => eb.fn.countAll<number>().as('files'), (eb) => eb.fn.sum<number>('size').as('bytes')])
+      .groupBy('repo_key')
+      .execute()
+    return new Map(rows.map((r) => [r.repo_key, { files: Number(r.files), bytes: Number(r.bytes ?? 0) }]))
+  }
+
   private rootFolder(repository: Repository): Folder {
     return { repoKey: repository.key, path: '', createdAt: repository.createdAt, createdBy: 'system' }
   }

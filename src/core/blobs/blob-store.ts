@@ -41,7 +41,8 @@ export class BlobStore {
       await writer.commit(this.keyOf(info.sha256))
       return info
     } catch (err) {
-      await writer.abort()
+      // The original failure is what the caller must see, even if the clean-up fails too.
+      await writer.abort().catch(() => {})
       if (err instanceof SizeLimitError) {
         throw new TroveError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${err.limit} bytes`)
       }

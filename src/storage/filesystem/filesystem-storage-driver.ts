@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, open, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises'
+import { link, mkdir, open, readdir, rm, stat, unlink, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import {
@@ -129,6 +129,7 @@ export class FilesystemStorageDriver implements StorageDriver {
 
   private pathOf(key: string): string {
     assertStorageKey(key)
+    if (key === TEMP_DIR || key.startsWith(`${TEMP_DIR}/`)) throw new Error(`invalid storage key: ${key} is reserved`)
     return join(this.root, ...key.split('/'))
   }
 }
@@ -146,25 +147,21 @@ class FilesystemWriter implements StorageWriter {
     assertStorageKey(key)
     if (this.isDone) throw new Error('writer already committed or aborted')
     this.isDone = true
-    await closeStream(this.stream)
-    const handle = await open(this.tempPath, 'r+')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
     const target = join(this.root, ...key.split('/'))
-    await mkdir(dirname(target), { recursive: true })
     try {
-      // link() fails if the target exists, so an existing object is never replaced mid-read.
-      await link(this.tempPath, target)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        await rm(this.tempPath, { force: true })
-        throw err
+      await closeStream(this.stream)
+      const handle = await open(this.tempPath, 'r+')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
       }
+      await mkdir(dirname(target), { recursive: true })
+      await linkOrTouch(this.tempPath, target)
+    } finally {
+      // Committed or failed, the temporary name goes: the data lives on under `target` or nowhere.
+      await rm(this.tempPath, { force: true })
     }
-    await rm(this.tempPath, { force: true })
     await syncDirectory(dirname(target))
   }
 
@@ -174,6 +171,30 @@ class FilesystemWriter implements StorageWriter {
     this.stream.destroy()
     await rm(this.tempPath, { force: true })
   }
+}
+
+/**
+ * Links the temporary file into place. link() fails if the target exists, so an existing object is
+ * never replaced mid-read; it is touched instead, because garbage collection counts its grace period
+ * from the modification time. If GC removed it between the two calls, link again.
+ */
+async function linkOrTouch(tempPath: string, target: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await link(tempPath, target)
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    try {
+      const now = new Date()
+      await utimes(target, now, now)
+      return
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+    }
+  }
+  throw new Error(`could not link ${target}: it keeps appearing and disappearing`)
 }
 
 function closeStream(stream: WriteStream): Promise<void> {

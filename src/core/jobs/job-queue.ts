@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database, JobTable } from '../../metadata/schema.js'
+
+export interface Job {
+  readonly id: string
+  readonly kind: string
+  readonly payload: unknown
+  readonly status: JobTable['status']
+  readonly attempts: number
+  readonly result: unknown
+  readonly runAt: number
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/** Runs one kind of job. Throwing marks the attempt failed; it is retried with a back-off. */
+export type JobHandler = (payload: unknown, job: Job) => Promise<unknown>
+
+export interface EnqueueOptions {
+  /** At most one queued or running job per key; enqueueing again returns the pending one. */
+  readonly dedupeKey?: string
+  readonly runAt?: number
+}
+
+const LEASE_MS = 5 * 60 * 1000
+const MAX_ATTEMPTS = 5
+
+/**
+ * Jobs in a table of the metadata store, so that one node or many run them the same way: a node
+ * leases a due job with a conditional update (only one update wins), runs it, and records the
+ * result. A node that dies mid-job loses its lease when it expires, and another node takes over.
+ */
+export class JobQueue {
+  private readonly handlers = new Map<string, JobHandler>()
+  private readonly schedules = new Map<string, number>()
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+  ) {}
+
+  register(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler)
+  }
+
+  /**
+   * Runs `kind` every `everyMs`: whenever no scheduled run is pending, one is queued `everyMs` ahead
+   * (the dedupe key makes this a no-op on every node but one).
+   */
+  schedule(kind: string, everyMs: number): void {
+    this.schedules.set(kind, everyMs)
+  }
+
+  async enqueue(kind: string, payload: unknown, options: EnqueueOptions = {}): Promise<Job> {
+    const now = Date.now()
+    const row: JobTable = {
+      id: randomUUID(),
+      kind,
+      payload: JSON.stringify(payload ?? null),
+      status: 'queued',
+      dedupe_key: options.dedupeKey ?? null,
+      run_at: options.runAt ?? now,
+      lease_owner: null,
+      lease_until: null,
+      attempts: 0,
+      result: null,
+      created_at: now,
+      updated_at: now,
+    }
+    const inserted = await this.db
+      .insertInto('jobs')
+      .values(row)
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .executeTakeFirst()
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return toJob(row)
+    const pending = await this.db.selectFrom('jobs').selectAll().where('dedupe_key', '=', options.dedupeKey!).executeTakeFirst()
+    return pending ? toJob(pending) : this.enqueue(kind, payload, options)
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+    return row ? toJob(row) : undefined
+  }
+
+  /** Leases and runs due jobs until none is left; returns how many ran. */
+  async runDue(): Promise<number> {
+    for (const [kind, everyMs] of this.schedules) {
+      await this.enqueue(kind, {}, { dedupeKey: `schedule:${kind}`, runAt: Date.now() + everyMs })
+    }
+    let count = 0
+    for (;;) {
+      const job = await this.lease()
+      if (!job) return count
+      await this.execute(job)
+      count++
+    }
+  }
+
+  /** Polls for due jobs every `intervalMs` until {@link stop}. */
+  start(intervalMs: number): void {
+    if (this.timer) return
+    const tick = () => {
+      if (this.running) return
+      this.running = this.runDue()
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.error({ err }, 'job polling failed'))
+        .finally(() => {
+          this.running = undefined
+        })
+    }
+    this.timer = setInterval(tick, intervalMs)
+    this.timer.unref()
+    tick()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    await this.running
+  }
+
+  private async lease(): Promise<JobTable | undefined> {
+    const kinds = [...this.handlers.keys()]
+    if (kinds.length === 0) return undefined
+    for (let tries = 0; tries < 5; tries++) {
+      const now = Date.now()
+      const candidate = await this.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('kind', 'in', kinds)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+            eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+          ]),
+        )
+        .orderBy('run_at')
+        .limit(1)
+        .executeTakeFirst()
+      if (!candidate) return undefined
+      // Only one node's update can match the state it read; the others see 0 rows and try again.
+      const claimed = await this.db
+        .updateTable('jobs')
+        .set({ status: 'running', lease_owner: this.owner, lease_until: now + LEASE_MS, attempts: candidate.attempts + 1, updated_at: now })
+        .where('id', '=', candidate.id)
+        .where('status', '=', candidate.status)
+        .where('attempts', '=', candidate.attempts)
+        .executeTakeFirst()
+      if (Number(claimed.numUpdatedRows) === 1) {
+        return { ...candidate, status: 'running', lease_owner: this.owner, attempts: candidate.attempts + 1 }
+      }
+    }
+    return undefined
+  }
+
+  private async execute(row: JobTable): Promise<void> {
+    const handler = this.handlers.get(row.kind)!
+    const job = toJob(row)
+    const log = this.logger.child({ job: row.id, kind: row.kind, attempt: row.attempts })
+    try {
+      const result = await handler(job.payload, job)
+      await this.finish(row.id, 'done', result)
+      log.info({ result }, 'job done')
+    } catch (err) {
+      const isFinal = row.attempts >= MAX_ATTEMPTS
+      log.error({ err }, isFinal ? 'job failed for good' : 'job failed; will retry')
+      await this.finish(row.id, isFinal ? 'failed' : 'queued', { error: (err as Error).message }, isFinal ? undefined : Date.now() + 2 ** row.attempts * 1000)
+    }
+  }
+
+  private async finish(id: string, status: JobTable['status'], result: unknown, retryAt?: number): Promise<void> {
+    const isPending = status === 'queued'
+    await this.db
+      .updateTable('jobs')
+      .set({
+        status,
+        result: JSON.stringify(result ?? null),
+        lease_owner: null,
+        lease_until: null,
+        updated_at: Date.now(),
+        ...(retryAt !== undefined ? { run_at: retryAt } : {}),
+        // A finished job frees its dedupe key, so the next one can be queued.
+        ...(isPending ? {} : { dedupe_key: null }),
+      })
+      .where('id', '=', id)
+      .where('lease_owner', '=', this.owner)
+      .execute()
+  }
+}
+
+function toJob(row: JobTable): Job {
+  return {
+    id: row.id,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    status: row.status,
+    attempts: row.attempts,
+    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
