@@ -10,6 +10,9 @@ import { securityRoutes } from './routes/security.js'
 import { storageRoutes } from './routes/storage.js'
 import { systemRoutes } from './routes/system.js'
 
+/** How often Node checks open connections against the headers and request timeouts. */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
+
 /**
  * The HTTP layer: parse, authenticate, authorise, call one service method, stream the result.
  * Timeouts are set on purpose (Fastify's defaults have none); see `http` in the configuration.
@@ -24,11 +27,17 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     connectionTimeout: http.idleTimeoutSecs * 1000,
     keepAliveTimeout: http.keepAliveTimeoutSecs * 1000,
     requestTimeout: http.requestTimeoutSecs * 1000,
-    http: { headersTimeout: http.headersTimeoutSecs * 1000 },
+    // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default: a client
+    // trickling header bytes (never idle) would outlive a short headers timeout by that much.
+    http: { headersTimeout: http.headersTimeoutSecs * 1000, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Image names and deep paths are long; find-my-way answers 404 past this length otherwise.
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
+    // What the router refuses before any route runs (a URL that is not valid percent-encoding, a
+    // path past maxParamLength) gets the REST error body too, not Fastify's own.
+    frameworkErrors: (err, _request, reply) =>
+      sendRestError(reply, { status: err.statusCode ?? 400, code: err.code, message: err.message }),
   })
 
   app.addHook('onResponse', async (request, reply) => {

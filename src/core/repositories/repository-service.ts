@@ -126,7 +126,8 @@ export class RepositoryService {
         throw new TroveError('BAD_REQUEST', `${field} cannot be changed (it is '${existing.config[field]}')`)
       }
     }
-    const merged = { ...existing.config, ...body, key }
+    // The body's key, if any, must match the URL's: validate() refuses a mismatch instead of ignoring it.
+    const merged = { ...existing.config, ...body }
     const config = await this.validate(key, merged, existing)
     const now = Date.now()
     await this.db

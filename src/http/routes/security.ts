@@ -49,7 +49,8 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     const subject = optionalString(body, 'username') ?? principal.name
     if (subject !== principal.name && !principal.isAdmin) throw denied('only administrators create tokens for other users')
     await users.require(subject)
-    const expiresIn = body.expires_in === undefined || body.expires_in === '' ? undefined : Number(body.expires_in)
+    const rawExpiry = body.expires_in
+    const expiresIn = rawExpiry === undefined || rawExpiry === '' ? undefined : typeof rawExpiry === 'number' || (typeof rawExpiry === 'string' && /^\d+$/.test(rawExpiry)) ? Number(rawExpiry) : Number.NaN
     if (expiresIn !== undefined && !Number.isSafeInteger(expiresIn)) throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds')
     const created = await tokens.create({
       subject,
