@@ -56,14 +56,22 @@ export interface RawRepositoryPath {
 
 /**
  * Parses `<repo>/<path>[;k=v…]` as it appears in the URL (still percent-encoded), so that an
- * encoded `%2F`, `%3B` or `%2E%2E` is judged after decoding, segment by segment.
+ * encoded `%2F`, `%3B` or `%2E%2E` is judged after decoding, segment by segment. Matrix
+ * parameters may follow any segment, the repository key included: Artifactory documents
+ * deploy URLs such as `qa-releases;buildNumber=249/org/acme/x.jar`. They are split off each
+ * segment and name no part of the path.
  */
 export function parseRepositoryPath(raw: string): RawRepositoryPath {
-  const semicolon = raw.indexOf(';')
-  const pathPart = semicolon === -1 ? raw : raw.slice(0, semicolon)
-  const matrix = parseMatrix(semicolon === -1 ? '' : raw.slice(semicolon + 1))
-  const isFolder = pathPart.endsWith('/')
-  const rawSegments = (isFolder ? pathPart.slice(0, -1) : pathPart).split('/')
+  const matrixParts: string[] = []
+  const rawSegments = raw.split('/').map((segment) => {
+    const semicolon = segment.indexOf(';')
+    if (semicolon === -1) return segment
+    matrixParts.push(segment.slice(semicolon + 1))
+    return segment.slice(0, semicolon)
+  })
+  const matrix = parseMatrix(matrixParts.join(';'))
+  const isFolder = rawSegments.length > 1 && rawSegments[rawSegments.length - 1] === ''
+  if (isFolder) rawSegments.pop()
   const segments = rawSegments.map(decodeSegment)
   const repoKey = segments.shift() ?? ''
   assertRepositoryKey(repoKey)

@@ -83,7 +83,7 @@ describe.each(backends)('metadata store (%s)', (backend) => {
       const store = openMetadataStore(process.argv[1]); await store.migrate(); await store.close(); console.log('migrated')`
     const results = await Promise.all(
       Array.from({ length: 4 }, () =>
-        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, url], { cwd: process.cwd(), timeout: 60_000 }),
+        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, url], { cwd: process.cwd(), timeout: 150_000 }),
       ),
     )
     for (const result of results) expect(result.stdout.trim()).toBe('migrated')
@@ -91,7 +91,7 @@ describe.each(backends)('metadata store (%s)', (backend) => {
     expect(applied.rows.map((r) => r.name).sort()).toEqual(await migrationNames(backend))
     const tables = (await store.db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_'))
     expect(tables).toEqual(expect.arrayContaining(CORE_TABLES))
-  })
+  }, 180_000)
 
   it('answers the health check, and fails it once closed', async () => {
     const database = await freshDatabase(backend)

@@ -109,7 +109,7 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
       await refused('no-type', { key: 'no-type', rclass: 'local' }, /packageType/)
     })
 
-    it.each(['docker', 'npm', 'bogus'])('refuses the unsupported packageType %s, naming what is supported', async (packageType) => {
+    it.each(['bogus', 'not-a-format'])('refuses the unsupported packageType %s, naming what is supported', async (packageType) => {
       const key = `unsupported-${packageType}`
       await refused(key, { ...base(key), packageType }, new RegExp(`packageType '${packageType}' is not supported.*generic`))
     })

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
-import { principalName } from '../../core/auth/principal.js'
-import type { ExpectedChecksums } from '../../core/digest.js'
+import { principalName, type Principal } from '../../core/auth/principal.js'
+import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../../core/digest.js'
 import { TroveError, notFound } from '../../core/errors.js'
 import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
@@ -30,6 +30,8 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
     if (request.method === 'GET' || request.method === 'HEAD') return guard.require(principal, 'read', target.repoKey, target.path)
     if (request.method === 'DELETE') return guard.require(principal, 'delete', target.repoKey, target.path)
     await guard.require(principal, 'deploy', target.repoKey, target.path)
+    // As in Artifactory, properties given as matrix parameters need the right to annotate.
+    if (target.matrix.size > 0) await guard.require(principal, 'annotate', target.repoKey, target.path)
     // As in Artifactory, replacing an existing file needs the right to delete it too.
     if (target.path !== '' && (await artifacts.getAsset(target.repoKey, target.path))) {
       await guard.require(principal, 'delete', target.repoKey, target.path)
@@ -51,6 +53,10 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
     reply.header('x-checksum-sha256', asset.sha256)
     reply.header('x-checksum-md5', asset.md5)
     reply.header('x-artifactory-filename', encodeURIComponent(asset.name))
+    // Stored content is served from Trove's own origin: never let a browser sniff it into something
+    // else, and run any HTML in a sandbox with no script access to the console's origin.
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('content-security-policy', "sandbox; default-src 'none'")
     reply.type(asset.contentType)
     if (
       matchesEtag(request.headers['if-none-match'], etag) ||
@@ -100,10 +106,11 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
       expected,
       properties: target.matrix,
     }
-    const asset =
-      String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
-        ? await artifacts.deployByChecksum(repository, target.path, options)
-        : await artifacts.deploy(repository, target.path, request.raw, options)
+    const isChecksumDeploy = String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
+    if (isChecksumDeploy) await assertReadableContent(services, request.principal, expected)
+    const asset = isChecksumDeploy
+      ? await artifacts.deployByChecksum(repository, target.path, options)
+      : await artifacts.deploy(repository, target.path, request.raw, options)
     request.log.info({ repo: repository.key, path: asset.path, size: asset.size, sha256: asset.sha256 }, 'deployed')
     return reply.status(201).send(deployBody(base, asset))
   })
@@ -126,6 +133,23 @@ function targetOf(request: FastifyRequest): RawRepositoryPath {
   if (!pathname.startsWith(PREFIX)) throw notFound('not an artifact path')
   if (pathname.includes('//')) throw new TroveError('PATH_INVALID', `path '${pathname}' has an empty segment ('//')`)
   return parseRepositoryPath(pathname.slice(PREFIX.length))
+}
+
+/**
+ * A checksum deploy copies content the caller never sent, so it must be content they could
+ * download from a repository they may read; otherwise a deploy grant and a known digest would
+ * disclose any artifact. Content they may not read is reported as unknown (404), like missing
+ * content. Malformed or missing checksums are left to {@link ArtifactService.deployByChecksum}.
+ */
+async function assertReadableContent(services: CoreServices, principal: Principal, expected: ExpectedChecksums): Promise<void> {
+  const algorithm = (['sha256', 'sha1', 'md5'] as const).find((a) => expected[a] !== undefined)
+  const value = algorithm ? expected[algorithm] : undefined
+  if (!algorithm || !value || !CHECKSUM_PATTERNS[algorithm].test(value)) return
+  const keys = (await services.repositories.list()).map((r) => r.key)
+  const readable = await services.authorizer.readableRepositories(principal, keys)
+  if (readable.size === keys.length) return // may read everything: nothing to disclose
+  const found = await services.artifacts.searchByChecksum(algorithm, value, [...readable])
+  if (found.length === 0) throw notFound(`checksum deploy failed: no content with ${algorithm} ${value} is stored`)
 }
 
 function checksumHeaders(request: FastifyRequest): ExpectedChecksums {
