@@ -1,7 +1,8 @@
 import { ANONYMOUS, type Principal } from './principal.js'
+import { RegistryTokenService } from './registry-tokens.js'
 import { TokenService } from './token-service.js'
 import type { UserService } from './user-service.js'
-import { unauthorized } from '../errors.js'
+import { TroveError, unauthorized } from '../errors.js'
 
 /**
  * Turns an `Authorization` header into a {@link Principal}: HTTP Basic with a password or an
@@ -12,6 +13,8 @@ export class Authenticator {
   constructor(
     private readonly users: UserService,
     private readonly tokens: TokenService,
+    /** Accepts the registry's signed tokens (`Bearer <jwt>`) when given. */
+    private readonly registryTokens?: RegistryTokenService,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -27,9 +30,25 @@ export class Authenticator {
     }
     if (scheme === 'bearer') {
       if (!value) throw unauthorized('empty bearer token')
+      if (this.registryTokens && RegistryTokenService.looksLikeJwt(value)) return this.withRegistryToken(this.registryTokens, value)
       return this.withToken(undefined, value)
     }
     throw unauthorized(`unsupported authorization scheme '${scheme}' (use Basic or Bearer)`)
+  }
+
+  /**
+   * The web console's session cookie, which holds an access token. A stale session (expired,
+   * revoked, owner disabled) is anonymous, not an error: a cookie is sent by the browser whether
+   * or not the caller meant to, and the login page must stay reachable with an old one.
+   */
+  async authenticateSession(token: string): Promise<Principal> {
+    if (!TokenService.looksLikeToken(token)) return ANONYMOUS
+    try {
+      return await this.withToken(undefined, token)
+    } catch (err) {
+      if (err instanceof TroveError && err.code === 'UNAUTHORIZED') return ANONYMOUS
+      throw err
+    }
   }
 
   private async withSecret(name: string, secret: string): Promise<Principal> {
@@ -47,5 +66,18 @@ export class Authenticator {
     const user = await this.users.get(token.subject)
     if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
     return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'token', tokenId: token.id }
+  }
+
+  /**
+   * A registry token: its user, restricted to the token's scope (the authorizer intersects the
+   * two). A token issued to an anonymous caller authenticates as anonymous.
+   */
+  private async withRegistryToken(registryTokens: RegistryTokenService, jwt: string): Promise<Principal> {
+    const verified = await registryTokens.verify(jwt)
+    if (!verified) throw unauthorized('invalid or expired registry token')
+    if (verified.subject === undefined) return ANONYMOUS
+    const user = await this.users.get(verified.subject)
+    if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
+    return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'registry-token', scope: verified.scope }
   }
 }

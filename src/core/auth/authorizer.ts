@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
 import { TroveError, notFound } from '../errors.js'
 import { ACTIONS, type Action, type Principal } from './principal.js'
+import { scopeAllows } from './registry-tokens.js'
 
 /**
  * The one question every request asks: may this principal do ACTION on REPO/PATH? Extensions
@@ -28,7 +29,9 @@ export class GrantAuthorizer implements Authorizer {
     private readonly facts: RepositoryAccessFacts,
   ) {}
 
-  async can(principal: Principal, action: Action, repoKey: string): Promise<boolean> {
+  async can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean> {
+    // A registry token narrows its user's rights, an admin's included.
+    if (principal.kind === 'user' && principal.scope && !scopeAllows(principal.scope, action, repoKey, path)) return false
     if (principal.kind === 'user' && principal.isAdmin) return true
     if (action === 'read' && (await this.facts.isAnonymousReadable(repoKey))) return true
     if (principal.kind === 'anonymous') return false

@@ -1,3 +1,5 @@
+import type { AccessScope } from './registry-tokens.js'
+
 /** Who is making a request. */
 export type Principal =
   | { readonly kind: 'anonymous' }
@@ -6,8 +8,10 @@ export type Principal =
       readonly name: string
       readonly isAdmin: boolean
       /** How the user proved who they are. */
-      readonly via: 'password' | 'token'
+      readonly via: 'password' | 'token' | 'registry-token'
       readonly tokenId?: string
+      /** Set for registry tokens: the user's rights, narrowed to what the token grants. */
+      readonly scope?: AccessScope
     }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' }

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { actionsOf, scopeAllows, scopeOf } from './registry-tokens.js'
+
+describe('registry token scopes', () => {
+  it("maps Docker's actions to Trove's", () => {
+    expect(actionsOf(['pull'])).toEqual(['read'])
+    expect(actionsOf(['pull', 'push'])).toEqual(['read', 'deploy'])
+    expect(actionsOf(['delete', 'unknown'])).toEqual(['delete'])
+    expect(actionsOf(['*'])).toEqual(['read', 'annotate', 'deploy', 'delete', 'manage'])
+  })
+
+  it('reads the access claim: the first name segment is the repository, the rest a path in it', () => {
+    const scope = scopeOf([
+      { type: 'repository', name: 'docker-local/team/app', actions: ['pull', 'push'] },
+      { type: 'repository', name: 'docker-local/other', actions: [] },
+      { type: 'registry', name: 'catalog', actions: ['*'] },
+    ])
+    expect(scope).toEqual({ grants: [{ repoKey: 'docker-local', path: 'team/app', actions: ['read', 'deploy'] }], catalog: true })
+  })
+
+  it('allows an action on the named image and below it, and nothing else', () => {
+    const scope = scopeOf([{ type: 'repository', name: 'docker-local/team/app', actions: ['pull'] }])
+    expect(scopeAllows(scope, 'read', 'docker-local', 'team/app')).toBe(true)
+    expect(scopeAllows(scope, 'read', 'docker-local', 'team/app/1.0/manifest.json')).toBe(true)
+    expect(scopeAllows(scope, 'read', 'docker-local', 'team/application')).toBe(false)
+    expect(scopeAllows(scope, 'read', 'docker-local', 'team')).toBe(false)
+    expect(scopeAllows(scope, 'read', 'docker-local')).toBe(false)
+    expect(scopeAllows(scope, 'deploy', 'docker-local', 'team/app')).toBe(false)
+    expect(scopeAllows(scope, 'read', 'other-local', 'team/app')).toBe(false)
+    // A grant on a whole repository covers every path, and the repository itself.
+    const whole = scopeOf([{ type: 'repository', name: 'docker-local', actions: ['pull'] }])
+    expect(scopeAllows(whole, 'read', 'docker-local')).toBe(true)
+    expect(scopeAllows(whole, 'read', 'docker-local', 'any/image')).toBe(true)
+  })
+})

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify'
+import type { CoreServices } from '../../core/services.js'
+import type { Format } from '../format.js'
+import { DownloadRecorder } from './download-recorder.js'
+import { ManifestCache } from './manifest-cache.js'
+import { LocalRegistry } from './registry.js'
+import { registryRoutes } from './routes.js'
+import { UploadSessions } from './uploads.js'
+
+/** Manifest bytes kept in memory per node (content-addressed, so never stale). */
+const MANIFEST_CACHE_BYTES = 32 * 1024 * 1024
+const DOWNLOAD_FLUSH_MS = 5_000
+const UPLOAD_SWEEP_JOB = 'oci-upload-cleanup'
+
+/**
+ * Docker and OCI images, Helm charts and any OCI artifact: Artifactory's `docker` package type,
+ * served by the OCI distribution API with Docker token authentication.
+ */
+export const ociFormat: Format = {
+  id: 'docker',
+  kinds: ['local'],
+  async register(app: FastifyInstance, services: CoreServices): Promise<void> {
+    const { config } = services
+    const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
+    const uploads = new UploadSessions(services.metadata.db, services.blobs, services.repositories, registry, { maxPerUser: config.oci.maxUploadsPerUser })
+    const downloads = new DownloadRecorder(services.artifacts, app.log, DOWNLOAD_FLUSH_MS)
+    app.addHook('onClose', async () => downloads.close())
+
+    // Abandoned upload sessions go after the configured time, on whichever node leases the job.
+    services.jobs.register(UPLOAD_SWEEP_JOB, async () => uploads.sweep(config.oci.uploadExpirySecs * 1000))
+    services.jobs.schedule(UPLOAD_SWEEP_JOB, Math.min(config.oci.uploadExpirySecs * 1000, 3600_000))
+
+    await registryRoutes(app, services, { registry, uploads, downloads })
+  },
+}

@@ -1,0 +1,495 @@
+import { createHash } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Action, Principal } from '../../core/auth/principal.js'
+import { principalName } from '../../core/auth/principal.js'
+import type { Repository } from '../../core/repositories/repository-service.js'
+import type { CoreServices } from '../../core/services.js'
+import { AccessGuard, refusal } from '../../http/access.js'
+import { matchesEtag, parseRange } from '../../http/ranges.js'
+import { baseUrlOf } from '../../http/urls.js'
+import type { DownloadRecorder } from './download-recorder.js'
+import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } from './errors.js'
+import { MAX_MANIFEST_BYTES, MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
+import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type RegistryBase } from './names.js'
+import { byteOrder, type LocalRegistry, type StoredManifest } from './registry.js'
+import { issueToken, parseScopes } from './token.js'
+import { parseChunkRange, progressRange, type UploadSession, type UploadSessions } from './uploads.js'
+
+export interface RegistryDeps {
+  readonly registry: LocalRegistry
+  readonly uploads: UploadSessions
+  readonly downloads: DownloadRecorder
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The registry endpoint a request names, parsed once by the access rule. */
+    registryTarget: ParsedRegistryUrl | null
+  }
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
+const DOCKER_API = '/artifactory/api/docker/:repoKey/v2'
+
+/**
+ * The OCI distribution API (v1.1) under `/v2/<repo>/<image>/…` and
+ * `/artifactory/api/docker/<repo>/v2/<image>/…`, and the token endpoint of the Docker token
+ * specification. Request bodies are never parsed by Fastify: blobs stream to the blob store,
+ * manifests are read with a 4 MiB limit.
+ */
+export async function registryRoutes(app: FastifyInstance, services: CoreServices, deps: RegistryDeps): Promise<void> {
+  const { registry, uploads, downloads } = deps
+  const guard = new AccessGuard(services.authorizer)
+
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+  app.decorateRequest('registryTarget', null)
+
+  app.addHook('onRequest', async (_request, reply) => {
+    // Distribution-spec: 200 and 401 answers of /v2/ carry it; clients may require it.
+    reply.header('docker-distribution-api-version', 'registry/2.0')
+  })
+  app.setErrorHandler(async (err, request, reply) => {
+    // Headers set for the content that could not be sent must not describe the error body.
+    for (const name of ['content-length', 'content-range', 'docker-content-digest', 'etag', 'accept-ranges']) reply.removeHeader(name)
+    reply.header('docker-distribution-api-version', 'registry/2.0')
+    return sendOciError(reply, withChallenge(toOciErrorResponse(err, request), request, services.config.baseUrl))
+  })
+
+  const access = async (request: FastifyRequest, accessGuard: AccessGuard) => {
+    const target = parseRegistryUrl(request.raw.url ?? '')
+    if (!target) throw new OciError('UNSUPPORTED', 'not a registry URL', { status: 404 })
+    request.registryTarget = target
+    const action = actionFor(target.endpoint, request.method)
+    if (action && 'name' in target.endpoint) await requireAction(accessGuard, request.principal, action, target.endpoint.name)
+  }
+  const config = { access, acceptsRegistryTokens: true }
+
+  // ---- token endpoint ----
+  const token = async (request: FastifyRequest, reply: FastifyReply) => {
+    const base = registryBaseOf(pathOf(request))!
+    const query = request.query as Record<string, string | string[] | undefined>
+    const scopes = parseScopes(listOf(query.scope))
+    const service = stringOf(query.service) ?? serviceOf(request, services.config.baseUrl)
+    const body = await issueToken(services.registryTokens, services.authorizer, request.principal, base, service, scopes)
+    return reply.header('cache-control', 'no-store').send(body)
+  }
+  const tokenConfig = { access: 'public' as const, acceptsRegistryTokens: true }
+  app.get('/v2/token', { config: tokenConfig }, token)
+  app.get(`${DOCKER_API}/token`, { config: tokenConfig }, token)
+
+  // ---- the registry API ----
+  const dispatch = async (request: FastifyRequest, reply: FastifyReply) => {
+    const target = request.registryTarget!
+    const endpoint = target.endpoint
+    const method = request.method
+    switch (endpoint.kind) {
+      case 'base':
+        if (method !== 'GET' && method !== 'HEAD') break
+        // A token issued to an anonymous caller is a valid answer to the challenge (anonymous pulls).
+        if (request.principal.kind === 'anonymous' && !/^bearer /i.test(request.headers.authorization ?? '')) {
+          throw new OciError('UNAUTHORIZED', 'authentication required')
+        }
+        return reply.type('application/json').send({})
+      case 'catalog':
+        if (method !== 'GET') break
+        return catalog(request, reply, target)
+      case 'tags':
+        if (method !== 'GET') break
+        return tagList(request, reply, target, endpoint.name)
+      case 'manifest':
+        if (method === 'GET' || method === 'HEAD') return getManifest(request, reply, endpoint)
+        if (method === 'PUT') return putManifest(request, reply, target, endpoint)
+        if (method === 'DELETE') {
+          await registry.deleteManifest(await localRepository(endpoint.name), endpoint.name.image, endpoint.reference, principalName(request.principal))
+          return reply.status(202).header('content-length', 0).send()
+        }
+        break
+      case 'blob':
+        if (method === 'GET' || method === 'HEAD') return getBlob(request, reply, endpoint)
+        if (method === 'DELETE') {
+          await registry.deleteBlob(await localRepository(endpoint.name), endpoint.name.image, endpoint.hex, principalName(request.principal))
+          return reply.status(202).header('content-length', 0).send()
+        }
+        break
+      case 'uploads':
+        if (method === 'POST') return startUpload(request, reply, target, endpoint.name)
+        break
+      case 'upload':
+        return upload(request, reply, target, endpoint)
+      case 'referrers':
+        if (method !== 'GET') break
+        return referrers(request, reply, endpoint)
+    }
+    throw new OciError('UNSUPPORTED', `${method} is not supported on this endpoint`)
+  }
+
+  for (const url of ['/v2', '/v2/*', DOCKER_API, `${DOCKER_API}/*`]) {
+    app.route({ method: [...METHODS], url, config, exposeHeadRoute: false, handler: dispatch })
+  }
+
+  // ---- handlers ----
+
+  /** The docker repository a request names, which the local registry serves. */
+  async function dockerRepository(name: ImageName): Promise<Repository> {
+    const repository = await services.repositories.get(name.repoKey)
+    if (!repository || repository.packageType !== 'docker') {
+      throw new OciError('NAME_UNKNOWN', `'${name.repoKey}' is not a docker repository`, { detail: { name: name.name } })
+    }
+    // TODO(#5): remote and virtual repositories answer reads with their own registry behind these same routes.
+    if (repository.rclass !== 'local') throw new OciError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository, which Trove does not serve yet`)
+    return repository
+  }
+
+  /** The repository a push or delete goes to: a local one. */
+  async function localRepository(name: ImageName): Promise<Repository> {
+    const repository = await dockerRepository(name)
+    if (repository.rclass !== 'local') throw new OciError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository; push to a local one`)
+    return repository
+  }
+
+  async function catalog(request: FastifyRequest, reply: FastifyReply, target: ParsedRegistryUrl) {
+    const principal = request.principal
+    // A token with the catalog scope lists what its user may read.
+    const viewer: Principal = principal.kind === 'user' && principal.scope?.catalog ? { ...principal, scope: undefined } : principal
+    let keys: string[]
+    if (target.repoKey !== undefined) {
+      await dockerRepository({ repoKey: target.repoKey, image: '', name: '' })
+      keys = [target.repoKey]
+    } else {
+      keys = (await services.repositories.list({ packageType: 'docker', rclass: 'local' })).map((r) => r.key)
+    }
+    const readable = await guard.readable(viewer, keys)
+    const names = (await registry.images([...readable])).map((i) => (target.repoKey !== undefined ? i.image : `${i.repoKey}/${i.image}`))
+    const page = paginate(names, request.query, `${target.prefix}/_catalog`)
+    if (page.link) reply.header('link', page.link)
+    return reply.type('application/json').send({ repositories: page.items })
+  }
+
+  async function tagList(request: FastifyRequest, reply: FastifyReply, target: ParsedRegistryUrl, name: ImageName) {
+    await dockerRepository(name)
+    const tags = await registry.tags(name.repoKey, name.image)
+    if (!tags) throw new OciError('NAME_UNKNOWN', `image '${name.name}' is not in the registry`, { detail: { name: name.name } })
+    const page = paginate(tags, request.query, `${target.prefix}/${name.name}/tags/list`)
+    if (page.link) reply.header('link', page.link)
+    return reply.type('application/json').send({ name: name.name, tags: page.items })
+  }
+
+  async function getManifest(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'manifest' }>) {
+    const { name, reference } = endpoint
+    await dockerRepository(name)
+    const stored = await registry.resolve(name.repoKey, name.image, reference)
+    const what = reference.kind === 'tag' ? `tag '${reference.tag}'` : `manifest ${digestOf(reference.hex)}`
+    if (!stored) throw new OciError('MANIFEST_UNKNOWN', `${what} is not in '${name.name}'`, { detail: { name: name.name } })
+    const accept = request.headers.accept
+    let served: StoredManifest | undefined = stored
+    if (!accepts(accept, stored.mediaType)) {
+      served = undefined
+      // A client that cannot read indexes gets the linux/amd64 image of a tagged one, as from the reference registry.
+      if (isIndexType(stored.mediaType) && reference.kind === 'tag') {
+        const entry = defaultPlatformEntry(indexEntries(await registry.readManifest(stored.hex)))
+        if (entry && accepts(accept, entry.mediaType)) served = (await registry.manifestsIn(name.repoKey, name.image, [entry.hex]))[0]
+      }
+      if (!served) {
+        throw new OciError('MANIFEST_UNKNOWN', `${what} is a ${stored.mediaType}, which the client does not accept (Accept: ${String(accept)})`, {
+          detail: { mediaType: stored.mediaType },
+        })
+      }
+    }
+    const etag = `"${digestOf(served.hex)}"`
+    reply.header('docker-content-digest', digestOf(served.hex)).header('etag', etag).type(served.mediaType)
+    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
+    reply.header('content-length', served.size)
+    if (request.method === 'HEAD') return reply.send()
+    const bytes = await registry.readManifest(served.hex)
+    downloads.record(name.repoKey, served.path, principalName(request.principal))
+    return reply.send(bytes)
+  }
+
+  async function putManifest(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: ParsedRegistryUrl,
+    endpoint: Extract<Endpoint, { kind: 'manifest' }>,
+  ) {
+    const { name, reference } = endpoint
+    const repository = await localRepository(name)
+    const bytes = await readManifestBody(request.raw)
+    if (reference.kind === 'tag') {
+      // As for any file in Trove, replacing what a tag names needs the right to delete too. A
+      // registry token's push scope includes moving tags, so the user's own rights decide.
+      const current = await registry.resolve(name.repoKey, name.image, reference)
+      if (current && current.hex !== createHash('sha256').update(bytes).digest('hex')) {
+        const user: Principal = request.principal.kind === 'user' ? { ...request.principal, scope: undefined } : request.principal
+        if (!(await guard.can(user, 'delete', name.repoKey, name.image))) {
+          throw refusal(request.principal, `move tag '${reference.tag}' of '${name.name}' (overwriting needs the delete permission)`)
+        }
+      }
+    }
+    const pushed = await registry.putManifest(repository, name.image, reference, bytes, request.headers['content-type'], principalName(request.principal))
+    request.log.info({ repo: name.repoKey, image: name.image, digest: digestOf(pushed.hex) }, 'manifest pushed')
+    reply.status(201).header('location', `${target.prefix}/${name.name}/manifests/${digestOf(pushed.hex)}`).header('docker-content-digest', digestOf(pushed.hex))
+    if (pushed.subject) reply.header('oci-subject', pushed.subject)
+    return reply.header('content-length', 0).send()
+  }
+
+  async function getBlob(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'blob' }>) {
+    const { name, hex } = endpoint
+    await dockerRepository(name)
+    const blob = await registry.blob(name.repoKey, name.image, hex)
+    if (!blob) throw new OciError('BLOB_UNKNOWN', `blob ${digestOf(hex)} is not in '${name.name}'`, { detail: { digest: digestOf(hex) } })
+    const etag = `"${digestOf(hex)}"`
+    reply.header('docker-content-digest', digestOf(hex)).header('etag', etag).header('accept-ranges', 'bytes').type('application/octet-stream')
+    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
+    const range = parseRange(request.headers.range, blob.size)
+    if (range.kind === 'unsatisfiable') {
+      throw new OciError('BLOB_UNKNOWN', `range ${String(request.headers.range)} is outside the ${blob.size} bytes of the blob`, {
+        status: 416,
+        headers: { 'content-range': `bytes */${blob.size}` },
+      })
+    }
+    if (range.kind === 'partial') {
+      reply.status(206).header('content-range', `bytes ${range.range.start}-${range.range.end}/${blob.size}`)
+      reply.header('content-length', range.range.end - range.range.start + 1)
+    } else {
+      reply.header('content-length', blob.size)
+    }
+    if (request.method === 'HEAD') {
+      // The asset says the image holds it; the store must still have the bytes (garbage collection agrees with assets).
+      if (!(await services.blobs.exists(hex))) throw new OciError('BLOB_UNKNOWN', `blob ${digestOf(hex)} is not stored`)
+      return reply.send()
+    }
+    return reply.send(await services.blobs.open(hex, range.kind === 'partial' ? range.range : undefined))
+  }
+
+  async function startUpload(request: FastifyRequest, reply: FastifyReply, target: ParsedRegistryUrl, name: ImageName) {
+    const repository = await localRepository(name)
+    const query = request.query as Record<string, string | string[] | undefined>
+    const user = principalName(request.principal)
+    const mount = stringOf(query.mount)
+    const from = stringOf(query.from)
+    if (mount !== undefined && from !== undefined) {
+      const hex = parseDigest(mount)
+      // Mounted only from where the caller may read; otherwise an ordinary upload starts (spec: 202).
+      const source = parseName(from, target.repoKey)
+      const sourceRepository = await services.repositories.get(source.repoKey)
+      if (
+        sourceRepository?.packageType === 'docker' &&
+        (await guard.can(request.principal, 'read', source.repoKey, source.image)) &&
+        (await registry.blob(source.repoKey, source.image, hex)) &&
+        (await services.blobs.exists(hex))
+      ) {
+        await registry.addBlob(repository, name.image, { sha256: hex }, user)
+        return blobCreated(reply, target, name, hex)
+      }
+    }
+    const digest = stringOf(query.digest)
+    if (digest !== undefined) {
+      const hex = parseDigest(digest)
+      const blob = await services.blobs.put(request.raw, { expected: { sha256: hex, size: declaredLength(request) } })
+      await registry.addBlob(repository, name.image, blob, user)
+      return blobCreated(reply, target, name, hex)
+    }
+    const session = await uploads.start(name.repoKey, name.image, user)
+    return uploadAccepted(reply, target, name, session)
+  }
+
+  async function upload(request: FastifyRequest, reply: FastifyReply, target: ParsedRegistryUrl, endpoint: Extract<Endpoint, { kind: 'upload' }>) {
+    const { name, uuid } = endpoint
+    const repository = await localRepository(name)
+    const session = await uploads.get(uuid, name.repoKey, name.image)
+    const failing = (err: unknown) => {
+      // Every upload error tells the client where the session stands, so it can resume.
+      if (err instanceof OciError && err.status === 416) reply.header('location', uploadLocation(target, name, session))
+      throw err
+    }
+    switch (request.method) {
+      case 'GET':
+        return uploadAccepted(reply.status(204), target, name, session)
+      case 'PATCH': {
+        const range = parseChunkRange(request.headers['content-range'])
+        const updated = await uploads.append(repository, session, request.raw, range, principalName(request.principal)).catch(failing)
+        return uploadAccepted(reply, target, name, updated)
+      }
+      case 'PUT': {
+        const digest = stringOf((request.query as Record<string, string | string[] | undefined>).digest)
+        if (digest === undefined) throw new OciError('DIGEST_INVALID', 'closing an upload needs ?digest=<digest> of the whole blob')
+        const hex = parseDigest(digest)
+        const range = parseChunkRange(request.headers['content-range'])
+        const body = hasBody(request) ? request.raw : undefined
+        await uploads.complete(repository, session, hex, body, range, principalName(request.principal)).catch(failing)
+        return blobCreated(reply, target, name, hex)
+      }
+      case 'DELETE':
+        await uploads.cancel(repository, session, principalName(request.principal))
+        return reply.status(204).send()
+    }
+    throw new OciError('UNSUPPORTED', `${request.method} is not supported on an upload`)
+  }
+
+  async function referrers(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'referrers' }>) {
+    const { name, hex } = endpoint
+    await dockerRepository(name)
+    const artifactType = stringOf((request.query as Record<string, string | string[] | undefined>).artifactType)
+    const manifests = await registry.referrers(name.repoKey, name.image, hex, artifactType)
+    if (artifactType !== undefined) reply.header('oci-filters-applied', 'artifactType')
+    // Serialized here: Fastify would add a charset parameter, which the specification asks registries not to send.
+    return reply.type(MEDIA_TYPES.ociIndex).send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests })))
+  }
+}
+
+/** What a request needs on the image it names; `undefined` where the handler decides (base, catalog). */
+function actionFor(endpoint: Endpoint, method: string): Action | undefined {
+  switch (endpoint.kind) {
+    case 'base':
+    case 'catalog':
+      return undefined
+    case 'uploads':
+    case 'upload':
+      return 'deploy'
+    case 'manifest':
+    case 'blob':
+      if (method === 'DELETE') return 'delete'
+      return method === 'GET' || method === 'HEAD' ? 'read' : 'deploy'
+    case 'tags':
+    case 'referrers':
+      return 'read'
+  }
+}
+
+/**
+ * Asks the authorizer. A registry token that lacks the scope while its user has the right is
+ * answered 401 with a challenge naming the scope (the client fetches a wider token); anything
+ * else refused is 401 for anonymous callers and 403 for users.
+ */
+async function requireAction(guard: AccessGuard, principal: Principal, action: Action, name: ImageName): Promise<void> {
+  if (await guard.can(principal, action, name.repoKey, name.image)) return
+  if (principal.kind === 'user' && principal.scope && (await guard.can({ ...principal, scope: undefined }, action, name.repoKey, name.image))) {
+    throw new OciError('UNAUTHORIZED', `the registry token does not grant ${action} on '${name.name}'`)
+  }
+  throw refusal(principal, `${action} on '${name.name}'`)
+}
+
+/**
+ * 401 answers carry the challenge that sends clients to the token endpoint, with the scope the
+ * request needs (Docker token specification, "How to authenticate"). The token endpoint itself
+ * asks for Basic credentials.
+ */
+function withChallenge(response: OciErrorResponse, request: FastifyRequest, configuredBase: string | undefined): OciErrorResponse {
+  if (response.status !== 401) return response
+  const path = pathOf(request)
+  const base = registryBaseOf(path)
+  if (!base || path === `${base.prefix}/token`) return { ...response, headers: { ...response.headers, 'www-authenticate': 'Basic realm="Trove"' } }
+  const params = [`realm="${baseUrlOf(request, configuredBase)}${base.prefix}/token"`, `service="${serviceOf(request, configuredBase)}"`]
+  const scope = scopeFor(request)
+  if (scope) params.push(`scope="${scope}"`)
+  if (request.principal?.kind === 'user' && request.principal.scope) params.push('error="insufficient_scope"')
+  return { ...response, headers: { ...response.headers, 'www-authenticate': `Bearer ${params.join(',')}` } }
+}
+
+/** The scope a request needs, as a token request names it; `undefined` for `/v2/` itself. */
+function scopeFor(request: FastifyRequest): string | undefined {
+  let target: ParsedRegistryUrl | undefined
+  try {
+    target = request.registryTarget ?? parseRegistryUrl(request.raw.url ?? '')
+  } catch {
+    return undefined
+  }
+  if (!target) return undefined
+  const endpoint = target.endpoint
+  if (endpoint.kind === 'catalog') return 'registry:catalog:*'
+  if (endpoint.kind === 'base') return undefined
+  const action = actionFor(endpoint, request.method)
+  const actions = action === 'read' ? 'pull' : action === 'delete' ? 'delete' : 'pull,push'
+  const scopes = [`repository:${endpoint.name.name}:${actions}`]
+  const from = stringOf((request.query as Record<string, string | string[] | undefined> | undefined)?.from)
+  if (endpoint.kind === 'uploads' && from !== undefined) scopes.push(`repository:${from}:pull`)
+  return scopes.join(' ')
+}
+
+function blobCreated(reply: FastifyReply, target: RegistryBase, name: ImageName, hex: string) {
+  return reply
+    .status(201)
+    .header('location', `${target.prefix}/${name.name}/blobs/${digestOf(hex)}`)
+    .header('docker-content-digest', digestOf(hex))
+    .header('content-length', 0)
+    .send()
+}
+
+function uploadAccepted(reply: FastifyReply, target: RegistryBase, name: ImageName, session: UploadSession) {
+  if (reply.statusCode === 200) reply.status(202)
+  return reply
+    .header('location', uploadLocation(target, name, session))
+    .header('range', progressRange(session.size))
+    .header('docker-upload-uuid', session.id)
+    .header('content-length', 0)
+    .send()
+}
+
+function uploadLocation(target: RegistryBase, name: ImageName, session: UploadSession): string {
+  return `${target.prefix}/${name.name}/blobs/uploads/${session.id}`
+}
+
+/**
+ * `n` and `last` pagination (distribution-spec, "Listing Tags"): up to `n` items after `last`, in
+ * order, and a `Link` to the next page when more remain. `n=0` is an empty page without a link.
+ */
+function paginate(items: readonly string[], query: unknown, path: string): { items: string[]; link?: string } {
+  const params = (query ?? {}) as Record<string, string | string[] | undefined>
+  const last = stringOf(params.last)
+  const nText = stringOf(params.n)
+  if (nText !== undefined && !/^\d+$/.test(nText)) throw new OciError('UNSUPPORTED', `n must be a non-negative integer, not '${nText}'`, { status: 400 })
+  const after = last === undefined ? [...items] : items.filter((item) => byteOrder(item, last) > 0)
+  if (nText === undefined) return { items: after }
+  const n = Number(nText)
+  const page = after.slice(0, n)
+  if (n === 0 || after.length <= n) return { items: page }
+  return { items: page, link: `<${path}?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"` }
+}
+
+/** Reads a manifest body, refusing more than 4 MiB with 413 (distribution-spec, "Pushing Manifests"). */
+async function readManifestBody(raw: IncomingMessage): Promise<Buffer> {
+  const tooLarge = () =>
+    new OciError('MANIFEST_INVALID', `the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413, detail: { limit: MAX_MANIFEST_BYTES } })
+  const declared = Number(raw.headers['content-length'])
+  if (Number.isFinite(declared) && declared > MAX_MANIFEST_BYTES) throw tooLarge()
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of raw) {
+    length += (chunk as Buffer).length
+    if (length > MAX_MANIFEST_BYTES) throw tooLarge()
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  if (length !== undefined) return Number(length) > 0
+  return request.headers['transfer-encoding'] !== undefined
+}
+
+function declaredLength(request: FastifyRequest): number | undefined {
+  const length = request.headers['content-length']
+  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
+}
+
+function pathOf(request: FastifyRequest): string {
+  const url = request.raw.url ?? ''
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+/** The `service` of challenges and tokens: the host clients reach the registry by. */
+function serviceOf(request: FastifyRequest, configuredBase: string | undefined): string {
+  return new URL(baseUrlOf(request, configuredBase)).host
+}
+
+function stringOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+function listOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value]
+}
