@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'READ_ONLY'
   | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
   | 'UNAVAILABLE'
   | 'INTERNAL'
 
@@ -40,6 +41,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   QUOTA_EXCEEDED: 413,
   READ_ONLY: 503,
   UPSTREAM_UNAVAILABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 }

@@ -8,6 +8,7 @@ export interface ReadOnlyState {
 }
 
 const READ_ONLY = 'system.read-only'
+const OFFLINE = 'system.offline'
 export const DEFAULT_READ_ONLY_MESSAGE = 'Trove is in read-only mode for maintenance'
 
 /**
@@ -22,6 +23,22 @@ export class SystemSettings {
     if (!row) return { isReadOnly: false, message: '', updatedAt: null }
     const value = JSON.parse(row.value) as { enabled: boolean; message: string }
     return { isReadOnly: value.enabled, message: value.message, updatedAt: row.updated_at }
+  }
+
+  /** The global offline switch: remote repositories serve only what they have cached. */
+  async offline(): Promise<{ readonly isOffline: boolean; readonly updatedAt: number | null }> {
+    const row = await this.db.selectFrom('settings').selectAll().where('name', '=', OFFLINE).executeTakeFirst()
+    return { isOffline: row ? (JSON.parse(row.value) as { enabled: boolean }).enabled : false, updatedAt: row?.updated_at ?? null }
+  }
+
+  async setOffline(enabled: boolean): Promise<void> {
+    const now = Date.now()
+    const value = JSON.stringify({ enabled })
+    await this.db
+      .insertInto('settings')
+      .values({ name: OFFLINE, value, updated_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: now }))
+      .execute()
   }
 
   async setReadOnly(enabled: boolean, message: string | undefined): Promise<ReadOnlyState> {
