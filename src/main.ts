@@ -6,11 +6,16 @@ import { filesystemRoot, type TroveConfig } from './config/config.js'
 import { ArtifactService } from './core/artifacts/artifact-service.js'
 import { Authenticator } from './core/auth/authenticator.js'
 import { GrantAuthorizer, GrantService } from './core/auth/authorizer.js'
+import { RegistryTokenService } from './core/auth/registry-tokens.js'
 import { TokenService } from './core/auth/token-service.js'
 import { UserService } from './core/auth/user-service.js'
 import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { JobQueue } from './core/jobs/job-queue.js'
+import { Metrics } from './core/metrics.js'
+import { RemoteEngine } from './core/remote/remote-engine.js'
+import { UpstreamClient } from './core/upstream/upstream-client.js'
+import { UpstreamHostPolicy } from './core/upstream/upstream-hosts.js'
 import { RepositoryService } from './core/repositories/repository-service.js'
 import type { CoreServices } from './core/services.js'
 import { SystemSettings } from './core/system/system-settings.js'
@@ -43,29 +48,41 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const storage = new FilesystemStorageDriver(join(filesystemRoot(config.blobstoreUrl)))
   const db = metadata.db
 
-  const repositories = new RepositoryService(db, new Map(FORMATS.map((f) => [f.id, f.kinds])))
+  const hostPolicy = new UpstreamHostPolicy(config.remote.allowedUpstreamHosts)
+  const repositories = new RepositoryService(db, new Map(FORMATS.map((f) => [f.id, f.kinds])), {
+    checkUpstreamUrl: (url) => hostPolicy.assertUrl(url),
+  })
   const users = new UserService(db)
   const tokens = new TokenService(db)
+  const registryTokens = new RegistryTokenService(db, { expirySecs: config.oci.tokenExpirySecs })
   const blobs = new BlobStore(storage)
   const jobs = new JobQueue(db, logger)
   const gc = new GarbageCollector(db, blobs, logger)
+  const metrics = new Metrics()
+  const upstream = new UpstreamClient(hostPolicy, logger)
+  const settings = new SystemSettings(db)
+  const artifacts = new ArtifactService(db, blobs)
   const services: CoreServices = {
     config,
     metadata,
     storage,
     blobs,
     repositories,
-    artifacts: new ArtifactService(db, blobs),
+    artifacts,
     users,
     tokens,
     grants: new GrantService(db),
-    authenticator: new Authenticator(users, tokens),
+    authenticator: new Authenticator(users, tokens, registryTokens),
     authorizer: new GrantAuthorizer(db, {
       isAnonymousReadable: async (key) => (await repositories.get(key))?.config.anonymousRead === true,
     }),
-    settings: new SystemSettings(db),
+    settings,
+    registryTokens,
     jobs,
     gc,
+    metrics,
+    upstream,
+    remote: new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger }),
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
@@ -106,6 +123,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       clearInterval(sweeper)
       await jobs.stop()
       await app.close()
+      await upstream.close()
       await metadata.close()
     },
   }

@@ -19,6 +19,16 @@ const ConfigSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    remote: z
+      .object({
+        /**
+         * Hosts and CIDR ranges remote repositories may reach although they are loopback, private or
+         * link-local (refused otherwise, redirects included).
+         */
+        allowedUpstreamHosts: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ allowedUpstreamHosts: [] }),
     gc: z
       .object({
         /** An unreferenced blob is kept this long after its last write, so GC never races an upload. */
@@ -28,6 +38,17 @@ const ConfigSchema = z
       })
       .strict()
       .default({ graceSecs: 3600, intervalSecs: 4 * 3600 }),
+    oci: z
+      .object({
+        /** An upload session (chunked push) untouched for this long is abandoned and its data removed. */
+        uploadExpirySecs: seconds.min(60).default(24 * 3600),
+        /** Lifetime of the registry tokens that `/v2/token` issues. */
+        tokenExpirySecs: seconds.min(30).default(300),
+        /** Open upload sessions one user may hold at once; past it, TOOMANYREQUESTS. */
+        maxUploadsPerUser: z.number().int().positive().default(1000),
+      })
+      .strict()
+      .default({ uploadExpirySecs: 24 * 3600, tokenExpirySecs: 300, maxUploadsPerUser: 1000 }),
     http: z
       .object({
         /** Time allowed to receive a request's headers (slow-loris guard). */
@@ -52,6 +73,17 @@ const ConfigSchema = z
         requestTimeoutSecs: 0,
         jsonBodyLimitBytes: 1024 * 1024,
       }),
+    npm: z
+      .object({
+        /** Largest package tarball `npm publish` may upload (decoded bytes, the base64 in the body is 4/3 of it). */
+        maxTarballBytes: z.number().int().positive().default(256 * 1024 * 1024),
+        /** Largest npm JSON document without its tarball: a publish's metadata, a packument update (deprecate, unpublish). */
+        maxMetadataBytes: z.number().int().positive().default(32 * 1024 * 1024),
+        /** Largest total size of the files inside one tarball, read to check its package.json (zip-bomb guard). */
+        maxUnpackedBytes: z.number().int().positive().default(2 * 1024 * 1024 * 1024),
+      })
+      .strict()
+      .default({ maxTarballBytes: 256 * 1024 * 1024, maxMetadataBytes: 32 * 1024 * 1024, maxUnpackedBytes: 2 * 1024 * 1024 * 1024 }),
   })
   .strict()
 
@@ -65,7 +97,7 @@ export type TroveConfig = z.infer<typeof ConfigSchema> & {
 }
 
 /** `TROVE_*` environment variables and the configuration path they set. */
-const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 'string' | 'number' }>> = {
+const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 'string' | 'number' | 'list' }>> = {
   TROVE_HOST: { path: ['host'], type: 'string' },
   TROVE_PORT: { path: ['port'], type: 'number' },
   TROVE_DATA_DIR: { path: ['dataDir'], type: 'string' },
@@ -74,13 +106,19 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
   TROVE_BLOBSTORE_URL: { path: ['blobstore', 'url'], type: 'string' },
   TROVE_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  TROVE_ALLOWED_UPSTREAM_HOSTS: { path: ['remote', 'allowedUpstreamHosts'], type: 'list' },
   TROVE_GC_GRACE_SECS: { path: ['gc', 'graceSecs'], type: 'number' },
   TROVE_GC_INTERVAL_SECS: { path: ['gc', 'intervalSecs'], type: 'number' },
+  TROVE_OCI_UPLOAD_EXPIRY_SECS: { path: ['oci', 'uploadExpirySecs'], type: 'number' },
+  TROVE_OCI_TOKEN_EXPIRY_SECS: { path: ['oci', 'tokenExpirySecs'], type: 'number' },
   TROVE_HTTP_HEADERS_TIMEOUT_SECS: { path: ['http', 'headersTimeoutSecs'], type: 'number' },
   TROVE_HTTP_IDLE_TIMEOUT_SECS: { path: ['http', 'idleTimeoutSecs'], type: 'number' },
   TROVE_HTTP_KEEP_ALIVE_TIMEOUT_SECS: { path: ['http', 'keepAliveTimeoutSecs'], type: 'number' },
   TROVE_HTTP_REQUEST_TIMEOUT_SECS: { path: ['http', 'requestTimeoutSecs'], type: 'number' },
   TROVE_HTTP_JSON_BODY_LIMIT_BYTES: { path: ['http', 'jsonBodyLimitBytes'], type: 'number' },
+  TROVE_NPM_MAX_TARBALL_BYTES: { path: ['npm', 'maxTarballBytes'], type: 'number' },
+  TROVE_NPM_MAX_METADATA_BYTES: { path: ['npm', 'maxMetadataBytes'], type: 'number' },
+  TROVE_NPM_MAX_UNPACKED_BYTES: { path: ['npm', 'maxUnpackedBytes'], type: 'number' },
 }
 
 export class ConfigError extends Error {
@@ -117,6 +155,8 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
         continue
       }
       setPath(raw, path, Number(value))
+    } else if (type === 'list') {
+      setPath(raw, path, value.split(',').map((item) => item.trim()).filter((item) => item !== ''))
     } else {
       setPath(raw, path, value)
     }

@@ -4,6 +4,7 @@ import type { Authorizer } from '../core/auth/authorizer.js'
 import { ANONYMOUS, type Action, type Principal } from '../core/auth/principal.js'
 import { TroveError } from '../core/errors.js'
 import type { SystemSettings } from '../core/system/system-settings.js'
+import { isConsoleRequest, requireCsrfToken, sessionTokenOf } from './console-session.js'
 
 /**
  * Who may call a route. Every route declares one (`config.access`); a route without it does not
@@ -16,6 +17,10 @@ declare module 'fastify' {
     access?: AccessRule
     /** Writes through this route stay allowed in read-only mode (the switch itself). */
     allowWhenReadOnly?: boolean
+    /** The route accepts registry tokens (scoped JWTs); every other route refuses them. */
+    acceptsRegistryTokens?: boolean
+    /** Bad credentials make the caller anonymous instead of failing: a login route, where a client may still send its expired token. */
+    ignoresBadCredentials?: boolean
   }
   interface FastifyRequest {
     principal: Principal
@@ -71,7 +76,23 @@ export function installAccessHooks(
       const state = await deps.settings.readOnly()
       if (state.isReadOnly) throw new TroveError('READ_ONLY', state.message)
     }
-    request.principal = await deps.authenticator.authenticate(request.headers.authorization)
+    // The console's session cookie counts only without an Authorization header; a state-changing
+    // call it authenticates must echo the CSRF token (see console-session.ts).
+    const session = sessionTokenOf(request)
+    request.principal =
+      session === undefined ? await authenticateHeader(deps.authenticator, request) : await deps.authenticator.authenticateSession(session)
+    if (session !== undefined && request.principal.kind === 'user' && !SAFE_METHODS.has(request.method)) requireCsrfToken(request, session)
+    // A registry token is a credential for the registry API only: elsewhere it could reach what its
+    // scope does not name (user records, new access tokens).
+    const config = request.routeOptions.config
+    if (request.principal.kind === 'user' && request.principal.scope && config.access !== undefined && !config.acceptsRegistryTokens) {
+      throw new TroveError('UNAUTHORIZED', 'a registry token is accepted by the registry API (/v2/) only')
+    }
+  })
+
+  // The console handles a 401 with its login page; the browser must not open its Basic dialog.
+  app.addHook('onSend', async (request, reply) => {
+    if (reply.statusCode === 401 && isConsoleRequest(request)) reply.removeHeader('www-authenticate')
   })
 
   app.addHook('preHandler', async (request) => {
@@ -85,4 +106,14 @@ export function installAccessHooks(
     }
     await rule(request, deps.guard)
   })
+}
+
+/** The caller an `Authorization` header names; on a route that `ignoresBadCredentials`, bad ones make it anonymous. */
+async function authenticateHeader(authenticator: Authenticator, request: FastifyRequest): Promise<Principal> {
+  try {
+    return await authenticator.authenticate(request.headers.authorization)
+  } catch (err) {
+    if (request.routeOptions.config.ignoresBadCredentials && err instanceof TroveError && err.code === 'UNAUTHORIZED') return ANONYMOUS
+    throw err
+  }
 }

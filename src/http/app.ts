@@ -9,6 +9,7 @@ import { repositoryRoutes } from './routes/repositories.js'
 import { securityRoutes } from './routes/security.js'
 import { storageRoutes } from './routes/storage.js'
 import { systemRoutes } from './routes/system.js'
+import { uiRoutes } from './routes/ui.js'
 
 /** How often Node checks open connections against the headers and request timeouts. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
@@ -59,6 +60,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => securityRoutes(scope, services))
   await app.register(async (scope) => storageRoutes(scope, services))
   await app.register(async (scope) => artifactRoutes(scope, services))
+  await app.register(async (scope) => uiRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, services))
   return app
 }

@@ -28,6 +28,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value,
 export function openMetadataStore(url: string, options: { poolSize?: number } = {}): MetadataStore {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
+    // An idle connection the server drops (a restart, a terminated backend) is reported as a pool
+    // 'error'; the pool discards it and opens another when needed. Unlistened, it would crash the process.
+    pool.on('error', () => {})
     return createStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres')
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '')
@@ -38,7 +41,36 @@ export function openMetadataStore(url: string, options: { poolSize?: number } = 
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 10000')
-  return createStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite')
+  return createStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), 'sqlite')
+}
+
+const STATEMENT_CACHE_LIMIT = 500
+
+/**
+ * Kysely prepares every query anew; with better-sqlite3 preparing is a large share of a small
+ * query's cost. Kysely's queries are parameterised, so the same SQL text recurs and its prepared
+ * statement can be reused. Kysely runs statements with `all()`/`run()` only (no `iterate()`, which
+ * would keep a statement busy), so sharing one is safe.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabase.Database {
+  const statements = new Map<string, SqliteDatabase.Statement>()
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property === 'prepare') {
+        return (text: string) => {
+          let statement = statements.get(text)
+          if (!statement) {
+            if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear()
+            statement = target.prepare(text)
+            statements.set(text, statement)
+          }
+          return statement
+        }
+      }
+      const value = Reflect.get(target, property, receiver) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
 }
 
 function createStore(db: Kysely<Database>, engine: MetadataEngine): MetadataStore {
@@ -47,12 +79,21 @@ function createStore(db: Kysely<Database>, engine: MetadataEngine): MetadataStor
     engine,
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(engine) })
-      const { error, results } = await migrator.migrateToLatest()
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName
-        throw new Error(`metadata migration ${failed ?? ''} failed: ${String((error as Error).message ?? error)}`, {
-          cause: error,
-        })
+      // PostgreSQL serialises concurrent migrators with an advisory lock. SQLite has no such lock
+      // across processes: a process that loses the race sees its transaction fail (the tables it
+      // wanted exist now, or its snapshot is stale) and rolled back; it retries, and then finds the
+      // migrations applied.
+      const attempts = engine === 'sqlite' ? 20 : 1
+      for (let attempt = 1; ; attempt++) {
+        const { error, results } = await migrator.migrateToLatest()
+        if (!error) return
+        if (attempt >= attempts) {
+          const failed = results?.find((r) => r.status === 'Error')?.migrationName
+          throw new Error(`metadata migration ${failed ?? ''} failed: ${String((error as Error).message ?? error)}`, {
+            cause: error,
+          })
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200))
       }
     },
     async checkHealth() {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { ArtifactService } from '../../src/core/artifacts/artifact-service.js'
 import { BlobStore } from '../../src/core/blobs/blob-store.js'
 import { RepositoryService } from '../../src/core/repositories/repository-service.js'
@@ -15,7 +15,7 @@ export interface CoreFixture {
   readonly repositories: RepositoryService
   readonly artifacts: ArtifactService
   readonly dataDir: string
-  readonly logger: ReturnType<typeof pino>
+  readonly logger: Logger
   cleanup(): Promise<void>
 }
 
@@ -32,7 +32,7 @@ export async function createCoreFixture(backend: MetadataBackend): Promise<CoreF
     repositories: new RepositoryService(metadata.db, new Map([['generic', ['local']]])),
     artifacts: new ArtifactService(metadata.db, blobs),
     dataDir,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'silent' }) as Logger,
     async cleanup() {
       await metadata.close()
       await database?.drop()

@@ -25,6 +25,9 @@ export interface Asset {
   readonly downloadedAt: number | null
   readonly downloadedBy: string | null
   readonly downloadCount: number
+  /** For files cached by a remote repository: the upstream URL, and when it was fetched or last re-checked. */
+  readonly sourceUrl: string | null
+  readonly fetchedAt: number | null
 }
 
 export interface Folder {
@@ -44,11 +47,50 @@ export interface DeployOptions {
   readonly expected?: ExpectedChecksums | undefined
   readonly properties?: Properties | undefined
   readonly signal?: AbortSignal | undefined
+  /** Set by remote repositories for what they cache. */
+  readonly source?: { readonly url: string; readonly fetchedAt: number } | undefined
 }
 
 export interface Children {
   readonly folders: readonly string[]
   readonly files: readonly Asset[]
+}
+
+/** A file to record for a blob that is already in the blob store. */
+export interface StoredAsset {
+  readonly path: string
+  /** The blob: its full info when the caller just stored it, or only its sha256 when it is known already. */
+  readonly blob: BlobInfo | { readonly sha256: string }
+  readonly contentType: string
+  readonly properties?: Properties | undefined
+}
+
+/** Changes to several files of one repository, applied together by {@link ArtifactService.applyChanges}. */
+export interface AssetChanges {
+  /** Folders whose files (direct children only, not subfolders) are removed. */
+  readonly clearFolders?: readonly string[]
+  readonly removeFiles?: readonly string[]
+  /** Files recorded (created or replaced) after the removals. */
+  readonly put?: readonly StoredAsset[]
+}
+
+/** Which files {@link ArtifactService.findFiles} returns: every condition given must hold. */
+export interface FileQuery {
+  readonly repoKeys: readonly string[]
+  /** Only files strictly below this folder (at any depth). */
+  readonly below?: string | undefined
+  readonly names?: readonly string[] | undefined
+  readonly sha256?: readonly string[] | undefined
+  readonly paths?: readonly string[] | undefined
+}
+
+/** Downloads counted elsewhere and recorded in one go (see {@link ArtifactService.recordDownloads}). */
+export interface DownloadCount {
+  readonly repoKey: string
+  readonly path: string
+  readonly count: number
+  readonly at: number
+  readonly user: string
 }
 
 const SEARCH_LIMIT = 1000
@@ -91,6 +133,16 @@ export class ArtifactService {
       }
     }
     return this.record(repository, path, row, options)
+  }
+
+  /**
+   * Records an asset for a blob the caller has just stored with {@link BlobStore.put}: for
+   * formats that learn an asset's path only from the content they stream (an npm tarball's
+   * version is inside it). Overwrites an existing file, like {@link deploy}.
+   */
+  async deployBlob(repository: Repository, path: string, blob: BlobInfo, options: DeployOptions): Promise<Asset> {
+    await this.assertDeployable(repository, path)
+    return this.record(repository, path, blob, options)
   }
 
   /** Creates a folder (a `PUT` of a path ending in `/`). */
@@ -249,6 +301,11 @@ export class ArtifactService {
     return rows.map(toAsset)
   }
 
+  /** Remote repositories: the upstream confirmed a cached file is current (its cache period starts again). */
+  async markFetched(repoKey: string, path: string, at: number): Promise<void> {
+    await this.db.updateTable('assets').set({ fetched_at: at }).where('repo_key', '=', repoKey).where('path', '=', path).execute()
+  }
+
   /** Per repository: the number of files and the sum of their sizes (what quotas count). */
   async usage(): Promise<Map<string, { files: number; bytes: number }>> {
     const rows = await this.db
@@ -257,6 +314,143 @@ export class ArtifactService {
       .groupBy('repo_key')
       .execute()
     return new Map(rows.map((r) => [r.repo_key, { files: Number(r.files), bytes: Number(r.bytes ?? 0) }]))
+  }
+
+  /**
+   * Applies removals, then records files, in one transaction: for formats that lay out several
+   * files per push (a container image tag's manifest and layers), so that readers see a folder
+   * before or after the change, never half of it. Every blob must already be in the blob store; a
+   * blob given by sha256 alone must be known to the metadata store, else `BLOB_UNKNOWN` and nothing
+   * changes. Folders that the removals leave empty go too. Callers check paths and permissions.
+   * `alongside` runs last in the same transaction, for the caller's own rows (throwing undoes all).
+   */
+  async applyChanges(
+    repository: Repository,
+    changes: AssetChanges,
+    user: string,
+    alongside?: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<void> {
+    const key = repository.key
+    // One order for every writer, so that concurrent changes to the same rows lock them alike (no deadlock on PostgreSQL).
+    const puts = [...(changes.put ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    const removeFiles = changes.removeFiles ?? []
+    const now = Date.now()
+    const known = new Map<string, BlobInfo>()
+    for (const { blob } of puts) if ('sha1' in blob) known.set(blob.sha256, blob)
+    const lookups = [...new Set(puts.map((p) => p.blob.sha256).filter((h) => !known.has(h)))]
+    await this.db.transaction().execute(async (trx) => {
+      if (lookups.length > 0) {
+        for (const row of await trx.selectFrom('blobs').selectAll().where('sha256', 'in', lookups).execute()) known.set(row.sha256, row)
+        const missing = lookups.filter((h) => !known.has(h))
+        if (missing.length > 0) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${missing[0]} is not stored`, { missing })
+      }
+      const emptied = new Set<string>()
+      for (const folder of changes.clearFolders ?? []) {
+        const files = trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('folder', '=', folder)
+        await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', 'in', files).execute()
+        await trx.deleteFrom('assets').where('repo_key', '=', key).where('folder', '=', folder).execute()
+        emptied.add(folder)
+      }
+      if (removeFiles.length > 0) {
+        await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', 'in', removeFiles).execute()
+        await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', 'in', removeFiles).execute()
+        for (const path of removeFiles) emptied.add(parentOf(path))
+      }
+      const fresh = [...known.values()]
+        .filter((b) => puts.some((p) => p.blob.sha256 === b.sha256 && 'sha1' in p.blob))
+        .sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1))
+      if (fresh.length > 0) {
+        await trx
+          .insertInto('blobs')
+          .values(fresh.map((b) => ({ sha256: b.sha256, sha1: b.sha1, md5: b.md5, size: b.size, created_at: now })))
+          .onConflict((oc) => oc.column('sha256').doNothing())
+          .execute()
+      }
+      await this.ensureFolders(trx, key, [...new Set(puts.flatMap((p) => ancestorsOf(p.path)))], now, user)
+      for (const put of puts) {
+        const blob = known.get(put.blob.sha256)!
+        const row: AssetTable = {
+          repo_key: key,
+          path: put.path,
+          folder: parentOf(put.path),
+          name: nameOf(put.path),
+          sha256: blob.sha256,
+          sha1: blob.sha1,
+          md5: blob.md5,
+          size: blob.size,
+          content_type: put.contentType,
+          original_checksums: JSON.stringify({ sha256: blob.sha256 }),
+          created_at: now,
+          created_by: user,
+          modified_at: now,
+          modified_by: user,
+          downloaded_at: null,
+          downloaded_by: null,
+          download_count: 0,
+        }
+        await trx
+          .insertInto('assets')
+          .values(row)
+          .onConflict((oc) =>
+            oc.columns(['repo_key', 'path']).doUpdateSet({
+              sha256: row.sha256,
+              sha1: row.sha1,
+              md5: row.md5,
+              size: row.size,
+              content_type: row.content_type,
+              original_checksums: row.original_checksums,
+              modified_at: now,
+              modified_by: user,
+            }),
+          )
+          .execute()
+        if (put.properties && put.properties.size > 0) await writeProperties(trx, key, put.path, put.properties, true)
+      }
+      // Folders left empty go, then their parents if that empties them too.
+      for (let folders = [...emptied]; folders.length > 0; ) {
+        const next = new Set<string>()
+        for (const folder of folders) {
+          if (folder === '') continue
+          const child =
+            (await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('folder', '=', folder).limit(1).executeTakeFirst()) ??
+            (await trx.selectFrom('folders').select('path').where('repo_key', '=', key).where('folder', '=', folder).limit(1).executeTakeFirst())
+          if (child) continue
+          await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', folder).execute()
+          await trx.deleteFrom('folders').where('repo_key', '=', key).where('path', '=', folder).execute()
+          next.add(parentOf(folder))
+        }
+        folders = [...next]
+      }
+      if (alongside) await alongside(trx)
+    })
+  }
+
+  /** Files matching a query, ordered by repository and path; for formats that index by layout. */
+  async findFiles(query: FileQuery): Promise<Asset[]> {
+    if (query.repoKeys.length === 0) return []
+    for (const list of [query.names, query.sha256, query.paths]) if (list !== undefined && list.length === 0) return []
+    let select = this.db.selectFrom('assets').selectAll().where('repo_key', 'in', query.repoKeys)
+    if (query.names) select = select.where('name', 'in', query.names)
+    if (query.sha256) select = select.where('sha256', 'in', query.sha256)
+    if (query.paths) select = select.where('path', 'in', query.paths)
+    if (query.below !== undefined) select = withinFolder(select, query.below)
+    const rows = await select.orderBy('repo_key').orderBy('path').execute()
+    return rows.map(toAsset)
+  }
+
+  /** Adds downloads counted elsewhere (e.g. in memory, to keep writes off a hot read path) in one transaction. */
+  async recordDownloads(downloads: readonly DownloadCount[]): Promise<void> {
+    if (downloads.length === 0) return
+    await this.db.transaction().execute(async (trx) => {
+      for (const d of downloads) {
+        await trx
+          .updateTable('assets')
+          .set({ download_count: sql`download_count + ${d.count}`, downloaded_at: d.at, downloaded_by: d.user })
+          .where('repo_key', '=', d.repoKey)
+          .where('path', '=', d.path)
+          .execute()
+      }
+    })
   }
 
   private rootFolder(repository: Repository): Folder {
@@ -318,6 +512,8 @@ export class ArtifactService {
       downloaded_at: null,
       downloaded_by: null,
       download_count: 0,
+      source_url: options.source?.url ?? null,
+      fetched_at: options.source?.fetchedAt ?? null,
     }
     await this.db.transaction().execute(async (trx) => {
       await trx
@@ -339,6 +535,8 @@ export class ArtifactService {
             original_checksums: row.original_checksums,
             modified_at: now,
             modified_by: options.user,
+            source_url: row.source_url,
+            fetched_at: row.fetched_at,
           }),
         )
         .execute()
@@ -395,5 +593,7 @@ function toAsset(row: AssetTable): Asset {
     downloadedAt: row.downloaded_at,
     downloadedBy: row.downloaded_by,
     downloadCount: row.download_count,
+    sourceUrl: row.source_url ?? null,
+    fetchedAt: row.fetched_at ?? null,
   }
 }

@@ -65,6 +65,9 @@ const KnownFields = z.object({
   offline: z.boolean().optional(),
   retrievalCachePeriodSecs: secs.optional(),
   missedRetrievalCachePeriodSecs: secs.optional(),
+  assumedOfflinePeriodSecs: secs.optional(),
+  socketTimeoutMillis: z.number().int().positive().optional(),
+  storeArtifactsLocally: z.boolean().optional(),
   repositories: z.array(z.string()).optional(),
   defaultDeploymentRepo: z.string().optional(),
 })
@@ -76,6 +79,7 @@ export class RepositoryService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly supported: SupportedKinds,
+    private readonly options: { readonly checkUpstreamUrl?: (url: string) => void } = {},
   ) {}
 
   async list(filter: { rclass?: string | undefined; packageType?: string | undefined } = {}): Promise<Repository[]> {
@@ -85,9 +89,28 @@ export class RepositoryService {
     return (await query.execute()).map(toRepository)
   }
 
-  async get(key: string): Promise<Repository | undefined> {
-    const row = await this.db.selectFrom('repositories').selectAll().where('key', '=', key).executeTakeFirst()
-    return row ? toRepository(row) : undefined
+  /**
+   * One request reads its repository several times (the authorizer, then the handler), and under
+   * load many requests for the same repository are handled in one turn of the event loop. Lookups
+   * are shared within the turn that made them and forgotten at its end (setImmediate), so an
+   * answer is never older than the turn that asked for it: nothing outlives a loop iteration, and
+   * another node's change is seen as soon as by reading the database each time.
+   */
+  private lookups = new Map<string, Promise<Repository | undefined>>()
+
+  get(key: string): Promise<Repository | undefined> {
+    let lookup = (globalThis as any).__NO_MEMO ? undefined : this.lookups.get(key)
+    if (lookup === undefined) {
+      if (this.lookups.size === 0) setImmediate(() => this.lookups.clear())
+      lookup = this.db
+        .selectFrom('repositories')
+        .selectAll()
+        .where('key', '=', key)
+        .executeTakeFirst()
+        .then((row) => (row ? toRepository(row) : undefined))
+      this.lookups.set(key, lookup)
+    }
+    return lookup
   }
 
   async require(key: string): Promise<Repository> {
@@ -113,6 +136,7 @@ export class RepositoryService {
       .values(row)
       .onConflict((oc) => oc.column('key').doNothing())
       .executeTakeFirst()
+      .finally(() => this.lookups.clear())
     if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw conflict(`repository '${key}' already exists`)
     return toRepository(row)
   }
@@ -135,6 +159,7 @@ export class RepositoryService {
       .set({ config: JSON.stringify(config), updated_at: now })
       .where('key', '=', key)
       .execute()
+      .finally(() => this.lookups.clear())
     return toRepository({ key, rclass: config.rclass, package_type: config.packageType, config: JSON.stringify(config), created_at: existing.createdAt, updated_at: now })
   }
 
@@ -159,7 +184,7 @@ export class RepositoryService {
       await trx.deleteFrom('folders').where('repo_key', '=', key).execute()
       await trx.deleteFrom('repository_grants').where('repo_key', '=', key).execute()
       await trx.deleteFrom('repositories').where('key', '=', key).execute()
-    })
+    }).finally(() => this.lookups.clear())
   }
 
   private async validate(key: string, body: unknown, existing: Repository | undefined): Promise<RepositoryConfig> {
@@ -198,6 +223,7 @@ export class RepositoryService {
       }
     }
     if (known.rclass === 'remote' && !known.url) throw new TroveError('BAD_REQUEST', 'url: a remote repository needs an upstream url')
+    if (known.rclass === 'remote' && known.url) this.options.checkUpstreamUrl?.(known.url)
     if (known.rclass === 'virtual') await this.validateVirtual(key, known)
     const config: Record<string, unknown> = {
       ...input,
@@ -242,8 +268,8 @@ function toRepository(row: RepositoryTable): Repository {
   const config = JSON.parse(row.config) as RepositoryConfig
   const includes = splitPatterns(config.includesPattern || '**/*')
   const excludes = splitPatterns(config.excludesPattern)
-  const isIncluded = picomatch(includes, { dot: true })
-  const isExcluded = excludes.length > 0 ? picomatch(excludes, { dot: true }) : () => false
+  const isIncluded = compiledPatterns(includes)
+  const isExcluded = excludes.length > 0 ? compiledPatterns(excludes) : () => false
   return {
     key: row.key,
     rclass: row.rclass as RepositoryClass,
@@ -253,6 +279,24 @@ function toRepository(row: RepositoryTable): Repository {
     updatedAt: row.updated_at,
     isPathAllowed: (path) => isIncluded(path) && !isExcluded(path),
   }
+}
+
+/**
+ * Repositories are read on every request; compiling their patterns each time showed in profiles.
+ * Compiled matchers depend only on the pattern text, so they are shared (bounded, cleared when full).
+ */
+const MATCHER_CACHE_LIMIT = 1000
+const matcherCache = new Map<string, (path: string) => boolean>()
+
+function compiledPatterns(patterns: readonly string[]): (path: string) => boolean {
+  const key = patterns.join('\0')
+  let matcher = matcherCache.get(key)
+  if (!matcher) {
+    if (matcherCache.size >= MATCHER_CACHE_LIMIT) matcherCache.clear()
+    matcher = picomatch([...patterns], { dot: true })
+    matcherCache.set(key, matcher)
+  }
+  return matcher
 }
 
 function splitPatterns(value: string | undefined): string[] {

@@ -7,7 +7,8 @@ import { TroveError, notFound } from '../../core/errors.js'
 import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
-import type { AccessGuard } from '../access.js'
+import { refusal, type AccessGuard } from '../access.js'
+import { PlainResolver } from '../../core/remote/plain-resolver.js'
 import { matchesEtag, notModifiedSince, parseRange } from '../ranges.js'
 import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
 
@@ -19,6 +20,7 @@ const PREFIX = '/artifactory/'
  */
 export async function artifactRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
   const { repositories, artifacts } = services
+  const resolver = new PlainResolver(repositories, artifacts, services.remote)
 
   // Uploads are raw bytes whatever their Content-Type: no parser may touch the body.
   app.removeAllContentTypeParsers()
@@ -41,10 +43,25 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
   const download = async (request: FastifyRequest, reply: FastifyReply) => {
     const target = targetOf(request)
     const repository = await repositories.require(target.repoKey)
-    const item = await artifacts.getItem(repository, target.path)
-    if (!item) throw notFound(`'${repository.key}/${target.path}' does not exist`)
-    if (item.kind === 'folder') return sendListing(reply, repository, item.folder, await artifacts.children(repository.key, target.path))
-    const asset = item.asset
+    const found = await resolver.resolve(repository, target.path, target.isFolder, {
+      canRead: (key) => services.authorizer.can(request.principal, 'read', key, target.path),
+    })
+    if (found.kind === 'folder') {
+      return sendListing(reply, repository, found.folder, await artifacts.children(found.repository.key, target.path))
+    }
+    if (found.kind === 'stream') {
+      // Pulled through from an upstream as it is cached; an error mid-way cuts the connection.
+      reply.header('x-content-type-options', 'nosniff')
+      reply.header('content-security-policy', "sandbox; default-src 'none'")
+      reply.type(found.contentType)
+      if (found.size !== undefined) reply.header('content-length', found.size)
+      if (request.method === 'HEAD') {
+        found.stream.resume() // the cache write goes on without a reader
+        return reply.send()
+      }
+      return reply.send(found.stream)
+    }
+    const asset = found.asset
     const etag = `"${asset.sha1}"`
     reply.header('etag', etag)
     reply.header('last-modified', new Date(asset.modifiedAt).toUTCString())
@@ -89,9 +106,10 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
 
   app.put(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
     const target = targetOf(request)
-    const repository = await repositories.require(target.repoKey)
-    if (repository.rclass !== 'local') {
-      throw new TroveError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository; deploy to a local repository`)
+    const requested = await repositories.require(target.repoKey)
+    const repository = await resolver.deploymentTarget(requested)
+    if (repository !== requested && !(await services.authorizer.can(request.principal, 'deploy', repository.key, target.path))) {
+      throw refusal(request.principal, `deploy to '${repository.key}', the default deployment repository of '${requested.key}'`)
     }
     const user = principalName(request.principal)
     const base = baseUrlOf(request, services.config.baseUrl)

@@ -34,6 +34,7 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
 
   app.post<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
     await repositories.update(request.params.key, request.body)
+    services.remote.reset(request.params.key)
     return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' update successful.`)
   })
 

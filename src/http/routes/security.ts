@@ -115,6 +115,7 @@ function userBody(user: User) {
     name: user.name,
     email: user.email ?? undefined,
     admin: user.isAdmin,
+    disabled: user.isDisabled,
     disableUIAccess: false,
     internalPasswordDisabled: !user.hasPassword,
     realm: 'internal',

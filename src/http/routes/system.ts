@@ -49,6 +49,25 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
     services.gc.collect(services.config.gc.graceSecs * 1000),
   )
 
+  // The global offline switch: every remote repository serves only what it has cached.
+  app.get('/api/v1/system/offline', { config: { access: 'public' } }, async () => {
+    const state = await services.settings.offline()
+    return { enabled: state.isOffline, updatedAt: state.updatedAt ? new Date(state.updatedAt).toISOString() : null }
+  })
+  app.put<{ Body: unknown }>('/api/v1/system/offline', { config: { access: 'admin' } }, async (request) => {
+    const enabled = (request.body as { enabled?: unknown } | null)?.enabled
+    if (typeof enabled !== 'boolean') throw new TroveError('BAD_REQUEST', 'the body must be {"enabled": true|false}')
+    await services.settings.setOffline(enabled)
+    request.log.warn({ offline: enabled }, 'global offline mode changed')
+    const state = await services.settings.offline()
+    return { enabled: state.isOffline, updatedAt: state.updatedAt ? new Date(state.updatedAt).toISOString() : null }
+  })
+
+  // Prometheus metrics of this node.
+  app.get('/artifactory/api/v1/metrics', { config: { access: 'authenticated' } }, async (_request, reply) =>
+    reply.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics()),
+  )
+
   app.get('/api/v1/system/read-only', { config: { access: 'public' } }, async () => readOnlyBody(await services.settings.readOnly()))
 
   app.put<{ Body: unknown }>(

@@ -2,12 +2,18 @@ import type { Migration, MigrationProvider } from 'kysely'
 import type { MetadataEngine } from '../database.js'
 import { initial } from './001-initial.js'
 import { jobs } from './002-jobs.js'
+import { oci } from './003-oci.js'
+import { npm } from './004-npm.js'
+import { remote } from './005-remote.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
   return {
     '001-initial': initial(engine),
     '002-jobs': jobs,
+    '003-oci': oci,
+    '004-npm': npm,
+    '005-remote': remote,
   }
 }
 

@@ -13,6 +13,8 @@ import {
 } from '../storage-driver.js'
 
 const TEMP_DIR = '_uploads'
+/** Size of the chunks blob reads are streamed in (see read()). */
+const READ_CHUNK_BYTES = 64 * 1024
 
 /**
  * Stores each key as a file under `root`. Writes go to `root/_uploads/<uuid>`, are fsynced, then
@@ -62,7 +64,10 @@ export class FilesystemStorageDriver implements StorageDriver {
       await handle.close()
       throw new PathNotFoundError(key)
     }
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 256 * 1024 })
+    // 64 KiB chunks (Node's default), not larger. With 256 KiB chunks and 16 concurrent downloads V8
+    // ran about one mark-compact per 64 MiB served (75–175 per 8.5 GiB, 1–3 s of GC; 2–8 with 64 KiB):
+    // the bigger buffers live long enough to be promoted, and then only a full GC releases them.
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK_BYTES })
   }
 
   async stat(key: string): Promise<StorageStat | undefined> {
