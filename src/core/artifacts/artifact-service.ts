@@ -369,41 +369,10 @@ export class ArtifactService {
       await this.ensureFolders(trx, key, [...new Set(puts.flatMap((p) => ancestorsOf(p.path)))], now, user)
       for (const put of puts) {
         const blob = known.get(put.blob.sha256)!
-        const row: AssetTable = {
-          repo_key: key,
-          path: put.path,
-          folder: parentOf(put.path),
-          name: nameOf(put.path),
-          sha256: blob.sha256,
-          sha1: blob.sha1,
-          md5: blob.md5,
-          size: blob.size,
-          content_type: put.contentType,
-          original_checksums: JSON.stringify({ sha256: blob.sha256 }),
-          created_at: now,
-          created_by: user,
-          modified_at: now,
-          modified_by: user,
-          downloaded_at: null,
-          downloaded_by: null,
-          download_count: 0,
-        }
-        await trx
-          .insertInto('assets')
-          .values(row)
-          .onConflict((oc) =>
-            oc.columns(['repo_key', 'path']).doUpdateSet({
-              sha256: row.sha256,
-              sha1: row.sha1,
-              md5: row.md5,
-              size: row.size,
-              content_type: row.content_type,
-              original_checksums: row.original_checksums,
-              modified_at: now,
-              modified_by: user,
-            }),
-          )
-          .execute()
+        await upsertAsset(
+          trx,
+          assetRow({ repoKey: key, path: put.path, blob, contentType: put.contentType, original: { sha256: blob.sha256 }, user, now }),
+        )
         if (put.properties && put.properties.size > 0) await writeProperties(trx, key, put.path, put.properties, true)
       }
       // Folders left empty go, then their parents if that empties them too.
@@ -494,27 +463,16 @@ export class ArtifactService {
     const original = Object.fromEntries(
       (['sha256', 'sha1', 'md5'] as const).filter((a) => options.expected?.[a] !== undefined).map((a) => [a, options.expected![a]]),
     )
-    const row: AssetTable = {
-      repo_key: repository.key,
+    const row = assetRow({
+      repoKey: repository.key,
       path,
-      folder: parentOf(path),
-      name: nameOf(path),
-      sha256: blob.sha256,
-      sha1: blob.sha1,
-      md5: blob.md5,
-      size: blob.size,
-      content_type: options.contentType,
-      original_checksums: JSON.stringify(original),
-      created_at: now,
-      created_by: options.user,
-      modified_at: now,
-      modified_by: options.user,
-      downloaded_at: null,
-      downloaded_by: null,
-      download_count: 0,
-      source_url: options.source?.url ?? null,
-      fetched_at: options.source?.fetchedAt ?? null,
-    }
+      blob,
+      contentType: options.contentType,
+      original,
+      user: options.user,
+      now,
+      source: options.source,
+    })
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('blobs')
@@ -522,24 +480,7 @@ export class ArtifactService {
         .onConflict((oc) => oc.column('sha256').doNothing())
         .execute()
       await this.ensureFolders(trx, repository.key, ancestorsOf(path), now, options.user)
-      await trx
-        .insertInto('assets')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['repo_key', 'path']).doUpdateSet({
-            sha256: row.sha256,
-            sha1: row.sha1,
-            md5: row.md5,
-            size: row.size,
-            content_type: row.content_type,
-            original_checksums: row.original_checksums,
-            modified_at: now,
-            modified_by: options.user,
-            source_url: row.source_url,
-            fetched_at: row.fetched_at,
-          }),
-        )
-        .execute()
+      await upsertAsset(trx, row)
       if (options.properties && options.properties.size > 0) {
         await writeProperties(trx, repository.key, path, options.properties, true)
       }
@@ -555,6 +496,61 @@ export class ArtifactService {
       .onConflict((oc) => oc.columns(['repo_key', 'path']).doNothing())
       .execute()
   }
+}
+
+function assetRow(input: {
+  readonly repoKey: string
+  readonly path: string
+  readonly blob: Pick<BlobInfo, 'sha256' | 'sha1' | 'md5' | 'size'>
+  readonly contentType: string
+  readonly original: Readonly<Record<string, string | undefined>>
+  readonly user: string
+  readonly now: number
+  readonly source?: { readonly url: string; readonly fetchedAt: number } | undefined
+}): AssetTable {
+  return {
+    repo_key: input.repoKey,
+    path: input.path,
+    folder: parentOf(input.path),
+    name: nameOf(input.path),
+    sha256: input.blob.sha256,
+    sha1: input.blob.sha1,
+    md5: input.blob.md5,
+    size: input.blob.size,
+    content_type: input.contentType,
+    original_checksums: JSON.stringify(input.original),
+    created_at: input.now,
+    created_by: input.user,
+    modified_at: input.now,
+    modified_by: input.user,
+    downloaded_at: null,
+    downloaded_by: null,
+    download_count: 0,
+    source_url: input.source?.url ?? null,
+    fetched_at: input.source?.fetchedAt ?? null,
+  }
+}
+
+/** Creates a file, or points an existing one at new content (keeping its creation and download history). */
+async function upsertAsset(trx: Transaction<Database>, row: AssetTable): Promise<void> {
+  await trx
+    .insertInto('assets')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['repo_key', 'path']).doUpdateSet({
+        sha256: row.sha256,
+        sha1: row.sha1,
+        md5: row.md5,
+        size: row.size,
+        content_type: row.content_type,
+        original_checksums: row.original_checksums,
+        modified_at: row.modified_at,
+        modified_by: row.modified_by,
+        source_url: row.source_url ?? null,
+        fetched_at: row.fetched_at ?? null,
+      }),
+    )
+    .execute()
 }
 
 async function writeProperties(trx: Transaction<Database>, repoKey: string, path: string, properties: Properties, replaceAll: boolean) {
