@@ -1,6 +1,12 @@
 import type { Readable, Writable } from 'node:stream'
 
 /**
+ * Writes an opened object (or range) to a destination and resolves once every byte has been
+ * flushed to it; rejects if the destination closes or fails first. Never ends the destination.
+ */
+export type Sender = (destination: Writable) => Promise<void>
+
+/**
  * A flat key → bytes store. Keys are `/`-separated relative paths made of `[A-Za-z0-9._-]`
  * segments (the blob store chooses them; clients never do). Drivers own I/O and nothing else:
  * no hashing, no metadata, no policy.
@@ -21,6 +27,14 @@ export interface StorageDriver {
    * whole: bytes flow as they are read.
    */
   read(key: string, range?: ByteRange): Promise<Readable>
+
+  /**
+   * Optional fast path for downloads: opens `key` (throwing {@link PathNotFoundError} before any
+   * byte is promised) and returns a {@link Sender} that writes it through a few reused buffers
+   * instead of a new Buffer per chunk, which under many concurrent downloads keeps the garbage
+   * collector out of the way. Drivers without it are read with {@link read}.
+   */
+  openSender?(key: string, range?: ByteRange): Promise<Sender>
 
   /** Size and modification time, or `undefined` when the key does not exist. */
   stat(key: string): Promise<StorageStat | undefined>

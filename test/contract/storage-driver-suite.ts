@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { Readable, type Writable } from 'node:stream'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { PathNotFoundError, type StorageDriver, type StorageWriter } from '../../src/storage/storage-driver.js'
@@ -171,6 +171,38 @@ export function describeStorageDriver(
         expect(bytes.length, label).toBe(end - start + 1)
         expect(bytes.equals(content.subarray(start, end + 1)), label).toBe(true)
       }
+    })
+
+    contract('a sender, when the driver has one, writes exactly the range asked for, and what reads give', async () => {
+      if (!driver.openSender) return // optional fast path: read() serves drivers without it
+      const content = Buffer.concat([...pseudoRandomChunks(700 * 1024 + 3, 11)])
+      const last = content.length - 1
+      await writeObject(driver, 'objects/sent', [content])
+      for (const [start, end] of [[0, last], [0, 0], [64 * 1024 - 1, 64 * 1024 * 5 + 1], [last - 9, last]] as const) {
+        const chunks: Buffer[] = []
+        // Each chunk is copied: the sender reuses its buffers once the write callback has run.
+        const sink = new PassThrough()
+        sink.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)))
+        const send = await driver.openSender('objects/sent', { start, end })
+        await send(sink)
+        expect(sink.writableEnded, 'a sender never ends its destination').toBe(false)
+        expect(Buffer.concat(chunks).equals(content.subarray(start, end + 1))).toBe(true)
+      }
+      await expect(driver.openSender('objects/missing')).rejects.toBeInstanceOf(PathNotFoundError)
+    })
+
+    contract('a sender stops with an error when its destination closes early', async () => {
+      if (!driver.openSender) return
+      await writeObject(driver, 'objects/cut', [...pseudoRandomChunks(2 * MiB, 5)])
+      const sink = new Writable({
+        highWaterMark: 1,
+        write(_chunk, _encoding, callback) {
+          setTimeout(callback, 5)
+        },
+      })
+      const send = await driver.openSender('objects/cut')
+      setTimeout(() => sink.destroy(), 20)
+      await expect(send(sink)).rejects.toThrow()
     })
 
     contract('a range read of a missing key throws PathNotFoundError', async () => {

@@ -6,6 +6,7 @@ import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../digest.js'
 import { TroveError, conflict, notFound } from '../errors.js'
 import { ancestorsOf, nameOf, parentOf } from '../paths.js'
 import type { Repository } from '../repositories/repository-service.js'
+import type { Sender } from '../../storage/storage-driver.js'
 
 /** A file in a repository: a path pointing at a blob, with its bookkeeping. */
 export interface Asset {
@@ -181,6 +182,11 @@ export class ArtifactService {
   /** Opens an asset's bytes (or a range of them). */
   async open(asset: Asset, range?: { start: number; end: number }): Promise<Readable> {
     return this.blobs.open(asset.sha256, range)
+  }
+
+  /** Opens an asset's bytes (or a range) for sending to one destination; see {@link BlobStore.openSender}. */
+  async openSender(asset: Asset, range?: { start: number; end: number }): Promise<Sender> {
+    return this.blobs.openSender(asset.sha256, range)
   }
 
   async recordDownload(asset: Asset, user: string): Promise<void> {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { TroveError } from '../errors.js'
 import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
-import { PathNotFoundError, type ByteRange, type StorageDriver } from '../../storage/storage-driver.js'
+import { PathNotFoundError, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
 
 export interface BlobInfo extends Checksums {
   readonly size: number
@@ -54,6 +54,24 @@ export class BlobStore {
   async open(sha256: string, range?: ByteRange): Promise<Readable> {
     try {
       return await this.driver.read(this.keyOf(sha256), range)
+    } catch (err) {
+      if (err instanceof PathNotFoundError) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
+      throw err
+    }
+  }
+
+  /**
+   * Opens a blob (or a range) for sending to one destination: the driver's buffer-reusing fast
+   * path when it has one, else its read stream. Throws `BLOB_UNKNOWN` before any byte is sent.
+   */
+  async openSender(sha256: string, range?: ByteRange): Promise<Sender> {
+    const driver = this.driver
+    if (!driver.openSender) {
+      const stream = await this.open(sha256, range)
+      return (destination) => pipeline(stream, destination, { end: false })
+    }
+    try {
+      return await driver.openSender(this.keyOf(sha256), range)
     } catch (err) {
       if (err instanceof PathNotFoundError) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
       throw err

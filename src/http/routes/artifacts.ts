@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
@@ -94,11 +95,22 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
       reply.header('content-length', asset.size)
     }
     if (request.method === 'HEAD') return reply.send()
-    const stream = await artifacts.open(asset, range.kind === 'partial' ? range.range : undefined)
+    const send = await artifacts.openSender(asset, range.kind === 'partial' ? range.range : undefined)
     artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
       request.log.warn({ err }, 'could not record the download')
     })
-    return reply.send(stream)
+    // The body goes straight to the socket through the driver's reused buffers (see Sender), so
+    // Fastify steps aside once the headers are set; a failure mid-way cuts the connection.
+    reply.hijack()
+    const response = reply.raw
+    response.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders)
+    try {
+      await send(response)
+      response.end()
+    } catch (err) {
+      request.log.warn({ err, path: asset.path }, 'download cut short')
+      response.destroy()
+    }
   }
 
   app.get(`${PREFIX}*`, { config: { access }, exposeHeadRoute: false }, download)
