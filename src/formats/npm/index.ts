@@ -5,12 +5,13 @@ import { NPM_PREFIX, npmRoutes } from './routes.js'
  * npm repositories: the npm registry API (publish, install, dist-tags, deprecate, unpublish,
  * search, login) under `/artifactory/api/npm/<repo>/`, for the npm, pnpm and yarn clients.
  * Tarballs are assets at Artifactory's paths (`name/-/name-1.0.0.tgz`); packages and versions
- * live in the npm tables (migration 004-npm). Local repositories only for now.
- * TODO(#4): remote and virtual repositories, merging packuments with `mergePackuments`.
+ * live in the npm tables (migration 004-npm). Remote repositories pull packuments and tarballs
+ * through the core's RemoteEngine; virtual ones merge their members' packuments with
+ * `mergePackuments`, with a dependency-confusion guard (see resolver.ts).
  */
 export const npmFormat: Format = {
   id: 'npm',
-  kinds: ['local'],
+  kinds: ['local', 'remote', 'virtual'],
   register: async (app, services) => {
     await app.register(async (scope) => npmRoutes(scope, services), { prefix: NPM_PREFIX })
   },

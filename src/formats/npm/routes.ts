@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Action, Principal } from '../../core/auth/principal.js'
 import { principalName } from '../../core/auth/principal.js'
@@ -11,13 +12,18 @@ import { sendNpmError } from './errors.js'
 import type { JsonObject } from './manifest.js'
 import { assertPublishableName, parsePackageName, parsePackagePath, type PackageName } from './names.js'
 import { NpmStore } from './npm-store.js'
+import { renderPackument, renderVersion, resolveVersion, type PackumentVersion } from './packument.js'
 import { NpmPublisher } from './publish.js'
 import { NpmRegistry, registryUrl } from './registry.js'
+import { PackumentCache, type CachedPackument } from './packument-cache.js'
+import { NpmResolver, type NpmReadOptions } from './resolver.js'
 
 export const NPM_PREFIX = '/artifactory/api/npm'
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 const SEARCH_MAX_SIZE = 250
 const COUCH_USER = 'org.couchdb.user:'
+/** Rendered packuments of remote and virtual repositories (local ones have the registry's cache). */
+const RENDERED_CACHE_BYTES = 64 * 1024 * 1024
 
 type RepoParams = { Params: { repo: string } }
 
@@ -38,6 +44,16 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
   const store = new NpmStore(services.metadata.db)
   const registry = new NpmRegistry(store, artifacts)
   const publisher = new NpmPublisher(services.blobs, artifacts, store, config.npm)
+  // Remote and virtual repositories (local ones are read by the registry directly).
+  const resolver = new NpmResolver(repositories, artifacts, services.remote, store, registry)
+  const renderedPackuments = new PackumentCache(RENDERED_CACHE_BYTES)
+  /** Reading through a virtual needs the right to read each member too (as for generic virtuals). */
+  const readOptions = (request: FastifyRequest, path: string): NpmReadOptions => ({
+    canRead: (key) => authorizer.can(request.principal, 'read', key, path),
+  })
+  /** Tarball URLs of a remote or virtual point back to it, at the host the client used. */
+  const tarballUrlVia = (request: FastifyRequest, repository: Repository) => (version: PackumentVersion) =>
+    `${registryUrl(base(request), repository.key)}${version.tarball.path.split('/').map((s) => encodeURIComponent(s).replace(/^%40/, '@')).join('/')}`
 
   // Publish bodies stream (see publish-document.ts); the small JSON bodies are read by readJson.
   app.removeAllContentTypeParsers()
@@ -169,22 +185,25 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
   app.get<RepoParams>('/:repo/-/package/*', { config: { access: tagAccess } }, async (request, reply) => {
     const repository = await npmRepository(request.params.repo)
     const target = distTagTarget(request)
+    const tags =
+      repository.rclass === 'local'
+        ? await registry.distTags(repository, target.name)
+        : { ...(await resolver.packument(repository, target.name, readOptions(request, target.name.full))).distTags }
     if (target.tag !== undefined) {
-      const tags = await registry.distTags(repository, target.name)
       if (!(target.tag in tags)) throw notFound(`${target.name.full} has no dist-tag '${target.tag}'`)
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(tags[target.tag]))
     }
-    return registry.distTags(repository, target.name)
+    return tags
   })
   app.put<RepoParams>('/:repo/-/package/*', { config: { access: tagAccess } }, async (request, reply) => {
-    const repository = await npmRepository(request.params.repo)
+    const repository = await deploymentTarget(request, await npmRepository(request.params.repo), distTagTarget(request).name, ['deploy'])
     const target = distTagTarget(request)
     if (target.tag === undefined) throw new TroveError('UNSUPPORTED', 'set one tag at a time: PUT /-/package/<name>/dist-tags/<tag>')
     await registry.setTag(repository, target.name, target.tag, await readJson(request, config.http.jsonBodyLimitBytes))
     return reply.status(201).send({ ok: true, [target.tag]: await registry.distTags(repository, target.name).then((t) => t[target.tag!]) })
   })
   app.delete<RepoParams>('/:repo/-/package/*', { config: { access: tagAccess } }, async (request) => {
-    const repository = await npmRepository(request.params.repo)
+    const repository = await deploymentTarget(request, await npmRepository(request.params.repo), distTagTarget(request).name, ['deploy'])
     const target = distTagTarget(request)
     if (target.tag === undefined) throw new TroveError('UNSUPPORTED', 'remove one tag at a time: DELETE /-/package/<name>/dist-tags/<tag>')
     await registry.removeTag(repository, target.name, target.tag)
@@ -216,6 +235,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
   const download = async (request: FastifyRequest<RepoParams>, reply: FastifyReply) => {
     const repository = await npmRepository(request.params.repo)
     const target = packageTarget(request)
+    if (repository.rclass !== 'local') return downloadThrough(request, reply, repository, target)
     if (target.kind === 'packument') {
       const abbreviated = (request.headers.accept ?? '').includes(ABBREVIATED)
       const document = await registry.packumentDocument(repository, target.name, { abbreviated, baseUrl: base(request) })
@@ -244,18 +264,85 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => request.log.warn({ err }, 'could not record the download'))
     return reply.send(stream)
   }
+  /** A remote's or a virtual's packument, version or tarball (see NpmResolver). */
+  const downloadThrough = async (request: FastifyRequest<RepoParams>, reply: FastifyReply, repository: Repository, target: Target) => {
+    const options = readOptions(request, target.name.full)
+    if (target.kind === 'packument' || target.kind === 'version') {
+      const packument = await resolver.packument(repository, target.name, options)
+      const tarballUrl = tarballUrlVia(request, repository)
+      const abbreviated = target.kind === 'packument' && (request.headers.accept ?? '').includes(ABBREVIATED)
+      let document: CachedPackument
+      if (target.kind === 'packument') {
+        // Rendering a large upstream document costs more than fetching it from the cache: kept per revision.
+        const key = `${repository.key}\0${target.name.full}\0${abbreviated ? 'a' : 'f'}\0${base(request)}`
+        const cached = renderedPackuments.get(key, packument.revision)
+        if (cached) {
+          document = cached
+        } else {
+          document = documentOf(packument.revision, renderPackument(packument, { abbreviated, tarballUrl }))
+          renderedPackuments.set(key, document)
+        }
+      } else {
+        const version = resolveVersion(packument, target.spec)
+        if (!version) throw notFound(`${target.name.full}@${target.spec} is not in '${repository.key}'`)
+        document = documentOf(packument.revision, renderVersion(version, tarballUrl(version)))
+      }
+      const { body, etag } = document
+      reply.header('etag', etag).header('vary', 'accept')
+      reply.type(abbreviated ? `${ABBREVIATED}; charset=utf-8` : 'application/json; charset=utf-8')
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
+      reply.header('content-length', body.length)
+      return reply.send(request.method === 'HEAD' ? undefined : body)
+    }
+    if (target.kind !== 'tarball' || target.rev !== undefined) throw notFound(`no such npm registry endpoint: ${request.method} ${request.url}`)
+    const found = await resolver.tarball(repository, target.name, target.file, options)
+    reply.type('application/octet-stream')
+    if (found.kind === 'stream') {
+      // Pulled through: the last bytes are sent only once the download is verified and cached.
+      if (found.size !== undefined) reply.header('content-length', found.size)
+      if (request.method === 'HEAD') {
+        found.stream.destroy()
+        return reply.send()
+      }
+      return reply.send(found.stream)
+    }
+    const asset = found.asset
+    const etag = `"${asset.sha1}"`
+    reply.header('etag', etag).header('last-modified', new Date(asset.modifiedAt).toUTCString()).header('x-checksum-sha1', asset.sha1)
+    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
+    reply.header('content-length', asset.size)
+    if (request.method === 'HEAD') return reply.send()
+    const stream = await artifacts.open(asset)
+    artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => request.log.warn({ err }, 'could not record the download'))
+    return reply.send(stream)
+  }
+
+  /**
+   * Where a change sent to `requested` lands: itself when local, a virtual's defaultDeploymentRepo
+   * (the caller needs one of `actions` there too), refused for a remote.
+   */
+  const deploymentTarget = async (request: FastifyRequest, requested: Repository, name: PackageName, actions: readonly Action[]) => {
+    const repository = await resolver.deploymentTarget(requested)
+    if (repository.key !== requested.key) await requireAny(request.principal, actions, repository.key, name.full)
+    return repository
+  }
+
   app.get<RepoParams>('/:repo/*', { config: { access: packageAccess }, exposeHeadRoute: false }, download)
   app.head<RepoParams>('/:repo/*', { config: { access: packageAccess } }, download)
 
   app.put<RepoParams>('/:repo/*', { config: { access: packageAccess } }, async (request, reply) => {
-    const repository = await npmRepository(request.params.repo)
+    const requested = await npmRepository(request.params.repo)
     const target = packageTarget(request)
     if (target.kind !== 'packument' && target.kind !== 'revision') throw notFound(`no such npm registry endpoint: PUT ${request.url}`)
     const principal = request.principal
     const name = target.name
-    if (repository.rclass !== 'local') {
-      throw new TroveError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository; publish to a local npm repository`)
-    }
+    // A virtual's publishes land in its defaultDeploymentRepo; a remote refuses them.
+    const repository = await deploymentTarget(
+      request,
+      requested,
+      name,
+      target.kind === 'revision' ? ['delete', 'annotate', 'deploy'] : ['deploy', 'annotate'],
+    )
     if (target.kind === 'packument') assertPublishableName(name)
     const isPublish = target.kind === 'packument'
     const account = principal.kind === 'user' ? await services.users.get(principal.name) : undefined
@@ -289,8 +376,8 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
   })
 
   app.delete<RepoParams>('/:repo/*', { config: { access: packageAccess } }, async (request) => {
-    const repository = await npmRepository(request.params.repo)
     const target = packageTarget(request)
+    const repository = await deploymentTarget(request, await npmRepository(request.params.repo), target.name, ['delete'])
     if (target.kind === 'revision') {
       await registry.unpublishPackage(repository, target.name, target.rev, principalName(request.principal))
       request.log.info({ repo: repository.key, package: target.name.full }, 'npm package unpublished')
@@ -309,6 +396,12 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     await npmRepository(request.params.repo)
     throw notFound(`'${request.params.repo}' is an npm registry: use ${NPM_PREFIX}/${request.params.repo}/ as the registry URL`)
   })
+}
+
+/** A rendered document, serialized, with its etag. */
+function documentOf(state: string, json: JsonObject): CachedPackument {
+  const body = Buffer.from(JSON.stringify(json))
+  return { state, body, etag: `"${createHash('sha1').update(body).digest('hex')}"` }
 }
 
 /** Fastify decodes `:repo`; validated by the repository lookup. */

@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { ArtifactService, Asset } from '../../core/artifacts/artifact-service.js'
+import type { ExpectedChecksums } from '../../core/digest.js'
+import { TroveError, isTroveError, notFound } from '../../core/errors.js'
+import { RemoteEngine } from '../../core/remote/remote-engine.js'
+import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
+import { isObject, type Json, type JsonObject } from './manifest.js'
+import type { PackageName } from './names.js'
+import type { NpmStore } from './npm-store.js'
+import { mergePackuments, type Packument, type PackumentVersion } from './packument.js'
+import type { NpmRegistry } from './registry.js'
+
+/**
+ * The per-virtual switch of the dependency-confusion guard (on unless set to `false`): when a
+ * package name exists in a local member, the virtual's remote members are not consulted for it.
+ */
+export const CONFUSION_GUARD_FIELD = 'dependencyConfusionGuard'
+
+export interface NpmReadOptions {
+  /**
+   * Whether the caller may read a member of a virtual repository (as for PlainResolver): members
+   * the caller may not read are skipped, so a virtual never opens up what a member keeps private.
+   */
+  readonly canRead?: (repoKey: string) => Promise<boolean>
+}
+
+/** A tarball found for a client: a stored asset, or bytes streaming from an upstream while they are cached. */
+export type NpmTarball =
+  | { readonly kind: 'asset'; readonly asset: Asset }
+  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
+
+/** A remote's packument as parsed from the upstream document, with where each tarball comes from upstream. */
+interface RemotePackument {
+  readonly packument: Packument
+  readonly tarballs: ReadonlyMap<string, { readonly url: string; readonly expected: ExpectedChecksums }>
+}
+
+const MAX_PARSED = 500
+
+/**
+ * npm reads whatever the repository's class: a local repository's rows, a remote's upstream
+ * packument (through the core's RemoteEngine: cached under `retrievalCachePeriodSecs`, served
+ * stale when the upstream fails) and tarballs verified against the upstream's checksums, or a
+ * virtual repository's members merged in order with the dependency-confusion guard.
+ */
+export class NpmResolver {
+  /** Parsed upstream documents by `repo\0name`, valid for the cached asset they were read from. */
+  private readonly parsed = new Map<string, { readonly sha256: string; readonly value: RemotePackument }>()
+
+  constructor(
+    private readonly repositories: RepositoryService,
+    private readonly artifacts: ArtifactService,
+    private readonly engine: RemoteEngine,
+    private readonly store: NpmStore,
+    private readonly registry: NpmRegistry,
+  ) {}
+
+  /** Where remote packuments are cached, as in Artifactory: `.npm/<name>/package.json`. */
+  static metadataPath(name: PackageName): string {
+    return `.npm/${name.full}/package.json`
+  }
+
+  /** The packument of `name` in any class of repository; NOT_FOUND when no (readable) member has it. */
+  async packument(repository: Repository, name: PackageName, options: NpmReadOptions = {}): Promise<Packument> {
+    return this.packumentIn(repository, name, options, new Set(), false)
+  }
+
+  /** A tarball, `<name>/-/<file>`, in any class of repository. */
+  async tarball(repository: Repository, name: PackageName, file: string, options: NpmReadOptions = {}): Promise<NpmTarball> {
+    return this.tarballIn(repository, name, file, options, new Set(), false)
+  }
+
+  /** Where publish, dist-tag changes and unpublish land: a local repository itself, a virtual's defaultDeploymentRepo. */
+  async deploymentTarget(repository: Repository): Promise<Repository> {
+    if (repository.rclass === 'local') return repository
+    if (repository.rclass === 'virtual') {
+      const key = repository.config.defaultDeploymentRepo
+      if (!key) {
+        throw new TroveError(
+          'UNSUPPORTED',
+          `virtual npm repository '${repository.key}' has no defaultDeploymentRepo: publish to a local npm repository, or have an administrator set one`,
+        )
+      }
+      const target = await this.repositories.get(key)
+      if (!target || target.rclass !== 'local' || target.packageType !== 'npm') {
+        throw new TroveError('UNSUPPORTED', `the defaultDeploymentRepo '${key}' of '${repository.key}' is not a local npm repository`)
+      }
+      return target
+    }
+    throw new TroveError(
+      'UNSUPPORTED',
+      `'${repository.key}' is a ${repository.rclass} npm repository (a cache of ${String(repository.config.url)}): publish to a local npm repository`,
+    )
+  }
+
+  /** `noRemotes`: an enclosing virtual's guard already ruled out remote repositories for this name. */
+  private async packumentIn(repository: Repository, name: PackageName, options: NpmReadOptions, seen: Set<string>, noRemotes: boolean): Promise<Packument> {
+    seen.add(repository.key)
+    if (repository.rclass === 'local') return this.registry.packument(repository, name)
+    if (repository.rclass === 'remote') return (await this.remotePackument(repository, name)).packument
+    if (repository.rclass !== 'virtual') throw notFound(`package ${name.full} is not in '${repository.key}'`)
+    const found: Packument[] = []
+    let failure: TroveError | undefined
+    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
+    for (const member of members) {
+      try {
+        found.push(await this.packumentIn(member, name, options, seen, isGuarded))
+      } catch (err) {
+        failure = skippable(err, failure)
+      }
+    }
+    const merged = mergePackuments(found)
+    if (merged) return merged
+    if (failure) throw failure
+    throw notFound(`package ${name.full} is in no member of virtual repository '${repository.key}'`)
+  }
+
+  private async tarballIn(
+    repository: Repository,
+    name: PackageName,
+    file: string,
+    options: NpmReadOptions,
+    seen: Set<string>,
+    noRemotes: boolean,
+  ): Promise<NpmTarball> {
+    seen.add(repository.key)
+    const path = `${name.full}/-/${file}`
+    if (repository.rclass === 'local') {
+      const asset = await this.artifacts.getAsset(repository.key, path)
+      if (!asset) throw notFound(`'${path}' is not in '${repository.key}'`)
+      return { kind: 'asset', asset }
+    }
+    if (repository.rclass === 'remote') return this.remoteTarball(repository, name, file)
+    if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'`)
+    let failure: TroveError | undefined
+    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
+    for (const member of members) {
+      try {
+        return await this.tarballIn(member, name, file, options, seen, isGuarded)
+      } catch (err) {
+        failure = skippable(err, failure)
+      }
+    }
+    if (failure) throw failure
+    throw notFound(`'${path}' is in no member of virtual repository '${repository.key}'`)
+  }
+
+  /**
+   * The members of a virtual to consult for `name`, in order: those the caller may read, and
+   * without the remote ones when the dependency-confusion guard is on and a local member has the
+   * name (or an enclosing virtual's guard did: then remotes of nested virtuals are skipped too).
+   * The guard looks at every local member, also those the caller may not read: a private name must
+   * never be answered with a public package of the same name.
+   */
+  private async membersFor(
+    virtual: Repository,
+    name: PackageName,
+    options: NpmReadOptions,
+    seen: Set<string>,
+    noRemotes: boolean,
+  ): Promise<{ members: Repository[]; isGuarded: boolean }> {
+    const members: Repository[] = []
+    for (const key of virtual.config.repositories ?? []) {
+      if (seen.has(key)) continue
+      const member = await this.repositories.get(key)
+      if (member && member.packageType === 'npm') members.push(member)
+    }
+    const isGuarded = noRemotes || (virtual.config[CONFUSION_GUARD_FIELD] !== false && (await this.hasLocally(virtual, name, new Set())))
+    const readable: Repository[] = []
+    for (const member of members) {
+      if (isGuarded && member.rclass === 'remote') continue
+      if (options.canRead && !(await options.canRead(member.key))) continue
+      readable.push(member)
+    }
+    return { members: readable, isGuarded }
+  }
+
+  /** Whether a local repository of this virtual (or of a virtual inside it) has a version of `name`. */
+  private async hasLocally(virtual: Repository, name: PackageName, seen: Set<string>): Promise<boolean> {
+    seen.add(virtual.key)
+    for (const key of virtual.config.repositories ?? []) {
+      if (seen.has(key)) continue
+      seen.add(key)
+      const member = await this.repositories.get(key)
+      if (!member || member.packageType !== 'npm') continue
+      if (member.rclass === 'local' && (await this.store.state(member.key, name.full)) !== undefined) return true
+      if (member.rclass === 'virtual' && (await this.hasLocally(member, name, seen))) return true
+    }
+    return false
+  }
+
+  /** The upstream's full packument, through the engine: cached as metadata, stale if the upstream fails. */
+  private async remotePackument(repository: Repository, name: PackageName): Promise<RemotePackument> {
+    const base = (repository.config.url ?? '').replace(/\/+$/, '')
+    // Scoped names go upstream as `@scope%2fname`, as the npm CLI sends them.
+    const upstreamUrl = `${base}/${name.scope === undefined ? encodeURIComponent(name.bare) : `@${encodeURIComponent(name.scope)}%2f${encodeURIComponent(name.bare)}`}`
+    const result = await this.engine.fetch(repository, NpmResolver.metadataPath(name), {
+      isMetadata: true,
+      upstreamUrl,
+      // The full document: it has what both renderings need (the abbreviated one is made here).
+      headers: { accept: 'application/json' },
+      contentType: 'application/json',
+    })
+    const key = `${repository.key}\0${name.full}`
+    if (result.kind === 'cached') {
+      const known = this.parsed.get(key)
+      if (known && known.sha256 === result.asset.sha256) return known.value
+      const body = await readAll(await this.artifacts.open(result.asset))
+      const value = parseUpstream(repository, name, body, result.asset.sha256, result.asset.fetchedAt ?? result.asset.modifiedAt)
+      this.parsed.delete(key)
+      this.parsed.set(key, { sha256: result.asset.sha256, value })
+      if (this.parsed.size > MAX_PARSED) this.parsed.delete(this.parsed.keys().next().value!)
+      return value
+    }
+    // storeArtifactsLocally: false: read through, nothing kept.
+    const body = await readAll(result.stream)
+    return parseUpstream(repository, name, body, createHash('sha256').update(body).digest('hex'), Date.now())
+  }
+
+  private async remoteTarball(repository: Repository, name: PackageName, file: string): Promise<NpmTarball> {
+    const path = `${name.full}/-/${file}`
+    // Tarballs never change once cached: no need to look at the packument again.
+    const cached = await this.artifacts.getAsset(repository.key, path)
+    if (cached) return { kind: 'asset', asset: cached }
+    const { tarballs } = await this.remotePackument(repository, name)
+    const source = tarballs.get(file)
+    if (!source) throw notFound(`'${path}' is not a tarball of any version of ${name.full} upstream of '${repository.key}'`)
+    const result = await this.engine.fetch(repository, path, {
+      upstreamUrl: source.url,
+      expected: source.expected,
+      contentType: 'application/octet-stream',
+    })
+    return result.kind === 'cached'
+      ? { kind: 'asset', asset: result.asset }
+      : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
+  }
+}
+
+/** NOT_FOUND and upstream failures let a virtual try its next member; anything else is an error. */
+function skippable(err: unknown, failure: TroveError | undefined): TroveError | undefined {
+  if (!isTroveError(err)) throw err
+  if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') return failure ?? err
+  if (err.code === 'NOT_FOUND') return failure
+  throw err
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
+  return Buffer.concat(chunks)
+}
+
+/**
+ * The checksums a version's `dist` lets the engine verify while the tarball streams through.
+ * `dist.integrity` is usually sha512, which the core's ExpectedChecksums (sha256, sha1, md5)
+ * cannot express: the tarball is then verified against `dist.shasum` (sha1), which every npm
+ * registry still publishes; an integrity that is itself sha1 is used as well.
+ */
+export function expectedOfDist(dist: JsonObject): ExpectedChecksums {
+  let sha1: string | undefined
+  if (typeof dist.shasum === 'string' && /^[a-f0-9]{40}$/i.test(dist.shasum)) sha1 = dist.shasum.toLowerCase()
+  if (typeof dist.integrity === 'string') {
+    for (const entry of dist.integrity.trim().split(/\s+/)) {
+      const match = /^sha1-([A-Za-z0-9+/=]+)/.exec(entry)
+      const hex = match ? Buffer.from(match[1]!, 'base64').toString('hex') : undefined
+      if (hex && hex.length === 40) sha1 ??= hex
+    }
+  }
+  return sha1 ? { sha1 } : {}
+}
+
+/** Reads an upstream's full packument into Trove's Packument, keeping each version's upstream tarball URL. */
+function parseUpstream(repository: Repository, name: PackageName, body: Buffer, revision: string, fetchedAt: number): RemotePackument {
+  let document: Json
+  try {
+    document = JSON.parse(body.toString('utf8')) as Json
+  } catch {
+    throw new TroveError('UPSTREAM_UNAVAILABLE', `the upstream of '${repository.key}' sent a package document for ${name.full} that is not JSON`)
+  }
+  if (!isObject(document) || !isObject(document.versions)) {
+    throw new TroveError('UPSTREAM_UNAVAILABLE', `the upstream of '${repository.key}' sent a package document for ${name.full} without versions`)
+  }
+  const time = isObject(document.time) ? document.time : {}
+  const dateOf = (value: unknown, fallback: number) => {
+    const parsed = typeof value === 'string' ? Date.parse(value) : NaN
+    return Number.isFinite(parsed) ? parsed : fallback
+  }
+  const versions: PackumentVersion[] = []
+  const tarballs = new Map<string, { url: string; expected: ExpectedChecksums }>()
+  for (const [version, raw] of Object.entries(document.versions)) {
+    if (!isObject(raw) || !isObject(raw.dist) || typeof raw.dist.tarball !== 'string') continue
+    let url: URL
+    try {
+      url = new URL(raw.dist.tarball, repository.config.url)
+    } catch {
+      continue
+    }
+    const file = decodeURIComponent(url.pathname.split('/').pop() ?? '')
+    if (!file.endsWith('.tgz') || file.includes('/')) continue
+    const { tarball: _tarball, ...dist } = raw.dist
+    const manifest: JsonObject = { ...raw, dist }
+    const deprecated = typeof manifest.deprecated === 'string' && manifest.deprecated !== '' ? manifest.deprecated : null
+    delete manifest.deprecated
+    versions.push({
+      version,
+      manifest,
+      deprecated,
+      publishedAt: dateOf(time[version], fetchedAt),
+      tarball: { repoKey: repository.key, path: `${name.full}/-/${file}` },
+    })
+    tarballs.set(file, { url: url.toString(), expected: expectedOfDist(dist) })
+  }
+  versions.sort((a, b) => a.publishedAt - b.publishedAt)
+  const known = new Set(versions.map((v) => v.version))
+  const distTags: Record<string, string> = {}
+  if (isObject(document['dist-tags'])) {
+    for (const [tag, version] of Object.entries(document['dist-tags'])) if (typeof version === 'string' && known.has(version)) distTags[tag] = version
+  }
+  const packument: Packument = {
+    name: name.full,
+    revision: revision.slice(0, 32),
+    distTags,
+    versions,
+    createdAt: dateOf(time.created, fetchedAt),
+    modifiedAt: dateOf(time.modified, fetchedAt),
+    readme: typeof document.readme === 'string' ? document.readme : null,
+  }
+  return { packument, tarballs }
+}
