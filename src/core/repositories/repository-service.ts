@@ -99,7 +99,7 @@ export class RepositoryService {
   private lookups = new Map<string, Promise<Repository | undefined>>()
 
   get(key: string): Promise<Repository | undefined> {
-    let lookup = (globalThis as any).__NO_MEMO ? undefined : this.lookups.get(key)
+    let lookup = this.lookups.get(key)
     if (lookup === undefined) {
       if (this.lookups.size === 0) setImmediate(() => this.lookups.clear())
       lookup = this.db

@@ -18,7 +18,7 @@ const UPLOAD_SWEEP_JOB = 'oci-upload-cleanup'
  */
 export const ociFormat: Format = {
   id: 'docker',
-  kinds: ['local'],
+  kinds: ['local', 'remote', 'virtual'],
   async register(app: FastifyInstance, services: CoreServices): Promise<void> {
     const { config } = services
     const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))

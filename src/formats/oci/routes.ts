@@ -13,6 +13,7 @@ import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } fro
 import { MAX_MANIFEST_BYTES, MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
 import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type RegistryBase } from './names.js'
 import { byteOrder, type LocalRegistry, type StoredManifest } from './registry.js'
+import { DockerResolver, type DockerResolveOptions } from './remote.js'
 import { issueToken, parseScopes } from './token.js'
 import { parseChunkRange, progressRange, type UploadSession, type UploadSessions } from './uploads.js'
 
@@ -41,6 +42,7 @@ const DOCKER_API = '/artifactory/api/docker/:repoKey/v2'
 export async function registryRoutes(app: FastifyInstance, services: CoreServices, deps: RegistryDeps): Promise<void> {
   const { registry, uploads, downloads } = deps
   const guard = new AccessGuard(services.authorizer)
+  const resolver = new DockerResolver(services, registry, app.log)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
@@ -100,7 +102,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
         return tagList(request, reply, target, endpoint.name)
       case 'manifest':
         if (method === 'GET' || method === 'HEAD') return getManifest(request, reply, endpoint)
-        if (method === 'PUT') return putManifest(request, reply, target, endpoint)
+        if (method === 'PUT') return putManifest(request, reply, target, { ...endpoint, name: await pushName(request, endpoint.name) })
         if (method === 'DELETE') {
           await registry.deleteManifest(await localRepository(endpoint.name), endpoint.name.image, endpoint.reference, principalName(request.principal))
           return reply.status(202).header('content-length', 0).send()
@@ -114,10 +116,10 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
         }
         break
       case 'uploads':
-        if (method === 'POST') return startUpload(request, reply, target, endpoint.name)
+        if (method === 'POST') return startUpload(request, reply, target, await pushName(request, endpoint.name))
         break
       case 'upload':
-        return upload(request, reply, target, endpoint)
+        return upload(request, reply, target, { ...endpoint, name: await pushName(request, endpoint.name) })
       case 'referrers':
         if (method !== 'GET') break
         return referrers(request, reply, endpoint)
@@ -137,9 +139,32 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     if (!repository || repository.packageType !== 'docker') {
       throw new OciError('NAME_UNKNOWN', `'${name.repoKey}' is not a docker repository`, { detail: { name: name.name } })
     }
-    // TODO(#5): remote and virtual repositories answer reads with their own registry behind these same routes.
-    if (repository.rclass !== 'local') throw new OciError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository, which Trove does not serve yet`)
     return repository
+  }
+
+  /** How a read reaches the members of a virtual: only those the caller's user may read the image in. */
+  function readOptions(request: FastifyRequest, image: string): DockerResolveOptions {
+    // A registry token is scoped to the virtual's name; the user's own rights decide for its members.
+    const principal = request.principal
+    const user: Principal = principal.kind === 'user' ? { ...principal, scope: undefined } : principal
+    return { canRead: (repoKey) => guard.can(user, 'read', repoKey, image) }
+  }
+
+  /**
+   * Where a push to `name` goes: a local repository itself, a virtual's defaultDeploymentRepo (the
+   * returned name keeps the client's URL space, so upload locations stay under the virtual).
+   * Remote repositories refuse pushes.
+   */
+  async function pushName(request: FastifyRequest, name: ImageName): Promise<ImageName> {
+    const repository = await dockerRepository(name)
+    if (repository.rclass === 'remote') throw new OciError('UNSUPPORTED', `'${repository.key}' is a remote repository, which does not accept pushes; push to a local or virtual one`)
+    if (repository.rclass === 'local') return name
+    const key = repository.config.defaultDeploymentRepo
+    if (!key) throw new OciError('UNSUPPORTED', `virtual repository '${repository.key}' has no defaultDeploymentRepo; set one, or push to a local repository`)
+    const principal = request.principal
+    const user: Principal = principal.kind === 'user' ? { ...principal, scope: undefined } : principal
+    if (!(await guard.can(user, 'deploy', key, name.image))) throw refusal(principal, `deploy to '${key}' (the default deployment repository of '${repository.key}')`)
+    return { ...name, repoKey: key }
   }
 
   /** The repository a push or delete goes to: a local one. */
@@ -155,21 +180,21 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     const viewer: Principal = principal.kind === 'user' && principal.scope?.catalog ? { ...principal, scope: undefined } : principal
     let keys: string[]
     if (target.repoKey !== undefined) {
-      await dockerRepository({ repoKey: target.repoKey, image: '', name: '' })
-      keys = [target.repoKey]
+      const repository = await dockerRepository({ repoKey: target.repoKey, image: '', name: '' })
+      keys = await resolver.listedKeys(repository, readOptions(request, ''))
     } else {
       keys = (await services.repositories.list({ packageType: 'docker', rclass: 'local' })).map((r) => r.key)
     }
     const readable = await guard.readable(viewer, keys)
-    const names = (await registry.images([...readable])).map((i) => (target.repoKey !== undefined ? i.image : `${i.repoKey}/${i.image}`))
+    const names = [...new Set((await registry.images([...readable])).map((i) => (target.repoKey !== undefined ? i.image : `${i.repoKey}/${i.image}`)))].sort(byteOrder)
     const page = paginate(names, request.query, `${target.prefix}/_catalog`)
     if (page.link) reply.header('link', page.link)
     return reply.type('application/json').send({ repositories: page.items })
   }
 
   async function tagList(request: FastifyRequest, reply: FastifyReply, target: ParsedRegistryUrl, name: ImageName) {
-    await dockerRepository(name)
-    const tags = await registry.tags(name.repoKey, name.image)
+    const repository = await dockerRepository(name)
+    const tags = await resolver.tags(repository, name.image, readOptions(request, name.image))
     if (!tags) throw new OciError('NAME_UNKNOWN', `image '${name.name}' is not in the registry`, { detail: { name: name.name } })
     const page = paginate(tags, request.query, `${target.prefix}/${name.name}/tags/list`)
     if (page.link) reply.header('link', page.link)
@@ -178,8 +203,10 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
 
   async function getManifest(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'manifest' }>) {
     const { name, reference } = endpoint
-    await dockerRepository(name)
-    const stored = await registry.resolve(name.repoKey, name.image, reference)
+    const repository = await dockerRepository(name)
+    const options = readOptions(request, name.image)
+    const found = await resolver.manifest(repository, name.image, reference, options)
+    const stored = found?.manifest
     const what = reference.kind === 'tag' ? `tag '${reference.tag}'` : `manifest ${digestOf(reference.hex)}`
     if (!stored) throw new OciError('MANIFEST_UNKNOWN', `${what} is not in '${name.name}'`, { detail: { name: name.name } })
     const accept = request.headers.accept
@@ -189,7 +216,9 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       // A client that cannot read indexes gets the linux/amd64 image of a tagged one, as from the reference registry.
       if (isIndexType(stored.mediaType) && reference.kind === 'tag') {
         const entry = defaultPlatformEntry(indexEntries(await registry.readManifest(stored.hex)))
-        if (entry && accepts(accept, entry.mediaType)) served = (await registry.manifestsIn(name.repoKey, name.image, [entry.hex]))[0]
+        if (entry && accepts(accept, entry.mediaType)) {
+          served = (await resolver.manifest(repository, name.image, { kind: 'digest', hex: entry.hex }, options))?.manifest
+        }
       }
       if (!served) {
         throw new OciError('MANIFEST_UNKNOWN', `${what} is a ${stored.mediaType}, which the client does not accept (Accept: ${String(accept)})`, {
@@ -203,7 +232,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     reply.header('content-length', served.size)
     if (request.method === 'HEAD') return reply.send()
     const bytes = await registry.readManifest(served.hex)
-    downloads.record(name.repoKey, served.path, principalName(request.principal))
+    downloads.record(found!.repoKey, served.path, principalName(request.principal))
     return reply.send(bytes)
   }
 
@@ -236,12 +265,24 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
 
   async function getBlob(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'blob' }>) {
     const { name, hex } = endpoint
-    await dockerRepository(name)
-    const blob = await registry.blob(name.repoKey, name.image, hex)
+    const repository = await dockerRepository(name)
+    const blob = await resolver.blob(repository, name.image, hex, readOptions(request, name.image))
     if (!blob) throw new OciError('BLOB_UNKNOWN', `blob ${digestOf(hex)} is not in '${name.name}'`, { detail: { digest: digestOf(hex) } })
     const etag = `"${digestOf(hex)}"`
     reply.header('docker-content-digest', digestOf(hex)).header('etag', etag).header('accept-ranges', 'bytes').type('application/octet-stream')
-    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
+    if (matchesEtag(request.headers['if-none-match'], etag)) {
+      if (blob.kind === 'stream') blob.stream.resume() // cached all the same
+      return reply.status(304).send()
+    }
+    if (blob.kind === 'stream') {
+      // Pulled through now: streamed whole while it is cached (the next request can ask for a range).
+      if (blob.size !== undefined) reply.header('content-length', blob.size)
+      if (request.method === 'HEAD') {
+        blob.stream.resume()
+        return reply.send()
+      }
+      return reply.send(blob.stream)
+    }
     const range = parseRange(request.headers.range, blob.size)
     if (range.kind === 'unsatisfiable') {
       throw new OciError('BLOB_UNKNOWN', `range ${String(request.headers.range)} is outside the ${blob.size} bytes of the blob`, {

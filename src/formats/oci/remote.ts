@@ -1,0 +1,259 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { finished } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
+import type { Asset } from '../../core/artifacts/artifact-service.js'
+import { isTroveError } from '../../core/errors.js'
+import { REMOTE_DEFAULTS, RemoteEngine } from '../../core/remote/remote-engine.js'
+import type { Repository } from '../../core/repositories/repository-service.js'
+import type { CoreServices } from '../../core/services.js'
+import { discard } from '../../core/upstream/upstream-client.js'
+import { OciError } from './errors.js'
+import { digestFolder, MANIFEST_FILE, tagFolder, uploadedBlobPath } from './layout.js'
+import { MEDIA_TYPES } from './manifests.js'
+import { digestOf, type Reference } from './names.js'
+import type { LocalRegistry, StoredManifest } from './registry.js'
+
+/** What Trove asks an upstream registry for: every manifest type it can store. */
+const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociArtifact].join(', ')
+
+/** A manifest found in some repository (a virtual answers with its member's). */
+export interface FoundManifest {
+  readonly repoKey: string
+  readonly manifest: StoredManifest
+}
+
+export type FoundBlob =
+  | { readonly kind: 'stored'; readonly repoKey: string; readonly size: number }
+  | { readonly kind: 'stream'; readonly repoKey: string; readonly stream: Readable; readonly size: number | undefined }
+
+export interface DockerResolveOptions {
+  /** Whether the caller may read the image in a member of a virtual repository (members it may not read are skipped). */
+  readonly canRead: (repoKey: string) => Promise<boolean>
+}
+
+/**
+ * Reads of docker repositories of every class. A local repository answers from its layout; a
+ * remote one pulls through the core's remote engine into the same layout (blobs in the image's
+ * `_uploads` folder, manifests by digest in their digest folder, tags in their tag folder); a
+ * virtual one asks its members in order.
+ *
+ * Remote settings of the docker format (beside the core's): `dockerLibraryPrefix` (default false)
+ * sends a single-segment image name upstream as `library/<name>` (what Docker Hub wants). Virtual
+ * settings: `dependencyConfusionGuard` (default true): when an image exists in a local member,
+ * remote members are not consulted for it.
+ */
+export class DockerResolver {
+  constructor(
+    private readonly services: CoreServices,
+    private readonly registry: LocalRegistry,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  async manifest(repository: Repository, image: string, reference: Reference, options: DockerResolveOptions, seen = new Set<string>()): Promise<FoundManifest | undefined> {
+    seen.add(repository.key)
+    if (repository.rclass === 'local') {
+      const manifest = await this.registry.resolve(repository.key, image, reference)
+      return manifest ? { repoKey: repository.key, manifest } : undefined
+    }
+    if (repository.rclass === 'remote') {
+      const manifest = await this.remoteManifest(repository, image, reference)
+      return manifest ? { repoKey: repository.key, manifest } : undefined
+    }
+    return this.firstMember(repository, image, options, seen, (member, memberSeen) => this.manifest(member, image, reference, options, memberSeen))
+  }
+
+  async blob(repository: Repository, image: string, hex: string, options: DockerResolveOptions, seen = new Set<string>()): Promise<FoundBlob | undefined> {
+    seen.add(repository.key)
+    const held = await this.registry.blob(repository.key, image, hex)
+    if (held) return { kind: 'stored', repoKey: repository.key, size: held.size }
+    if (repository.rclass === 'local') return undefined
+    if (repository.rclass === 'remote') {
+      const path = uploadedBlobPath(image, hex)
+      const result = await notFoundAsUndefined(
+        this.services.remote.fetch(repository, path, { upstreamUrl: this.upstreamUrl(repository, image, 'blobs', digestOf(hex)), expected: { sha256: hex } }),
+      )
+      if (!result) return undefined
+      if (result.kind === 'cached') return { kind: 'stored', repoKey: repository.key, size: result.asset.size }
+      return { kind: 'stream', repoKey: repository.key, stream: result.stream, size: result.size }
+    }
+    return this.firstMember(repository, image, options, seen, (member, memberSeen) => this.blob(member, image, hex, options, memberSeen))
+  }
+
+  /** Tags of an image: a remote's cached tags, a virtual's members' tags merged. `undefined` when no repository knows the image. */
+  async tags(repository: Repository, image: string, options: DockerResolveOptions, seen = new Set<string>()): Promise<string[] | undefined> {
+    seen.add(repository.key)
+    if (repository.rclass !== 'virtual') return this.registry.tags(repository.key, image)
+    let merged: Set<string> | undefined
+    for (const member of await this.members(repository, image, options, seen)) {
+      const tags = await this.tags(member, image, options, new Set(seen))
+      if (tags) for (const tag of tags) (merged ??= new Set()).add(tag)
+    }
+    return merged ? [...merged].sort() : undefined
+  }
+
+  /** The local and remote repositories whose images a repository lists (a virtual's readable members, recursively). */
+  async listedKeys(repository: Repository, options: DockerResolveOptions, seen = new Set<string>()): Promise<string[]> {
+    seen.add(repository.key)
+    if (repository.rclass !== 'virtual') return [repository.key]
+    const keys: string[] = []
+    for (const member of await this.members(repository, undefined, options, seen)) keys.push(...(await this.listedKeys(member, options, new Set(seen))))
+    return keys
+  }
+
+  // ---- remote ----
+
+  private async remoteManifest(repository: Repository, image: string, reference: Reference): Promise<StoredManifest | undefined> {
+    if (reference.kind === 'digest') {
+      const held = await this.registry.resolve(repository.key, image, reference)
+      if (held) return held
+      const path = `${digestFolder(image, reference.hex)}/${MANIFEST_FILE}`
+      const result = await notFoundAsUndefined(
+        this.services.remote.fetch(repository, path, {
+          upstreamUrl: this.upstreamUrl(repository, image, 'manifests', digestOf(reference.hex)),
+          headers: { accept: MANIFEST_ACCEPT },
+          expected: { sha256: reference.hex },
+          contentType: MEDIA_TYPES.ociManifest,
+        }),
+      )
+      if (!result) return undefined
+      if (result.kind === 'streaming') {
+        if (repository.config.storeArtifactsLocally === false) {
+          discard(result.stream)
+          throw new OciError('UNSUPPORTED', `docker remote '${repository.key}' must store artifacts locally (storeArtifactsLocally)`)
+        }
+        await drain(result.stream)
+      }
+      return this.registry.resolve(repository.key, image, reference)
+    }
+
+    const path = `${tagFolder(image, reference.tag)}/${MANIFEST_FILE}`
+    const upstreamUrl = this.upstreamUrl(repository, image, 'manifests', reference.tag)
+    const cached = await this.services.artifacts.getAsset(repository.key, path)
+    if (cached && !isFresh(repository, cached) && (await this.services.remote.isOnline(repository))) {
+      // Past its cache period: a HEAD tells whether the tag still names the same manifest.
+      const unchanged = await this.isUnchanged(repository, upstreamUrl, cached)
+      if (unchanged !== false) {
+        if (unchanged === true) await this.services.artifacts.markFetched(repository.key, path, Date.now())
+        return toManifest(cached)
+      }
+    }
+    const result = await notFoundAsUndefined(
+      this.services.remote.fetch(repository, path, {
+        isMetadata: true,
+        upstreamUrl,
+        headers: { accept: MANIFEST_ACCEPT },
+        contentType: MEDIA_TYPES.ociManifest,
+        expectedFromHeaders: (headers) => {
+          const digest = headers['docker-content-digest']?.trim().toLowerCase()
+          return digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? { sha256: digest.slice(7) } : {}
+        },
+      }),
+    )
+    if (!result) return undefined
+    if (result.kind === 'streaming') {
+      discard(result.stream)
+      throw new OciError('UNSUPPORTED', `docker remote '${repository.key}' must store artifacts locally (storeArtifactsLocally)`)
+    }
+    return toManifest(result.asset)
+  }
+
+  /**
+   * Asks the upstream with a HEAD whether a cached tag still names the same manifest: `true` when
+   * unchanged, `false` when changed or gone (download it), `'failed'` when the upstream failed
+   * (the cached one is served stale).
+   */
+  private async isUnchanged(repository: Repository, url: string, cached: Asset): Promise<boolean | 'failed'> {
+    try {
+      const response = await this.services.upstream.request(RemoteEngine.upstreamOf(repository), { url, method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } })
+      discard(response.body)
+      if (response.status === 404 || response.status === 410) return false
+      if (response.status < 200 || response.status >= 300) throw new Error(`upstream answered ${response.status}`)
+      const digest = response.headers['docker-content-digest']?.trim().toLowerCase()
+      return digest === digestOf(cached.sha256)
+    } catch (err) {
+      this.services.metrics.staleServed.inc({ repo: repository.key })
+      this.logger.warn({ repo: repository.key, path: cached.path, err: (err as Error).message }, 'serving a cached tag past its cache period: the upstream failed')
+      return 'failed'
+    }
+  }
+
+  private upstreamUrl(repository: Repository, image: string, kind: 'manifests' | 'blobs', reference: string): string {
+    const base = (repository.config.url ?? '').replace(/\/+$/, '')
+    const name = repository.config.dockerLibraryPrefix === true && !image.includes('/') ? `library/${image}` : image
+    return `${base}/v2/${name}/${kind}/${reference}`
+  }
+
+  // ---- virtual ----
+
+  /**
+   * A virtual's members the caller may read, in order; with the dependency-confusion guard on (the
+   * default), only local members when one of them holds `image`.
+   */
+  private async members(virtual: Repository, image: string | undefined, options: DockerResolveOptions, seen: Set<string>): Promise<Repository[]> {
+    const all: Repository[] = []
+    for (const key of virtual.config.repositories ?? []) {
+      if (seen.has(key)) continue
+      const member = await this.services.repositories.get(key)
+      if (member && member.packageType === 'docker') all.push(member)
+    }
+    let members = all
+    // Every local member counts for the guard, readable by the caller or not: a private image's
+    // name must not be answered by a public upstream for callers who cannot see the private one.
+    if (image !== undefined && image !== '' && virtual.config.dependencyConfusionGuard !== false) {
+      for (const member of all) {
+        if (member.rclass === 'local' && (await this.registry.tags(member.key, image)) !== undefined) {
+          members = all.filter((m) => m.rclass !== 'remote')
+          break
+        }
+      }
+    }
+    const readable: Repository[] = []
+    for (const member of members) if (await options.canRead(member.key)) readable.push(member)
+    return readable
+  }
+
+  private async firstMember<T>(
+    virtual: Repository,
+    image: string,
+    options: DockerResolveOptions,
+    seen: Set<string>,
+    find: (member: Repository, seen: Set<string>) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    let failure: unknown
+    for (const member of await this.members(virtual, image, options, seen)) {
+      try {
+        const found = await find(member, new Set(seen))
+        if (found !== undefined) return found
+      } catch (err) {
+        // A failing remote member does not hide the next member's answer; reported when none has it.
+        if (!isTroveError(err) || (err.code !== 'UPSTREAM_UNAVAILABLE' && err.code !== 'UPSTREAM_TIMEOUT')) throw err
+        failure ??= err
+      }
+    }
+    if (failure) throw failure
+    return undefined
+  }
+}
+
+function isFresh(repository: Repository, asset: Asset): boolean {
+  const period = repository.config.retrievalCachePeriodSecs ?? REMOTE_DEFAULTS.retrievalCachePeriodSecs
+  return (asset.fetchedAt ?? asset.modifiedAt) + period * 1000 > Date.now()
+}
+
+function toManifest(asset: Asset): StoredManifest {
+  return { hex: asset.sha256, size: asset.size, mediaType: asset.contentType, path: asset.path }
+}
+
+async function notFoundAsUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise
+  } catch (err) {
+    if (isTroveError(err) && err.code === 'NOT_FOUND') return undefined
+    throw err
+  }
+}
+
+async function drain(stream: Readable): Promise<void> {
+  stream.resume()
+  await finished(stream)
+}
