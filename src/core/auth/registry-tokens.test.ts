@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { actionsOf, scopeAllows, scopeOf } from './registry-tokens.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createCoreFixture, type CoreFixture } from '../../../test/helpers/core.js'
+import { RegistryTokenService, actionsOf, scopeAllows, scopeOf } from './registry-tokens.js'
 
 describe('registry token scopes', () => {
   it("maps Docker's actions to Trove's", () => {
@@ -31,5 +32,31 @@ describe('registry token scopes', () => {
     const whole = scopeOf([{ type: 'repository', name: 'docker-local', actions: ['pull'] }])
     expect(scopeAllows(whole, 'read', 'docker-local')).toBe(true)
     expect(scopeAllows(whole, 'read', 'docker-local', 'any/image')).toBe(true)
+  })
+})
+
+describe('registry token verification', () => {
+  let core: CoreFixture | undefined
+  afterEach(async () => {
+    vi.useRealTimers()
+    await core?.cleanup()
+  })
+
+  it('accepts a token again and again until it expires, and never a tampered one', async () => {
+    core = await createCoreFixture('sqlite')
+    const tokens = new RegistryTokenService(core.metadata.db, { expirySecs: 60 })
+    const { token } = await tokens.issue('alice', 'registry.test', [{ type: 'repository', name: 'docker-local/app', actions: ['pull'] }])
+    const expected = { subject: 'alice', scope: { grants: [{ repoKey: 'docker-local', path: 'app', actions: ['read'] }], catalog: false } }
+    expect(await tokens.verify(token)).toEqual(expected)
+    // Verified before: answered without checking the signature again, with the same result.
+    expect(await tokens.verify(token)).toEqual(expected)
+    const [header, payload, signature] = token.split('.')
+    const otherPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'admin' })).toString('base64url')
+    expect(await tokens.verify(`${header}.${otherPayload}.${signature}`)).toBeUndefined()
+    expect(await tokens.verify(`${header}.${payload}.${signature![0] === 'A' ? 'B' : 'A'}${signature!.slice(1)}`)).toBeUndefined()
+
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 61_000)
+    expect(await tokens.verify(token)).toBeUndefined()
   })
 })
