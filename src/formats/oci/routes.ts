@@ -7,6 +7,7 @@ import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { AccessGuard, refusal } from '../../http/access.js'
 import { matchesEtag, parseRange } from '../../http/ranges.js'
+import { sendBody } from '../../http/send.js'
 import { baseUrlOf } from '../../http/urls.js'
 import type { DownloadRecorder } from './download-recorder.js'
 import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } from './errors.js'
@@ -301,7 +302,8 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       if (!(await services.blobs.exists(hex))) throw new OciError('BLOB_UNKNOWN', `blob ${digestOf(hex)} is not stored`)
       return reply.send()
     }
-    return reply.send(await services.blobs.open(hex, range.kind === 'partial' ? range.range : undefined))
+    const send = await services.blobs.openSender(hex, range.kind === 'partial' ? range.range : undefined)
+    await sendBody(request, reply, send, { digest: digestOf(hex) })
   }
 
   async function startUpload(request: FastifyRequest, reply: FastifyReply, target: ParsedRegistryUrl, name: ImageName) {

@@ -1,4 +1,3 @@
-import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
@@ -11,6 +10,7 @@ import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../access.js'
 import { PlainResolver } from '../../core/remote/plain-resolver.js'
 import { matchesEtag, notModifiedSince, parseRange } from '../ranges.js'
+import { sendBody } from '../send.js'
 import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
 
 const PREFIX = '/artifactory/'
@@ -99,18 +99,7 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
     artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
       request.log.warn({ err }, 'could not record the download')
     })
-    // The body goes straight to the socket through the driver's reused buffers (see Sender), so
-    // Fastify steps aside once the headers are set; a failure mid-way cuts the connection.
-    reply.hijack()
-    const response = reply.raw
-    response.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders)
-    try {
-      await send(response)
-      response.end()
-    } catch (err) {
-      request.log.warn({ err, path: asset.path }, 'download cut short')
-      response.destroy()
-    }
+    await sendBody(request, reply, send, { repo: asset.repoKey, path: asset.path })
   }
 
   app.get(`${PREFIX}*`, { config: { access }, exposeHeadRoute: false }, download)
