@@ -49,8 +49,9 @@ const STATEMENT_CACHE_LIMIT = 500
 /**
  * Kysely prepares every query anew; with better-sqlite3 preparing is a large share of a small
  * query's cost. Kysely's queries are parameterised, so the same SQL text recurs and its prepared
- * statement can be reused. Kysely runs statements with `all()`/`run()` only (no `iterate()`, which
- * would keep a statement busy), so sharing one is safe.
+ * statement can be reused. Sharing a statement is safe while no `iterate()` is in progress on it:
+ * Kysely uses `iterate()` only for `.stream()`, which Trove never calls (a streamed query would
+ * need its own, uncached statement).
  */
 function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabase.Database {
   const statements = new Map<string, SqliteDatabase.Statement>()
