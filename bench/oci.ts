@@ -29,7 +29,7 @@ import { Pool, request, type Agent, type Dispatcher } from 'undici'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, blobsOfImage, buildImage, writeLayout } from '../test/helpers/oci-images.js'
 import { ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
-import { MiB, createAgent, generatedBody, measureDownloads } from './transfers.js'
+import { MiB, call, createAgent, generatedBody, measureDownloads } from './transfers.js'
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry'
 const ROUNDS = positiveInteger('BENCH_ROUNDS', 5)
@@ -408,17 +408,6 @@ async function pushManifest(agent: Agent, base: string, name: string, tag: strin
   if (response.statusCode !== 201) throw new Error(`PUT ${base}/v2/${name}/manifests/${tag}: ${response.statusCode} ${text}`)
 }
 
-/** A JSON call to Trove's REST API; throws unless it answers 2xx. */
-async function call(agent: Agent, method: 'PUT' | 'POST', url: string, authorization: string, body: unknown): Promise<void> {
-  const response = await request(url, {
-    dispatcher: agent,
-    method,
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  const text = await response.body.text()
-  if (response.statusCode >= 300) throw new Error(`${method} ${url}: ${response.statusCode} ${text}`)
-}
 
 /** Runs skopeo with a policy that accepts anything (the bench's own images) and a bounded time. */
 async function skopeo(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<void> {

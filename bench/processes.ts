@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+
+export { freePort } from '../test/helpers/ports.js'
 
 export const ROOT = resolve(import.meta.dirname, '..')
 const START_TIMEOUT_MS = 30_000
@@ -123,18 +124,6 @@ async function newestSource(dir: string): Promise<{ path: string; mtimeMs: numbe
   return newest
 }
 
-/** A port nobody listens on right now (bind to 0, read it, release it). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('could not pick a free port')
-  return address.port
-}
 
 /** Environment for a child: ours without any TROVE_* (a developer's own settings must not leak in). */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -35,7 +35,7 @@ import {
   troveCommand,
 } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable } from './report.js'
-import { MiB, createAgent, download, measureDownloads, upload } from './transfers.js'
+import { MiB, call, createAgent, download, measureDownloads, upload } from './transfers.js'
 
 const ARTIFACT_SIZE = 256 * MiB
 const UPLOAD_SIZE = 1024 * MiB
@@ -242,17 +242,6 @@ function report(scenarios: readonly ScenarioResult[], memory: MemoryResult): voi
   console.log(`upload throughput: ${memory.uploadMibPerSecond.toFixed(0)} MiB/s (for information, no target)`)
 }
 
-async function call(agent: Agent, method: 'PUT' | 'POST', url: string, authorization: string, body: unknown): Promise<unknown> {
-  const response = await request(url, {
-    dispatcher: agent,
-    method,
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  const text = await response.body.text()
-  if (response.statusCode >= 300) throw new Error(`${method} ${url}: ${response.statusCode} ${text}`)
-  return response.headers['content-type']?.includes('json') ? JSON.parse(text) : text
-}
 
 function track<T extends ServerProcess | Dispatcher>(resource: T): T {
   if (resource instanceof ServerProcess) servers.add(resource)

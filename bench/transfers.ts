@@ -90,3 +90,16 @@ export async function upload(
   if (response.statusCode !== 201) throw new Error(`PUT ${url}: ${response.statusCode} ${text}`)
   return { body: JSON.parse(text) as { checksums: { sha256: string }; size: string }, mibPerSecond: size / MiB / seconds }
 }
+
+/** A JSON call to Trove's REST API; throws unless it answers 2xx, else returns the parsed answer. */
+export async function call(agent: Agent, method: 'PUT' | 'POST', url: string, authorization: string, body: unknown): Promise<unknown> {
+  const response = await request(url, {
+    dispatcher: agent,
+    method,
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const text = await response.body.text()
+  if (response.statusCode >= 300) throw new Error(`${method} ${url}: ${response.statusCode} ${text}`)
+  return response.headers['content-type']?.includes('json') ? JSON.parse(text) : text
+}

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { request as httpRequest, type ClientRequest } from 'node:http'
-import { createServer } from 'node:net'
+import { freePort } from '../helpers/ports.js'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -193,17 +193,6 @@ class TroveProcess {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 async function api(trove: TroveProcess, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(trove.url + path, {
