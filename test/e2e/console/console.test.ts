@@ -90,7 +90,8 @@ describe.skipIf(missing.length > 0)('web console in a browser', () => {
     await page.getByLabel('Password').fill(ADMIN_PASSWORD)
     await page.getByRole('button', { name: 'Log in' }).click()
     await page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor()
-    expect(await page.getByText('No repositories yet').isVisible()).toBe(true)
+    // The heading renders before the list arrives; wait for the empty state itself.
+    await page.getByText('No repositories yet').waitFor()
     const cookies = await context.cookies(server.url)
     expect(cookies.find((c) => c.name === 'trove_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' })
   })
