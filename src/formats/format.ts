@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { PlainLayout } from '../core/artifacts/plain-layout.js'
 import type { RepositoryClass } from '../core/repositories/repository-service.js'
 import type { CoreServices } from '../core/services.js'
 
@@ -17,4 +18,9 @@ export interface Format {
    * handler. Plain-layout formats (generic) are served by the core's `/artifactory/{repo}/{path}`.
    */
   register(app: FastifyInstance, services: CoreServices): Promise<void>
+  /**
+   * For formats whose files live on the core's plain layout (Maven, Helm): their rules there
+   * (generated files, deploy checks, work after a change). Generic has none.
+   */
+  plainLayout?(services: CoreServices): PlainLayout
 }

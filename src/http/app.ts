@@ -59,7 +59,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => repositoryRoutes(scope, services))
   await app.register(async (scope) => securityRoutes(scope, services))
   await app.register(async (scope) => storageRoutes(scope, services))
-  await app.register(async (scope) => artifactRoutes(scope, services))
+  const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(services)] as const] : [])))
+  await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, services))
   return app

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { ArtifactService, Asset, Folder } from '../artifacts/artifact-service.js'
+import type { GeneratedFile, PlainLayout, PlainReadContext } from '../artifacts/plain-layout.js'
+import { ANONYMOUS, type Principal } from '../auth/principal.js'
 import { TroveError, isTroveError, notFound } from '../errors.js'
 import type { Repository, RepositoryService } from '../repositories/repository-service.js'
 import type { RemoteEngine } from './remote-engine.js'
@@ -11,11 +13,14 @@ export interface ResolveOptions {
    * keep private. Members the caller may not read are skipped.
    */
   readonly canRead?: (repoKey: string) => Promise<boolean>
+  /** Who asks, for the generated files of a format's {@link PlainLayout}. */
+  readonly principal?: Principal
 }
 
 export type Resolution =
   | { readonly kind: 'file'; readonly repository: Repository; readonly asset: Asset }
   | { readonly kind: 'folder'; readonly repository: Repository; readonly folder: Folder }
+  | { readonly kind: 'generated'; readonly repository: Repository; readonly file: GeneratedFile }
   | {
       readonly kind: 'stream'
       readonly repository: Repository
@@ -25,15 +30,17 @@ export type Resolution =
     }
 
 /**
- * Resolves a path of a plain-layout repository (generic, and later Maven and the like) whatever
- * its class: a local repository's own file, a remote's cached or pulled-through file, or the first
- * member of a virtual repository that has it, in the listed order.
+ * Resolves a path of a plain-layout repository (generic, Maven, Helm) whatever its class: a file
+ * the format generates, a local repository's own file, a remote's cached or pulled-through file,
+ * or the first member of a virtual repository that has it, in the listed order.
  */
 export class PlainResolver {
   constructor(
     private readonly repositories: RepositoryService,
     private readonly artifacts: ArtifactService,
     private readonly remote: RemoteEngine,
+    /** The rules of each repository's format, when it has some. */
+    private readonly layoutOf: (repository: Repository) => PlainLayout | undefined = () => undefined,
   ) {}
 
   async resolve(repository: Repository, path: string, isFolderRequest: boolean, options: ResolveOptions = {}): Promise<Resolution> {
@@ -61,17 +68,33 @@ export class PlainResolver {
     options: ResolveOptions,
   ): Promise<Resolution> {
     seen.add(repository.key)
+    const layout = this.layoutOf(repository)
+    if (layout?.generate && !isFolderRequest && path !== '') {
+      const file = await layout.generate(repository, path, this.readContext(options))
+      if (file) return { kind: 'generated', repository, file }
+    }
     if (repository.rclass === 'virtual') return this.resolveVirtual(repository, path, isFolderRequest, seen, options)
     const item = await this.artifacts.getItem(repository, path)
     if (item?.kind === 'folder') return { kind: 'folder', repository, folder: item.folder }
     if (item?.kind === 'file' && repository.rclass !== 'remote') return { kind: 'file', repository, asset: item.asset }
     if (repository.rclass === 'remote' && !isFolderRequest) {
-      const result = await this.remote.fetch(repository, path, { expectedFromHeaders: declaredChecksums })
+      const result = await this.remote.fetch(repository, path, {
+        expectedFromHeaders: declaredChecksums,
+        isMetadata: layout?.isMetadata?.(path) ?? false,
+      })
       return result.kind === 'cached'
         ? { kind: 'file', repository, asset: result.asset }
         : { kind: 'stream', repository, stream: result.stream, size: result.size, contentType: result.contentType }
     }
     throw notFound(`'${repository.key}/${path}' does not exist`)
+  }
+
+  private readContext(options: ResolveOptions): PlainReadContext {
+    return {
+      principal: options.principal ?? ANONYMOUS,
+      resolve: (repository, path) => this.resolve(repository, path, false, options),
+      canRead: options.canRead ?? (async () => true),
+    }
   }
 
   private async resolveVirtual(

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
+import type { GeneratedFile, PlainLayout } from '../../core/artifacts/plain-layout.js'
 import { principalName, type Principal } from '../../core/auth/principal.js'
 import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../../core/digest.js'
 import { TroveError, notFound } from '../../core/errors.js'
@@ -18,10 +20,17 @@ const PREFIX = '/artifactory/'
 /**
  * Plain-layout repositories under `/artifactory/{repo}/{path}`: deploy (`PUT`), download
  * (`GET`/`HEAD`), delete. Request bodies are never parsed here: they stream to the blob store.
+ * Formats with rules of their own on this layout (Maven, Helm) add them through `layouts`, keyed
+ * by package type.
  */
-export async function artifactRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+export async function artifactRoutes(
+  app: FastifyInstance,
+  services: CoreServices,
+  layouts: ReadonlyMap<string, PlainLayout> = new Map(),
+): Promise<void> {
   const { repositories, artifacts } = services
-  const resolver = new PlainResolver(repositories, artifacts, services.remote)
+  const layoutOf = (repository: Repository) => layouts.get(repository.packageType)
+  const resolver = new PlainResolver(repositories, artifacts, services.remote, layoutOf)
 
   // Uploads are raw bytes whatever their Content-Type: no parser may touch the body.
   app.removeAllContentTypeParsers()
@@ -46,7 +55,9 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
     const repository = await repositories.require(target.repoKey)
     const found = await resolver.resolve(repository, target.path, target.isFolder, {
       canRead: (key) => services.authorizer.can(request.principal, 'read', key, target.path),
+      principal: request.principal,
     })
+    if (found.kind === 'generated') return sendGenerated(request, reply, found.file)
     if (found.kind === 'folder') {
       return sendListing(reply, repository, found.folder, await artifacts.children(found.repository.key, target.path))
     }
@@ -127,10 +138,21 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
     }
     const isChecksumDeploy = String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
     if (isChecksumDeploy) await assertReadableContent(services, request.principal, expected)
-    const asset = isChecksumDeploy
-      ? await artifacts.deployByChecksum(repository, target.path, options)
-      : await artifacts.deploy(repository, target.path, request.raw, options)
+    const layout = layoutOf(repository)
+    const outcome = isChecksumDeploy
+      ? undefined
+      : await layout?.deploy?.({ repository, path: target.path, body: request.raw, options, principal: request.principal })
+    if (outcome?.kind === 'accepted') {
+      request.log.info({ repo: repository.key, path: target.path }, 'deploy accepted, nothing stored')
+      return reply.status(201).send()
+    }
+    const asset =
+      outcome?.asset ??
+      (isChecksumDeploy
+        ? await artifacts.deployByChecksum(repository, target.path, options)
+        : await artifacts.deploy(repository, target.path, request.raw, options))
     request.log.info({ repo: repository.key, path: asset.path, size: asset.size, sha256: asset.sha256 }, 'deployed')
+    await layout?.changed?.(repository, asset.path, 'deployed')
     return reply.status(201).send(deployBody(base, asset))
   })
 
@@ -140,6 +162,7 @@ export async function artifactRoutes(app: FastifyInstance, services: CoreService
     if (repository.rclass === 'virtual') throw new TroveError('UNSUPPORTED', `'${repository.key}' is virtual; delete in its member repository`)
     const count = await artifacts.delete(repository, target.path)
     request.log.info({ repo: repository.key, path: target.path, files: count }, 'deleted')
+    await layoutOf(repository)?.changed?.(repository, target.path, 'deleted')
     return reply.status(204).send()
   })
 }
@@ -200,6 +223,25 @@ export function deployBody(base: string, asset: Asset) {
     originalChecksums: asset.originalChecksums,
     uri: `${base}/artifactory/api/storage/${asset.repoKey}/${path}`,
   }
+}
+
+/** A file a format generates (checksums, metadata, an index), with validators so clients can revalidate it. */
+function sendGenerated(request: FastifyRequest, reply: FastifyReply, file: GeneratedFile) {
+  const body = typeof file.body === 'string' ? Buffer.from(file.body) : file.body
+  const etag = `"${createHash('sha1').update(body).digest('hex')}"`
+  const modifiedAt = file.modifiedAt ?? Date.now()
+  reply.header('etag', etag)
+  reply.header('last-modified', new Date(modifiedAt).toUTCString())
+  reply.header('x-content-type-options', 'nosniff')
+  reply.type(file.contentType)
+  if (
+    matchesEtag(request.headers['if-none-match'], etag) ||
+    (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], modifiedAt))
+  ) {
+    return reply.status(304).send()
+  }
+  reply.header('content-length', body.length)
+  return request.method === 'HEAD' ? reply.send() : reply.send(body)
 }
 
 function folderBody(base: string, repoKey: string, folder: Folder) {
