@@ -135,7 +135,7 @@ describe.skipIf(missing.length > 0)('web console in a browser', () => {
     expect(new URL(page.url()).pathname).toBe('/ui/repositories/console-local/releases/1.0/app.tar.gz')
     expect(await page.locator('[data-checksum=sha256]').textContent()).toBe(sha256)
     expect(await page.locator('[data-checksum=sha1]').textContent()).toBe(sha1)
-    expect(await page.getByText(`${content.length} bytes`).count()).toBe(1)
+    await expect.poll(() => page.getByText(`${content.length} bytes`).count()).toBe(1)
     await expect.poll(() => page.getByTestId('download-count').textContent()).toBe('1')
     expect(await page.getByRole('link', { name: 'Download' }).getAttribute('href')).toBe('/artifactory/console-local/releases/1.0/app.tar.gz')
     await page.screenshot({ path: join(SCREENSHOTS, 'artifact.png'), fullPage: true })
@@ -223,7 +223,8 @@ describe.skipIf(missing.length > 0)('web console in a browser', () => {
     await page.goto(ui(`repositories/console-local/${path}`))
     await page.getByRole('heading', { name, level: 2 }).waitFor()
     expect(await page.locator('[data-property=note]').textContent()).toBe(value)
-    expect(await page.getByRole('tree').getByRole('treeitem', { name }).count()).toBe(1)
+    // The tree loads on its own, after the artifact panel.
+    await expect.poll(() => page.getByRole('tree').getByRole('treeitem', { name }).count()).toBe(1)
     expect(await page.evaluate<unknown>('window.__xss')).toBeUndefined()
     expect(await page.locator('main img, main script, main b').count()).toBe(0)
   })
