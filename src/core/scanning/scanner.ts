@@ -1,0 +1,361 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import semver from 'semver'
+import type { BlobStore } from '../blobs/blob-store.js'
+import { notFound } from '../errors.js'
+import type { JobQueue } from '../jobs/job-queue.js'
+import type { Repository } from '../repositories/repository-service.js'
+import type { Database } from '../../metadata/schema.js'
+import { DEFAULT_EXTRACTION_LIMITS, ScanFailure, type Component, type ExtractionLimits } from './components.js'
+import { normalizePackageName } from './ecosystems.js'
+import type { ExtractionContext } from './extractors/archive-limits.js'
+import { extractJar, extractPom } from './extractors/maven.js'
+import { extractNpmTarball } from './extractors/npm.js'
+import { extractOciManifest, resolveImageFile } from './extractors/oci.js'
+import { extractSdist, extractWheel } from './extractors/python.js'
+import type { ImportSummary, OsvRecord, VulnerabilityDatabase } from './vulndb.js'
+
+/** Reads the components of one kind of artifact. */
+export interface Extractor {
+  readonly format: string
+  /** Whether a file at `path` of `repository` is this extractor's to read. */
+  accepts(repository: Repository, path: string): boolean
+  /** `context` gives other blobs (an image's layers) and a scratch folder the scanner removes afterwards. */
+  extract(source: Readable, limits: ExtractionLimits, context: ExtractionContext): Promise<Component[]>
+}
+
+export const NPM_EXTRACTOR: Extractor = {
+  format: 'npm',
+  accepts: (repository, path) => repository.packageType === 'npm' && /\/-\/[^/]+\.tgz$/.test(path),
+  extract: extractNpmTarball,
+}
+
+/** An image manifest or index in a docker repository (not a blob of the `_uploads` folder). */
+export const OCI_EXTRACTOR: Extractor = {
+  format: 'oci',
+  accepts: (repository, path) => repository.packageType === 'docker' && /(?:^|\/)(?:list\.)?manifest\.json$/.test(path) && !path.includes('/_uploads/'),
+  extract: extractOciManifest,
+}
+
+/** Python wheels, by name, whatever the repository type (PyPI, generic). */
+export const PYTHON_WHEEL_EXTRACTOR: Extractor = {
+  format: 'pypi-wheel',
+  accepts: (repository, path) => repository.packageType !== 'docker' && /\.whl$/i.test(path),
+  extract: extractWheel,
+}
+
+/** Python sdists: `<name>-<version>.tar.gz` outside npm and docker repositories (a tarball without PKG-INFO fails its scan, saying so). */
+export const PYTHON_SDIST_EXTRACTOR: Extractor = {
+  format: 'pypi-sdist',
+  accepts: (repository, path) =>
+    repository.packageType !== 'npm' && repository.packageType !== 'docker' && /(?:^|\/)[A-Za-z0-9][A-Za-z0-9._]*(?:-[A-Za-z0-9._]+)*-\d[^/]*\.tar\.gz$/.test(path),
+  extract: (source, limits) => extractSdist(source, limits),
+}
+
+/** Jars, wars and ears, and poms, whatever the repository type (Maven, generic). */
+export const MAVEN_ARCHIVE_EXTRACTOR: Extractor = {
+  format: 'maven-archive',
+  accepts: (repository, path) => repository.packageType !== 'docker' && /\.(?:jar|war|ear)$/i.test(path),
+  extract: extractJar,
+}
+
+export const MAVEN_POM_EXTRACTOR: Extractor = {
+  format: 'maven-pom',
+  accepts: (repository, path) => repository.packageType !== 'docker' && /\.pom$/i.test(path),
+  extract: (source, limits) => extractPom(source, limits),
+}
+
+export const DEFAULT_EXTRACTORS: readonly Extractor[] = [
+  NPM_EXTRACTOR,
+  OCI_EXTRACTOR,
+  PYTHON_WHEEL_EXTRACTOR,
+  PYTHON_SDIST_EXTRACTOR,
+  MAVEN_ARCHIVE_EXTRACTOR,
+  MAVEN_POM_EXTRACTOR,
+]
+
+export const SCAN_JOB = 'scan'
+export const REMATCH_JOB = 'scan-rematch'
+/** Past this many changed packages, a re-match reads every stored component instead of a list. */
+const MAX_LISTED_PACKAGES = 2000
+
+export interface ScanReportVulnerability {
+  /** The advisory ids of one vulnerability (records that alias each other are one). */
+  readonly ids: readonly string[]
+  readonly aliases: readonly string[]
+  readonly summary: string | null
+  /** The record's severity entries (`CVSS_V3` vectors) and, for GHSA records, its level (`HIGH`). */
+  readonly severity: readonly { readonly type: string; readonly score: string }[]
+  readonly severityLevel: string | null
+  readonly components: readonly {
+    readonly name: string
+    readonly version: string
+    readonly relation: string
+    readonly location: string
+    readonly fixedVersions: readonly string[]
+  }[]
+}
+
+export interface ScanReport {
+  readonly repo: string
+  readonly path: string
+  readonly sha256: string
+  /** `pending` while the scan job has not run; `unsupported` for files no extractor reads. */
+  readonly status: 'done' | 'failed' | 'pending' | 'unsupported'
+  readonly reason: string | null
+  readonly scannedAt: string | null
+  readonly matchedAt: string | null
+  readonly components: readonly Component[]
+  readonly vulnerabilities: readonly ScanReportVulnerability[]
+}
+
+/**
+ * Scans artifacts as jobs: components are extracted once per blob (identical bytes are scanned
+ * once, whatever repositories hold them), kept, and matched against the vulnerability database;
+ * when the database changes, the stored components of the changed packages are matched again
+ * (no re-extraction), so reports follow the database within one job run.
+ */
+export class Scanner {
+  private readonly extractors: readonly Extractor[]
+
+  constructor(
+    private readonly deps: {
+      readonly db: Kysely<Database>
+      readonly blobs: BlobStore
+      readonly vulndb: VulnerabilityDatabase
+      readonly jobs: JobQueue
+      readonly logger: Logger
+      readonly limits?: ExtractionLimits
+      readonly extractors?: readonly Extractor[]
+      /** Where each scan gets its scratch folder (jars, wheels, RPM databases spooled); default the OS temp folder. */
+      readonly scratchDir?: string
+    },
+  ) {
+    this.extractors = deps.extractors ?? DEFAULT_EXTRACTORS
+  }
+
+  /** Registers the scan and re-match jobs. */
+  registerJobs(): void {
+    this.deps.jobs.register(SCAN_JOB, async (payload) => {
+      const { sha256, format } = payload as { sha256: string; format: string }
+      return this.scan(sha256, format)
+    })
+    this.deps.jobs.register(REMATCH_JOB, async (payload) => {
+      const { packages } = (payload ?? {}) as { packages?: string[] }
+      return { rematched: await this.rematch(packages) }
+    })
+  }
+
+  /** Whether an extractor reads the file at `path` of `repository` (download policies: pending vs unsupported). */
+  accepts(repository: Repository, path: string): boolean {
+    return this.extractors.some((e) => e.accepts(repository, path))
+  }
+
+  /** Called when files are stored: queues a scan of each readable blob not scanned yet. */
+  async onStored(repository: Repository, files: readonly { path: string; sha256: string }[]): Promise<void> {
+    for (const file of files) {
+      const extractor = this.extractors.find((e) => e.accepts(repository, file.path))
+      if (!extractor) continue
+      const done = await this.deps.db.selectFrom('scan_results').select('sha256').where('sha256', '=', file.sha256).executeTakeFirst()
+      if (done) continue
+      await this.deps.jobs.enqueue(SCAN_JOB, { sha256: file.sha256, format: extractor.format }, { dedupeKey: `scan:${file.sha256}` })
+    }
+  }
+
+  /** Queues a re-match of the components of the packages an import changed. */
+  async onDatabaseChanged(summary: ImportSummary): Promise<void> {
+    if (summary.changedPackages.size === 0) return
+    const packages = summary.changedPackages.size > MAX_LISTED_PACKAGES ? undefined : [...summary.changedPackages]
+    await this.deps.jobs.enqueue(REMATCH_JOB, { packages })
+  }
+
+  /** Extracts and matches one blob; a limit or a malformed archive is recorded as a failed scan. */
+  async scan(sha256: string, format: string): Promise<{ status: string; components: number; reason?: string }> {
+    const extractor = this.extractors.find((e) => e.format === format)
+    if (!extractor) throw new Error(`no extractor for '${format}'`)
+    const limits = this.deps.limits ?? DEFAULT_EXTRACTION_LIMITS
+    let components: Component[] = []
+    let reason: string | null = null
+    const scratchDir = await mkdtemp(join(this.deps.scratchDir ?? tmpdir(), 'trove-scan-'))
+    try {
+      components = await extractor.extract(await this.deps.blobs.open(sha256), limits, { blobs: this.deps.blobs, scratchDir })
+    } catch (err) {
+      // Only what the archive caused ends the scan; anything else (storage down) is retried by the job.
+      if (!(err instanceof ScanFailure)) throw err
+      reason = err.message
+    } finally {
+      await rm(scratchDir, { recursive: true, force: true })
+    }
+    const now = Date.now()
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('scan_findings').where('sha256', '=', sha256).execute()
+      await trx.deleteFrom('scan_components').where('sha256', '=', sha256).execute()
+      await trx.deleteFrom('scan_results').where('sha256', '=', sha256).execute()
+      await trx
+        .insertInto('scan_results')
+        .values({ sha256, format, status: reason === null ? 'done' : 'failed', reason, component_count: components.length, scanned_at: now, matched_at: now })
+        .execute()
+      for (let i = 0; i < components.length; i += 500) {
+        await trx
+          .insertInto('scan_components')
+          .values(
+            components.slice(i, i + 500).map((c, j) => ({
+              sha256,
+              seq: i + j,
+              ecosystem: c.ecosystem,
+              name: normalizePackageName(c.ecosystem, c.name),
+              display_name: c.name,
+              version: c.version,
+              relation: c.relation,
+              location: c.location,
+            })),
+          )
+          .execute()
+      }
+    })
+    await this.matchBlobs([sha256])
+    this.deps.logger.info({ sha256, format, components: components.length, reason }, reason === null ? 'scanned' : 'scan failed')
+    return reason === null ? { status: 'done', components: components.length } : { status: 'failed', components: 0, reason }
+  }
+
+  /** Re-matches the stored components of `packages` (`ecosystem\0name`), or of every blob; returns how many blobs. */
+  async rematch(packages?: readonly string[]): Promise<number> {
+    const db = this.deps.db
+    let blobs: string[]
+    if (packages === undefined) {
+      blobs = (await db.selectFrom('scan_results').select('sha256').where('status', '=', 'done').execute()).map((r) => r.sha256)
+    } else {
+      const found = new Set<string>()
+      for (const key of packages) {
+        const [ecosystem, name] = key.split('\0') as [string, string]
+        const rows = await db.selectFrom('scan_components').select('sha256').distinct().where('ecosystem', '=', ecosystem).where('name', '=', name).execute()
+        for (const r of rows) found.add(r.sha256)
+      }
+      blobs = [...found]
+    }
+    for (let i = 0; i < blobs.length; i += 100) await this.matchBlobs(blobs.slice(i, i + 100))
+    return blobs.length
+  }
+
+  /** Matches the stored components of `blobs` and replaces their findings. */
+  private async matchBlobs(blobs: readonly string[]): Promise<void> {
+    if (blobs.length === 0) return
+    const db = this.deps.db
+    const rows = await db.selectFrom('scan_components').selectAll().where('sha256', 'in', [...blobs]).execute()
+    // Declared dependencies are ranges: only exact versions are matched.
+    const matchable = rows.filter((r) => (r.ecosystem !== 'npm' || semver.valid(r.version) !== null) && (r.relation !== 'dependency' || isExactVersion(r.version)))
+    const matches = await this.deps.vulndb.matchMany(matchable.map((r) => ({ ecosystem: r.ecosystem, name: r.name, version: r.version })))
+    const findings = matchable.flatMap((r, i) => (matches.get(i) ?? []).map((m) => ({ sha256: r.sha256, seq: r.seq, vuln_id: m.id })))
+    const now = Date.now()
+    await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('scan_findings').where('sha256', 'in', [...blobs]).execute()
+      for (let i = 0; i < findings.length; i += 500) await trx.insertInto('scan_findings').values(findings.slice(i, i + 500)).execute()
+      await trx.updateTable('scan_results').set({ matched_at: now }).where('sha256', 'in', [...blobs]).execute()
+    })
+  }
+
+  /** The report of the file at `repoKey/path`: its blob's components and vulnerabilities (aliases grouped). */
+  async report(repository: Repository, path: string): Promise<ScanReport> {
+    const db = this.deps.db
+    let asset = await db.selectFrom('assets').select(['sha256']).where('repo_key', '=', repository.key).where('path', '=', path).executeTakeFirst()
+    if (!asset && repository.packageType === 'docker') {
+      // `<image>/<tag>`, `<image>:<tag>` or `<image>@sha256:<hex>`: the manifest file they name.
+      const file = await resolveImageFile(db, repository.key, path)
+      if (file) {
+        path = file
+        asset = await db.selectFrom('assets').select(['sha256']).where('repo_key', '=', repository.key).where('path', '=', path).executeTakeFirst()
+      }
+    }
+    if (!asset) throw notFound(`'${repository.key}/${path}' does not exist`)
+    const sha256 = asset.sha256
+    const base = { repo: repository.key, path, sha256 }
+    const result = await db.selectFrom('scan_results').selectAll().where('sha256', '=', sha256).executeTakeFirst()
+    if (!result) {
+      const isReadable = this.extractors.some((e) => e.accepts(repository, path))
+      return { ...base, status: isReadable ? 'pending' : 'unsupported', reason: null, scannedAt: null, matchedAt: null, components: [], vulnerabilities: [] }
+    }
+    const components = await db.selectFrom('scan_components').selectAll().where('sha256', '=', sha256).orderBy('seq').execute()
+    const findings = await db.selectFrom('scan_findings').selectAll().where('sha256', '=', sha256).execute()
+    const records = new Map((await this.deps.vulndb.records([...new Set(findings.map((f) => f.vuln_id))])).map((r) => [r.id, r]))
+    const groups = groupByAlias([...records.values()])
+    const vulnerabilities = groups.map((group): ScanReportVulnerability => {
+      const ids = group.map((r) => r.id)
+      const main = group[0]!
+      const hit = findings.filter((f) => ids.includes(f.vuln_id))
+      const seqs = [...new Set(hit.map((f) => f.seq))].sort((a, b) => a - b)
+      return {
+        ids,
+        aliases: [...new Set(group.flatMap((r) => r.aliases ?? []))].filter((a) => !ids.includes(a)).sort(),
+        summary: group.map((r) => r.summary).find((s) => typeof s === 'string') ?? null,
+        severity: group.flatMap((r) => r.severity ?? []),
+        severityLevel: group.map((r) => r.database_specific?.severity).find((s): s is string => typeof s === 'string') ?? null,
+        components: seqs.map((seq) => {
+          const c = components.find((x) => x.seq === seq)!
+          return { name: c.display_name, version: c.version, relation: c.relation, location: c.location, fixedVersions: fixesFor(main, group, c) }
+        }),
+      }
+    })
+    return {
+      ...base,
+      status: result.status,
+      reason: result.reason,
+      scannedAt: new Date(Number(result.scanned_at)).toISOString(),
+      matchedAt: new Date(Number(result.matched_at)).toISOString(),
+      components: components.map((c) => ({
+        ecosystem: c.ecosystem,
+        name: c.display_name,
+        version: c.version,
+        relation: c.relation as Component['relation'],
+        location: c.location,
+      })),
+      vulnerabilities,
+    }
+  }
+}
+
+/** Records that name each other (id or alias, either way) form one vulnerability; ids sorted, groups by first id. */
+function groupByAlias(records: readonly OsvRecord[]): OsvRecord[][] {
+  const parent = new Map<string, string>()
+  const find = (x: string): string => {
+    while (parent.has(x) && parent.get(x) !== x) x = parent.get(x)!
+    return x
+  }
+  const union = (a: string, b: string) => {
+    const ra = find(a)
+    const rb = find(b)
+    if (!parent.has(ra)) parent.set(ra, ra)
+    if (ra !== rb) parent.set(rb, ra)
+  }
+  for (const r of records) {
+    if (!parent.has(r.id)) parent.set(r.id, r.id)
+    for (const alias of r.aliases ?? []) union(r.id, alias)
+  }
+  const groups = new Map<string, OsvRecord[]>()
+  for (const r of [...records].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const root = find(r.id)
+    groups.set(root, [...(groups.get(root) ?? []), r])
+  }
+  return [...groups.values()].sort((a, b) => (a[0]!.id < b[0]!.id ? -1 : 1))
+}
+
+function fixesFor(_main: OsvRecord, group: readonly OsvRecord[], component: { ecosystem: string; name: string }): string[] {
+  const fixes = new Set<string>()
+  for (const record of group) {
+    for (const affected of record.affected ?? []) {
+      if (affected.package?.ecosystem !== component.ecosystem) continue
+      const name = affected.package.name ?? ''
+      if (normalizePackageName(component.ecosystem, name) !== component.name) continue
+      for (const range of affected.ranges ?? []) if (range.type !== 'GIT') for (const e of range.events) if (e.fixed !== undefined) fixes.add(e.fixed)
+    }
+  }
+  return [...fixes]
+}
+
+/** Whether a declared dependency's version is one exact version (no range operator, wildcard, property or URL). */
+function isExactVersion(version: string): boolean {
+  return version !== '' && !/[<>=!~^*|,\s[\](){}$@]/.test(version) && !/^[xX]$/.test(version)
+}
