@@ -2,7 +2,12 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
 import { TroveError, notFound } from '../errors.js'
 import { ACTIONS, type Action, type Principal } from './principal.js'
+import type { AccessSettings } from './access-settings.js'
+import type { GroupService } from './groups.js'
+import type { PermissionTargetService, TargetRepository } from './permission-targets.js'
+import { PROJECT_ADMIN, projectKeyPrefix, roleActions, type AdminPrivileges, type Project, type ProjectService } from './projects.js'
 import { scopeAllows } from './registry-tokens.js'
+import { USER_SCOPE, type AppliedPermissions } from './token-service.js'
 
 /**
  * The one question every request asks: may this principal do ACTION on REPO/PATH? Extensions
@@ -12,21 +17,43 @@ export interface Authorizer {
   can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean>
   /** Repository keys the principal may read; used to filter listings and searches. */
   readableRepositories(principal: Principal, candidates: readonly string[]): Promise<Set<string>>
+  /** Whether the principal is a system admin, or a Project Admin of `projectKey` holding `privilege`. */
+  administersProject(principal: Principal, projectKey: string, privilege: keyof AdminPrivileges): Promise<boolean>
 }
 
 export interface RepositoryAccessFacts {
   /** Whether the repository lets anonymous callers read it. */
   isAnonymousReadable(repoKey: string): Promise<boolean>
+  /** The repository's class and project; `undefined` when it does not exist. */
+  describe?(repoKey: string): Promise<{ readonly rclass: string; readonly projectKey: string | undefined } | undefined>
 }
 
+/** The rules beyond per-repository grants (issue #7); without them only grants apply. */
+export interface AccessRules {
+  readonly projects: ProjectService
+  readonly groups: GroupService
+  readonly targets: PermissionTargetService
+  readonly settings: AccessSettings
+}
+
+type Facts = TargetRepository & { readonly exists: boolean }
+
 /**
- * Admins may do everything; users what an admin granted them per repository; anonymous callers
- * only read, and only where the repository allows anonymous read.
+ * Admins may do everything; anonymous callers only read, and only where the repository allows
+ * anonymous read; users what they are granted now, from every source: per-repository grants,
+ * permission targets (for them or their groups), project roles (theirs or their groups'), read on
+ * repositories shared with their projects or with all, read on remote repositories outside projects
+ * (a global setting). An access token's scope keeps only some of these sources, and a registry
+ * token's scope narrows the result further: a token never grants more than its owner has now,
+ * because the owner's rights are looked up on every request.
  */
 export class GrantAuthorizer implements Authorizer {
+  private readonly turn = new TurnCache()
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly facts: RepositoryAccessFacts,
+    private readonly rules?: AccessRules,
   ) {}
 
   async can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean> {
@@ -35,19 +62,138 @@ export class GrantAuthorizer implements Authorizer {
     if (principal.kind === 'user' && principal.isAdmin) return true
     if (action === 'read' && (await this.facts.isAnonymousReadable(repoKey))) return true
     if (principal.kind === 'anonymous') return false
-    const grant = await this.db
-      .selectFrom('repository_grants')
-      .select('actions')
-      .where('repo_key', '=', repoKey)
-      .where('user_name', '=', principal.name)
-      .executeTakeFirst()
-    return grant !== undefined && parseActions(grant.actions).includes(action)
+    if (!this.rules) return (await this.grantActions(principal.name, repoKey)).has(action)
+    const repository = await this.repositoryFacts(repoKey)
+    if (!repository) return false
+    for (const applied of (principal.tokenScope ?? USER_SCOPE).applied) {
+      if ((await this.actionsUnder(applied, principal.name, repository, path)).has(action)) return true
+    }
+    return false
   }
 
   async readableRepositories(principal: Principal, candidates: readonly string[]): Promise<Set<string>> {
     const readable = new Set<string>()
     for (const key of candidates) if (await this.can(principal, 'read', key)) readable.add(key)
     return readable
+  }
+
+  async administersProject(principal: Principal, projectKey: string, privilege: keyof AdminPrivileges): Promise<boolean> {
+    if (principal.kind !== 'user' || principal.scope) return false
+    if (principal.isAdmin) return true
+    if (!this.rules) return false
+    const project = await this.project(projectKey)
+    if (!project || !project.adminPrivileges[privilege]) return false
+    for (const applied of (principal.tokenScope ?? USER_SCOPE).applied) {
+      if (applied.kind === 'roles' && (applied.project !== projectKey || !applied.roles.includes(PROJECT_ADMIN))) continue
+      const groups = applied.kind === 'groups' ? await this.groupsWithin(principal.name, applied.groups) : await this.groupsOf(principal.name)
+      const roles = await this.rolesOf(applied.kind === 'groups' ? undefined : principal.name, groups)
+      if (roles.get(projectKey)?.has(PROJECT_ADMIN)) return true
+    }
+    return false
+  }
+
+  /** The actions one `applied-permissions` entry of a token (or a session) allows on a repository. */
+  private async actionsUnder(applied: AppliedPermissions, user: string, repository: Facts, path: string | undefined): Promise<Set<Action>> {
+    switch (applied.kind) {
+      case 'user':
+      case 'admin':
+        return this.actionsOf(user, await this.groupsOf(user), repository, path)
+      case 'groups':
+        return this.actionsOf(undefined, await this.groupsWithin(user, applied.groups), repository, path)
+      case 'roles': {
+        const own = await this.actionsOf(user, await this.groupsOf(user), repository, path)
+        let ceiling: Set<Action>
+        if (repository.projectKey === applied.project) ceiling = roleActions(applied.roles)
+        else ceiling = repository.exists && (await this.isSharedWith(repository.key, new Set([applied.project]))) ? new Set(['read']) : new Set()
+        return new Set([...own].filter((a) => ceiling.has(a)))
+      }
+    }
+  }
+
+  /** Every action `user` (when given: grants and targets naming the user) and `groups` get on a repository. */
+  private async actionsOf(user: string | undefined, groups: readonly string[], repository: Facts, path: string | undefined): Promise<Set<Action>> {
+    const rules = this.rules!
+    const actions = repository.exists && user !== undefined ? new Set(await this.grantActions(user, repository.key)) : new Set<Action>()
+    if (repository.exists) for (const a of await rules.targets.actionsFor(user, groups, repository, path)) actions.add(a)
+    // `manage` (changing a repository's configuration) comes from being a system admin or a Project
+    // Admin only; in grants and permission targets it is Artifactory's "manage this permission",
+    // which lets no one reconfigure or delete a repository.
+    actions.delete('manage')
+    const roles = await this.rolesOf(user, groups)
+    if (repository.projectKey !== undefined) {
+      const project = await this.project(repository.projectKey)
+      const granted = roleActions(roles.get(repository.projectKey) ?? [])
+      // A Project Admin manages the project's repositories only when the project's admin privileges say so.
+      if (project && !project.adminPrivileges.manageResources) granted.delete('manage')
+      for (const a of granted) actions.add(a)
+      if (repository.exists && !actions.has('read') && (await this.isSharedWith(repository.key, new Set(roles.keys())))) actions.add('read')
+    } else if (repository.rclass === 'remote' && repository.exists && (await rules.settings.get()).remoteReadableByAuthenticated) {
+      actions.add('read')
+    }
+    return actions
+  }
+
+  /** Shared with everyone, or with one of `projects`. */
+  private async isSharedWith(repoKey: string, projects: ReadonlySet<string>): Promise<boolean> {
+    const shares = await this.turn.get(`shares\0${repoKey}`, () => this.rules!.projects.shares(repoKey))
+    return shares.withAll || shares.projects.some((p) => projects.has(p))
+  }
+
+  private async repositoryFacts(repoKey: string): Promise<Facts | undefined> {
+    const described = await this.facts.describe?.(repoKey)
+    if (described) return { key: repoKey, rclass: described.rclass, projectKey: described.projectKey, exists: true }
+    // A repository that does not exist yet: creating it (manage) is decided by the project its key names.
+    const prefix = projectKeyPrefix(repoKey)
+    if (prefix === undefined || !(await this.project(prefix))) return undefined
+    return { key: repoKey, rclass: 'local', projectKey: prefix, exists: false }
+  }
+
+  private grantActions(user: string, repoKey: string): Promise<Set<Action>> {
+    return this.turn.get(`grant\0${user}\0${repoKey}`, async () => {
+      const grant = await this.db
+        .selectFrom('repository_grants')
+        .select('actions')
+        .where('repo_key', '=', repoKey)
+        .where('user_name', '=', user)
+        .executeTakeFirst()
+      return new Set(grant ? parseActions(grant.actions) : [])
+    })
+  }
+
+  private groupsOf(user: string): Promise<string[]> {
+    return this.turn.get(`groups\0${user}`, () => this.rules!.groups.groupsOf(user))
+  }
+
+  /** The token's groups the owner is still a member of. */
+  private async groupsWithin(user: string, named: readonly string[]): Promise<string[]> {
+    const current = await this.groupsOf(user)
+    return named.filter((g) => current.includes(g))
+  }
+
+  private rolesOf(user: string | undefined, groups: readonly string[]): Promise<Map<string, Set<string>>> {
+    return this.turn.get(`roles\0${user ?? ''}\0${groups.join('\0')}`, () => this.rules!.projects.rolesOf(user, groups))
+  }
+
+  private project(key: string): Promise<Project | undefined> {
+    return this.turn.get(`project\0${key}`, () => this.rules!.projects.get(key))
+  }
+}
+
+/**
+ * Lookups shared by the requests of one event-loop turn and forgotten at its end (as
+ * RepositoryService.get does): a change made by any node is seen by the next turn.
+ */
+class TurnCache {
+  private entries = new Map<string, Promise<unknown>>()
+
+  get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let entry = this.entries.get(key) as Promise<T> | undefined
+    if (entry === undefined) {
+      if (this.entries.size === 0) setImmediate(() => this.entries.clear())
+      entry = load()
+      this.entries.set(key, entry)
+    }
+    return entry
   }
 }
 

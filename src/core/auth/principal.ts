@@ -1,4 +1,5 @@
 import type { AccessScope } from './registry-tokens.js'
+import type { TokenScope } from './token-service.js'
 
 /** Who is making a request. */
 export type Principal =
@@ -12,6 +13,8 @@ export type Principal =
       readonly tokenId?: string
       /** Set for registry tokens: the user's rights, narrowed to what the token grants. */
       readonly scope?: AccessScope
+      /** Set for access tokens: the token's `applied-permissions` (the authorizer intersects them with the owner's rights). */
+      readonly tokenScope?: TokenScope
     }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' }

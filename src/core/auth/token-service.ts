@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database, TokenTable } from '../../metadata/schema.js'
 import { TroveError, notFound } from '../errors.js'
+import type { AccessSettings } from './access-settings.js'
 
 export interface AccessToken {
   readonly id: string
@@ -11,45 +12,156 @@ export interface AccessToken {
   readonly createdAt: number
   readonly expiresAt: number | null
   readonly lastUsedAt: number | null
+  readonly isRefreshable: boolean
 }
 
 export interface CreatedToken extends AccessToken {
   /** The secret. Returned once, at creation; only its sha256 is stored. */
   readonly token: string
+  /** For a refreshable token: the secret that trades it for a new one (once). */
+  readonly refreshToken?: string
+}
+
+/**
+ * One `applied-permissions/…` entry of a token's scope (Artifactory's syntax). A token's rights
+ * are the union of its entries, each intersected with what the owner may do now:
+ * - `user`: everything the owner may do (an administrator stays one);
+ * - `admin`: the same, for an owner who is an administrator (refused at creation otherwise);
+ * - `groups`: only what the owner gets through these groups, while still a member;
+ * - `roles`: only these project roles' actions on the project's repositories (and reading what is
+ *   shared with it), never more than the owner's own roles there.
+ */
+export type AppliedPermissions =
+  | { readonly kind: 'user' }
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'groups'; readonly groups: readonly string[] }
+  | { readonly kind: 'roles'; readonly project: string; readonly roles: readonly string[] }
+
+export interface TokenScope {
+  readonly applied: readonly AppliedPermissions[]
+}
+
+export const USER_SCOPE: TokenScope = { applied: [{ kind: 'user' }] }
+
+/**
+ * Parses a scope string: space-separated `applied-permissions/user`, `applied-permissions/admin`,
+ * `applied-permissions/groups:g1,g2` (names may be quoted), `applied-permissions/roles:<project>:<role>[,<role>]`.
+ * Throws BAD_REQUEST for anything else, so that a typo never yields a broader token.
+ */
+export function parseTokenScope(text: string): TokenScope {
+  const applied: AppliedPermissions[] = []
+  // Entries are space-separated; a quoted name may hold spaces (`roles:team:"Project Admin"`).
+  for (const entry of text.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []) {
+    const match = /^applied-permissions\/(user|admin|groups|roles)(?::(.+))?$/.exec(entry)
+    if (!match) throw new TroveError('BAD_REQUEST', `unsupported scope '${entry}' (use applied-permissions/user, /admin, /groups:<g1>,<g2> or /roles:<project>:<role>)`)
+    const kind = match[1] as AppliedPermissions['kind']
+    const rest = match[2]
+    if (kind === 'user' || kind === 'admin') {
+      if (rest !== undefined) throw new TroveError('BAD_REQUEST', `scope '${entry}' takes no argument`)
+      applied.push({ kind })
+    } else if (kind === 'groups') {
+      const groups = (rest ?? '').split(',').map((g) => g.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean)
+      if (groups.length === 0) throw new TroveError('BAD_REQUEST', `scope '${entry}' names no group`)
+      applied.push({ kind, groups })
+    } else {
+      const colon = (rest ?? '').indexOf(':')
+      const project = colon > 0 ? rest!.slice(0, colon).replace(/^"(.*)"$/, '$1') : ''
+      const roles = colon > 0 ? rest!.slice(colon + 1).split(',').map((r) => r.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean) : []
+      if (!project || roles.length === 0) throw new TroveError('BAD_REQUEST', `scope '${entry}' must be applied-permissions/roles:<project>:<role>[,<role>]`)
+      applied.push({ kind, project, roles })
+    }
+  }
+  if (applied.length === 0) throw new TroveError('BAD_REQUEST', 'the scope is empty')
+  return { applied }
+}
+
+/** A stored token's scope; one that no longer parses grants nothing (never more than it said). */
+export function storedTokenScope(text: string): TokenScope {
+  try {
+    return parseTokenScope(text)
+  } catch {
+    return { applied: [] }
+  }
+}
+
+/** Whether a token with this scope keeps its owner's administrator rights. */
+export function scopeKeepsAdmin(scope: TokenScope): boolean {
+  return scope.applied.some((a) => a.kind === 'user' || a.kind === 'admin')
 }
 
 /** Marks Trove tokens so that secret scanners and humans can recognise them. */
 const TOKEN_PREFIX = 'trv_'
+const REFRESH_PREFIX = 'trvr_'
 /** `last_used_at` is written at most this often per token, not on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000
 export const DEFAULT_TOKEN_SCOPE = 'applied-permissions/user'
 
 export class TokenService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The administrator's maximum token lifetime; none when not given. */
+    private readonly settings?: AccessSettings,
+  ) {}
 
+  /**
+   * Issues a token. With a maximum lifetime set by the administrator, a token without an expiry
+   * gets the maximum and a longer one is refused (BAD_REQUEST, nothing stored). The scope is
+   * checked for syntax here; what it may name is the caller's business (see the tokens route).
+   */
   async create(input: {
     subject: string
     description?: string | undefined
     scope?: string | undefined
     expiresInSecs?: number | undefined
+    refreshable?: boolean | undefined
   }): Promise<CreatedToken> {
     if (input.expiresInSecs !== undefined && (!Number.isSafeInteger(input.expiresInSecs) || input.expiresInSecs < 0)) {
       throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds (0 for no expiry)')
     }
+    const scope = input.scope ?? DEFAULT_TOKEN_SCOPE
+    parseTokenScope(scope)
+    let expiresInSecs = input.expiresInSecs ?? 0
+    const max = (await this.settings?.get())?.tokenMaxExpirySecs ?? 0
+    if (max > 0) {
+      if (expiresInSecs > max) {
+        throw new TroveError('BAD_REQUEST', `expires_in ${expiresInSecs} is longer than the maximum token lifetime the administrator set (${max} seconds)`)
+      }
+      if (expiresInSecs === 0) expiresInSecs = max
+    }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
+    const refreshToken = input.refreshable ? REFRESH_PREFIX + randomBytes(32).toString('base64url') : undefined
     const now = Date.now()
     const row: TokenTable = {
       id: randomUUID(),
       token_hash: hashToken(token),
       subject: input.subject,
       description: input.description ?? '',
-      scope: input.scope ?? DEFAULT_TOKEN_SCOPE,
+      scope,
       created_at: now,
-      expires_at: input.expiresInSecs ? now + input.expiresInSecs * 1000 : null,
+      expires_at: expiresInSecs ? now + expiresInSecs * 1000 : null,
       last_used_at: null,
+      refresh_hash: refreshToken ? hashToken(refreshToken) : null,
     }
     await this.db.insertInto('tokens').values(row).execute()
-    return { ...toToken(row), token }
+    return { ...toToken(row), token, ...(refreshToken ? { refreshToken } : {}) }
+  }
+
+  /**
+   * Artifactory's `grant_type=refresh_token`: trades a refresh token (and the token it belongs to,
+   * expired or not) for a new token with the same subject, scope, description and lifetime, and a
+   * new refresh token. The old token is revoked in the same step; a refresh token works once.
+   * `undefined` when the refresh token is unknown (or already used).
+   */
+  async refresh(refreshToken: string, accessToken?: string): Promise<CreatedToken | undefined> {
+    if (!refreshToken.startsWith(REFRESH_PREFIX)) return undefined
+    const row = await this.db.selectFrom('tokens').selectAll().where('refresh_hash', '=', hashToken(refreshToken)).executeTakeFirst()
+    if (!row) return undefined
+    if (accessToken !== undefined && accessToken !== '' && hashToken(accessToken) !== row.token_hash) return undefined
+    // Deleting first makes a concurrent second use of the same refresh token find nothing.
+    const deleted = await this.db.deleteFrom('tokens').where('id', '=', row.id).executeTakeFirst()
+    if (Number(deleted.numDeletedRows) === 0) return undefined
+    const lifetime = row.expires_at === null ? 0 : Math.round((row.expires_at - row.created_at) / 1000)
+    return this.create({ subject: row.subject, description: row.description, scope: row.scope, expiresInSecs: lifetime, refreshable: true })
   }
 
   async list(subject?: string): Promise<AccessToken[]> {
@@ -103,5 +215,6 @@ function toToken(row: TokenTable): AccessToken {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
+    isRefreshable: row.refresh_hash !== null && row.refresh_hash !== undefined,
   }
 }

@@ -117,6 +117,9 @@ export class UserService {
     if (name === ADMIN_USER && (input.isAdmin === false || input.isDisabled === true)) {
       throw new TroveError('BAD_REQUEST', `the '${ADMIN_USER}' user cannot lose admin rights or be disabled`)
     }
+    if (input.password !== undefined && (await this.isServiceAccount(name))) {
+      throw new TroveError('BAD_REQUEST', `'${name}' is a service account: it has no password and acts only through access tokens`)
+    }
     const changes: Partial<UserTable> = { updated_at: Date.now() }
     if (input.email !== undefined) changes.email = input.email
     if (input.password !== undefined) changes.password_hash = await this.hashChecked(input.password)
@@ -135,6 +138,10 @@ export class UserService {
   /** The user when `password` is theirs and the account is enabled, else `undefined`. */
   async checkPassword(name: string, password: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst()
+    if (row && !row.password_hash && (await this.isServiceAccount(name))) {
+      // Said plainly, on every password path (Basic, npm login, console login): a CI job should learn to use its token.
+      throw new TroveError('UNAUTHORIZED', `'${name}' is a service account: it cannot log in with a password; authenticate with one of its access tokens`)
+    }
     if (!row || row.is_disabled || !row.password_hash) return undefined
     const cacheKey = `${row.password_hash}\0${createHash('sha256').update(password).digest('hex')}`
     if (!this.verified.has(cacheKey)) {
@@ -143,6 +150,36 @@ export class UserService {
       this.verified.set(cacheKey, Date.now())
     }
     return toUser(row)
+  }
+
+  /** Whether `name` is a service account (a user without a password that belongs to a project). */
+  async isServiceAccount(name: string): Promise<boolean> {
+    return (await this.db.selectFrom('service_accounts').select('name').where('name', '=', name).executeTakeFirst()) !== undefined
+  }
+
+  /** The service accounts, with their projects; of one project when given. */
+  async serviceAccounts(projectKey?: string): Promise<{ name: string; projectKey: string; createdAt: number }[]> {
+    let query = this.db.selectFrom('service_accounts').selectAll().orderBy('name')
+    if (projectKey !== undefined) query = query.where('project_key', '=', projectKey)
+    return (await query.execute()).map((r) => ({ name: r.name, projectKey: r.project_key, createdAt: r.created_at }))
+  }
+
+  /**
+   * Creates a service account of a project: a user with no password (it cannot log in) and a
+   * service-account row, in one transaction. CONFLICT when the name is taken by any user.
+   */
+  async createServiceAccount(name: string, projectKey: string): Promise<void> {
+    assertUserName(name)
+    const now = Date.now()
+    await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('users')
+        .values({ name, email: null, password_hash: null, is_admin: 0, is_disabled: 0, attributes: '{}', created_at: now, updated_at: now })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst()
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new TroveError('CONFLICT', `the name '${name}' is taken by a user`)
+      await trx.insertInto('service_accounts').values({ name, project_key: projectKey, created_at: now }).execute()
+    })
   }
 
   private async hashChecked(password: string): Promise<string> {

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { CoreServices } from '../../core/services.js'
 import { notFound } from '../../core/errors.js'
 import { publicConfig, type Repository } from '../../core/repositories/repository-service.js'
+import type { AccessGuard } from '../access.js'
 import { baseUrlOf } from '../urls.js'
 
 type KeyParams = { Params: { key: string } }
@@ -27,19 +28,27 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
     async (request) => publicConfig((await repositories.require(request.params.key)).config),
   )
 
-  app.put<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
-    await repositories.create(request.params.key, request.body)
+  // Creating, changing and deleting a repository is its `manage` action: system admins, and Project
+  // Admins for their project's repositories (keys `<project>-…`, config field `projectKey`).
+  const manage = async (request: FastifyRequest, guard: AccessGuard) => guard.require(request.principal, 'manage', paramKey(request))
+
+  app.put<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: manage } }, async (request, reply) => {
+    await repositories.create(request.params.key, await services.projects.repositoryBody(request.params.key, request.body, undefined))
     return reply.status(200).type('text/plain; charset=utf-8').send(`Successfully created repository '${request.params.key}'`)
   })
 
-  app.post<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
-    await repositories.update(request.params.key, request.body)
+  app.post<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: manage } }, async (request, reply) => {
+    const existing = await repositories.require(request.params.key)
+    await repositories.update(request.params.key, await services.projects.repositoryBody(request.params.key, request.body, existing))
     services.remote.reset(request.params.key)
     return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' update successful.`)
   })
 
-  app.delete<KeyParams>('/artifactory/api/repositories/:key', { config: { access: 'admin' } }, async (request, reply) => {
+  app.delete<KeyParams>('/artifactory/api/repositories/:key', { config: { access: manage } }, async (request, reply) => {
+    const project = (await repositories.require(request.params.key)).config.projectKey
     await repositories.delete(request.params.key)
+    // Deleting a whole repository bypasses the per-asset quota accounting: count the project again.
+    if (typeof project === 'string') await services.quota.recompute(project, await services.projects.repositoryKeys(project))
     return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' and all its content have been removed successfully.`)
   })
 

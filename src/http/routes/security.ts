@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { CoreServices } from '../../core/services.js'
 import { TroveError, denied, notFound } from '../../core/errors.js'
 import type { User, UserInput } from '../../core/auth/user-service.js'
+import { PROJECT_ROLES } from '../../core/auth/projects.js'
+import { parseTokenScope, type CreatedToken, type TokenScope } from '../../core/auth/token-service.js'
+import { targetBody } from '../../core/auth/permission-targets.js'
 import { baseUrlOf } from '../urls.js'
 
 type NameParams = { Params: { name: string } }
@@ -37,35 +40,119 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     return reply.type('text/plain; charset=utf-8').send(`User '${request.params.name}' has been removed successfully.`)
   })
 
+  // Groups (Artifactory's `/api/security/groups`), members as `userNames`.
+  app.get('/artifactory/api/security/groups', { config: { access: 'admin' } }, async (request) => {
+    const base = baseUrlOf(request, services.config.baseUrl)
+    return (await services.groups.list()).map((g) => ({ name: g.name, uri: `${base}/artifactory/api/security/groups/${encodeURIComponent(g.name)}` }))
+  })
+
+  app.get<NameParams>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request) => {
+    const group = await services.groups.require(request.params.name)
+    return { ...group.attributes, name: group.name, description: group.description, autoJoin: group.autoJoin, adminPrivileges: false, realm: group.realm, userNames: group.userNames }
+  })
+
+  app.put<NameParams & { Body: unknown }>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request, reply) => {
+    const { created } = await services.groups.put(request.params.name, request.body, false)
+    return reply.status(created ? 201 : 200).send()
+  })
+
+  app.post<NameParams & { Body: unknown }>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request, reply) => {
+    await services.groups.put(request.params.name, request.body, true)
+    return reply.status(200).send()
+  })
+
+  app.delete<NameParams>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request, reply) => {
+    await services.groups.delete(request.params.name)
+    return reply.type('text/plain; charset=utf-8').send(`Group '${request.params.name}' has been removed successfully.`)
+  })
+
+  // Permission targets (Artifactory's v2 API): repositories outside projects, for users and groups.
+  const targets = services.permissionTargets
+  const exists = {
+    users: async (names: string[]) => {
+      for (const name of names) if (!(await users.get(name))) throw new TroveError('BAD_REQUEST', `repo.actions.users: no such user '${name}'`)
+    },
+    groups: (names: string[]) => services.groups.assertExists(names),
+  }
+  app.get('/artifactory/api/v2/security/permissions', { config: { access: 'admin' } }, async (request) => {
+    const base = baseUrlOf(request, services.config.baseUrl)
+    return (await targets.list()).map((t) => ({ name: t.name, uri: `${base}/artifactory/api/v2/security/permissions/${encodeURIComponent(t.name)}` }))
+  })
+  app.get<NameParams>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request) => targetBody(await targets.require(request.params.name)))
+  app.post<NameParams & { Body: unknown }>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request, reply) => {
+    await targets.put(request.params.name, request.body, 'create', exists)
+    return reply.status(201).send()
+  })
+  // PUT replaces, and creates when missing (what the Artifactory CLI expects of an "update").
+  app.put<NameParams & { Body: unknown }>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request, reply) => {
+    const isNew = (await targets.get(request.params.name)) === undefined
+    await targets.put(request.params.name, request.body, isNew ? 'create' : 'replace', exists)
+    return reply.status(isNew ? 201 : 200).send()
+  })
+  app.delete<NameParams>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request, reply) => {
+    await targets.delete(request.params.name)
+    return reply.type('text/plain; charset=utf-8').send(`Permission Target '${request.params.name}' has been removed successfully.`)
+  })
+
   // Tokens. Artifactory accepts form-encoded or JSON bodies here.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
 
-  app.post<{ Body: Record<string, unknown> | undefined }>('/access/api/v1/tokens', { config: { access: 'authenticated' } }, async (request) => {
-    const principal = request.principal
-    if (principal.kind !== 'user') throw new TroveError('UNAUTHORIZED', 'authentication is required')
-    const body = request.body ?? {}
-    const subject = optionalString(body, 'username') ?? principal.name
-    if (subject !== principal.name && !principal.isAdmin) throw denied('only administrators create tokens for other users')
-    await users.require(subject)
-    const rawExpiry = body.expires_in
-    const expiresIn = rawExpiry === undefined || rawExpiry === '' ? undefined : typeof rawExpiry === 'number' || (typeof rawExpiry === 'string' && /^\d+$/.test(rawExpiry)) ? Number(rawExpiry) : Number.NaN
-    if (expiresIn !== undefined && !Number.isSafeInteger(expiresIn)) throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds')
-    const created = await tokens.create({
-      subject,
-      description: optionalString(body, 'description'),
-      scope: optionalString(body, 'scope'),
-      expiresInSecs: expiresIn,
-    })
-    return {
-      token_id: created.id,
-      access_token: created.token,
-      expires_in: created.expiresAt ? Math.round((created.expiresAt - created.createdAt) / 1000) : 0,
-      scope: created.scope,
-      token_type: 'Bearer',
-    }
-  })
+  // Creating a token needs a login; refreshing one (grant_type=refresh_token) needs only the
+  // refresh token, and the expired token a client still sends must not stand in the way.
+  const tokenAccess = async (request: FastifyRequest) => {
+    const body = request.body as Record<string, unknown> | undefined
+    if (body?.grant_type === 'refresh_token') return
+    if (request.principal.kind === 'anonymous') throw new TroveError('UNAUTHORIZED', 'authentication is required')
+  }
+
+  app.post<{ Body: Record<string, unknown> | undefined }>(
+    '/access/api/v1/tokens',
+    { config: { access: tokenAccess, ignoresBadCredentials: true } },
+    async (request) => {
+      const body = request.body ?? {}
+      if (body.grant_type !== undefined && body.grant_type !== 'refresh_token' && body.grant_type !== 'client_credentials') {
+        throw new TroveError('BAD_REQUEST', `unsupported grant_type '${String(body.grant_type)}' (use client_credentials or refresh_token)`)
+      }
+      if (body.grant_type === 'refresh_token') {
+        const refreshToken = optionalString(body, 'refresh_token')
+        if (!refreshToken) throw new TroveError('BAD_REQUEST', 'refresh_token is required with grant_type=refresh_token')
+        const refreshed = await tokens.refresh(refreshToken, optionalString(body, 'access_token'))
+        if (!refreshed) throw new TroveError('UNAUTHORIZED', 'the refresh token is invalid or was already used')
+        request.log.info({ subject: refreshed.subject, tokenId: refreshed.id }, 'access token refreshed')
+        return tokenBody(refreshed)
+      }
+      const principal = request.principal
+      if (principal.kind !== 'user') throw new TroveError('UNAUTHORIZED', 'authentication is required')
+      const subject = optionalString(body, 'username') ?? principal.name
+      await users.require(subject)
+      if (subject !== principal.name && !principal.isAdmin) {
+        // A Project Admin issues the tokens of their project's service accounts.
+        const account = (await users.serviceAccounts()).find((a) => a.name === subject)
+        if (!account || !(await services.authorizer.administersProject(principal, account.projectKey, 'manageMembers'))) {
+          throw denied('only administrators create tokens for other users (and Project Admins for their service accounts)')
+        }
+      }
+      const rawExpiry = body.expires_in
+      const expiresIn = rawExpiry === undefined || rawExpiry === '' ? undefined : typeof rawExpiry === 'number' || (typeof rawExpiry === 'string' && /^\d+$/.test(rawExpiry)) ? Number(rawExpiry) : Number.NaN
+      if (expiresIn !== undefined && !Number.isSafeInteger(expiresIn)) throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds')
+      const scope = optionalString(body, 'scope')
+      if (scope !== undefined) await checkScopeNames(services, subject, parseTokenScope(scope))
+      const rawRefreshable = body.refreshable
+      if (rawRefreshable !== undefined && typeof rawRefreshable !== 'boolean' && rawRefreshable !== 'true' && rawRefreshable !== 'false') {
+        throw new TroveError('BAD_REQUEST', 'refreshable must be true or false')
+      }
+      const created = await tokens.create({
+        subject,
+        description: optionalString(body, 'description'),
+        scope,
+        expiresInSecs: expiresIn,
+        refreshable: rawRefreshable === true || rawRefreshable === 'true',
+      })
+      return tokenBody(created)
+    },
+  )
 
   app.get('/access/api/v1/tokens', { config: { access: 'authenticated' } }, async (request) => {
     const principal = request.principal
@@ -80,7 +167,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
         expiry: t.expiresAt ? Math.floor(t.expiresAt / 1000) : undefined,
         last_used: t.lastUsedAt ? Math.floor(t.lastUsedAt / 1000) : undefined,
         issuer: 'trove',
-        refreshable: false,
+        refreshable: t.isRefreshable,
       })),
     }
   })
@@ -95,6 +182,35 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     await tokens.revoke(token.id)
     return reply.status(200).send()
   })
+}
+
+function tokenBody(created: CreatedToken) {
+  return {
+    token_id: created.id,
+    access_token: created.token,
+    ...(created.refreshToken ? { refresh_token: created.refreshToken } : {}),
+    expires_in: created.expiresAt ? Math.round((created.expiresAt - created.createdAt) / 1000) : 0,
+    scope: created.scope,
+    token_type: 'Bearer',
+  }
+}
+
+/**
+ * What a scope names must exist, and an admin scope needs an administrator; the rest is
+ * intersected with the owner's rights at each request (a token never grants more than that).
+ */
+async function checkScopeNames(services: CoreServices, subject: string, scope: TokenScope): Promise<void> {
+  for (const applied of scope.applied) {
+    if (applied.kind === 'admin' && !(await services.users.require(subject)).isAdmin) {
+      throw new TroveError('BAD_REQUEST', `scope applied-permissions/admin: '${subject}' is not an administrator`)
+    }
+    if (applied.kind === 'groups') await services.groups.assertExists(applied.groups)
+    if (applied.kind === 'roles') {
+      await services.projects.require(applied.project)
+      const unknown = applied.roles.filter((r) => !(r in PROJECT_ROLES))
+      if (unknown.length > 0) throw new TroveError('BAD_REQUEST', `scope: unknown role ${unknown.map((r) => `'${r}'`).join(', ')} (known: ${Object.keys(PROJECT_ROLES).join(', ')})`)
+    }
+  }
 }
 
 async function requireSelfOrAdmin(request: FastifyRequest, name: string): Promise<void> {
