@@ -5,6 +5,52 @@ import { z } from 'zod'
 
 const seconds = z.number().int().nonnegative()
 
+/** Names a provider in URLs (`/auth/sso/<id>/login`) and in the sign-in records. */
+const SSO_PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/
+
+const SsoProviderBase = {
+  id: z.string().regex(SSO_PROVIDER_ID, 'must be 1 to 32 characters from a-z, 0-9 and -, starting with a letter or digit'),
+  /** What the login button says: "Log in with <name>". */
+  name: z.string().min(1).optional(),
+  clientId: z.string().min(1),
+  /** Also from `TROVE_SSO_<ID>_CLIENT_SECRET` (the id upper-cased, `-` as `_`), which wins. */
+  clientSecret: z.string().min(1).optional(),
+  /** Sign-ins by members of any of these groups make the user a Trove administrator (and leaving them takes it away); empty: the admin flag is left as an administrator set it. */
+  adminGroups: z.array(z.string().min(1)).default([]),
+}
+
+const OidcProviderSchema = z
+  .object({
+    ...SsoProviderBase,
+    type: z.literal('oidc').default('oidc'),
+    /** The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. https, or http on a loopback host. */
+    issuer: z.url({ protocol: /^https?$/ }),
+    scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
+    /** The claim (ID token, else userinfo) holding the user's groups; a dotted path reaches into objects (`realm_access.roles`). */
+    groupsClaim: z.string().min(1).default('groups'),
+    /** The claim the Trove user name comes from at the first sign-in; falls back to `email`, then to `sub`. */
+    usernameClaim: z.string().min(1).default('preferred_username'),
+  })
+  .strict()
+
+const GitHubProviderSchema = z
+  .object({
+    ...SsoProviderBase,
+    type: z.literal('github'),
+    authorizeUrl: z.url({ protocol: /^https?$/ }).default('https://github.com/login/oauth/authorize'),
+    tokenUrl: z.url({ protocol: /^https?$/ }).default('https://github.com/login/oauth/access_token'),
+    /** The REST API root (`/user`, `/user/orgs`, `/user/teams`); GitHub Enterprise: `https://<host>/api/v3`. */
+    apiUrl: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
+    scopes: z.array(z.string().min(1)).default(['read:user', 'user:email', 'read:org']),
+    /** Only members of one of these organisations may sign in; empty: any GitHub user. */
+    allowedOrganizations: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+
+export type OidcProviderConfig = z.infer<typeof OidcProviderSchema>
+export type GitHubProviderConfig = z.infer<typeof GitHubProviderSchema>
+export type SsoProviderConfig = OidcProviderConfig | GitHubProviderConfig
+
 const ConfigSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -84,6 +130,29 @@ const ConfigSchema = z
       })
       .strict()
       .default({ maxTarballBytes: 256 * 1024 * 1024, maxMetadataBytes: 32 * 1024 * 1024, maxUnpackedBytes: 2 * 1024 * 1024 * 1024 }),
+    sso: z
+      .object({
+        providers: z
+          .array(z.union([GitHubProviderSchema, OidcProviderSchema]))
+          .default([])
+          .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'provider ids must be unique'),
+        /** How long a started sign-in may take at the provider before its callback is refused. */
+        loginTimeoutSecs: seconds.min(30).default(600),
+      })
+      .strict()
+      .default({ providers: [], loginTimeoutSecs: 600 }),
+    loginLimits: z
+      .object({
+        /** Failed password checks for one account within the window that block it; 0: no limit. */
+        maxFailuresPerAccount: z.number().int().nonnegative().default(10),
+        /** Failed password checks from one client address within the window that block it; 0: no limit. */
+        maxFailuresPerAddress: z.number().int().nonnegative().default(50),
+        windowSecs: seconds.min(1).default(900),
+        /** How long a blocked account or address is refused password checks. */
+        blockSecs: seconds.min(1).default(900),
+      })
+      .strict()
+      .default({ maxFailuresPerAccount: 10, maxFailuresPerAddress: 50, windowSecs: 900, blockSecs: 900 }),
   })
   .strict()
 
@@ -119,6 +188,10 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_NPM_MAX_TARBALL_BYTES: { path: ['npm', 'maxTarballBytes'], type: 'number' },
   TROVE_NPM_MAX_METADATA_BYTES: { path: ['npm', 'maxMetadataBytes'], type: 'number' },
   TROVE_NPM_MAX_UNPACKED_BYTES: { path: ['npm', 'maxUnpackedBytes'], type: 'number' },
+  TROVE_LOGIN_MAX_FAILURES_PER_ACCOUNT: { path: ['loginLimits', 'maxFailuresPerAccount'], type: 'number' },
+  TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
+  TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },
+  TROVE_LOGIN_BLOCK_SECS: { path: ['loginLimits', 'blockSecs'], type: 'number' },
 }
 
 export class ConfigError extends Error {
@@ -163,7 +236,7 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   }
   // Unknown TROVE_* variables are reported, not fatal: orchestrators inject some of their own.
   const warnings = Object.keys(env)
-    .filter((name) => name.startsWith('TROVE_') && !(name in ENV_VARIABLES) && !IGNORED_ENV.has(name))
+    .filter((name) => name.startsWith('TROVE_') && !(name in ENV_VARIABLES) && !IGNORED_ENV.has(name) && !SSO_SECRET_ENV.test(name))
     .map((name) => `${name} is not a Trove setting and is ignored`)
   for (const [key, value] of Object.entries(options.overrides ?? {})) raw[key] = value
 
@@ -176,7 +249,9 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}:\n  - ${problems.join('\n  - ')}`)
   }
-  const config = parsed.data
+  const sso = withSsoSecrets(parsed.data.sso, env, problems)
+  if (problems.length > 0) throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}:\n  - ${problems.join('\n  - ')}`)
+  const config = { ...parsed.data, sso }
   const dataDir = resolve(config.dataDir)
   return {
     ...config,
@@ -189,6 +264,31 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
 
 /** Variables that start with TROVE_ but are not settings. */
 const IGNORED_ENV = new Set(['TROVE_CONFIG'])
+
+/** `TROVE_SSO_<ID>_CLIENT_SECRET`: a provider's client secret, kept out of the YAML file. */
+const SSO_SECRET_ENV = /^TROVE_SSO_[A-Z0-9_]+_CLIENT_SECRET$/
+
+export function ssoSecretVariable(providerId: string): string {
+  return `TROVE_SSO_${providerId.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`
+}
+
+/** Client secrets from the environment, which win over the file; one missing is a problem. */
+function withSsoSecrets(sso: z.infer<typeof ConfigSchema>['sso'], env: NodeJS.ProcessEnv, problems: string[]): typeof sso {
+  const providers = sso.providers.map((provider) => {
+    const secret = env[ssoSecretVariable(provider.id)] || provider.clientSecret
+    if (!secret) problems.push(`sso.providers[${provider.id}].clientSecret: required (or set ${ssoSecretVariable(provider.id)})`)
+    if (provider.type === 'oidc' && !isSecureOrLoopback(provider.issuer)) {
+      problems.push(`sso.providers[${provider.id}].issuer: must be https (http only on a loopback host)`)
+    }
+    return secret ? { ...provider, clientSecret: secret } : provider
+  })
+  return { ...sso, providers }
+}
+
+function isSecureOrLoopback(url: string): boolean {
+  const parsed = new URL(url)
+  return parsed.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)
+}
 
 function readYaml(file: string): Record<string, unknown> {
   let text: string

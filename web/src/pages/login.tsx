@@ -10,7 +10,8 @@ export function LoginPage({ onLogin }: { onLogin: (me: UiMe) => void }) {
   const [error, setError] = useState<string | undefined>()
   const [isBusy, setBusy] = useState(false)
   const [providers, setProviders] = useState<UiSsoProviders['providers']>([])
-  // Single sign-on buttons appear here once a provider is configured (the projects issue adds them).
+  // One single sign-on button per configured provider (`sso.providers`); each is a plain link to
+  // /auth/sso/<id>/login, which redirects to the provider and back into the console.
   useEffect(() => {
     api.ssoProviders().then(setProviders, () => {})
   }, [])
