@@ -1,0 +1,18 @@
+import type { Format } from '../format.js'
+import { PYPI_PREFIX, pypiRoutes } from './routes.js'
+
+/**
+ * PyPI repositories: the simple repository API (PEP 503/691, with PEP 592 yanks and PEP 658/714
+ * core metadata) and the legacy upload API under `/artifactory/api/pypi/<repo>/`, for pip and
+ * twine. Distributions are plain assets (`<project>/<version>/<file>`, with `<file>.metadata`
+ * beside each wheel) with `pypi.*` properties, so the generic REST API deletes and annotates
+ * (yanks) them and the pages follow. Remote repositories pull pages and files through the core's
+ * RemoteEngine; virtual ones merge their members' pages with a dependency-confusion guard.
+ */
+export const pypiFormat: Format = {
+  id: 'pypi',
+  kinds: ['local', 'remote', 'virtual'],
+  register: async (app, services) => {
+    await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })
+  },
+}

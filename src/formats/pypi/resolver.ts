@@ -1,0 +1,294 @@
+import type { Readable } from 'node:stream'
+import type { ArtifactService, Asset } from '../../core/artifacts/artifact-service.js'
+import { TroveError, isTroveError, notFound } from '../../core/errors.js'
+import type { RemoteEngine } from '../../core/remote/remote-engine.js'
+import { virtualMembers } from '../../core/remote/virtual-members.js'
+import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
+import { isDistributionFilename, parseDistributionFilename } from './names.js'
+import type { PypiStore } from './pypi-store.js'
+import { parseProjectPage, type IndexFile, type ProjectPage } from './simple-page.js'
+
+/** Per-virtual switch of the dependency-confusion guard, on unless `false` (as for npm). */
+/** Artifactory's field for the path of the simple index below a remote's URL. */
+export const SUFFIX_FIELD = 'pyPIRepositorySuffix'
+
+/** An upstream project page larger than this is refused (the largest on public indexes are a few MiB). */
+const MAX_PAGE_BYTES = 32 * 1024 * 1024
+const MAX_PARSED = 500
+const UPSTREAM_ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1'
+
+export interface PypiReadOptions {
+  /** Whether the caller may read a member of a virtual; members it may not read are skipped. */
+  readonly canRead?: (repoKey: string) => Promise<boolean>
+}
+
+/** A file found for a client: a stored asset, or bytes streaming from an upstream while they are cached. */
+export type PypiFile =
+  | { readonly kind: 'file'; readonly asset: Asset }
+  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
+
+/** A remote's upstream page, parsed: files with their upstream (absolute) URLs. */
+interface UpstreamPage {
+  readonly page: ProjectPage
+  readonly byFilename: ReadonlyMap<string, IndexFile>
+}
+
+/**
+ * Project pages and files of any class of repository. Local: built from the stored layout.
+ * Remote: the upstream's page through the core's RemoteEngine (cached under the metadata TTL,
+ * stale if the upstream fails), with file URLs pointing back to Trove; files and their metadata
+ * cached on first download and verified against the upstream's sha256. Virtual: the members'
+ * pages merged in order (the first member with a file name wins), with the dependency-confusion
+ * guard: a project that a local member has is never taken from a remote member.
+ *
+ * Stored paths: local `<project>/<version>/<file>`, remote `<project>/<file>` (and
+ * `.pypi/<project>/index` for the cached page); a page's file URLs are `../../packages/<path>`.
+ */
+export class PypiResolver {
+  private readonly parsed = new Map<string, { readonly sha256: string; readonly value: UpstreamPage }>()
+
+  constructor(
+    private readonly repositories: RepositoryService,
+    private readonly artifacts: ArtifactService,
+    private readonly engine: RemoteEngine,
+    private readonly store: PypiStore,
+  ) {}
+
+  /** Where a remote caches a project's upstream page. */
+  static pagePath(project: string): string {
+    return `.pypi/${project}/index`
+  }
+
+  /** A project's page (`project` normalised) with URLs relative to the page; NOT_FOUND when no (readable) member has it. */
+  async page(repository: Repository, project: string, options: PypiReadOptions = {}): Promise<ProjectPage> {
+    return this.pageIn(repository, project, options, new Set(), false)
+  }
+
+  /** A file below `packages/`: a distribution or its `.metadata`. */
+  async file(repository: Repository, path: string, options: PypiReadOptions = {}): Promise<PypiFile> {
+    const project = path.split('/')[0] ?? ''
+    return this.fileIn(repository, project, path, options, new Set(), false)
+  }
+
+  /** Projects of a repository: a local's, a remote's cached ones, a virtual's members' merged. */
+  async projects(repository: Repository, options: PypiReadOptions = {}, seen = new Set<string>()): Promise<string[]> {
+    seen.add(repository.key)
+    if (repository.rclass === 'local') return this.store.folders(repository.key, '')
+    if (repository.rclass === 'remote') return this.store.folders(repository.key, '.pypi')
+    const names = new Set<string>()
+    for (const key of repository.config.repositories ?? []) {
+      if (seen.has(key)) continue
+      const member = await this.repositories.get(key)
+      if (!member || member.packageType !== 'pypi') continue
+      if (options.canRead && !(await options.canRead(key))) continue
+      for (const name of await this.projects(member, options, seen)) names.add(name)
+    }
+    return [...names].sort()
+  }
+
+  /** Where uploads land: a local repository itself, a virtual's defaultDeploymentRepo. */
+  async deploymentTarget(repository: Repository): Promise<Repository> {
+    if (repository.rclass === 'local') return repository
+    if (repository.rclass === 'virtual') {
+      const key = repository.config.defaultDeploymentRepo
+      if (!key) {
+        throw new TroveError('UNSUPPORTED', `Virtual PyPI repository '${repository.key}' has no defaultDeploymentRepo: upload to a local PyPI repository.`)
+      }
+      const target = await this.repositories.get(key)
+      if (!target || target.rclass !== 'local' || target.packageType !== 'pypi') {
+        throw new TroveError('UNSUPPORTED', `The defaultDeploymentRepo '${key}' of '${repository.key}' is not a local PyPI repository.`)
+      }
+      return target
+    }
+    throw new TroveError('UNSUPPORTED', `'${repository.key}' is a remote PyPI repository (a cache): upload to a local PyPI repository.`)
+  }
+
+  private async pageIn(repository: Repository, project: string, options: PypiReadOptions, seen: Set<string>, noRemotes: boolean): Promise<ProjectPage> {
+    seen.add(repository.key)
+    if (repository.rclass === 'local') return this.localPage(repository, project)
+    if (repository.rclass === 'remote') return this.remotePage(repository, project)
+    if (repository.rclass !== 'virtual') throw notFound(`No project '${project}' in '${repository.key}'.`)
+    const files = new Map<string, IndexFile>()
+    let name: string | undefined
+    let failure: TroveError | undefined
+    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
+      packageType: 'pypi',
+      isLocalName: (local) => this.store.hasProject(local.key, project),
+      canRead: options.canRead,
+      seen,
+      noRemotes,
+    })
+    for (const member of members) {
+      try {
+        const page = await this.pageIn(member, project, options, seen, isGuarded)
+        name ??= page.name
+        for (const file of page.files) if (!files.has(file.filename)) files.set(file.filename, file)
+      } catch (err) {
+        failure = skippable(err, failure)
+      }
+    }
+    if (name !== undefined) return { name, files: [...files.values()] }
+    if (failure) throw failure
+    throw notFound(`No project '${project}' in any member of virtual repository '${repository.key}'.`)
+  }
+
+  private async fileIn(repository: Repository, project: string, path: string, options: PypiReadOptions, seen: Set<string>, noRemotes: boolean): Promise<PypiFile> {
+    seen.add(repository.key)
+    if (repository.rclass === 'local') {
+      const asset = await this.artifacts.getAsset(repository.key, path)
+      if (!asset) throw notFound(`'${path}' is not in '${repository.key}'.`)
+      return { kind: 'file', asset }
+    }
+    if (repository.rclass === 'remote') return this.remoteFile(repository, project, path)
+    if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'.`)
+    let failure: TroveError | undefined
+    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
+      packageType: 'pypi',
+      isLocalName: (local) => this.store.hasProject(local.key, project),
+      canRead: options.canRead,
+      seen,
+      noRemotes,
+    })
+    for (const member of members) {
+      try {
+        return await this.fileIn(member, project, path, options, seen, isGuarded)
+      } catch (err) {
+        failure = skippable(err, failure)
+      }
+    }
+    if (failure) throw failure
+    throw notFound(`'${path}' is in no member of virtual repository '${repository.key}'.`)
+  }
+
+  private async localPage(repository: Repository, project: string): Promise<ProjectPage> {
+    const files = await this.store.distributions(repository.key, project)
+    if (files.length === 0) throw notFound(`No project '${project}' in '${repository.key}'.`)
+    return {
+      name: project,
+      files: files.map((f) => ({
+        filename: f.filename,
+        url: `../../packages/${encodePath(f.path)}`,
+        version: f.version,
+        sha256: f.sha256,
+        requiresPython: f.requiresPython,
+        yanked: f.yanked,
+        coreMetadata: f.metadataSha256 ? { sha256: f.metadataSha256 } : undefined,
+        size: f.size,
+        uploadTime: f.createdAt,
+      })),
+    }
+  }
+
+  private async remotePage(repository: Repository, project: string): Promise<ProjectPage> {
+    const { page } = await this.upstreamPage(repository, project)
+    return {
+      name: page.name,
+      files: page.files.map((f) => ({
+        ...f,
+        url: `../../packages/${encodePath(`${project}/${f.filename}`)}`,
+        version: f.version ?? versionOf(f.filename, project),
+      })),
+    }
+  }
+
+  /** The upstream's page of `project`, through the engine: cached as metadata, stale if the upstream fails. */
+  private async upstreamPage(repository: Repository, project: string): Promise<UpstreamPage> {
+    const base = (repository.config.url ?? '').replace(/\/+$/, '')
+    const suffix = typeof repository.config[SUFFIX_FIELD] === 'string' ? (repository.config[SUFFIX_FIELD] as string).replace(/^\/+|\/+$/g, '') : 'simple'
+    const pageUrl = `${base}/${suffix === '' ? '' : `${suffix}/`}${encodeURIComponent(project)}/`
+    const result = await this.engine.fetch(repository, PypiResolver.pagePath(project), {
+      isMetadata: true,
+      upstreamUrl: pageUrl,
+      headers: { accept: UPSTREAM_ACCEPT },
+      contentType: 'text/html',
+    })
+    const key = `${repository.key}\0${project}`
+    if (result.kind === 'cached') {
+      const known = this.parsed.get(key)
+      if (known && known.sha256 === result.asset.sha256) return known.value
+      const body = await readLimited(await this.artifacts.open(result.asset), MAX_PAGE_BYTES)
+      const value = parseUpstream(repository, project, body, result.asset.contentType, result.asset.sourceUrl ?? pageUrl)
+      this.parsed.delete(key)
+      this.parsed.set(key, { sha256: result.asset.sha256, value })
+      if (this.parsed.size > MAX_PARSED) this.parsed.delete(this.parsed.keys().next().value!)
+      return value
+    }
+    // storeArtifactsLocally: false: read through, nothing kept.
+    return parseUpstream(repository, project, await readLimited(result.stream, MAX_PAGE_BYTES), result.contentType, result.upstreamUrl)
+  }
+
+  private async remoteFile(repository: Repository, project: string, path: string): Promise<PypiFile> {
+    const segments = path.split('/')
+    if (segments.length !== 2) throw notFound(`'${path}' is not in '${repository.key}'.`)
+    // Files never change once cached: no need to look at the page again.
+    const cached = await this.artifacts.getAsset(repository.key, path)
+    if (cached) return { kind: 'file', asset: cached }
+    const filename = segments[1]!
+    const isMetadata = filename.endsWith('.metadata')
+    const distribution = isMetadata ? filename.slice(0, -'.metadata'.length) : filename
+    const { byFilename } = await this.upstreamPage(repository, project)
+    const source = byFilename.get(distribution)
+    if (!source) throw notFound(`'${distribution}' is not a file of project '${project}' upstream of '${repository.key}'.`)
+    if (isMetadata && !source.coreMetadata) throw notFound(`The upstream of '${repository.key}' announces no metadata file for '${distribution}'.`)
+    const url = new URL(source.url)
+    if (isMetadata) url.pathname += '.metadata'
+    const sha256 = isMetadata ? source.coreMetadata?.sha256 : source.sha256
+    const result = await this.engine.fetch(repository, path, {
+      upstreamUrl: url.toString(),
+      expected: sha256 ? { sha256 } : {},
+      contentType: isMetadata ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+    })
+    return result.kind === 'cached'
+      ? { kind: 'file', asset: result.asset }
+      : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
+  }
+}
+
+function parseUpstream(repository: Repository, project: string, body: Buffer, contentType: string, pageUrl: string): UpstreamPage {
+  let page: ProjectPage
+  try {
+    page = parseProjectPage(body.toString('utf8'), contentType, pageUrl, project)
+  } catch (err) {
+    throw new TroveError('UPSTREAM_UNAVAILABLE', `The upstream of '${repository.key}' sent a page for '${project}' that could not be read: ${(err as Error).message}`)
+  }
+  // Only distributions with a safe file name: it becomes a path in the cache.
+  const files = page.files.filter((f) => isDistributionFilename(f.filename) && !f.filename.includes('/') && !f.filename.startsWith('.'))
+  const byFilename = new Map<string, IndexFile>()
+  for (const file of files) if (!byFilename.has(file.filename)) byFilename.set(file.filename, file)
+  return { page: { name: project, files: [...byFilename.values()] }, byFilename }
+}
+
+function versionOf(filename: string, project: string): string | undefined {
+  try {
+    return parseDistributionFilename(filename, project).version
+  } catch {
+    return undefined
+  }
+}
+
+/** NOT_FOUND and upstream failures let a virtual try its next member; anything else is an error. */
+function skippable(err: unknown, failure: TroveError | undefined): TroveError | undefined {
+  if (!isTroveError(err)) throw err
+  if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') return failure ?? err
+  if (err.code === 'NOT_FOUND') return failure
+  throw err
+}
+
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/')
+}
+
+async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > limit) {
+      stream.destroy()
+      throw new TroveError('UPSTREAM_UNAVAILABLE', `an upstream project page is larger than ${limit} bytes`)
+    }
+    chunks.push(Buffer.from(chunk))
+  }
+  return Buffer.concat(chunks)
+}
+
