@@ -1,0 +1,16 @@
+import type { Format } from '../format.js'
+import { MavenLayout } from './maven-layout.js'
+
+/**
+ * Maven repositories (local, remote, virtual) on the core's plain layout
+ * (`/artifactory/{repo}/{groupId as folders}/{artifactId}/{version}/{file}`), as Artifactory serves
+ * them: the core streams, stores and resolves; {@link MavenLayout} adds Maven's rules there
+ * (generated checksums and `maven-metadata.xml`, deploy checks, SNAPSHOT clean-up). No routes of
+ * its own.
+ */
+export const mavenFormat: Format = {
+  id: 'maven',
+  kinds: ['local', 'remote', 'virtual'],
+  register: async () => {},
+  plainLayout: (services) => new MavenLayout(services),
+}
