@@ -1,0 +1,20 @@
+import type { Format } from '../format.js'
+import { HelmLayout, REINDEX_JOB } from './helm-layout.js'
+import { HELM_PREFIX, helmRoutes } from './routes.js'
+
+/**
+ * Helm chart repositories (HTTP, as `helm repo add` uses them) under
+ * `/artifactory/api/helm/<repo>/`, and on the plain layout `/artifactory/<repo>/<name>-<version>.tgz`.
+ * Charts are assets; `index.yaml` is generated (see helm-layout.ts). Charts as OCI artifacts are
+ * served by docker repositories (formats/oci), not here.
+ */
+export const helmFormat: Format = {
+  id: 'helm',
+  kinds: ['local', 'remote', 'virtual'],
+  register: async (app, services) => {
+    const layout = new HelmLayout(services, app.log)
+    services.jobs.register(REINDEX_JOB, (payload) => layout.runReindexJob(payload))
+    await app.register(async (scope) => helmRoutes(scope, services, layout), { prefix: HELM_PREFIX })
+  },
+  plainLayout: (services) => new HelmLayout(services),
+}
