@@ -23,7 +23,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { Pool } from 'undici'
@@ -254,7 +254,7 @@ export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> 
 }
 
 /** Installs Verdaccio into the bench tool folder unless the pinned version is there; returns its bin script or why not. */
-async function ensureVerdaccio(): Promise<{ path: string } | { missing: string }> {
+export async function ensureVerdaccio(): Promise<{ path: string } | { missing: string }> {
   const bin = join(VERDACCIO_DIR, 'node_modules', 'verdaccio', 'bin', 'verdaccio')
   const installed = async () => {
     try {

@@ -28,6 +28,7 @@ import { promisify } from 'node:util'
 import { Pool, request, type Agent, type Dispatcher } from 'undici'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, blobsOfImage, buildImage, writeLayout } from '../test/helpers/oci-images.js'
 import { ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
+import { hasCommand, registryConfigYaml, skopeo } from './registry.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { MiB, call, createAgent, generatedBody, measureDownloads } from './transfers.js'
 
@@ -39,7 +40,6 @@ const BLOB_SIZE = 256 * MiB
 const BLOB_STREAMS = 16
 const LAYERS = 20
 const LAYER_CONTENT_BYTES = 64 * 1024
-const SKOPEO_TIMEOUT_MS = 120_000
 /** A copy takes a fraction of a second, mostly skopeo's own work: a measurement is the mean of a few in a row. */
 const COPIES_PER_MEASUREMENT = 3
 
@@ -88,7 +88,7 @@ export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> 
   console.log(`\n== oci: Trove against the distribution registry`)
   const missing = [
     existsSync(REGISTRY_BINARY) ? undefined : `${REGISTRY_BINARY} (apt-get install -y docker-registry)`,
-    (await which('skopeo')) ? undefined : 'skopeo (apt-get install -y skopeo)',
+    (await hasCommand('skopeo')) ? undefined : 'skopeo (apt-get install -y skopeo)',
   ].filter((m) => m !== undefined)
   if (missing.length > 0) {
     console.log(`SKIPPED: missing ${missing.join(' and ')}`)
@@ -305,30 +305,6 @@ async function interleaved<T extends string>(
   return results
 }
 
-/** The distribution registry's configuration: filesystem storage in `root`, no auth, quiet logs. */
-function registryConfigYaml(root: string, port: number): string {
-  return [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  cache:',
-    '    blobdescriptor: inmemory',
-    '  filesystem:',
-    `    rootdirectory: ${JSON.stringify(root)}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    `  secret: ${createHash('sha256').update(root).digest('hex')}`,
-    'health:',
-    '  storagedriver:',
-    '    enabled: false',
-    '',
-  ].join('\n')
-}
 
 /**
  * `MANIFEST_CONNECTIONS` clients GET `path` in a loop on the pool's keep-alive connections until
@@ -409,24 +385,7 @@ async function pushManifest(agent: Agent, base: string, name: string, tag: strin
 }
 
 
-/** Runs skopeo with a policy that accepts anything (the bench's own images) and a bounded time. */
-async function skopeo(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<void> {
-  try {
-    await execFileAsync('skopeo', ['--insecure-policy', ...args], { env, timeout: SKOPEO_TIMEOUT_MS, maxBuffer: 16 * MiB })
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? ''
-    throw new Error(`skopeo ${args.join(' ')} failed: ${err instanceof Error ? err.message : String(err)}\n${stderr}`)
-  }
-}
 
-async function which(command: string): Promise<boolean> {
-  try {
-    await execFileAsync('sh', ['-c', `command -v ${command}`])
-    return true
-  } catch {
-    return false
-  }
-}
 
 function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`

@@ -7,7 +7,7 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -59,7 +59,8 @@ async function startDistribution(dir: string, port: number): Promise<ChildProces
 }
 
 async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return
+  // A child killed by a signal has a signalCode and no exitCode: it is gone all the same.
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill()
   await exited
@@ -100,6 +101,12 @@ function fakeRegistry(options: { bearer?: { user: string; password: string } } =
       }
     }
     if (state.status !== undefined) return sendBody(response, 'forced', {}, state.status)
+    const listed = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname)
+    if (listed) {
+      const tags = [...state.tags.keys()].filter((k) => k.startsWith(`${listed[1]}:`)).map((k) => k.slice(listed[1]!.length + 1))
+      if (tags.length === 0) return sendBody(response, JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN', message: 'unknown' }] }), { 'content-type': 'application/json' }, 404)
+      return sendBody(response, JSON.stringify({ name: listed[1], tags }), { 'content-type': 'application/json' })
+    }
     const match = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname)
     if (!match) return sendBody(response, 'not found', {}, 404)
     const [, name, kind, ref] = match as unknown as [string, string, string, string]
@@ -216,6 +223,77 @@ describe.each(backends)('docker remote and virtual repositories on %s', (backend
       expect(run.code, run.stderr).toBe(0)
       expect((await readLayoutBlobs(stale)).size).toBe(expected.size)
     })
+
+    it("lists an image's tags from the upstream (skopeo list-tags), cached under the cache period, and catalogs what is cached", async () => {
+      const dir = join(work, 'tags')
+      await mkdir(dir, { recursive: true })
+      const port = await freePort()
+      const tagsRegistry = await startDistribution(dir, port)
+      try {
+        const image = buildImage('docker-remote-tags', 1)
+        const source = join(dir, 'source')
+        await writeLayout(source, 'v1', image.manifest, blobsOfImage(image))
+        for (const tag of ['v1', 'v2', 'latest']) {
+          const push = await skopeo('copy', '--dest-tls-verify=false', `oci:${source}:v1`, `docker://127.0.0.1:${port}/team/lib:${tag}`)
+          expect(push.code, push.stderr).toBe(0)
+        }
+        await createRemote('tags-remote', `http://127.0.0.1:${port}`, { anonymousRead: true })
+        const host = new URL(server.url).host
+        const creds = ['--tls-verify=false', '--creds', `admin:${(await import('../helpers/oci.js')).ADMIN_PASSWORD}`]
+        const listTags = async (name: string) => {
+          const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+            execFile('skopeo', ['list-tags', ...creds, `docker://${host}/tags-remote/${name}`], { timeout: 120_000, env: { ...process.env, REGISTRY_AUTH_FILE: join(work, 'auth.json') } }, (err, stdout, stderr) =>
+              resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            )
+          })
+          return { ...run, tags: run.code === 0 ? ((JSON.parse(run.stdout) as { Tags: string[] }).Tags ?? []) : undefined }
+        }
+
+        // 1. Tags nobody pulled yet are listed: they come from the upstream.
+        let listed = await listTags('team/lib')
+        expect(listed.code, listed.stderr).toBe(0)
+        expect(listed.tags).toEqual(['latest', 'v1', 'v2'])
+        // Nothing pulled, so nothing is cataloged, and only the tag list is cached.
+        let res = await admin.call('GET', '/artifactory/api/docker/tags-remote/v2/_catalog')
+        expect(res.status).toBe(200)
+        expect(((await res.json()) as { repositories: string[] }).repositories).toEqual([])
+        res = await admin.call('GET', '/artifactory/api/storage/tags-remote/.docker/team/lib/tags.list.json')
+        expect(res.status, await res.clone().text()).toBe(200)
+
+        // 2. A pull caches the image: the repository's catalog and the global one list it.
+        const pulled = await skopeo('copy', '--src-tls-verify=false', '--src-creds', creds[2]!, `docker://${host}/tags-remote/team/lib:v2`, `oci:${join(dir, 'pulled')}:v2`)
+        expect(pulled.code, pulled.stderr).toBe(0)
+        res = await admin.call('GET', '/artifactory/api/docker/tags-remote/v2/_catalog')
+        expect(((await res.json()) as { repositories: string[] }).repositories).toEqual(['team/lib'])
+        res = await admin.call('GET', '/v2/_catalog')
+        expect(((await res.json()) as { repositories: string[] }).repositories).toContain('tags-remote/team/lib')
+
+        // 3. A new tag upstream is not seen within the cache period (the list is cached) ...
+        const push = await skopeo('copy', '--dest-tls-verify=false', `oci:${source}:v1`, `docker://127.0.0.1:${port}/team/lib:v3`)
+        expect(push.code, push.stderr).toBe(0)
+        expect((await listTags('team/lib')).tags).toEqual(['latest', 'v1', 'v2'])
+        // ... and is once the period is over.
+        res = await admin.call('POST', `/artifactory/api/repositories/tags-remote`, {
+          headers: { 'content-type': 'application/json', authorization: server.adminAuth },
+          body: JSON.stringify({ retrievalCachePeriodSecs: 0 }),
+        })
+        expect(res.status).toBe(200)
+        expect((await listTags('team/lib')).tags).toEqual(['latest', 'v1', 'v2', 'v3'])
+
+        // 4. An image the upstream does not have: the registry's NAME_UNKNOWN, 404.
+        res = await admin.call('GET', '/v2/tags-remote/team/none/tags/list')
+        expect(res.status).toBe(404)
+        expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('NAME_UNKNOWN')
+
+        // 5. The upstream down: the cached list is served stale.
+        await stopProcess(tagsRegistry)
+        listed = await listTags('team/lib')
+        expect(listed.code, listed.stderr).toBe(0)
+        expect(listed.tags).toEqual(['latest', 'v1', 'v2', 'v3'])
+      } finally {
+        await stopProcess(tagsRegistry)
+      }
+    })
   })
 
   it('re-checks a tag with HEAD after its cache period, downloads only a changed one, and serves stale when the upstream fails', async () => {
@@ -260,6 +338,42 @@ describe.each(backends)('docker remote and virtual repositories on %s', (backend
       expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(config.slice(7))
     }
     expect(up.upstream.hits(`/v2/app/blobs/${config}`)).toBe(1)
+  })
+
+  it('serves a cached tag list stale when the upstream fails (429), else the tags cached in the layout, else a clear error', async () => {
+    const up = await fake()
+    up.state.add('app', 'v1', buildImage('tags-stale-a', 1))
+    up.state.add('app', 'v2', buildImage('tags-stale-b', 1))
+    up.state.add('other', 'v1', buildImage('tags-stale-c', 1))
+    up.state.add('never', 'v1', buildImage('tags-stale-d', 1))
+    // Re-checked on every request; a failure does not make the upstream "assumed offline".
+    await createRemote('tags-stale', up.upstream.url, { anonymousRead: true, retrievalCachePeriodSecs: 0, assumedOfflinePeriodSecs: 0 })
+    const tagsOf = async (name: string) => {
+      const res = await admin.call('GET', `/v2/tags-stale/${name}/tags/list`)
+      return { status: res.status, body: (await res.json()) as { name?: string; tags?: string[]; errors?: { code: string; message: string }[] } }
+    }
+
+    let listed = await tagsOf('app')
+    expect(listed).toEqual({ status: 200, body: { name: 'tags-stale/app', tags: ['v1', 'v2'] } })
+    // `other` gets a tag cached by a pull, but its list is never fetched.
+    const pulled = await admin.call('GET', '/v2/tags-stale/other/manifests/v1', { headers: accept })
+    expect(pulled.status).toBe(200)
+    const asked = up.upstream.hits('/v2/app/tags/list')
+
+    up.state.status = 429
+    // 1. The cached list, stale: the upstream was asked and failed.
+    listed = await tagsOf('app')
+    expect(listed).toEqual({ status: 200, body: { name: 'tags-stale/app', tags: ['v1', 'v2'] } })
+    expect(up.upstream.hits('/v2/app/tags/list')).toBe(asked + 1)
+    // 2. No list cached: the tags a pull can be served from.
+    listed = await tagsOf('other')
+    expect(listed).toEqual({ status: 200, body: { name: 'tags-stale/other', tags: ['v1'] } })
+    // 3. Nothing cached at all: an OCI error that names the upstream's failure, not a 404.
+    listed = await tagsOf('never')
+    expect(listed.status).toBeGreaterThanOrEqual(500)
+    expect(listed.body.errors?.[0]?.code).toBe('UNKNOWN')
+    up.state.status = undefined
+    expect(await tagsOf('never')).toEqual({ status: 200, body: { name: 'tags-stale/never', tags: ['v1'] } })
   })
 
   it('asks for library/<name> upstream when dockerLibraryPrefix is set, and refuses pushes to a remote', async () => {

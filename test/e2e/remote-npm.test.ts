@@ -5,7 +5,8 @@
  * The real npm CLI installs through the remote and the virtual with fresh caches, then again with
  * the upstream stopped.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import http from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +15,7 @@ import { npmPackage } from '../helpers/npm.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, grant } from './generic-support.js'
-import { getHashed, sendBody, startUpstream, type FakeUpstream } from './remote-support.js'
+import { getHashed, sendBody, sleep, startUpstream, writeChunks, type FakeUpstream } from './remote-support.js'
 
 const backends = await metadataBackends()
 const npm = await findClient('npm')
@@ -59,8 +60,11 @@ describe.each(backends)('npm remote and virtual repositories (%s)', (backend) =>
     expect(response.status, response.text).toBe(status)
     expect(response.json().error).toMatch(message)
   }
-  /** A node:http upstream serving one packument (`name` 1.0.0) and a tarball, counting requests. */
-  const fakeRegistry = async (name: string, tarball: Buffer, served = tarball): Promise<FakeUpstream> => {
+  /**
+   * A node:http upstream serving one packument (`name` 1.0.0, its dist describing `tarball`, with
+   * `dist` overriding fields) and a tarball (`served`), counting requests.
+   */
+  const fakeRegistry = async (name: string, tarball: Buffer, served = tarball, dist: Record<string, unknown> = {}): Promise<FakeUpstream> => {
     let base = ''
     const fake = await upstream((request, response) => {
       const path = (request.url ?? '').split('?')[0]
@@ -77,6 +81,7 @@ describe.each(backends)('npm remote and virtual repositories (%s)', (backend) =>
                 tarball: `${base}/${name}/-/${name}-1.0.0.tgz`,
                 shasum: sha1(tarball),
                 integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
+                ...dist,
               },
             },
           },
@@ -191,6 +196,97 @@ describe.each(backends)('npm remote and virtual repositories (%s)', (backend) =>
       expect(second.status !== 200 || second.error !== undefined).toBe(true)
       expect(fake.hits('/bad-bytes/-/bad-bytes-1.0.0.tgz')).toBe(2)
       expect((await admin.get('/artifactory/api/storage/npm-bad/bad-bytes/-/bad-bytes-1.0.0.tgz')).status).toBe(404)
+    })
+
+    it('serves concurrent requests for one uncached tarball from one upstream stream, bytes reaching every client before it ends', async () => {
+      const CLIENTS = 5
+      const tarball = (await npmPackage({ name: 'crowd', version: '1.0.0' }, { 'data.bin': randomBytes(512 * 1024).toString('base64') })).tarball
+      const half = Math.floor(tarball.length / 2)
+      let base = ''
+      let firstBytesSeen = 0
+      let hadEveryClientBytes = false
+      let allSawBytes!: () => void
+      const everyClientGotBytes = new Promise<void>((resolve) => (allSawBytes = resolve))
+      const fake = await upstream(async (request, response) => {
+        const path = (request.url ?? '').split('?')[0]
+        if (path === '/crowd') {
+          const packument = {
+            name: 'crowd',
+            'dist-tags': { latest: '1.0.0' },
+            versions: { '1.0.0': { name: 'crowd', version: '1.0.0', dist: { tarball: `${base}/crowd/-/crowd-1.0.0.tgz`, shasum: sha1(tarball) } } },
+          }
+          return sendBody(response, JSON.stringify(packument), { 'content-type': 'application/json' })
+        }
+        if (path !== '/crowd/-/crowd-1.0.0.tgz') return sendBody(response, '{}', { 'content-type': 'application/json' }, 404)
+        response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(tarball.length) })
+        // No byte until every request has had time to arrive; then half, and the rest only once
+        // every client has received bytes (bounded: a client that never does fails below).
+        await sleep(500)
+        await writeChunks(response, tarball.subarray(0, half), 16 * 1024)
+        hadEveryClientBytes = await Promise.race([everyClientGotBytes.then(() => true), sleep(10_000).then(() => false)])
+        await writeChunks(response, tarball.subarray(half), 16 * 1024)
+        response.end()
+      })
+      base = fake.url
+      await createNpmRepository('npm-crowd', { rclass: 'remote', url: fake.url })
+      // The packument first (metadata is shared through the cache), so that the tarball requests arrive together.
+      expect((await admin.get(`${API}/npm-crowd/crowd`)).status).toBe(200)
+
+      const url = `${server.url}${API}/npm-crowd/crowd/-/crowd-1.0.0.tgz`
+      const results = await Promise.all(
+        Array.from({ length: CLIENTS }, () =>
+          getStreamed(url, () => {
+            if (++firstBytesSeen === CLIENTS) allSawBytes()
+          }),
+        ),
+      )
+      expect(fake.hits('/crowd/-/crowd-1.0.0.tgz')).toBe(1)
+      // Every client had bytes before the upstream sent its second half: one live stream, not the cache.
+      expect(hadEveryClientBytes).toBe(true)
+      const sha256 = createHash('sha256').update(tarball).digest('hex')
+      for (const result of results) {
+        expect(result.error).toBeUndefined()
+        expect({ status: result.status, sha256: result.sha256 }).toEqual({ status: 200, sha256 })
+      }
+      const cached = await admin.get('/artifactory/api/storage/npm-crowd/crowd/-/crowd-1.0.0.tgz')
+      expect(cached.status, cached.text).toBe(200)
+    })
+
+    it('verifies tarballs against a sha512 dist.integrity: a mismatch is refused and not cached even when the shasum matches', async () => {
+      const tarballUrl = (repo: string, name: string) => `${server.url}${API}/${repo}/${name}/-/${name}-1.0.0.tgz`
+      const storage = (repo: string, name: string) => admin.get(`/artifactory/api/storage/${repo}/${name}/-/${name}-1.0.0.tgz`)
+      const sha512 = (bytes: Buffer) => `sha512-${createHash('sha512').update(bytes).digest('base64')}`
+      const served = (await npmPackage({ name: 'bad-integrity', version: '1.0.0' })).tarball
+      const other = (await npmPackage({ name: 'bad-integrity', version: '1.0.0' }, { 'index.js': 'module.exports = "other"\n' })).tarball
+      // The shasum (sha1) describes the served bytes; only the integrity (sha512) names other bytes.
+      const fake = await fakeRegistry('bad-integrity', served, served, { integrity: sha512(other) })
+      await createNpmRepository('npm-bad-integrity', { rclass: 'remote', url: fake.url })
+
+      // 1. The client never gets a complete file: an error status or a cut connection; nothing cached.
+      const first = await getHashed(tarballUrl('npm-bad-integrity', 'bad-integrity'))
+      expect(first.status !== 200 || first.error !== undefined, JSON.stringify(first)).toBe(true)
+      expect((await storage('npm-bad-integrity', 'bad-integrity')).status).toBe(404)
+      // 2. The next request asks the upstream again and is refused again.
+      const second = await getHashed(tarballUrl('npm-bad-integrity', 'bad-integrity'))
+      expect(second.status !== 200 || second.error !== undefined).toBe(true)
+      expect(fake.hits('/bad-integrity/-/bad-integrity-1.0.0.tgz')).toBe(2)
+      expect((await storage('npm-bad-integrity', 'bad-integrity')).status).toBe(404)
+
+      // 3. Not stored locally (storeArtifactsLocally: false), the bytes are verified all the same.
+      await createNpmRepository('npm-bad-integrity-through', { rclass: 'remote', url: fake.url, storeArtifactsLocally: false })
+      const through = await getHashed(tarballUrl('npm-bad-integrity-through', 'bad-integrity'))
+      expect(through.status !== 200 || through.error !== undefined, JSON.stringify(through)).toBe(true)
+
+      // 4. The control: the same bytes under a matching integrity (sha512 and no shasum) pass and are cached.
+      const good = await fakeRegistry('good-integrity', served, served, { shasum: undefined })
+      await createNpmRepository('npm-good-integrity', { rclass: 'remote', url: good.url })
+      const passed = await getHashed(tarballUrl('npm-good-integrity', 'good-integrity'))
+      expect(passed.error).toBeUndefined()
+      expect(passed.status).toBe(200)
+      expect(passed.sha256).toBe(createHash('sha256').update(served).digest('hex'))
+      const cached = await storage('npm-good-integrity', 'good-integrity')
+      expect(cached.status, cached.text).toBe(200)
+      expect(cached.json().checksums.sha256).toBe(passed.sha256)
     })
   })
 
@@ -321,3 +417,24 @@ describe.each(backends)('npm remote and virtual repositories (%s)', (backend) =>
     }, 240_000)
   })
 })
+
+/** GETs `url` over its own connection, hashing the body; `onFirstBytes` is called when the first bytes arrive. */
+function getStreamed(url: string, onFirstBytes: () => void): Promise<{ status: number; sha256: string; error?: Error }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      const hash = createHash('sha256')
+      let hasBytes = false
+      res.on('data', (chunk: Buffer) => {
+        hash.update(chunk)
+        if (!hasBytes) {
+          hasBytes = true
+          onFirstBytes()
+        }
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, sha256: hash.digest('hex') }))
+      res.on('error', (error) => resolve({ status: res.statusCode ?? 0, sha256: '', error }))
+    })
+    req.setTimeout(60_000, () => req.destroy(new Error(`GET ${url}: no answer within 60 s`)))
+    req.on('error', reject)
+  })
+}

@@ -1,3 +1,4 @@
+import { createHash, getHashes, type Hash } from 'node:crypto'
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Logger } from 'pino'
 import type { ArtifactService, Asset } from '../artifacts/artifact-service.js'
@@ -36,6 +37,12 @@ export interface RemoteFetchOptions {
   readonly upstreamUrl?: string
   /** Checksums the format knows in advance (an OCI digest, an npm integrity). */
   readonly expected?: ExpectedChecksums
+  /**
+   * Digests beyond the blob store's own (sha256, sha1, md5), verified while the bytes stream and
+   * before anything is committed: a `node:crypto` algorithm name → the expected digest in hex (an
+   * npm `dist.integrity` of sha512 is one). A mismatch caches nothing and cuts the client's stream.
+   */
+  readonly extraDigests?: Readonly<Record<string, string>>
   /** Checksums the upstream declares in its response headers, verified while streaming. */
   readonly expectedFromHeaders?: (headers: Readonly<Record<string, string>>) => ExpectedChecksums
   readonly headers?: Readonly<Record<string, string>>
@@ -62,6 +69,13 @@ export type RemoteResult =
 
 interface InFlight {
   readonly done: Promise<void>
+  /** Settles once the upstream answered and {@link join} is set, or the download ended without a stream. */
+  readonly ready: Promise<void>
+  /**
+   * A follower's own branch of the live download, while no byte has passed yet (so that it misses
+   * none); `undefined` once bytes flowed, for metadata, or when the download is over.
+   */
+  join?: () => Extract<RemoteResult, { kind: 'streaming' }> | undefined
 }
 
 /** Retries a follower makes when the download it waited for failed (the next pull works). */
@@ -139,6 +153,7 @@ export class RemoteEngine {
    * UPSTREAM_UNAVAILABLE (502, or 504 on a timeout) when the upstream fails and nothing is cached.
    */
   async fetch(repository: Repository, path: string, options: RemoteFetchOptions = {}): Promise<RemoteResult> {
+    DigestCheck.validate(options.extraDigests)
     if (!repository.isPathAllowed(path)) throw notFound(`'${path}' is excluded from '${repository.key}' by its include/exclude patterns`)
     const key = `${repository.key}\0${path}`
     // What was fetched after this request arrived is as fresh as a fetch of its own would be: with
@@ -168,7 +183,14 @@ export class RemoteEngine {
       }
       const pending = this.inFlight.get(key)
       if (pending) {
-        // Single flight: wait for the one download in progress, then answer from the cache.
+        // Single flight: share the live stream when it has not started yet (the concurrent herd) ...
+        if (!options.isMetadata) await pending.ready
+        const shared = options.isMetadata ? undefined : pending.join?.()
+        if (shared) {
+          this.deps.metrics.remoteCache.inc({ repo: repository.key, result: 'shared' })
+          return shared
+        }
+        // ... else wait for the one download in progress, then answer from the cache.
         await pending.done.catch(() => {})
         if (round < MAX_FOLLOW_ROUNDS) continue
       }
@@ -211,9 +233,12 @@ export class RemoteEngine {
       fail = reject
     })
     done.catch(() => {}) // observed by followers; an unobserved rejection is not a crash
-    this.inFlight.set(key, { done })
+    let markReady!: () => void
+    const flight: InFlight = { done, ready: new Promise<void>((resolve) => (markReady = resolve)) }
+    this.inFlight.set(key, flight)
     const release = () => {
-      if (this.inFlight.get(key)?.done === done) this.inFlight.delete(key)
+      markReady()
+      if (this.inFlight.get(key) === flight) this.inFlight.delete(key)
     }
 
     // A download that ended between the caller's cache lookup and the registration above is no
@@ -274,16 +299,31 @@ export class RemoteEngine {
       ...(size !== undefined && Number.isSafeInteger(size) ? { size } : {}),
     }
 
+    const extraDigests = options.extraDigests && Object.keys(options.extraDigests).length > 0 ? options.extraDigests : undefined
     if (repository.config.storeArtifactsLocally === false) {
       release()
       settle()
       // Errors reach a reader through the stream; one nobody reads (a HEAD) must not crash the process.
       response.body.on('error', () => {})
-      return { kind: 'streaming', stream: response.body, size, contentType, upstreamUrl: url }
+      if (!extraDigests) return { kind: 'streaming', stream: response.body, size, contentType, upstreamUrl: url }
+      // Not stored, still verified: the last chunk is held until the digests are known to match.
+      const checked = new DigestCheck(extraDigests)
+      checked.on('error', () => {})
+      response.body.on('error', (err) => checked.destroy(describeFailure(upstream, url, err)))
+      response.body.pipe(checked)
+      const named = new PassThrough()
+      named.on('error', () => {})
+      checked.on('error', (err) => named.destroy(failureOfBody(upstream, url, err)))
+      checked.pipe(named)
+      // Nothing is cached here: a client that goes away ends the upstream download too.
+      named.on('close', () => response.body.destroy())
+      return { kind: 'streaming', stream: named, size, contentType, upstreamUrl: url }
     }
 
     // Tee: one branch to the blob store, one to the client; the client's last chunk waits for the commit.
-    const toStore = new PassThrough()
+    // With extra digests, the branch to the store verifies them at its end: a mismatch errors the
+    // stream before it ends, so the blob store never commits (it discards its temporary data).
+    const toStore = extraDigests ? new DigestCheck(extraDigests) : new PassThrough()
     // The blob store attaches its handlers only after it has opened a writer: an upstream that
     // fails before then must not leave an unhandled 'error' (it would crash the process).
     toStore.on('error', () => {})
@@ -291,14 +331,34 @@ export class RemoteEngine {
     // Errors reach a reader through the stream; one nobody reads (a HEAD, metadata) must not crash the process.
     gate.on('error', () => {})
     const source = response.body
+    /** The client's branch, and those of followers that joined before the first byte. */
+    const gates = [gate]
     source.on('error', (err) => {
       toStore.destroy(err)
-      gate.destroy(describeFailure(upstream, url, err))
+      for (const g of gates) g.destroy(describeFailure(upstream, url, err))
     })
     source.pipe(toStore)
     source.pipe(gate)
     // A client that goes away must not stop the cache write (it has its own upstream timeouts).
     gate.on('close', () => source.unpipe(gate))
+    if (!options.isMetadata) {
+      let hasFlowed = false
+      source.once('data', () => {
+        hasFlowed = true
+      })
+      // Concurrent requests that arrive before the first byte get a branch of the same stream
+      // (held back and verified as the first one is) instead of waiting for the whole download.
+      flight.join = () => {
+        if (hasFlowed || source.destroyed || source.readableEnded) return undefined
+        const follower = new HoldLastChunk()
+        follower.on('error', () => {})
+        source.pipe(follower)
+        follower.on('close', () => source.unpipe(follower))
+        gates.push(follower)
+        return { kind: 'streaming', stream: follower, size, contentType, upstreamUrl: url }
+      }
+    }
+    markReady()
 
     const committed = (async () => {
       const blob = await this.deps.blobs.put(toStore, { expected })
@@ -314,7 +374,7 @@ export class RemoteEngine {
       (asset) => {
         release()
         settle()
-        gate.open()
+        for (const g of gates) g.open()
         this.deps.logger.info({ repo: repository.key, path, size: asset.size, url }, 'cached from upstream')
       },
       (err: unknown) => {
@@ -322,7 +382,7 @@ export class RemoteEngine {
         fail(err)
         source.destroy()
         // Named for the client: the upstream failed, not the client's request (a 400 would blame it).
-        gate.destroy(failureOfBody(upstream, url, err))
+        for (const g of gates) g.destroy(failureOfBody(upstream, url, err))
         this.deps.logger.warn({ err, repo: repository.key, path, url }, 'upstream download refused or failed; nothing cached')
       },
     )
@@ -408,6 +468,50 @@ class HoldLastChunk extends Transform {
   }
 
   private release(callback: TransformCallback): void {
+    if (this.held) this.push(this.held)
+    this.held = undefined
+    callback()
+  }
+}
+
+/**
+ * Hashes what passes with further algorithms and, at the end, fails with DIGEST_INVALID unless
+ * every digest matches; the last chunk is held back until then, so a reader never gets a complete
+ * body that failed verification.
+ */
+class DigestCheck extends Transform {
+  private readonly hashes: { readonly algorithm: string; readonly expected: string; readonly hash: Hash }[]
+  private held: Buffer | undefined
+
+  constructor(expected: Readonly<Record<string, string>>) {
+    super()
+    this.hashes = Object.entries(expected).map(([algorithm, hex]) => ({ algorithm, expected: hex.toLowerCase(), hash: createHash(algorithm) }))
+  }
+
+  /** Throws DIGEST_INVALID for an algorithm node:crypto lacks or a digest that is not hex. */
+  static validate(expected: Readonly<Record<string, string>> | undefined): void {
+    if (!expected) return
+    const supported = new Set(getHashes())
+    for (const [algorithm, hex] of Object.entries(expected)) {
+      if (!supported.has(algorithm) || !/^[a-f0-9]+$/i.test(hex)) throw new TroveError('DIGEST_INVALID', `cannot verify a ${algorithm} digest '${hex}'`)
+    }
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    for (const { hash } of this.hashes) hash.update(chunk)
+    if (this.held) this.push(this.held)
+    this.held = chunk
+    callback()
+  }
+
+  override _flush(callback: TransformCallback): void {
+    for (const { algorithm, expected, hash } of this.hashes) {
+      const actual = hash.digest('hex')
+      if (actual !== expected) {
+        callback(new TroveError('DIGEST_INVALID', `${algorithm} mismatch: expected ${expected}, got ${actual}`, { algorithm, expected, actual }))
+        return
+      }
+    }
     if (this.held) this.push(this.held)
     this.held = undefined
     callback()

@@ -4,6 +4,7 @@ import type { ArtifactService, Asset } from '../../core/artifacts/artifact-servi
 import type { ExpectedChecksums } from '../../core/digest.js'
 import { TroveError, isTroveError, notFound } from '../../core/errors.js'
 import { RemoteEngine } from '../../core/remote/remote-engine.js'
+import { virtualMembers } from '../../core/remote/virtual-members.js'
 import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
 import { isObject, type Json, type JsonObject } from './manifest.js'
 import type { PackageName } from './names.js'
@@ -15,7 +16,6 @@ import type { NpmRegistry } from './registry.js'
  * The per-virtual switch of the dependency-confusion guard (on unless set to `false`): when a
  * package name exists in a local member, the virtual's remote members are not consulted for it.
  */
-export const CONFUSION_GUARD_FIELD = 'dependencyConfusionGuard'
 
 export interface NpmReadOptions {
   /**
@@ -33,7 +33,7 @@ export type NpmTarball =
 /** A remote's packument as parsed from the upstream document, with where each tarball comes from upstream. */
 interface RemotePackument {
   readonly packument: Packument
-  readonly tarballs: ReadonlyMap<string, { readonly url: string; readonly expected: ExpectedChecksums }>
+  readonly tarballs: ReadonlyMap<string, { readonly url: string } & DistChecks>
 }
 
 const MAX_PARSED = 500
@@ -102,7 +102,13 @@ export class NpmResolver {
     if (repository.rclass !== 'virtual') throw notFound(`package ${name.full} is not in '${repository.key}'`)
     const found: Packument[] = []
     let failure: TroveError | undefined
-    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
+    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
+      packageType: 'npm',
+      isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined,
+      canRead: options.canRead,
+      seen,
+      noRemotes,
+    })
     for (const member of members) {
       try {
         found.push(await this.packumentIn(member, name, options, seen, isGuarded))
@@ -134,7 +140,13 @@ export class NpmResolver {
     if (repository.rclass === 'remote') return this.remoteTarball(repository, name, file)
     if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'`)
     let failure: TroveError | undefined
-    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
+    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
+      packageType: 'npm',
+      isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined,
+      canRead: options.canRead,
+      seen,
+      noRemotes,
+    })
     for (const member of members) {
       try {
         return await this.tarballIn(member, name, file, options, seen, isGuarded)
@@ -144,50 +156,6 @@ export class NpmResolver {
     }
     if (failure) throw failure
     throw notFound(`'${path}' is in no member of virtual repository '${repository.key}'`)
-  }
-
-  /**
-   * The members of a virtual to consult for `name`, in order: those the caller may read, and
-   * without the remote ones when the dependency-confusion guard is on and a local member has the
-   * name (or an enclosing virtual's guard did: then remotes of nested virtuals are skipped too).
-   * The guard looks at every local member, also those the caller may not read: a private name must
-   * never be answered with a public package of the same name.
-   */
-  private async membersFor(
-    virtual: Repository,
-    name: PackageName,
-    options: NpmReadOptions,
-    seen: Set<string>,
-    noRemotes: boolean,
-  ): Promise<{ members: Repository[]; isGuarded: boolean }> {
-    const members: Repository[] = []
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      const member = await this.repositories.get(key)
-      if (member && member.packageType === 'npm') members.push(member)
-    }
-    const isGuarded = noRemotes || (virtual.config[CONFUSION_GUARD_FIELD] !== false && (await this.hasLocally(virtual, name, new Set())))
-    const readable: Repository[] = []
-    for (const member of members) {
-      if (isGuarded && member.rclass === 'remote') continue
-      if (options.canRead && !(await options.canRead(member.key))) continue
-      readable.push(member)
-    }
-    return { members: readable, isGuarded }
-  }
-
-  /** Whether a local repository of this virtual (or of a virtual inside it) has a version of `name`. */
-  private async hasLocally(virtual: Repository, name: PackageName, seen: Set<string>): Promise<boolean> {
-    seen.add(virtual.key)
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      seen.add(key)
-      const member = await this.repositories.get(key)
-      if (!member || member.packageType !== 'npm') continue
-      if (member.rclass === 'local' && (await this.store.state(member.key, name.full)) !== undefined) return true
-      if (member.rclass === 'virtual' && (await this.hasLocally(member, name, seen))) return true
-    }
-    return false
   }
 
   /** The upstream's full packument, through the engine: cached as metadata, stale if the upstream fails. */
@@ -229,6 +197,7 @@ export class NpmResolver {
     const result = await this.engine.fetch(repository, path, {
       upstreamUrl: source.url,
       expected: source.expected,
+      extraDigests: source.extraDigests,
       contentType: 'application/octet-stream',
     })
     return result.kind === 'cached'
@@ -251,23 +220,46 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/** What a version's `dist` lets the engine verify while the tarball streams through. */
+export interface DistChecks {
+  /** Checked by the blob store: `dist.shasum` (sha1), and sha1/sha256 entries of `dist.integrity`. */
+  readonly expected: ExpectedChecksums
+  /** Checked beside it (RemoteFetchOptions.extraDigests): the sha384/sha512 entries of `dist.integrity`, hex. */
+  readonly extraDigests: Readonly<Record<string, string>>
+}
+
 /**
- * The checksums a version's `dist` lets the engine verify while the tarball streams through.
- * `dist.integrity` is usually sha512, which the core's ExpectedChecksums (sha256, sha1, md5)
- * cannot express: the tarball is then verified against `dist.shasum` (sha1), which every npm
- * registry still publishes; an integrity that is itself sha1 is used as well.
+ * The checksums of a version's `dist`: `dist.shasum` (sha1, which every npm registry still
+ * publishes) and each entry of `dist.integrity` (Subresource Integrity, W3C SRI §3.1: space-
+ * separated `<algorithm>-<base64>`, options after a `?` ignored), usually a sha512. Every one
+ * Trove understands is verified (stricter than SRI's "strongest only"); an entry of an unknown
+ * algorithm is ignored, as SRI says.
  */
-export function expectedOfDist(dist: JsonObject): ExpectedChecksums {
+export function checksOfDist(dist: JsonObject): DistChecks {
   let sha1: string | undefined
+  let sha256: string | undefined
+  const extraDigests: Record<string, string> = {}
   if (typeof dist.shasum === 'string' && /^[a-f0-9]{40}$/i.test(dist.shasum)) sha1 = dist.shasum.toLowerCase()
   if (typeof dist.integrity === 'string') {
     for (const entry of dist.integrity.trim().split(/\s+/)) {
-      const match = /^sha1-([A-Za-z0-9+/=]+)/.exec(entry)
-      const hex = match ? Buffer.from(match[1]!, 'base64').toString('hex') : undefined
-      if (hex && hex.length === 40) sha1 ??= hex
+      const match = /^(sha1|sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(?:\?.*)?$/.exec(entry)
+      if (!match) continue
+      const algorithm = match[1]!
+      const hex = Buffer.from(match[2]!, 'base64').toString('hex')
+      const bytes = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 }[algorithm]!
+      if (hex.length !== bytes * 2) continue
+      if (algorithm === 'sha1') sha1 ??= hex
+      else if (algorithm === 'sha256') sha256 ??= hex
+      else extraDigests[algorithm] ??= hex
     }
   }
-  return sha1 ? { sha1 } : {}
+  const expected: ExpectedChecksums = { ...(sha1 ? { sha1 } : {}), ...(sha256 ? { sha256 } : {}) }
+  return { expected, extraDigests }
+}
+
+/** The blob-store checksums of a version's `dist` (see {@link checksOfDist}). */
+export function expectedOfDist(dist: JsonObject): ExpectedChecksums {
+  return checksOfDist(dist).expected
 }
 
 /** Reads an upstream's full packument into Trove's Packument, keeping each version's upstream tarball URL. */
@@ -287,7 +279,7 @@ function parseUpstream(repository: Repository, name: PackageName, body: Buffer, 
     return Number.isFinite(parsed) ? parsed : fallback
   }
   const versions: PackumentVersion[] = []
-  const tarballs = new Map<string, { url: string; expected: ExpectedChecksums }>()
+  const tarballs = new Map<string, { url: string } & DistChecks>()
   for (const [version, raw] of Object.entries(document.versions)) {
     if (!isObject(raw) || !isObject(raw.dist) || typeof raw.dist.tarball !== 'string') continue
     let url: URL
@@ -309,7 +301,7 @@ function parseUpstream(repository: Repository, name: PackageName, body: Buffer, 
       publishedAt: dateOf(time[version], fetchedAt),
       tarball: { repoKey: repository.key, path: `${name.full}/-/${file}` },
     })
-    tarballs.set(file, { url: url.toString(), expected: expectedOfDist(dist) })
+    tarballs.set(file, { url: url.toString(), ...checksOfDist(dist) })
   }
   versions.sort((a, b) => a.publishedAt - b.publishedAt)
   const known = new Set(versions.map((v) => v.version))

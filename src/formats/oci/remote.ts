@@ -2,19 +2,28 @@ import type { FastifyBaseLogger } from 'fastify'
 import { finished } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { Asset } from '../../core/artifacts/artifact-service.js'
-import { isTroveError } from '../../core/errors.js'
+import { TroveError, isTroveError } from '../../core/errors.js'
 import { REMOTE_DEFAULTS, RemoteEngine } from '../../core/remote/remote-engine.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
-import { discard } from '../../core/upstream/upstream-client.js'
+import { discard, readSmall } from '../../core/upstream/upstream-client.js'
 import { OciError } from './errors.js'
 import { digestFolder, MANIFEST_FILE, tagFolder, uploadedBlobPath } from './layout.js'
 import { MEDIA_TYPES } from './manifests.js'
 import { digestOf, type Reference } from './names.js'
-import type { LocalRegistry, StoredManifest } from './registry.js'
+import { byteOrder, type LocalRegistry, type StoredManifest } from './registry.js'
 
 /** What Trove asks an upstream registry for: every manifest type it can store. */
 const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociArtifact].join(', ')
+
+/** Where a remote caches an image's upstream tag list: outside the image layout (`.docker` is no valid image name). */
+export function tagListPath(image: string): string {
+  return `.docker/${image}/tags.list.json`
+}
+
+/** The largest upstream tag list read (about 100,000 tags). */
+const MAX_TAG_LIST_BYTES = 8 * 1024 * 1024
+const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/
 
 /** A manifest found in some repository (a virtual answers with its member's). */
 export interface FoundManifest {
@@ -79,9 +88,13 @@ export class DockerResolver {
     return this.firstMember(repository, image, options, seen, (member, memberSeen) => this.blob(member, image, hex, options, memberSeen))
   }
 
-  /** Tags of an image: a remote's cached tags, a virtual's members' tags merged. `undefined` when no repository knows the image. */
+  /**
+   * Tags of an image: a local repository's, a remote's upstream list (see {@link remoteTags}), a
+   * virtual's members' merged. `undefined` when no repository knows the image.
+   */
   async tags(repository: Repository, image: string, options: DockerResolveOptions, seen = new Set<string>()): Promise<string[] | undefined> {
     seen.add(repository.key)
+    if (repository.rclass === 'remote') return this.remoteTags(repository, image)
     if (repository.rclass !== 'virtual') return this.registry.tags(repository.key, image)
     let merged: Set<string> | undefined
     for (const member of await this.members(repository, image, options, seen)) {
@@ -158,6 +171,40 @@ export class DockerResolver {
   }
 
   /**
+   * A remote's tags of an image: the upstream's `tags/list`, fetched through the remote engine as
+   * metadata (cached under `retrievalCachePeriodSecs`, served stale when the upstream fails), so
+   * that a client can see tags it never pulled. When the upstream fails and no list is cached, the
+   * tags cached in the layout (those a pull can be served from) answer instead. Only the first page
+   * of an upstream that paginates its list (a `Link` header) is read.
+   */
+  private async remoteTags(repository: Repository, image: string): Promise<string[] | undefined> {
+    let upstreamTags: string[] | undefined
+    try {
+      const result = await this.services.remote.fetch(repository, tagListPath(image), {
+        isMetadata: true,
+        upstreamUrl: this.upstreamUrl(repository, image, 'tags', 'list'),
+        headers: { accept: 'application/json' },
+        contentType: 'application/json',
+      })
+      const body = result.kind === 'cached' ? await this.services.artifacts.open(result.asset) : result.stream
+      upstreamTags = parseTagList(await readSmall(body, MAX_TAG_LIST_BYTES))
+      if (upstreamTags === undefined) {
+        throw new TroveError('UPSTREAM_UNAVAILABLE', `the upstream of '${repository.key}' sent a tag list for '${image}' that is not {"name","tags"} JSON`)
+      }
+    } catch (err) {
+      if (!isTroveError(err)) throw err
+      const cached = await this.registry.tags(repository.key, image)
+      // Not found upstream: what is cached is all there is (and can still be pulled from the cache).
+      if (err.code === 'NOT_FOUND') return cached
+      if (err.code !== 'UPSTREAM_UNAVAILABLE' && err.code !== 'UPSTREAM_TIMEOUT') throw err
+      if (cached === undefined) throw err
+      this.logger.warn({ repo: repository.key, image, err: err.message }, 'listing the cached tags of an image: the upstream tag list failed')
+      return cached
+    }
+    return upstreamTags.sort(byteOrder)
+  }
+
+  /**
    * Asks the upstream with a HEAD whether a cached tag still names the same manifest: `true` when
    * unchanged, `false` when changed or gone (download it), `'failed'` when the upstream failed
    * (the cached one is served stale).
@@ -177,7 +224,7 @@ export class DockerResolver {
     }
   }
 
-  private upstreamUrl(repository: Repository, image: string, kind: 'manifests' | 'blobs', reference: string): string {
+  private upstreamUrl(repository: Repository, image: string, kind: 'manifests' | 'blobs' | 'tags', reference: string): string {
     const base = (repository.config.url ?? '').replace(/\/+$/, '')
     const name = repository.config.dockerLibraryPrefix === true && !image.includes('/') ? `library/${image}` : image
     return `${base}/v2/${name}/${kind}/${reference}`
@@ -238,6 +285,22 @@ export class DockerResolver {
 function isFresh(repository: Repository, asset: Asset): boolean {
   const period = repository.config.retrievalCachePeriodSecs ?? REMOTE_DEFAULTS.retrievalCachePeriodSecs
   return (asset.fetchedAt ?? asset.modifiedAt) + period * 1000 > Date.now()
+}
+
+/** The tags of a distribution-spec tag list (`{"name": …, "tags": [...] | null}`); `undefined` when it is not one. */
+function parseTagList(text: string): string[] | undefined {
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return undefined
+  const tags = (document as { tags?: unknown }).tags
+  if (tags === null || tags === undefined) return []
+  if (!Array.isArray(tags)) return undefined
+  // A tag Trove could not serve (malformed, or a name its layout reserves) is not listed.
+  return [...new Set(tags.filter((t): t is string => typeof t === 'string' && TAG.test(t)))]
 }
 
 function toManifest(asset: Asset): StoredManifest {

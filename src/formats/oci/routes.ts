@@ -184,7 +184,8 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       const repository = await dockerRepository({ repoKey: target.repoKey, image: '', name: '' })
       keys = await resolver.listedKeys(repository, readOptions(request, ''))
     } else {
-      keys = (await services.repositories.list({ packageType: 'docker', rclass: 'local' })).map((r) => r.key)
+      // Local images and what remotes have cached (a virtual's images are its members').
+      keys = (await services.repositories.list({ packageType: 'docker' })).filter((r) => r.rclass !== 'virtual').map((r) => r.key)
     }
     const readable = await guard.readable(viewer, keys)
     const names = [...new Set((await registry.images([...readable])).map((i) => (target.repoKey !== undefined ? i.image : `${i.repoKey}/${i.image}`)))].sort(byteOrder)
@@ -227,6 +228,16 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
         })
       }
     }
+    // Download policies: an image manifest is the image (its scan covers its layers); indexes are
+    // checked per platform manifest, which a client pulls next. Layer blobs are not checked.
+    await services.policies.assertDownloadAllowed({
+      repository: found!.repoKey,
+      via: repository,
+      path: served.path,
+      sha256: served.hex,
+      label: reference.kind === 'tag' ? `${name.name}:${reference.tag}` : `${name.name}@${digestOf(reference.hex)}`,
+      isScannable: !isIndexType(served.mediaType),
+    })
     const etag = `"${digestOf(served.hex)}"`
     reply.header('docker-content-digest', digestOf(served.hex)).header('etag', etag).type(served.mediaType)
     if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
