@@ -39,6 +39,8 @@ export interface VerifiedRegistryToken {
   /** The user name; `undefined` for a token issued to an anonymous caller. */
   readonly subject: string | undefined
   readonly scope: AccessScope
+  /** The access token the caller logged in with, when it was one: revoking it ends this token too. */
+  readonly accessTokenId?: string | undefined
 }
 
 /** Whether `scope` covers `action` on `repoKey` (at `path`, when the caller knows it). */
@@ -112,10 +114,13 @@ export class RegistryTokenService {
     private readonly options: { readonly expirySecs: number },
   ) {}
 
-  async issue(subject: string | undefined, audience: string, access: readonly RegistryAccess[]): Promise<IssuedRegistryToken> {
+  /** `accessTokenId`: the access token the caller authenticated with, if any (see {@link VerifiedRegistryToken.accessTokenId}). */
+  async issue(subject: string | undefined, audience: string, access: readonly RegistryAccess[], accessTokenId?: string): Promise<IssuedRegistryToken> {
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000)
     const seconds = issuedAt.getTime() / 1000
-    const jwt = new SignJWT({ access: access.map((a) => ({ type: a.type, name: a.name, actions: [...a.actions] })) })
+    const claims: Record<string, unknown> = { access: access.map((a) => ({ type: a.type, name: a.name, actions: [...a.actions] })) }
+    if (accessTokenId !== undefined) claims.tid = accessTokenId
+    const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(audience)
@@ -136,7 +141,11 @@ export class RegistryTokenService {
     }
     try {
       const { payload } = await jwtVerify(token, await this.key(), { issuer: ISSUER, algorithms: ['HS256'] })
-      const verified = { subject: payload.sub || undefined, scope: scopeOf(parseAccess(payload.access)) }
+      const verified = {
+        subject: payload.sub || undefined,
+        scope: scopeOf(parseAccess(payload.access)),
+        accessTokenId: typeof payload.tid === 'string' ? payload.tid : undefined,
+      }
       if (payload.exp !== undefined) {
         if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear()
         this.verified.set(token, { token: verified, expiresAt: payload.exp * 1000 })

@@ -132,6 +132,17 @@ describe.each(backends)('registry authentication on %s', (backend) => {
     expect(decodeJwt(issued.token).sub).toBe('reader')
     expect((await anonymous.call('GET', '/v2/docker-local/app/manifests/v1', { headers: { authorization: basicAuth('reader', accessToken) } })).status).toBe(200)
     expect((await anonymous.call('GET', '/v2/docker-local/app/manifests/v1', { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(200)
+
+    // A registry token lives no longer than the access token it was issued for: revoking that ends it at the next request.
+    const registryBearer = { authorization: `Bearer ${issued.token}` }
+    expect((await anonymous.call('GET', '/v2/docker-local/app/manifests/v1', { headers: registryBearer })).status).toBe(200)
+    const listed = await anonymous.call('GET', '/access/api/v1/tokens', { headers: { authorization: reader } })
+    const tokens = ((await listed.json()) as { tokens: { token_id: string; description: string }[] }).tokens
+    const ci = tokens.find((t) => t.description === 'ci')
+    expect(ci, JSON.stringify(tokens)).toBeDefined()
+    expect((await anonymous.call('DELETE', `/access/api/v1/tokens/${ci!.token_id}`, { headers: { authorization: reader } })).status).toBeLessThan(300)
+    const revoked = await anonymous.call('GET', '/v2/docker-local/app/manifests/v1', { headers: registryBearer })
+    await expectOciError(revoked, 401, 'UNAUTHORIZED', /revoked or expired/)
   })
 
   it('lets a token do what its scope names and nothing more', async () => {

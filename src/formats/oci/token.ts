@@ -77,7 +77,12 @@ export async function issueToken(
     }
     access.push({ type: 'repository', name: `${image.repoKey}/${image.image}`, actions: granted })
   }
-  const issued = await tokens.issue(principal.kind === 'user' ? principal.name : undefined, service, access)
+  const issued = await tokens.issue(
+    principal.kind === 'user' ? principal.name : undefined,
+    service,
+    access,
+    principal.kind === 'user' && principal.via === 'token' ? principal.tokenId : undefined,
+  )
   return {
     token: issued.token,
     access_token: issued.token,
