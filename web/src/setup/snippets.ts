@@ -189,14 +189,19 @@ const npm: Builder = (c) => {
 }
 
 const pypi: Builder = (c) => {
+  // The token is percent-encoded inside the URL; the placeholder stays readable so it can be spotted and replaced.
   const credentials = `${encodeURIComponent(c.user)}:${c.secret === TOKEN_PLACEHOLDER ? c.secret : encodeURIComponent(c.secret)}`
-  const simple = `${c.baseUrl.replace('://', `://${credentials}@`)}/artifactory/api/pypi/${c.key}/simple`
+  // PEP 503 index root, with its trailing slash as Trove serves it (docs/drafts/pypi.md).
+  const simple = `${c.baseUrl.replace('://', `://${credentials}@`)}/artifactory/api/pypi/${c.key}/simple/`
   const trusted = c.isPlainHttp ? [`trusted-host = ${c.hostname}`] : []
   const snippets: Snippet[] = [
     {
       id: 'pip-conf',
       title: 'pip.conf',
-      description: 'In ~/.config/pip/pip.conf (or a virtualenv\'s pip.conf): every package comes through this repository.',
+      description:
+        c.rclass === 'remote'
+          ? 'In ~/.config/pip/pip.conf (or a virtualenv\'s pip.conf): every package comes through this cache of the upstream index.'
+          : 'In ~/.config/pip/pip.conf (or a virtualenv\'s pip.conf): every package comes through this repository.',
       file: 'pip.conf',
       text: ['[global]', `index-url = ${simple}`, ...trusted].join('\n'),
     },
@@ -212,13 +217,17 @@ const pypi: Builder = (c) => {
       {
         id: 'pypirc',
         title: '.pypirc',
-        description: 'In your home folder, for twine.',
+        description:
+          c.rclass === 'virtual'
+            ? "In your home folder, for twine: uploads land in the virtual repository's deployment repository."
+            : 'In your home folder, for twine.',
         file: '.pypirc',
         text: [
           '[distutils]',
           'index-servers = trove',
           '',
           '[trove]',
+          // twine's upload URL is the repository itself, not its simple/ index.
           `repository = ${c.baseUrl}/artifactory/api/pypi/${c.key}`,
           `username = ${c.user}`,
           `password = ${c.secret}`,
@@ -227,7 +236,7 @@ const pypi: Builder = (c) => {
       {
         id: 'twine-upload',
         title: 'Upload with twine',
-        description: 'The wheels and sdists that python -m build wrote.',
+        description: 'The wheels and sdists that python -m build wrote, with the .pypirc above in place.',
         text: 'twine upload -r trove dist/*',
       },
     )
@@ -237,11 +246,23 @@ const pypi: Builder = (c) => {
 
 const maven: Builder = (c) => {
   const url = `${c.baseUrl}/artifactory/${c.key}`
+  // One id for the server, mirror, profile and deploy target: Maven finds the credentials by it.
   const id = `trove-${c.key}`
-  const server = ['    <server>', `      <id>${id}</id>`, `      <username>${xml(c.user)}</username>`, `      <password>${xml(c.secret)}</password>`, '    </server>']
+  const password = c.secret === TOKEN_PLACEHOLDER ? c.secret : xml(c.secret)
+  const server = ['    <server>', `      <id>${id}</id>`, `      <username>${xml(c.user)}</username>`, `      <password>${password}</password>`, '    </server>']
+  const withSnapshots = (tag: string, repoId: string) => [
+    `        <${tag}>`,
+    `          <id>${repoId}</id>`,
+    `          <url>${url}</url>`,
+    '          <releases><enabled>true</enabled></releases>',
+    '          <snapshots><enabled>true</enabled></snapshots>',
+    `        </${tag}>`,
+  ]
   const settings =
     c.rclass === 'local'
-      ? [
+      ? // A local repository holds only what was deployed to it: add it beside the others rather than
+        // mirroring everything to it, or nothing from anywhere else would resolve.
+        [
           '<settings>',
           '  <servers>',
           ...server,
@@ -250,14 +271,17 @@ const maven: Builder = (c) => {
           '    <profile>',
           `      <id>${id}</id>`,
           '      <repositories>',
-          `        <repository><id>${id}</id><url>${url}</url></repository>`,
+          ...withSnapshots('repository', id),
           '      </repositories>',
           '    </profile>',
           '  </profiles>',
           `  <activeProfiles><activeProfile>${id}</activeProfile></activeProfiles>`,
           '</settings>',
         ]
-      : [
+      : // Everything through this repository. `central` is redefined with SNAPSHOTs enabled: Maven's
+        // built-in one disables them and a mirror keeps the policy of what it mirrors, so without it
+        // SNAPSHOT dependencies would never be looked up (docs/drafts/maven.md).
+        [
           '<settings>',
           '  <servers>',
           ...server,
@@ -269,13 +293,28 @@ const maven: Builder = (c) => {
           `      <url>${url}</url>`,
           '    </mirror>',
           '  </mirrors>',
+          '  <profiles>',
+          '    <profile>',
+          `      <id>${id}</id>`,
+          '      <repositories>',
+          ...withSnapshots('repository', 'central'),
+          '      </repositories>',
+          '      <pluginRepositories>',
+          ...withSnapshots('pluginRepository', 'central'),
+          '      </pluginRepositories>',
+          '    </profile>',
+          '  </profiles>',
+          `  <activeProfiles><activeProfile>${id}</activeProfile></activeProfiles>`,
           '</settings>',
         ]
   const snippets: Snippet[] = [
     {
       id: 'maven-settings',
       title: 'settings.xml',
-      description: c.rclass === 'local' ? 'In ~/.m2/settings.xml: resolves from this repository as well as your others.' : 'In ~/.m2/settings.xml: every dependency comes through this repository.',
+      description:
+        c.rclass === 'local'
+          ? 'In ~/.m2/settings.xml: resolves from this repository as well as your others.'
+          : 'In ~/.m2/settings.xml: every dependency and plugin, releases and SNAPSHOTs, comes through this repository.',
       file: 'settings.xml',
       text: settings.join('\n'),
     },
@@ -285,11 +324,35 @@ const maven: Builder = (c) => {
       {
         id: 'maven-distribution',
         title: 'pom.xml',
-        description: 'Where mvn deploy puts the artifacts (the id matches the server above).',
+        description:
+          c.rclass === 'virtual'
+            ? "Where mvn deploy puts the artifacts: the virtual repository's deployment repository (the id matches the server above)."
+            : 'Where mvn deploy puts the artifacts, releases and SNAPSHOTs (the id matches the server above).',
         file: 'pom.xml',
-        text: ['<distributionManagement>', '  <repository>', `    <id>${id}</id>`, `    <url>${url}</url>`, '  </repository>', '</distributionManagement>'].join('\n'),
+        text: [
+          '<distributionManagement>',
+          '  <repository>',
+          `    <id>${id}</id>`,
+          `    <url>${url}</url>`,
+          '  </repository>',
+          '  <snapshotRepository>',
+          `    <id>${id}</id>`,
+          `    <url>${url}</url>`,
+          '  </snapshotRepository>',
+          '</distributionManagement>',
+        ].join('\n'),
       },
       { id: 'maven-deploy', title: 'Deploy', description: 'From the project folder.', text: 'mvn deploy' },
+      {
+        id: 'maven-deploy-file',
+        title: 'Deploy a single file',
+        description: 'A jar built elsewhere, without a pom.xml; the credentials come from the settings.xml server with this repositoryId.',
+        text: [
+          'mvn deploy:deploy-file -Dfile=my-tool-1.0.jar \\',
+          '    -DgroupId=org.example -DartifactId=my-tool -Dversion=1.0 -Dpackaging=jar \\',
+          `    -Durl=${url} -DrepositoryId=${id}`,
+        ].join('\n'),
+      },
     )
   }
   return snippets
@@ -301,16 +364,25 @@ const helm: Builder = (c) => {
     {
       id: 'helm-repo-add',
       title: 'Add the chart repository',
-      description: 'Then install charts from it by <repository>/<chart>.',
-      text: [`helm repo add ${c.key} ${url} --username ${c.user} --password '${c.secret}'`, 'helm repo update', `helm install my-release ${c.key}/my-chart`].join('\n'),
+      description:
+        c.rclass === 'remote'
+          ? 'Charts of the upstream repository, cached on first download; install them by <repository>/<chart>.'
+          : 'Then install charts from it by <repository>/<chart>.',
+      text: [
+        `helm repo add ${c.key} ${url} --username ${c.user} --password '${c.secret}'`,
+        'helm repo update',
+        `helm install my-release ${c.key}/my-chart --version 0.1.0`,
+      ].join('\n'),
     },
   ]
   if (c.canPush) {
     snippets.push({
       id: 'helm-upload',
       title: 'Upload a chart',
-      description: 'The package that helm package wrote.',
-      text: `curl -u ${c.user}:${c.secret} -T my-chart-0.1.0.tgz "${url}/my-chart-0.1.0.tgz"`,
+      description:
+        'The package that helm package wrote, named <chart>-<version>.tgz; it is in the index at the next helm repo update.' +
+        (c.rclass === 'virtual' ? " It lands in the virtual repository's deployment repository." : ''),
+      text: ['helm package ./my-chart', `curl -u ${c.user}:${c.secret} -T my-chart-0.1.0.tgz "${url}/my-chart-0.1.0.tgz"`].join('\n'),
     })
   }
   return snippets
