@@ -51,18 +51,26 @@ export async function findClient(name: ClientName): Promise<{ path: string } | {
   }
   if (await installed()) return { path: bin }
   try {
-    // Both at once, from a package.json of exact versions: an install of one would prune the other.
-    await mkdir(TOOLS_DIR, { recursive: true })
-    const manifest = { name: 'trove-test-tools', private: true, description: 'npm clients for the conformance tests (generated)', dependencies: TOOL_VERSIONS }
-    await writeFile(join(TOOLS_DIR, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-    await run('npm', ['install', '--prefix', TOOLS_DIR, '--no-package-lock', '--no-audit', '--no-fund'], {
-      env: cleanEnv({ HOME: process.env.HOME ?? tmpdir() }),
-      timeout: 300_000,
-    })
+    // One install for both clients, however many ask at once: two npm installs into one folder fail.
+    toolsInstall ??= installTools()
+    await toolsInstall
   } catch (err) {
     return { missing: `${name}@${TOOL_VERSIONS[name]} could not be installed into ${TOOLS_DIR}: ${(err as Error).message.split('\n')[0]}` }
   }
   return (await installed()) ? { path: bin } : { missing: `${name} did not install into ${TOOLS_DIR}` }
+}
+
+let toolsInstall: Promise<void> | undefined
+
+/** Installs pnpm and yarn together, from a package.json of exact versions: an install of one would prune the other. */
+async function installTools(): Promise<void> {
+  await mkdir(TOOLS_DIR, { recursive: true })
+  const manifest = { name: 'trove-test-tools', private: true, description: 'npm clients for the conformance tests (generated)', dependencies: TOOL_VERSIONS }
+  await writeFile(join(TOOLS_DIR, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  await run('npm', ['install', '--prefix', TOOLS_DIR, '--no-package-lock', '--no-audit', '--no-fund'], {
+    env: cleanEnv({ HOME: process.env.HOME ?? tmpdir() }),
+    timeout: 300_000,
+  })
 }
 
 /** The environment without the variables an npm running these tests would pass down. */
