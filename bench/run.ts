@@ -13,6 +13,17 @@
  *
  * npm (issue 4): packument GET from Trove against Verdaccio and a static server, see `npm.ts`.
  *
+ * npm-install (issue 5): `npm install` of a ~150-package project through an npm remote, against
+ * Verdaccio and the upstream directly, see `npm-install.ts`.
+ *
+ * oci-remote (issue 5): `skopeo copy` of a 20-layer image through a docker remote, see `oci-remote.ts`.
+ *
+ * pypi (issue 6): `simple/<project>/` requests/s for a 300-file project, and `pip download` of 30
+ * packages through a warm PyPI remote against the upstream directly, see `pypi.ts`.
+ *
+ * scanning (issue 8): scan throughput of a ~200 MiB image and re-matching 100,000 stored
+ * components after a database update, in this process, see `scanning.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -21,9 +32,13 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request, type Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
+import { ociRemoteSuite } from './oci-remote.js'
 import { ociSuite } from './oci.js'
+import { pypiSuite } from './pypi.js'
+import { scanningSuite } from './scanning.js'
 import {
   ServerProcess,
   childEnv,
@@ -48,7 +63,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning'] as const
 type Suite = (typeof SUITES)[number]
 
 const ADMIN_PASSWORD = 'bench-admin-password'
@@ -88,6 +103,10 @@ async function main(): Promise<void> {
   if (suites.includes('generic')) await genericSuite(join(workDir, 'generic'))
   if (suites.includes('oci')) await ociSuite({ workDir: join(workDir, 'oci'), track })
   if (suites.includes('npm')) await npmSuite({ workDir: join(workDir, 'npm'), track })
+  if (suites.includes('npm-install')) await npmInstallSuite({ workDir: join(workDir, 'npm-install'), track })
+  if (suites.includes('oci-remote')) await ociRemoteSuite({ workDir: join(workDir, 'oci-remote'), track })
+  if (suites.includes('pypi')) await pypiSuite({ workDir: join(workDir, 'pypi'), track })
+  if (suites.includes('scanning')) await scanningSuite({ workDir: join(workDir, 'scanning'), track })
 }
 
 /** The suites named on the command line, all of them when none is. */

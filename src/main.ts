@@ -5,7 +5,14 @@ import { pino, type Logger } from 'pino'
 import { filesystemRoot, type TroveConfig } from './config/config.js'
 import { ArtifactService } from './core/artifacts/artifact-service.js'
 import { Authenticator } from './core/auth/authenticator.js'
+import { LoginLimiter } from './core/auth/login-limiter.js'
+import { SsoService } from './core/auth/sso/sso-service.js'
 import { GrantAuthorizer, GrantService } from './core/auth/authorizer.js'
+import { AccessSettings } from './core/auth/access-settings.js'
+import { GroupService } from './core/auth/groups.js'
+import { PermissionTargetService } from './core/auth/permission-targets.js'
+import { ProjectService } from './core/auth/projects.js'
+import { StorageQuota } from './core/auth/quota.js'
 import { RegistryTokenService } from './core/auth/registry-tokens.js'
 import { TokenService } from './core/auth/token-service.js'
 import { UserService } from './core/auth/user-service.js'
@@ -14,6 +21,11 @@ import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { Metrics } from './core/metrics.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
+import { Scanner } from './core/scanning/scanner.js'
+import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
+import { DownloadPolicies } from './core/scanning/policies.js'
+import { ScanReports } from './core/scanning/reports.js'
+import { VulnDbSync } from './core/scanning/sync.js'
 import { UpstreamClient } from './core/upstream/upstream-client.js'
 import { UpstreamHostPolicy } from './core/upstream/upstream-hosts.js'
 import { RepositoryService } from './core/repositories/repository-service.js'
@@ -53,7 +65,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     checkUpstreamUrl: (url) => hostPolicy.assertUrl(url),
   })
   const users = new UserService(db)
-  const tokens = new TokenService(db)
+  const accessSettings = new AccessSettings(db)
+  const tokens = new TokenService(db, accessSettings)
   const registryTokens = new RegistryTokenService(db, { expirySecs: config.oci.tokenExpirySecs })
   const blobs = new BlobStore(storage)
   const jobs = new JobQueue(db, logger)
@@ -61,7 +74,22 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
   const settings = new SystemSettings(db)
-  const artifacts = new ArtifactService(db, blobs)
+  const quota = new StorageQuota(db, logger, metrics.registry)
+  const artifacts = new ArtifactService(db, blobs, quota)
+  const groups = new GroupService(db)
+  const projects = new ProjectService(db, users, repositories)
+  const permissionTargets = new PermissionTargetService(db)
+  const vulndb = new VulnerabilityDatabase(db)
+  const scanner = new Scanner({ db, blobs, vulndb, jobs, logger })
+  scanner.registerJobs()
+  // Scan on upload and on first caching: every committed file an extractor reads queues a job.
+  artifacts.onStored((repository, files) => {
+    scanner.onStored(repository, files).catch((err: unknown) => logger.warn({ err, repo: repository.key }, 'could not queue a scan'))
+  })
+  const policies = new DownloadPolicies({ db, scanner, repositories, projectExists: async (key) => (await projects.get(key)) !== undefined })
+  const vulndbSync = new VulnDbSync({ db, vulndb, scanner, upstream, jobs, logger, scratchDir: config.dataDir, checkUrl: (url) => hostPolicy.assertUrl(url) })
+  vulndbSync.registerJobs()
+  const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
   const services: CoreServices = {
     config,
     metadata,
@@ -72,10 +100,26 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     users,
     tokens,
     grants: new GrantService(db),
-    authenticator: new Authenticator(users, tokens, registryTokens),
-    authorizer: new GrantAuthorizer(db, {
-      isAnonymousReadable: async (key) => (await repositories.get(key))?.config.anonymousRead === true,
-    }),
+    authenticator: new Authenticator(users, tokens, registryTokens, loginLimiter),
+    loginLimiter,
+    sso: new SsoService(db, config.sso, logger),
+    authorizer: new GrantAuthorizer(
+      db,
+      {
+        isAnonymousReadable: async (key) => (await repositories.get(key))?.config.anonymousRead === true,
+        describe: async (key) => {
+          const repository = await repositories.get(key)
+          const project = repository?.config.projectKey
+          return repository && { rclass: repository.rclass, projectKey: typeof project === 'string' && project !== '' ? project : undefined }
+        },
+      },
+      { projects, groups, targets: permissionTargets, settings: accessSettings },
+    ),
+    projects,
+    groups,
+    permissionTargets,
+    quota,
+    accessSettings,
     settings,
     registryTokens,
     jobs,
@@ -83,6 +127,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     metrics,
     upstream,
     remote: new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger }),
+    vulndb,
+    scanner,
+    policies,
+    scanReports: new ScanReports(db, scanner),
+    vulndbSync,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))

@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { ConfigError, loadConfig } from '../config/config.js'
 import { createTrove } from '../main.js'
+import { importVulnerabilities } from '../core/scanning/import-command.js'
 import { VERSION } from '../version.js'
 
 const program = new Command()
@@ -41,6 +42,17 @@ program
     process.on('SIGTERM', () => shutdown('SIGTERM'))
     process.on('SIGINT', () => shutdown('SIGINT'))
     await trove.listen()
+  })
+
+program
+  .command('vulndb')
+  .description('the vulnerability database')
+  .command('import <path>')
+  .description('import OSV records from a .json file, a .zip archive or a folder of them')
+  .option('-c, --config <file>', 'YAML configuration file (default: $TROVE_CONFIG)')
+  .action(async (path: string, options: { config?: string }) => {
+    const summary = await importVulnerabilities(loadConfig({ file: options.config }), path)
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
   })
 
 program.parseAsync().catch((err: unknown) => {

@@ -3,7 +3,14 @@ import type { MetadataStore } from '../metadata/database.js'
 import type { StorageDriver } from '../storage/storage-driver.js'
 import type { ArtifactService } from './artifacts/artifact-service.js'
 import type { Authenticator } from './auth/authenticator.js'
+import type { LoginLimiter } from './auth/login-limiter.js'
+import type { SsoService } from './auth/sso/sso-service.js'
 import type { Authorizer, GrantService } from './auth/authorizer.js'
+import type { AccessSettings } from './auth/access-settings.js'
+import type { GroupService } from './auth/groups.js'
+import type { PermissionTargetService } from './auth/permission-targets.js'
+import type { ProjectService } from './auth/projects.js'
+import type { StorageQuota } from './auth/quota.js'
 import type { RegistryTokenService } from './auth/registry-tokens.js'
 import type { TokenService } from './auth/token-service.js'
 import type { UserService } from './auth/user-service.js'
@@ -15,6 +22,11 @@ import type { GarbageCollector } from './blobs/garbage-collector.js'
 import type { JobQueue } from './jobs/job-queue.js'
 import type { RepositoryService } from './repositories/repository-service.js'
 import type { SystemSettings } from './system/system-settings.js'
+import type { Scanner } from './scanning/scanner.js'
+import type { VulnerabilityDatabase } from './scanning/vulndb.js'
+import type { DownloadPolicies } from './scanning/policies.js'
+import type { ScanReports } from './scanning/reports.js'
+import type { VulnDbSync } from './scanning/sync.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -28,7 +40,19 @@ export interface CoreServices {
   readonly tokens: TokenService
   readonly grants: GrantService
   readonly authenticator: Authenticator
+  /** Password checks with brute-force limits: every password login goes through it. */
+  readonly loginLimiter: LoginLimiter
+  /** Single sign-on through the configured OpenID Connect and GitHub providers. */
+  readonly sso: SsoService
   readonly authorizer: Authorizer
+  /** Projects, their members, service accounts and shares (issue #7). */
+  readonly projects: ProjectService
+  readonly groups: GroupService
+  readonly permissionTargets: PermissionTargetService
+  /** Project storage quotas; ArtifactService charges them. */
+  readonly quota: StorageQuota
+  /** Global access switches: maximum token lifetime, remote repositories readable by logged-in users. */
+  readonly accessSettings: AccessSettings
   /** Issues and verifies the container registry's signed tokens (`/v2/token`). */
   readonly registryTokens: RegistryTokenService
   readonly settings: SystemSettings
@@ -39,4 +63,14 @@ export interface CoreServices {
   /** Remote repositories: pull-through caching for every format. */
   readonly remote: RemoteEngine
   readonly gc: GarbageCollector
+  /** OSV records: import, query, match (src/core/scanning/vulndb.ts). */
+  readonly vulndb: VulnerabilityDatabase
+  /** Scans stored artifacts as jobs and keeps their reports (src/core/scanning/scanner.ts). */
+  readonly scanner: Scanner
+  /** Download policies: every download path asks `assertDownloadAllowed` (src/core/scanning/policies.ts). */
+  readonly policies: DownloadPolicies
+  /** Repository and project scan summaries (src/core/scanning/reports.ts). */
+  readonly scanReports: ScanReports
+  /** The scheduled vulnerability database sync from configured URLs (src/core/scanning/sync.ts). */
+  readonly vulndbSync: VulnDbSync
 }

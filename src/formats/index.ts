@@ -1,7 +1,10 @@
 import type { Format } from './format.js'
 import { genericFormat } from './generic/index.js'
+import { helmFormat } from './helm/index.js'
+import { mavenFormat } from './maven/index.js'
 import { npmFormat } from './npm/index.js'
 import { ociFormat } from './oci/index.js'
+import { pypiFormat } from './pypi/index.js'
 
 /** Every format Trove serves. */
-export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat]
+export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat]

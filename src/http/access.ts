@@ -111,7 +111,7 @@ export function installAccessHooks(
 /** The caller an `Authorization` header names; on a route that `ignoresBadCredentials`, bad ones make it anonymous. */
 async function authenticateHeader(authenticator: Authenticator, request: FastifyRequest): Promise<Principal> {
   try {
-    return await authenticator.authenticate(request.headers.authorization)
+    return await authenticator.authenticate(request.headers.authorization, request.ip)
   } catch (err) {
     if (request.routeOptions.config.ignoresBadCredentials && err instanceof TroveError && err.code === 'UNAUTHORIZED') return ANONYMOUS
     throw err

@@ -1,15 +1,21 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { TooManyLoginsError } from '../core/auth/login-limiter.js'
 import type { CoreServices } from '../core/services.js'
 import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { repositoryRoutes } from './routes/repositories.js'
+import { projectRoutes } from './routes/projects.js'
 import { securityRoutes } from './routes/security.js'
+import { ssoRoutes } from './routes/sso.js'
 import { storageRoutes } from './routes/storage.js'
 import { systemRoutes } from './routes/system.js'
 import { uiRoutes } from './routes/ui.js'
+import { vulndbRoutes } from './routes/vulndb.js'
+import { scanPolicyRoutes } from './routes/scan-policies.js'
+import { xrayRoutes } from './routes/xray.js'
 
 /** How often Node checks open connections against the headers and request timeouts. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
@@ -53,15 +59,25 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     sendRestError(reply, { status: 404, code: 'NOT_FOUND', message: `no such resource: ${request.method} ${request.url.split('?')[0]}` }),
   )
 
+  // Refused password logins (login-limiter.ts) say when to come back, whatever the protocol's error body.
+  app.addHook('onError', async (_request, reply, err) => {
+    if (err instanceof TooManyLoginsError) reply.header('retry-after', String(err.retryAfterSecs))
+  })
+
   installAccessHooks(app, { authenticator: services.authenticator, guard: new AccessGuard(services.authorizer), settings: services.settings })
 
   await app.register(async (scope) => systemRoutes(scope, services))
   await app.register(async (scope) => repositoryRoutes(scope, services))
   await app.register(async (scope) => securityRoutes(scope, services))
+  await app.register(async (scope) => projectRoutes(scope, services))
   await app.register(async (scope) => storageRoutes(scope, services))
   const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(services)] as const] : [])))
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
+  await app.register(async (scope) => ssoRoutes(scope, services))
+  await app.register(async (scope) => vulndbRoutes(scope, services))
+  await app.register(async (scope) => scanPolicyRoutes(scope, services))
+  await app.register(async (scope) => xrayRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, services))
   return app
 }

@@ -1,6 +1,13 @@
+import { createHash } from 'node:crypto'
 import type { OutgoingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ArtifactService, Asset } from '../core/artifacts/artifact-service.js'
+import type { GeneratedFile } from '../core/artifacts/plain-layout.js'
+import { principalName } from '../core/auth/principal.js'
+import { TroveError } from '../core/errors.js'
 import type { Sender } from '../storage/storage-driver.js'
+import { matchesEtag, notModifiedSince, parseRange } from './ranges.js'
 
 /**
  * Sends a blob body with the headers already set on `reply`. The body goes straight to the socket
@@ -19,4 +26,83 @@ export async function sendBody(request: FastifyRequest, reply: FastifyReply, sen
     request.log.warn({ err, ...context }, 'download cut short')
     response.destroy()
   }
+}
+
+/** A file found for a download: stored (or cached), or streaming in from an upstream as it is cached. */
+export type FoundFile =
+  | { readonly kind: 'file'; readonly asset: Asset }
+  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
+
+/**
+ * Answers a `GET`/`HEAD` with a file, as every format's file downloads do: validators
+ * (`ETag`, `Last-Modified`) and conditional requests, `Range`, Artifactory's checksum headers, the
+ * download count, and headers that keep a browser from running stored content on Trove's origin.
+ * A file pulled through from an upstream streams as it is cached; an error mid-way cuts the
+ * connection, so the client sees a failure rather than a short file.
+ */
+export async function sendFile(request: FastifyRequest, reply: FastifyReply, artifacts: ArtifactService, found: FoundFile): Promise<void> {
+  reply.header('x-content-type-options', 'nosniff')
+  reply.header('content-security-policy', "sandbox; default-src 'none'")
+  if (found.kind === 'stream') {
+    reply.type(found.contentType)
+    if (found.size !== undefined) reply.header('content-length', found.size)
+    if (request.method === 'HEAD') {
+      found.stream.resume() // the cache write goes on without a reader
+      return reply.send()
+    }
+    return reply.send(found.stream)
+  }
+  const asset = found.asset
+  const etag = `"${asset.sha1}"`
+  reply.header('etag', etag)
+  reply.header('last-modified', new Date(asset.modifiedAt).toUTCString())
+  reply.header('accept-ranges', 'bytes')
+  reply.header('x-checksum-sha1', asset.sha1)
+  reply.header('x-checksum-sha256', asset.sha256)
+  reply.header('x-checksum-md5', asset.md5)
+  reply.header('x-artifactory-filename', encodeURIComponent(asset.name))
+  reply.type(asset.contentType)
+  if (
+    matchesEtag(request.headers['if-none-match'], etag) ||
+    (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], asset.modifiedAt))
+  ) {
+    return reply.status(304).send()
+  }
+  const ifRange = request.headers['if-range']
+  const range = ifRange && ifRange !== etag ? ({ kind: 'full' } as const) : parseRange(request.headers.range, asset.size)
+  if (range.kind === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${asset.size}`)
+    throw new TroveError('RANGE_NOT_SATISFIABLE', `range ${request.headers.range} is outside the ${asset.size} bytes of the file`)
+  }
+  if (range.kind === 'partial') {
+    reply.status(206).header('content-range', `bytes ${range.range.start}-${range.range.end}/${asset.size}`)
+    reply.header('content-length', range.range.end - range.range.start + 1)
+  } else {
+    reply.header('content-length', asset.size)
+  }
+  if (request.method === 'HEAD') return reply.send()
+  const send = await artifacts.openSender(asset, range.kind === 'partial' ? range.range : undefined)
+  artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
+    request.log.warn({ err }, 'could not record the download')
+  })
+  await sendBody(request, reply, send, { repo: asset.repoKey, path: asset.path })
+}
+
+/** A file a format generates (checksums, metadata, an index), with validators so clients can revalidate it. */
+export function sendGenerated(request: FastifyRequest, reply: FastifyReply, file: GeneratedFile) {
+  const body = typeof file.body === 'string' ? Buffer.from(file.body) : file.body
+  const etag = `"${createHash('sha1').update(body).digest('hex')}"`
+  const modifiedAt = file.modifiedAt ?? Date.now()
+  reply.header('etag', etag)
+  reply.header('last-modified', new Date(modifiedAt).toUTCString())
+  reply.header('x-content-type-options', 'nosniff')
+  reply.type(file.contentType)
+  if (
+    matchesEtag(request.headers['if-none-match'], etag) ||
+    (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], modifiedAt))
+  ) {
+    return reply.status(304).send()
+  }
+  reply.header('content-length', body.length)
+  return request.method === 'HEAD' ? reply.send() : reply.send(body)
 }

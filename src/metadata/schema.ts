@@ -18,6 +18,26 @@ export interface Database {
   oci_referrers: OciReferrerTable
   npm_packages: NpmPackageTable
   npm_versions: NpmVersionTable
+  vuln_records: VulnRecordTable
+  vuln_aliases: VulnAliasTable
+  vuln_affected: VulnAffectedTable
+  scan_results: ScanResultTable
+  scan_components: ScanComponentTable
+  scan_findings: ScanFindingTable
+  projects: ProjectTable
+  project_members: ProjectMemberTable
+  project_shares: ProjectShareTable
+  groups: GroupTable
+  group_members: GroupMemberTable
+  permission_targets: PermissionTargetTable
+  service_accounts: ServiceAccountTable
+  helm_charts: HelmChartTable
+  helm_indexes: HelmIndexTable
+  sso_logins: SsoLoginTable
+  sso_identities: SsoIdentityTable
+  sso_user_groups: SsoUserGroupTable
+  login_failures: LoginFailureTable
+  scan_policies: ScanPolicyTable
 }
 
 export interface RepositoryTable {
@@ -103,6 +123,8 @@ export interface TokenTable {
   created_at: number
   expires_at: number | null
   last_used_at: number | null
+  /** sha256 of the token's refresh token, when it has one (migration 008-access). */
+  refresh_hash?: string | null
 }
 
 export interface RepositoryGrantTable {
@@ -203,4 +225,200 @@ export interface NpmVersionTable {
   published_by: string
   created_at: number
   modified_at: number
+}
+
+/** One OSV record of the vulnerability database (migration 006-vulndb). */
+export interface VulnRecordTable {
+  id: string
+  /** OSV `modified`, as written, and as epoch ms (what decides whether an import replaces the row). */
+  modified: string
+  modified_ms: number
+  summary: string | null
+  /** JSON array of the record's aliases. */
+  aliases: string
+  /** The whole record, JSON, as imported. */
+  record: string
+  imported_at: number
+}
+
+export interface VulnAliasTable {
+  vuln_id: string
+  alias: string
+}
+
+/** One `affected[]` entry of a record: the package, by ecosystem (as written, `Debian:12`) and normalised name. */
+export interface VulnAffectedTable {
+  vuln_id: string
+  seq: number
+  ecosystem: string
+  name: string
+  /** JSON: the entry's `ranges` (GIT ranges included; the matcher ignores them). */
+  ranges: string
+  /** JSON array: the entry's `versions`. */
+  versions: string
+}
+
+/** The scan of one blob (identical bytes are scanned once), whatever repositories hold it. */
+export interface ScanResultTable {
+  sha256: string
+  /** The extractor that read it (`npm`). */
+  format: string
+  status: 'done' | 'failed'
+  /** Why a scan failed (limits, a malformed archive). */
+  reason: string | null
+  component_count: number
+  scanned_at: number
+  /** When the components were last matched against the database. */
+  matched_at: number
+}
+
+export interface ScanComponentTable {
+  sha256: string
+  seq: number
+  ecosystem: string
+  /** Normalised for matching (npm lower case, PyPI PEP 503). */
+  name: string
+  display_name: string
+  version: string
+  /** `self`, `dependency` (declared), `bundled`, `locked` (from a lockfile or shrinkwrap). */
+  relation: string
+  /** Where in the artifact it was found (`package/package.json`, `package-lock.json: node_modules/x`). */
+  location: string
+}
+
+export interface ScanFindingTable {
+  sha256: string
+  /** The component's `seq`. */
+  seq: number
+  vuln_id: string
+}
+
+/** The `Chart.yaml` of a Helm chart blob (migration 007-helm); keyed by the blob, so never stale. */
+export interface HelmChartTable {
+  sha256: string
+  name: string
+  version: string
+  /** JSON: the chart's Chart.yaml as parsed. */
+  metadata: string
+  created_at: number
+}
+
+/** A local Helm repository's generated `index.yaml` and the change revision it was built from. */
+export interface HelmIndexTable {
+  repo_key: string
+  /** Bumped after every deploy or delete of a chart. */
+  revision: number
+  /** The revision the stored body was built from (-1: never built). */
+  built_revision: number
+  body: string | null
+  built_at: number | null
+}
+
+/** A single sign-on in flight (migration 009-sso): created by the redirect to the provider, deleted by its callback. */
+export interface SsoLoginTable {
+  /** sha256 of the OAuth `state`, hex. */
+  state_hash: string
+  provider: string
+  nonce: string
+  /** The PKCE code verifier (RFC 7636); never leaves the server. */
+  code_verifier: string
+  /** sha256 of the random value in the browser's `trove_sso` cookie: the sign-in must end in the browser that began it. */
+  browser_hash: string
+  redirect_uri: string
+  /** Console path to show after the sign-in. */
+  return_to: string
+  expires_at: number
+}
+
+/** A provider's identity (OIDC `sub`, GitHub user id) and the Trove user it signs in as. */
+export interface SsoIdentityTable {
+  provider: string
+  subject: string
+  user_name: string
+  email: string | null
+  created_at: number
+  last_login_at: number
+}
+
+/** The groups a user was in at their last sign-in through `provider` (replaced at each sign-in). */
+export interface SsoUserGroupTable {
+  user_name: string
+  group_name: string
+  provider: string
+}
+
+/** Failed password checks in the current window, per key (`account:<name>` or `address:<ip>`). */
+export interface LoginFailureTable {
+  key: string
+  failures: number
+  window_start: number
+  /** Epoch ms until which password checks for the key are refused; 0 when not blocked. */
+  blocked_until: number
+}
+
+/** A project (migration 008-access): a team's space, its repositories keyed `<key>-…`. */
+export interface ProjectTable {
+  key: string
+  display_name: string
+  description: string
+  /** -1: no quota. */
+  storage_quota_bytes: number
+  /** The sum of the sizes of the assets of the project's repositories, kept by core/auth/quota.ts. */
+  used_bytes: number
+  /** JSON `{manage_members, manage_resources, index_resources}`. */
+  admin_privileges: string
+  created_at: number
+  updated_at: number
+}
+
+export interface ProjectMemberTable {
+  project_key: string
+  kind: 'user' | 'group'
+  name: string
+  /** JSON array of role names. */
+  roles: string
+}
+
+/** A repository shared read-only with another project (`target`), or with every project (`*`). */
+export interface ProjectShareTable {
+  repo_key: string
+  target: string
+  created_at: number
+}
+
+export interface GroupTable {
+  name: string
+  /** Artifactory's group JSON (description, autoJoin, adminPrivileges, …), without the members. */
+  config: string
+  created_at: number
+  updated_at: number
+}
+
+export interface GroupMemberTable {
+  group_name: string
+  user_name: string
+}
+
+export interface PermissionTargetTable {
+  name: string
+  /** Artifactory's v2 permission target JSON, normalised. */
+  config: string
+  created_at: number
+  updated_at: number
+}
+
+/** A user that is a service account: no password, belongs to one project. */
+export interface ServiceAccountTable {
+  name: string
+  project_key: string
+  created_at: number
+}
+
+/** A download policy of the scanner (migration 010-scan-policies): who it covers and what it blocks, JSON. */
+export interface ScanPolicyTable {
+  name: string
+  /** JSON: repositories, projects, minSeverity, blockUnscanned, ignoreRules, … (core/scanning/policies.ts). */
+  body: string
+  created_at: number
+  updated_at: number
 }

@@ -78,6 +78,15 @@ describe.each(backends)('generic repositories over HTTP (%s)', (backend) => {
   })
 
   describe('deploy and download', () => {
+    it('refuses a plain PUT into a repository of a format with its own protocol (npm, docker, PyPI), and stores nothing', async () => {
+      for (const packageType of ['npm', 'docker', 'pypi']) {
+        await createRepository(admin, `plain-${packageType}`, { packageType })
+        const refused = await admin.put(`/artifactory/plain-${packageType}/some/file.txt`, { body: 'not through the client' })
+        expectRestError(refused, 405, new RegExp(`is a ${packageType} repository: deploy with its client`))
+        expect((await admin.get(`/artifactory/api/storage/plain-${packageType}/some/file.txt`)).status).toBe(404)
+      }
+    })
+
     it('deploys a multi-MiB file with curl -T and downloads it byte-identical with curl', async () => {
       const content = randomPayload(6 * MiB + 123)
       const input = scratch('upload.bin')

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream'
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely'
 import type { AssetTable, Database } from '../../metadata/schema.js'
+import type { StorageQuota } from '../auth/quota.js'
 import type { BlobInfo, BlobStore } from '../blobs/blob-store.js'
 import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../digest.js'
 import { TroveError, conflict, notFound } from '../errors.js'
@@ -73,6 +74,8 @@ export interface AssetChanges {
   readonly removeFiles?: readonly string[]
   /** Files recorded (created or replaced) after the removals. */
   readonly put?: readonly StoredAsset[]
+  /** Paths that must not exist when the change commits (a format that never overwrites): else `CONFLICT` and nothing changes. */
+  readonly mustNotExist?: readonly string[]
 }
 
 /** Which files {@link ArtifactService.findFiles} returns: every condition given must hold. */
@@ -100,15 +103,34 @@ const SEARCH_LIMIT = 1000
  * Artifacts (assets, folders, properties) of repositories. Owns the rule that an asset becomes
  * visible only after its blob is stored and verified: the metadata row is written last.
  */
+/** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
+export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
+
 export class ArtifactService {
+  private readonly storedListeners: StoredListener[] = []
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly blobs: BlobStore,
+    /** Project quotas: charged in every transaction below that adds or removes assets. */
+    private readonly quota?: StorageQuota,
   ) {}
+
+  /** Calls `listener` after files are committed (every deploy, remote caching, applyChanges), e.g. to queue scans. */
+  onStored(listener: StoredListener): void {
+    this.storedListeners.push(listener)
+  }
+
+  private notifyStored(repository: Repository, files: readonly { path: string; sha256: string }[]): void {
+    for (const listener of this.storedListeners) listener(repository, files)
+  }
 
   /** Streams `source` into the blob store, then records the asset. Overwrites an existing file. */
   async deploy(repository: Repository, path: string, source: Readable, options: DeployOptions): Promise<Asset> {
     await this.assertDeployable(repository, path)
+    // A size known up front (declared, or the request's Content-Length) is refused before any byte is stored.
+    const declared = options.expected?.size ?? contentLengthOf(source)
+    if (declared !== undefined) await this.quota?.admit(repository, declared)
     const blob = await this.blobs.put(source, { expected: options.expected, signal: options.signal })
     return this.record(repository, path, blob, options)
   }
@@ -119,7 +141,14 @@ export class ArtifactService {
    */
   async deployByChecksum(repository: Repository, path: string, options: DeployOptions): Promise<Asset> {
     await this.assertDeployable(repository, path)
-    const expected = options.expected ?? {}
+    return this.record(repository, path, await this.blobByChecksum(options.expected ?? {}), options)
+  }
+
+  /**
+   * The stored blob a checksum deploy names (its sha256 or sha1, and every other checksum given
+   * must agree). Throws NOT_FOUND when no such blob exists.
+   */
+  async blobByChecksum(expected: ExpectedChecksums): Promise<BlobInfo> {
     const algorithm = (['sha256', 'sha1', 'md5'] as const).find((a) => expected[a] !== undefined)
     if (!algorithm) throw new TroveError('BAD_REQUEST', 'a checksum deploy needs X-Checksum-Sha256 or X-Checksum-Sha1')
     const value = expected[algorithm]!
@@ -133,7 +162,7 @@ export class ArtifactService {
         throw new TroveError('DIGEST_INVALID', `${other} checksum mismatch: declared ${expected[other]}, stored content has ${row[other]}`)
       }
     }
-    return this.record(repository, path, row, options)
+    return row
   }
 
   /**
@@ -228,6 +257,7 @@ export class ArtifactService {
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
     const key = repository.key
     return this.db.transaction().execute(async (trx) => {
+      await this.quota?.charge(trx, repository, async () => sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key), 0)
       if (item.kind === 'file') {
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
         await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', '=', path).execute()
@@ -350,6 +380,28 @@ export class ArtifactService {
         const missing = lookups.filter((h) => !known.has(h))
         if (missing.length > 0) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${missing[0]} is not stored`, { missing })
       }
+      const taken = changes.mustNotExist?.length
+        ? await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('path', 'in', changes.mustNotExist).executeTakeFirst()
+        : undefined
+      if (taken) throw new TroveError('CONFLICT', `'${key}/${taken.path}' already exists`, { path: taken.path })
+      // Quota: what the change replaces or removes, against what it records.
+      const putSizes = new Map(puts.map((p) => [p.path, known.get(p.blob.sha256)!.size]))
+      await this.quota?.charge(
+        trx,
+        repository,
+        async () => {
+          const clear = changes.clearFolders ?? []
+          const paths = [...removeFiles, ...putSizes.keys()]
+          if (clear.length === 0 && paths.length === 0) return 0
+          return sizeOf(
+            trx.selectFrom('assets').where((eb) =>
+              eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]),
+            ),
+            key,
+          )
+        },
+        [...putSizes.values()].reduce((sum, size) => sum + Number(size), 0),
+      )
       const emptied = new Set<string>()
       for (const folder of changes.clearFolders ?? []) {
         const files = trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('folder', '=', folder)
@@ -398,6 +450,7 @@ export class ArtifactService {
       }
       if (alongside) await alongside(trx)
     })
+    if (puts.length > 0) this.notifyStored(repository, puts.map((p) => ({ path: p.path, sha256: p.blob.sha256 })))
   }
 
   /** Files matching a query, ordered by repository and path; for formats that index by layout. */
@@ -411,6 +464,28 @@ export class ArtifactService {
     if (query.below !== undefined) select = withinFolder(select, query.below)
     const rows = await select.orderBy('repo_key').orderBy('path').execute()
     return rows.map(toAsset)
+  }
+
+  /** Whether any file is stored below `folder` (at any depth). */
+  async hasFilesBelow(repoKey: string, folder: string): Promise<boolean> {
+    const row = await withinFolder(this.db.selectFrom('assets').select('path').where('repo_key', '=', repoKey), folder).limit(1).executeTakeFirst()
+    return row !== undefined
+  }
+
+  /** The properties named `names` of every file and folder below `folder`, by path: for formats that list a folder with its annotations in one query. */
+  async propertiesBelow(repoKey: string, folder: string, names: readonly string[]): Promise<Map<string, Map<string, string[]>>> {
+    const byPath = new Map<string, Map<string, string[]>>()
+    if (names.length === 0) return byPath
+    const rows = await withinFolder(
+      this.db.selectFrom('properties').select(['path', 'name', 'value']).where('repo_key', '=', repoKey).where('name', 'in', names),
+      folder,
+    ).execute()
+    for (const { path, name, value } of rows) {
+      const properties = byPath.get(path) ?? new Map<string, string[]>()
+      properties.set(name, [...(properties.get(name) ?? []), value])
+      byPath.set(path, properties)
+    }
+    return byPath
   }
 
   /** Adds downloads counted elsewhere (e.g. in memory, to keep writes off a hot read path) in one transaction. */
@@ -480,6 +555,7 @@ export class ArtifactService {
       source: options.source,
     })
     await this.db.transaction().execute(async (trx) => {
+      await this.quota?.charge(trx, repository, () => sizeOf(trx.selectFrom('assets').where('path', '=', path), repository.key), blob.size)
       await trx
         .insertInto('blobs')
         .values({ sha256: blob.sha256, sha1: blob.sha1, md5: blob.md5, size: blob.size, created_at: now })
@@ -491,6 +567,7 @@ export class ArtifactService {
         await writeProperties(trx, repository.key, path, options.properties, true)
       }
     })
+    this.notifyStored(repository, [{ path, sha256: blob.sha256 }])
     return (await this.getAsset(repository.key, path))!
   }
 
@@ -575,6 +652,18 @@ function withinFolder<Q extends { where: (...args: never[]) => Q }>(query: Q, fo
   if (folder === '') return query
   const q = query as unknown as { where(column: string, op: string, value: string): unknown }
   return (q.where('path', '>=', `${folder}/`) as typeof q).where('path', '<', `${folder}0`) as unknown as Q
+}
+
+/** The total size of the assets of `repoKey` a query selects (for quota accounting). */
+async function sizeOf(query: SelectQueryBuilder<Database, 'assets', object>, repoKey: string): Promise<number> {
+  const row = await query.select((eb) => eb.fn.sum<number>('size').as('bytes')).where('repo_key', '=', repoKey).executeTakeFirst()
+  return Number(row?.bytes ?? 0)
+}
+
+/** The declared length of an upload streamed from an HTTP request, when it has one. */
+function contentLengthOf(source: Readable): number | undefined {
+  const header = (source as Readable & { headers?: Record<string, unknown> }).headers?.['content-length']
+  return typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined
 }
 
 function toAsset(row: AssetTable): Asset {

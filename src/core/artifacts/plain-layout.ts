@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { Principal } from '../auth/principal.js'
 import type { Resolution } from '../remote/plain-resolver.js'
 import type { Repository } from '../repositories/repository-service.js'
+import type { ExpectedChecksums } from '../digest.js'
 import type { Asset, DeployOptions } from './artifact-service.js'
 
 /**
@@ -37,6 +38,20 @@ export interface PlainLayout {
 
   /** Called after a deploy or a delete under `path` has committed (e.g. to queue a reindex). */
   changed?(repository: Repository, path: string, change: 'deployed' | 'deleted'): Promise<void>
+
+  /**
+   * For a remote repository: where to fetch `path` upstream when it is not `<url>/<path>` (a Helm
+   * chart whose URL the upstream `index.yaml` names), and what it must hash to. `undefined`: the
+   * default URL, no expected checksums. Called before the engine looks at its cache, so it should
+   * be cheap for a path already cached.
+   */
+  remoteSource?(repository: Repository, path: string): Promise<RemoteSource | undefined>
+}
+
+/** See {@link PlainLayout.remoteSource}. */
+export interface RemoteSource {
+  readonly upstreamUrl?: string | undefined
+  readonly expected?: ExpectedChecksums | undefined
 }
 
 export interface PlainReadContext {

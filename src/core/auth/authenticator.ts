@@ -1,6 +1,7 @@
+import type { LoginLimiter } from './login-limiter.js'
 import { ANONYMOUS, type Principal } from './principal.js'
 import { RegistryTokenService } from './registry-tokens.js'
-import { TokenService } from './token-service.js'
+import { TokenService, scopeKeepsAdmin, storedTokenScope } from './token-service.js'
 import type { UserService } from './user-service.js'
 import { TroveError, unauthorized } from '../errors.js'
 
@@ -15,9 +16,12 @@ export class Authenticator {
     private readonly tokens: TokenService,
     /** Accepts the registry's signed tokens (`Bearer <jwt>`) when given. */
     private readonly registryTokens?: RegistryTokenService,
+    /** Counts failed password checks and refuses them past the limits (see login-limiter.ts). */
+    private readonly limiter?: LoginLimiter,
   ) {}
 
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /** `address`: the client's, for the login limits. */
+  async authenticate(authorization: string | undefined, address?: string): Promise<Principal> {
     if (!authorization) return ANONYMOUS
     const space = authorization.indexOf(' ')
     const scheme = (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase()
@@ -26,7 +30,7 @@ export class Authenticator {
       const decoded = Buffer.from(value, 'base64').toString('utf8')
       const colon = decoded.indexOf(':')
       if (colon <= 0) throw unauthorized('malformed Basic credentials')
-      return this.withSecret(decoded.slice(0, colon), decoded.slice(colon + 1))
+      return this.withSecret(decoded.slice(0, colon), decoded.slice(colon + 1), address)
     }
     if (scheme === 'bearer') {
       if (!value) throw unauthorized('empty bearer token')
@@ -51,9 +55,9 @@ export class Authenticator {
     }
   }
 
-  private async withSecret(name: string, secret: string): Promise<Principal> {
+  private async withSecret(name: string, secret: string, address: string | undefined): Promise<Principal> {
     if (TokenService.looksLikeToken(secret)) return this.withToken(name, secret)
-    const user = await this.users.checkPassword(name, secret)
+    const user = this.limiter ? await this.limiter.checkPassword(name, secret, address) : await this.users.checkPassword(name, secret)
     if (!user) throw unauthorized('bad credentials')
     return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'password' }
   }
@@ -65,7 +69,9 @@ export class Authenticator {
     }
     const user = await this.users.get(token.subject)
     if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
-    return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'token', tokenId: token.id }
+    // The scope narrows the owner's current rights (the authorizer intersects); only a user or admin scope keeps admin rights.
+    const tokenScope = storedTokenScope(token.scope)
+    return { kind: 'user', name: user.name, isAdmin: user.isAdmin && scopeKeepsAdmin(tokenScope), via: 'token', tokenId: token.id, tokenScope }
   }
 
   /**
@@ -76,6 +82,13 @@ export class Authenticator {
     const verified = await registryTokens.verify(jwt)
     if (!verified) throw unauthorized('invalid or expired registry token')
     if (verified.subject === undefined) return ANONYMOUS
+    if (verified.accessTokenId !== undefined) {
+      // Issued to a caller who logged in with an access token: it lives no longer than that token.
+      const origin = await this.tokens.get(verified.accessTokenId)
+      if (!origin || (origin.expiresAt !== null && origin.expiresAt <= Date.now())) {
+        throw unauthorized('the access token this registry token was issued for is revoked or expired')
+      }
+    }
     const user = await this.users.get(verified.subject)
     if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
     return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'registry-token', scope: verified.scope }

@@ -78,9 +78,12 @@ export class PlainResolver {
     if (item?.kind === 'folder') return { kind: 'folder', repository, folder: item.folder }
     if (item?.kind === 'file' && repository.rclass !== 'remote') return { kind: 'file', repository, asset: item.asset }
     if (repository.rclass === 'remote' && !isFolderRequest) {
+      const source = await layout?.remoteSource?.(repository, path)
       const result = await this.remote.fetch(repository, path, {
         expectedFromHeaders: declaredChecksums,
         isMetadata: layout?.isMetadata?.(path) ?? false,
+        ...(source?.upstreamUrl ? { upstreamUrl: source.upstreamUrl } : {}),
+        ...(source?.expected ? { expected: source.expected } : {}),
       })
       return result.kind === 'cached'
         ? { kind: 'file', repository, asset: result.asset }

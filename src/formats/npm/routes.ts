@@ -8,6 +8,7 @@ import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../../http/access.js'
 import { matchesEtag } from '../../http/ranges.js'
 import { baseUrlOf } from '../../http/urls.js'
+import { npmAuditRoutes } from './audit.js'
 import { sendNpmError } from './errors.js'
 import type { JsonObject } from './manifest.js'
 import { assertPublishableName, parsePackageName, parsePackagePath, type PackageName } from './names.js'
@@ -122,7 +123,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     const body = await readJson(request, config.http.jsonBodyLimitBytes)
     if (!isJsonObject(body) || typeof body.password !== 'string') throw new TroveError('BAD_REQUEST', 'the body must be {"name": …, "password": …}')
     if (body.name !== undefined && body.name !== name) throw new TroveError('BAD_REQUEST', `the body names user '${String(body.name)}' but the URL '${name}'`)
-    const user = await services.users.checkPassword(name, body.password)
+    const user = await services.loginLimiter.checkPassword(name, body.password, request.ip)
     // The same answer for an unknown user and a wrong password: user names are not to be probed.
     if (!user) throw new TroveError('UNAUTHORIZED', `bad username or password for '${name}' (Trove creates no users from npm adduser; an administrator does)`)
     const token = await services.tokens.create({ subject: user.name, description: `npm login to ${request.params.repo}` })
@@ -254,6 +255,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     const path = `${target.name.full}/-/${target.file}`
     const asset = await artifacts.getAsset(repository.key, path)
     if (!asset) throw notFound(`'${path}' is not in '${repository.key}'`)
+    await services.policies.assertDownloadAllowed({ repository, path, sha256: asset.sha256 })
     const etag = `"${asset.sha1}"`
     reply.header('etag', etag).header('last-modified', new Date(asset.modifiedAt).toUTCString()).header('x-checksum-sha1', asset.sha1)
     reply.type('application/octet-stream')
@@ -296,6 +298,11 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     }
     if (target.kind !== 'tarball' || target.rev !== undefined) throw notFound(`no such npm registry endpoint: ${request.method} ${request.url}`)
     const found = await resolver.tarball(repository, target.name, target.file, options)
+    await services.policies.assertDownloadAllowed(
+      found.kind === 'asset'
+        ? { repository: found.asset.repoKey, via: repository, path: found.asset.path, sha256: found.asset.sha256 }
+        : { repository, path: `${target.name.full}/-/${target.file}`, stream: found.stream },
+    )
     reply.type('application/octet-stream')
     if (found.kind === 'stream') {
       // Pulled through: the last bytes are sent only once the download is verified and cached.
@@ -390,6 +397,8 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     }
     throw new TroveError('UNSUPPORTED', `unpublish with DELETE /${target.name.full}/-rev/<rev> (npm unpublish)`)
   })
+
+  await npmAuditRoutes(app, services) // npm audit from Trove's vulnerability database (audit.ts)
 
   // The registry URL itself, without a package (also without its trailing slash).
   app.all<RepoParams>('/:repo', { config: { access: 'public' } }, async (request) => {

@@ -72,6 +72,7 @@ const FROM_CORE: Readonly<Partial<Record<ErrorCode, OciErrorCode | 'UNKNOWN'>>> 
   RANGE_NOT_SATISFIABLE: 'BLOB_UNKNOWN',
   PAYLOAD_TOO_LARGE: 'SIZE_INVALID',
   QUOTA_EXCEEDED: 'DENIED',
+  TOO_MANY_REQUESTS: 'TOOMANYREQUESTS',
   // The specification has no code for these; 503 tells clients to come back later.
   READ_ONLY: 'UNSUPPORTED',
   UPSTREAM_UNAVAILABLE: 'UNKNOWN',

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
-import type { GeneratedFile, PlainLayout } from '../../core/artifacts/plain-layout.js'
+import type { PlainLayout } from '../../core/artifacts/plain-layout.js'
 import { principalName, type Principal } from '../../core/auth/principal.js'
 import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../../core/digest.js'
 import { TroveError, notFound } from '../../core/errors.js'
@@ -11,8 +10,7 @@ import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../access.js'
 import { PlainResolver } from '../../core/remote/plain-resolver.js'
-import { matchesEtag, notModifiedSince, parseRange } from '../ranges.js'
-import { sendBody } from '../send.js'
+import { sendFile, sendGenerated } from '../send.js'
 import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
 
 const PREFIX = '/artifactory/'
@@ -20,8 +18,9 @@ const PREFIX = '/artifactory/'
 /**
  * Plain-layout repositories under `/artifactory/{repo}/{path}`: deploy (`PUT`), download
  * (`GET`/`HEAD`), delete. Request bodies are never parsed here: they stream to the blob store.
- * Formats with rules of their own on this layout (Maven, Helm) add them through `layouts`, keyed
- * by package type.
+ * The formats served on this layout are those in `layouts`, keyed by package type, with their rules
+ * (none for generic; Maven, Helm); the others (npm, docker, PyPI) are read here but deployed only
+ * through their own protocols.
  */
 export async function artifactRoutes(
   app: FastifyInstance,
@@ -61,56 +60,15 @@ export async function artifactRoutes(
     if (found.kind === 'folder') {
       return sendListing(reply, repository, found.folder, await artifacts.children(found.repository.key, target.path))
     }
-    if (found.kind === 'stream') {
-      // Pulled through from an upstream as it is cached; an error mid-way cuts the connection.
-      reply.header('x-content-type-options', 'nosniff')
-      reply.header('content-security-policy', "sandbox; default-src 'none'")
-      reply.type(found.contentType)
-      if (found.size !== undefined) reply.header('content-length', found.size)
-      if (request.method === 'HEAD') {
-        found.stream.resume() // the cache write goes on without a reader
-        return reply.send()
-      }
-      return reply.send(found.stream)
-    }
-    const asset = found.asset
-    const etag = `"${asset.sha1}"`
-    reply.header('etag', etag)
-    reply.header('last-modified', new Date(asset.modifiedAt).toUTCString())
-    reply.header('accept-ranges', 'bytes')
-    reply.header('x-checksum-sha1', asset.sha1)
-    reply.header('x-checksum-sha256', asset.sha256)
-    reply.header('x-checksum-md5', asset.md5)
-    reply.header('x-artifactory-filename', encodeURIComponent(asset.name))
-    // Stored content is served from Trove's own origin: never let a browser sniff it into something
-    // else, and run any HTML in a sandbox with no script access to the console's origin.
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('content-security-policy', "sandbox; default-src 'none'")
-    reply.type(asset.contentType)
-    if (
-      matchesEtag(request.headers['if-none-match'], etag) ||
-      (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], asset.modifiedAt))
-    ) {
-      return reply.status(304).send()
-    }
-    const ifRange = request.headers['if-range']
-    const range = ifRange && ifRange !== etag ? ({ kind: 'full' } as const) : parseRange(request.headers.range, asset.size)
-    if (range.kind === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${asset.size}`)
-      throw new TroveError('RANGE_NOT_SATISFIABLE', `range ${request.headers.range} is outside the ${asset.size} bytes of the file`)
-    }
-    if (range.kind === 'partial') {
-      reply.status(206).header('content-range', `bytes ${range.range.start}-${range.range.end}/${asset.size}`)
-      reply.header('content-length', range.range.end - range.range.start + 1)
-    } else {
-      reply.header('content-length', asset.size)
-    }
-    if (request.method === 'HEAD') return reply.send()
-    const send = await artifacts.openSender(asset, range.kind === 'partial' ? range.range : undefined)
-    artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
-      request.log.warn({ err }, 'could not record the download')
+    // Download policies (core/scanning/policies.ts): a blocked file is refused before any byte is sent.
+    await services.policies.assertDownloadAllowed({
+      repository: found.repository,
+      via: repository,
+      path: target.path,
+      sha256: found.kind === 'file' ? found.asset.sha256 : undefined,
+      stream: found.kind === 'stream' ? found.stream : undefined,
     })
-    await sendBody(request, reply, send, { repo: asset.repoKey, path: asset.path })
+    await sendFile(request, reply, artifacts, found)
   }
 
   app.get(`${PREFIX}*`, { config: { access }, exposeHeadRoute: false }, download)
@@ -119,6 +77,14 @@ export async function artifactRoutes(
   app.put(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
     const target = targetOf(request)
     const requested = await repositories.require(target.repoKey)
+    if (!layouts.has(requested.packageType)) {
+      // An npm, docker or PyPI repository's files are what its own protocol made of a publish; a
+      // plain file dropped among them would be served as if it had been checked.
+      throw new TroveError(
+        'UNSUPPORTED',
+        `'${requested.key}' is a ${requested.packageType} repository: deploy with its client (${requested.packageType} API), not a plain PUT`,
+      )
+    }
     const repository = await resolver.deploymentTarget(requested)
     if (repository !== requested && !(await services.authorizer.can(request.principal, 'deploy', repository.key, target.path))) {
       throw refusal(request.principal, `deploy to '${repository.key}', the default deployment repository of '${requested.key}'`)
@@ -139,9 +105,9 @@ export async function artifactRoutes(
     const isChecksumDeploy = String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
     if (isChecksumDeploy) await assertReadableContent(services, request.principal, expected)
     const layout = layoutOf(repository)
-    const outcome = isChecksumDeploy
-      ? undefined
-      : await layout?.deploy?.({ repository, path: target.path, body: request.raw, options, principal: request.principal })
+    // A format's checks apply to a checksum deploy too: it gets the stored content as the body.
+    const body = isChecksumDeploy && layout?.deploy ? await services.blobs.open((await artifacts.blobByChecksum(expected)).sha256) : request.raw
+    const outcome = await layout?.deploy?.({ repository, path: target.path, body, options, principal: request.principal })
     if (outcome?.kind === 'accepted') {
       request.log.info({ repo: repository.key, path: target.path }, 'deploy accepted, nothing stored')
       return reply.status(201).send()
@@ -223,25 +189,6 @@ export function deployBody(base: string, asset: Asset) {
     originalChecksums: asset.originalChecksums,
     uri: `${base}/artifactory/api/storage/${asset.repoKey}/${path}`,
   }
-}
-
-/** A file a format generates (checksums, metadata, an index), with validators so clients can revalidate it. */
-function sendGenerated(request: FastifyRequest, reply: FastifyReply, file: GeneratedFile) {
-  const body = typeof file.body === 'string' ? Buffer.from(file.body) : file.body
-  const etag = `"${createHash('sha1').update(body).digest('hex')}"`
-  const modifiedAt = file.modifiedAt ?? Date.now()
-  reply.header('etag', etag)
-  reply.header('last-modified', new Date(modifiedAt).toUTCString())
-  reply.header('x-content-type-options', 'nosniff')
-  reply.type(file.contentType)
-  if (
-    matchesEtag(request.headers['if-none-match'], etag) ||
-    (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], modifiedAt))
-  ) {
-    return reply.status(304).send()
-  }
-  reply.header('content-length', body.length)
-  return request.method === 'HEAD' ? reply.send() : reply.send(body)
 }
 
 function folderBody(base: string, repoKey: string, folder: Folder) {

@@ -4,7 +4,7 @@ import { join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
-import type { UiMe, UiRepositoryList, UiSsoProviders } from '../../api/ui.js'
+import type { UiMe, UiRepositoryList } from '../../api/ui.js'
 import { TroveError } from '../../core/errors.js'
 import type { CoreServices } from '../../core/services.js'
 import { CSRF_COOKIE, SESSION_COOKIE, csrfTokenFor, parseCookies, serializeCookie, sessionTokenOf } from '../console-session.js'
@@ -82,7 +82,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     if (typeof name !== 'string' || name === '' || typeof password !== 'string' || password === '') {
       throw new TroveError('BAD_REQUEST', 'user and password are required')
     }
-    const user = await users.checkPassword(name, password)
+    const user = await services.loginLimiter.checkPassword(name, password, request.ip)
     if (!user) throw new TroveError('UNAUTHORIZED', 'wrong user name or password, or the account is disabled')
     // Signing in again replaces the session this browser had.
     await revokeSession(parseCookies(request.headers.cookie).get(SESSION_COOKIE))
@@ -130,8 +130,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     return me
   })
 
-  // Single sign-on buttons for the login page. TODO(#7): list the configured OIDC providers.
-  app.get('/api/v1/ui/sso-providers', { config: { access: 'public' } }, async () => ({ providers: [] }) satisfies UiSsoProviders)
+  // Single sign-on buttons for the login page: /api/v1/ui/sso-providers, in routes/sso.ts.
 
   // The repositories the caller may read, with their file counts and sizes (what storageinfo gives admins).
   app.get<{ Querystring: { type?: string; packageType?: string } }>(
@@ -169,7 +168,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
   }
 }
 
-function setSessionCookies(reply: FastifyReply, sessionToken: string, maxAgeSecs: number, isSecure: boolean): void {
+export function setSessionCookies(reply: FastifyReply, sessionToken: string, maxAgeSecs: number, isSecure: boolean): void {
   reply.header('set-cookie', [
     serializeCookie(SESSION_COOKIE, sessionToken, { maxAgeSecs, isHttpOnly: true, isSecure }),
     serializeCookie(CSRF_COOKIE, sessionToken === '' ? '' : csrfTokenFor(sessionToken), { maxAgeSecs, isHttpOnly: false, isSecure }),

@@ -5,6 +5,11 @@ import { jobs } from './002-jobs.js'
 import { oci } from './003-oci.js'
 import { npm } from './004-npm.js'
 import { remote } from './005-remote.js'
+import { vulndb } from './006-vulndb.js'
+import { helm } from './007-helm.js'
+import { access } from './008-access.js'
+import { sso } from './009-sso.js'
+import { scanPolicies } from './010-scan-policies.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
@@ -14,6 +19,11 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
     '003-oci': oci,
     '004-npm': npm,
     '005-remote': remote,
+    '006-vulndb': vulndb,
+    '007-helm': helm,
+    '008-access': access,
+    '009-sso': sso,
+    '010-scan-policies': scanPolicies,
   }
 }
 
