@@ -5,6 +5,7 @@
  * developer and a service account; the service account's token pushes; other projects' members
  * are refused; the quota stops an oversized push.
  */
+import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { metadataBackends } from '../helpers/postgres.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
@@ -209,6 +210,32 @@ describe.each(backends)('projects and access (%s)', (backend) => {
       expect((await project('team')).storage_used_bytes).toBe(used0)
       expect((await put('team-generic/big/b.bin', 'b'.repeat(5000), auth.dev!)).status).toBe(201)
       expect((await call('DELETE', '/artifactory/team-generic/big/b.bin', { auth: auth.dev })).status).toBe(204)
+    })
+
+    it('refuses a container blob the quota has no room for before storing it, in the registry error shape', async () => {
+      expect((await call('PUT', '/artifactory/api/repositories/team-docker', { auth: auth.lead, json: { rclass: 'local', packageType: 'docker', projectKey: 'team' } })).status).toBe(200)
+      const content = new Uint8Array(20_000).fill(7)
+      const hex = createHash('sha256').update(content).digest('hex')
+      const expectQuotaRefusal = async (response: Response) => {
+        expect(response.status).toBe(413)
+        const body = (await response.json()) as { errors: { code: string; message: string }[] }
+        expect(body.errors[0]).toMatchObject({ code: 'DENIED' })
+        expect(body.errors[0]!.message).toMatch(/project 'team' has a quota of 10000 bytes/)
+      }
+      // A monolithic upload declares its length: refused before a byte is stored.
+      await expectQuotaRefusal(await call('POST', `/v2/team-docker/app/blobs/uploads/?digest=sha256:${hex}`, { auth: auth.dev, body: content }))
+      expect((await call('HEAD', `/v2/team-docker/app/blobs/sha256:${hex}`, { auth: auth.dev })).status).toBe(404)
+      // So does a chunk: the session stays where it was, and can be cancelled.
+      const started = await call('POST', '/v2/team-docker/app/blobs/uploads/', { auth: auth.dev })
+      expect(started.status).toBe(202)
+      const location = new URL(started.headers.get('location')!, server.url)
+      const session = `${location.pathname}${location.search}`
+      await expectQuotaRefusal(await call('PATCH', session, { auth: auth.dev, body: content, headers: { 'content-type': 'application/octet-stream' } }))
+      const status = await call('GET', session, { auth: auth.dev })
+      expect(status.status).toBe(204)
+      expect(status.headers.get('range')).toBe('0-0')
+      expect((await call('DELETE', session, { auth: auth.dev })).status).toBe(204)
+      expect((await call('DELETE', '/artifactory/api/repositories/team-docker', { auth: auth.lead })).status).toBe(200)
     })
 
     it('stores at most the quota when parallel uploads together exceed it', async () => {

@@ -136,6 +136,16 @@ export class ArtifactService {
   }
 
   /**
+   * Refuses (QUOTA_EXCEEDED) an upload of `bytes` into `repository` that its project's quota has
+   * no room for, before any byte is stored: for formats that stream uploads their own way (a
+   * container blob, an npm publish, a Python distribution) when the request declares its length.
+   * The commit counts again, exactly; this only spares storing what cannot be kept.
+   */
+  async admitUpload(repository: Repository, bytes: number | undefined): Promise<void> {
+    if (bytes !== undefined) await this.quota?.admit(repository, bytes)
+  }
+
+  /**
    * Records an asset for content already stored, found by one of its checksums (Artifactory's
    * `X-Checksum-Deploy`). Throws NOT_FOUND when no such blob exists.
    */

@@ -341,6 +341,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     const digest = stringOf(query.digest)
     if (digest !== undefined) {
       const hex = parseDigest(digest)
+      await services.artifacts.admitUpload(repository, declaredLength(request))
       const blob = await services.blobs.put(request.raw, { expected: { sha256: hex, size: declaredLength(request) } })
       await registry.addBlob(repository, name.image, blob, user)
       return blobCreated(reply, target, name, hex)
@@ -363,6 +364,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
         return uploadAccepted(reply.status(204), target, name, session)
       case 'PATCH': {
         const range = parseChunkRange(request.headers['content-range'])
+        await services.artifacts.admitUpload(repository, session.size + (declaredLength(request) ?? 0))
         const updated = await uploads.append(repository, session, request.raw, range, principalName(request.principal)).catch(failing)
         return uploadAccepted(reply, target, name, updated)
       }
@@ -372,6 +374,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
         const hex = parseDigest(digest)
         const range = parseChunkRange(request.headers['content-range'])
         const body = hasBody(request) ? request.raw : undefined
+        if (body) await services.artifacts.admitUpload(repository, session.size + (declaredLength(request) ?? 0))
         await uploads.complete(repository, session, hex, body, range, principalName(request.principal)).catch(failing)
         return blobCreated(reply, target, name, hex)
       }
