@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
 import yauzl from 'yauzl'
 import { TroveError } from '../errors.js'
+import { readLimited } from '../streams.js'
 import type { Database } from '../../metadata/schema.js'
 import { normalizePackageName } from './ecosystems.js'
 import { isAffected, type AffectedPackage, type OsvRange } from './matcher.js'
@@ -422,19 +423,12 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: number): Pr
 
 /** Reads a small document (one record) with a hard size limit. */
 async function collect(stream: Readable, maxBytes: number, what: string): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
   try {
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length
-      if (size > maxBytes) throw tooLarge(what, size, maxBytes)
-      chunks.push(chunk as Buffer)
-    }
+    const tooBig = () => new TroveError('PAYLOAD_TOO_LARGE', `${what} is larger than ${maxBytes} bytes, the most one record may have`)
+    return (await readLimited(stream, maxBytes, tooBig)).toString('utf8')
   } catch (err) {
-    stream.destroy()
     if (err instanceof TroveError) throw err
     throw new TroveError('BAD_REQUEST', `cannot read ${what}: ${(err as Error).message}`)
   }
-  return Buffer.concat(chunks).toString('utf8')
 }
 

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext, RemoteSource } from '../../core/artifacts/plain-layout.js'
 import { TroveError, isTroveError, notFound } from '../../core/errors.js'
 import { nameOf } from '../../core/paths.js'
@@ -6,6 +5,7 @@ import { RemoteEngine } from '../../core/remote/remote-engine.js'
 import { CONFUSION_GUARD_FIELD } from '../../core/remote/virtual-members.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
+import { readLimited } from '../../core/streams.js'
 import {
   assertFileNameMatches,
   isChartFile,
@@ -263,7 +263,7 @@ export class HelmLayout implements PlainLayout {
     const upstreamBase = repository.config.url ?? ''
     if (result.kind === 'streaming') {
       // Not stored locally (storeArtifactsLocally: false): parsed from the stream, not kept.
-      return this.parseRemoteIndex(await readBounded(result.stream, MAX_UPSTREAM_INDEX_BYTES), upstreamBase, Date.now())
+      return this.parseRemoteIndex((await readLimited(result.stream, MAX_UPSTREAM_INDEX_BYTES, indexTooLarge)).toString('utf8'), upstreamBase, Date.now())
     }
     const asset = result.asset
     const key = `${repository.key}\0${asset.sha256}\0${upstreamBase}`
@@ -276,7 +276,7 @@ export class HelmLayout implements PlainLayout {
     if (asset.size > MAX_UPSTREAM_INDEX_BYTES) {
       throw new TroveError('UPSTREAM_UNAVAILABLE', `the upstream index.yaml of '${repository.key}' is ${asset.size} bytes; at most ${MAX_UPSTREAM_INDEX_BYTES} are read`)
     }
-    const text = await readBounded(await this.services.artifacts.open(asset), MAX_UPSTREAM_INDEX_BYTES)
+    const text = (await readLimited(await this.services.artifacts.open(asset), MAX_UPSTREAM_INDEX_BYTES, indexTooLarge)).toString('utf8')
     const parsed = this.parseRemoteIndex(text, upstreamBase, asset.fetchedAt ?? asset.modifiedAt)
     this.remoteIndexes.set(key, parsed)
     for (const oldest of this.remoteIndexes.keys()) {
@@ -375,17 +375,4 @@ export class HelmLayout implements PlainLayout {
   }
 }
 
-/** Reads a small document (an index) whole, refusing more than `maxBytes`. */
-async function readBounded(stream: Readable, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > maxBytes) {
-      stream.destroy()
-      throw new TroveError('UPSTREAM_UNAVAILABLE', `the upstream index.yaml is larger than ${maxBytes} bytes`)
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
+const indexTooLarge = () => new TroveError('UPSTREAM_UNAVAILABLE', `the upstream index.yaml is larger than ${MAX_UPSTREAM_INDEX_BYTES} bytes`)

@@ -7,6 +7,7 @@ import { TroveError, conflict, isTroveError, notFound } from '../../core/errors.
 import type { Resolution } from '../../core/remote/plain-resolver.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
+import { readLimited } from '../../core/streams.js'
 import {
   CHECKSUM_HEX_LENGTH,
   METADATA_NAME,
@@ -101,7 +102,7 @@ export class MavenLayout implements PlainLayout {
     if (isMetadataFile(path)) {
       // Maven uploads the metadata it computed; Trove serves its own view of what is stored instead
       // (as Artifactory does), so the upload is read (bounded) and dropped.
-      await readLimited(body, MAX_METADATA_BYTES, 'maven-metadata.xml')
+      await readLimited(body, MAX_METADATA_BYTES, () => tooLarge('maven-metadata.xml', MAX_METADATA_BYTES))
       return { kind: 'accepted' }
     }
     const file = parseArtifactPath(path)
@@ -151,7 +152,7 @@ export class MavenLayout implements PlainLayout {
   // ------------------------------------------------------------ deploy checks
 
   private async checkPom(sha256: string, file: MavenFile): Promise<void> {
-    const pom = readPomCoordinates(await readLimited(await this.services.blobs.open(sha256), MAX_POM_BYTES, 'the POM'))
+    const pom = readPomCoordinates(await readLimited(await this.services.blobs.open(sha256), MAX_POM_BYTES, () => tooLarge('the POM', MAX_POM_BYTES)))
     const expected = { groupId: file.groupId, artifactId: file.artifactId, version: file.version }
     const found = { groupId: pom.groupId, artifactId: pom.artifactId, version: pom.version }
     for (const field of ['groupId', 'artifactId', 'version'] as const) {
@@ -174,7 +175,7 @@ export class MavenLayout implements PlainLayout {
    * a checksum for a file that is not there is refused (409) rather than kept as an orphan.
    */
   private async deployChecksum(repository: Repository, target: string, algorithm: ChecksumAlgorithm, body: Readable): Promise<PlainDeployOutcome> {
-    const text = (await readLimited(body, MAX_CHECKSUM_BYTES, `a .${algorithm} checksum file`)).toString('utf8').trim()
+    const text = (await readLimited(body, MAX_CHECKSUM_BYTES, () => tooLarge(`a .${algorithm} checksum file`, MAX_CHECKSUM_BYTES))).toString('utf8').trim()
     const given = text.split(/\s+/)[0]?.toLowerCase() ?? ''
     const length = CHECKSUM_HEX_LENGTH[algorithm]
     if (!new RegExp(`^[a-f0-9]{${length}}$`).test(given)) {
@@ -409,9 +410,9 @@ export class MavenLayout implements PlainLayout {
       case 'generated':
         return { body: Buffer.from(found.file.body), modifiedAt: found.file.modifiedAt ?? Date.now() }
       case 'file':
-        return { body: await readLimited(await this.services.artifacts.open(found.asset), MAX_METADATA_BYTES, METADATA_NAME), modifiedAt: found.asset.modifiedAt }
+        return { body: await readLimited(await this.services.artifacts.open(found.asset), MAX_METADATA_BYTES, () => tooLarge(METADATA_NAME, MAX_METADATA_BYTES)), modifiedAt: found.asset.modifiedAt }
       case 'stream':
-        return { body: await readLimited(found.stream, MAX_METADATA_BYTES, METADATA_NAME), modifiedAt: Date.now() }
+        return { body: await readLimited(found.stream, MAX_METADATA_BYTES, () => tooLarge(METADATA_NAME, MAX_METADATA_BYTES)), modifiedAt: Date.now() }
       case 'folder':
         return undefined
     }
@@ -449,18 +450,7 @@ function hashOf(algorithm: ChecksumAlgorithm, body: string | Buffer): string {
   return createHash(algorithm).update(body).digest('hex')
 }
 
-/** Reads a small document whole, refusing (`PAYLOAD_TOO_LARGE`) past `limit` bytes; for metadata, never for artifacts. */
-async function readLimited(stream: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
-    size += bytes.length
-    if (size > limit) {
-      stream.destroy()
-      throw new TroveError('PAYLOAD_TOO_LARGE', `${what} is larger than the limit of ${limit} bytes`)
-    }
-    chunks.push(bytes)
-  }
-  return Buffer.concat(chunks)
+/** Small documents are read whole (never artifacts): past their limit, PAYLOAD_TOO_LARGE. */
+function tooLarge(what: string, limit: number): TroveError {
+  return new TroveError('PAYLOAD_TOO_LARGE', `${what} is larger than the limit of ${limit} bytes`)
 }

@@ -6,6 +6,7 @@ import { TroveError, isTroveError, notFound } from '../../core/errors.js'
 import { RemoteEngine } from '../../core/remote/remote-engine.js'
 import { virtualMembers } from '../../core/remote/virtual-members.js'
 import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
+import { readLimited } from '../../core/streams.js'
 import { isObject, type Json, type JsonObject } from './manifest.js'
 import type { PackageName } from './names.js'
 import type { NpmStore } from './npm-store.js'
@@ -174,7 +175,7 @@ export class NpmResolver {
     if (result.kind === 'cached') {
       const known = this.parsed.get(key)
       if (known && known.sha256 === result.asset.sha256) return known.value
-      const body = await readAll(await this.artifacts.open(result.asset))
+      const body = await readLimited(await this.artifacts.open(result.asset), MAX_UPSTREAM_PACKUMENT_BYTES, packumentTooLarge)
       const value = parseUpstream(repository, name, body, result.asset.sha256, result.asset.fetchedAt ?? result.asset.modifiedAt)
       this.parsed.delete(key)
       this.parsed.set(key, { sha256: result.asset.sha256, value })
@@ -182,7 +183,7 @@ export class NpmResolver {
       return value
     }
     // storeArtifactsLocally: false: read through, nothing kept.
-    const body = await readAll(result.stream)
+    const body = await readLimited(result.stream, MAX_UPSTREAM_PACKUMENT_BYTES, packumentTooLarge)
     return parseUpstream(repository, name, body, createHash('sha256').update(body).digest('hex'), Date.now())
   }
 
@@ -214,11 +215,6 @@ function skippable(err: unknown, failure: TroveError | undefined): TroveError | 
   throw err
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
-  return Buffer.concat(chunks)
-}
 
 /** What a version's `dist` lets the engine verify while the tarball streams through. */
 export interface DistChecks {
@@ -320,3 +316,7 @@ function parseUpstream(repository: Repository, name: PackageName, body: Buffer, 
   }
   return { packument, tarballs }
 }
+
+/** The largest upstream packument read (the largest public ones are tens of MiB): a bound against a broken or hostile upstream. */
+const MAX_UPSTREAM_PACKUMENT_BYTES = 256 * 1024 * 1024
+const packumentTooLarge = () => new TroveError('UPSTREAM_UNAVAILABLE', `an upstream packument is larger than ${MAX_UPSTREAM_PACKUMENT_BYTES} bytes`)

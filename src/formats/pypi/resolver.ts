@@ -4,11 +4,11 @@ import { TroveError, isTroveError, notFound } from '../../core/errors.js'
 import type { RemoteEngine } from '../../core/remote/remote-engine.js'
 import { virtualMembers } from '../../core/remote/virtual-members.js'
 import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
+import { readLimited } from '../../core/streams.js'
 import { isDistributionFilename, parseDistributionFilename } from './names.js'
 import type { PypiStore } from './pypi-store.js'
 import { parseProjectPage, type IndexFile, type ProjectPage } from './simple-page.js'
 
-/** Per-virtual switch of the dependency-confusion guard, on unless `false` (as for npm). */
 /** Artifactory's field for the path of the simple index below a remote's URL. */
 export const SUFFIX_FIELD = 'pyPIRepositorySuffix'
 
@@ -206,7 +206,7 @@ export class PypiResolver {
     if (result.kind === 'cached') {
       const known = this.parsed.get(key)
       if (known && known.sha256 === result.asset.sha256) return known.value
-      const body = await readLimited(await this.artifacts.open(result.asset), MAX_PAGE_BYTES)
+      const body = await readLimited(await this.artifacts.open(result.asset), MAX_PAGE_BYTES, pageTooLarge)
       const value = parseUpstream(repository, project, body, result.asset.contentType, result.asset.sourceUrl ?? pageUrl)
       this.parsed.delete(key)
       this.parsed.set(key, { sha256: result.asset.sha256, value })
@@ -214,7 +214,7 @@ export class PypiResolver {
       return value
     }
     // storeArtifactsLocally: false: read through, nothing kept.
-    return parseUpstream(repository, project, await readLimited(result.stream, MAX_PAGE_BYTES), result.contentType, result.upstreamUrl)
+    return parseUpstream(repository, project, await readLimited(result.stream, MAX_PAGE_BYTES, pageTooLarge), result.contentType, result.upstreamUrl)
   }
 
   private async remoteFile(repository: Repository, project: string, path: string): Promise<PypiFile> {
@@ -278,17 +278,4 @@ export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/')
 }
 
-async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) {
-      stream.destroy()
-      throw new TroveError('UPSTREAM_UNAVAILABLE', `an upstream project page is larger than ${limit} bytes`)
-    }
-    chunks.push(Buffer.from(chunk))
-  }
-  return Buffer.concat(chunks)
-}
-
+const pageTooLarge = () => new TroveError('UPSTREAM_UNAVAILABLE', `an upstream project page is larger than ${MAX_PAGE_BYTES} bytes`)

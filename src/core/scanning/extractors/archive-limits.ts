@@ -4,6 +4,7 @@ import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import * as zlib from 'node:zlib'
 import type { BlobStore } from '../../blobs/blob-store.js'
+import { readLimited } from '../../streams.js'
 import { ScanFailure, type ExtractionLimits } from '../components.js'
 
 /**
@@ -66,16 +67,8 @@ export class UnpackBudget {
 }
 
 /** Reads a stream whole, refusing past `max` bytes (for small metadata files only). */
-export async function readCapped(source: AsyncIterable<Buffer | string>, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of source) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-    size += buffer.length
-    if (size > max) throw new ScanFailure(`${what} is larger than ${max} bytes`)
-    chunks.push(buffer)
-  }
-  return Buffer.concat(chunks)
+export function readCapped(source: AsyncIterable<Buffer | string>, max: number, what: string): Promise<Buffer> {
+  return readLimited(source, max, () => new ScanFailure(`${what} is larger than ${max} bytes`))
 }
 
 /** Streams `source` to `file`, refusing past `max` bytes (the partial file is left for the scratch folder's removal). */
