@@ -103,13 +103,7 @@ export class NpmResolver {
     if (repository.rclass !== 'virtual') throw notFound(`package ${name.full} is not in '${repository.key}'`)
     const found: Packument[] = []
     let failure: TroveError | undefined
-    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
-      packageType: 'npm',
-      isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined,
-      canRead: options.canRead,
-      seen,
-      noRemotes,
-    })
+    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
     for (const member of members) {
       try {
         found.push(await this.packumentIn(member, name, options, seen, isGuarded))
@@ -141,13 +135,7 @@ export class NpmResolver {
     if (repository.rclass === 'remote') return this.remoteTarball(repository, name, file)
     if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'`)
     let failure: TroveError | undefined
-    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
-      packageType: 'npm',
-      isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined,
-      canRead: options.canRead,
-      seen,
-      noRemotes,
-    })
+    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
     for (const member of members) {
       try {
         return await this.tarballIn(member, name, file, options, seen, isGuarded)
@@ -204,6 +192,17 @@ export class NpmResolver {
     return result.kind === 'cached'
       ? { kind: 'asset', asset: result.asset }
       : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
+  }
+
+  /** The members of a virtual to consult for `name`, in order, with the dependency-confusion guard (see {@link virtualMembers}). */
+  private membersFor(virtual: Repository, name: PackageName, options: NpmReadOptions, seen: ReadonlySet<string>, noRemotes: boolean) {
+    return virtualMembers(this.repositories, virtual, {
+      packageType: 'npm',
+      isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined,
+      canRead: options.canRead,
+      seen,
+      noRemotes,
+    })
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { drainBody } from '../../http/drain.js'
 import { normalizeError } from '../../http/errors.js'
 
 /** Longest status line reason sent (the whole message is in the body too). */
@@ -22,33 +23,4 @@ export async function sendPypiError(request: FastifyRequest, reply: FastifyReply
 export function reasonPhrase(message: string): string {
   const line = message.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?')
   return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 3)}...` : line
-}
-
-/**
- * Reads and discards what is left of an upload a handler refused halfway, so that twine, still
- * sending, reads the answer instead of a reset connection. False when the rest is larger than
- * `maxBytes` or can no longer be read: the connection then closes after the answer.
- */
-async function drainBody(request: FastifyRequest, maxBytes: number): Promise<boolean> {
-  const body = request.raw
-  if (body.complete) return true
-  if (body.destroyed || body.readableEnded) return false
-  // The multipart parser may still be attached: the rest goes nowhere but here.
-  body.unpipe()
-  return new Promise<boolean>((resolve) => {
-    let drained = 0
-    const finish = (ok: boolean) => {
-      body.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose)
-      if (!ok) body.pause()
-      resolve(ok)
-    }
-    const onData = (chunk: Buffer) => {
-      drained += chunk.length
-      if (drained > maxBytes) finish(false)
-    }
-    const onEnd = () => finish(true)
-    const onClose = () => finish(body.complete)
-    body.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose)
-    body.resume()
-  })
 }

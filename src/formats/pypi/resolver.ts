@@ -111,13 +111,7 @@ export class PypiResolver {
     const files = new Map<string, IndexFile>()
     let name: string | undefined
     let failure: TroveError | undefined
-    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
-      packageType: 'pypi',
-      isLocalName: (local) => this.store.hasProject(local.key, project),
-      canRead: options.canRead,
-      seen,
-      noRemotes,
-    })
+    const { members, isGuarded } = await this.membersFor(repository, project, options, seen, noRemotes)
     for (const member of members) {
       try {
         const page = await this.pageIn(member, project, options, seen, isGuarded)
@@ -142,13 +136,7 @@ export class PypiResolver {
     if (repository.rclass === 'remote') return this.remoteFile(repository, project, path)
     if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'.`)
     let failure: TroveError | undefined
-    const { members, isGuarded } = await virtualMembers(this.repositories, repository, {
-      packageType: 'pypi',
-      isLocalName: (local) => this.store.hasProject(local.key, project),
-      canRead: options.canRead,
-      seen,
-      noRemotes,
-    })
+    const { members, isGuarded } = await this.membersFor(repository, project, options, seen, noRemotes)
     for (const member of members) {
       try {
         return await this.fileIn(member, project, path, options, seen, isGuarded)
@@ -241,6 +229,17 @@ export class PypiResolver {
     return result.kind === 'cached'
       ? { kind: 'file', asset: result.asset }
       : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
+  }
+
+  /** The members of a virtual to consult for `project`, in order, with the dependency-confusion guard (see {@link virtualMembers}). */
+  private membersFor(virtual: Repository, project: string, options: PypiReadOptions, seen: ReadonlySet<string>, noRemotes: boolean) {
+    return virtualMembers(this.repositories, virtual, {
+      packageType: 'pypi',
+      isLocalName: (local) => this.store.hasProject(local.key, project),
+      canRead: options.canRead,
+      seen,
+      noRemotes,
+    })
   }
 }
 
