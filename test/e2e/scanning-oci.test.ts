@@ -3,7 +3,7 @@
  * with the `tar` package from a tiny Debian-like root and a node_modules folder, the second layer
  * whiting out a package of the first), pushed with skopeo to a Trove on 127.0.0.1, scanned as a
  * job; its report names each OS-package finding's layer. A wheel, a jar and a pom deployed to a
- * generic repository show their findings too. The OSV_FIXTURES fixtures are the database.
+ * generic repository show their findings too. The OSV fixtures are the database.
  */
 import { execFile, spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'

@@ -1,6 +1,6 @@
 /**
  * Download policies end to end: the real lodash 4.17.15 (`npm pack`) published to a local npm
- * repository and scanned against the OSV_FIXTURES fixtures; a policy blocking high vulnerabilities makes the
+ * repository and scanned against the OSV fixtures; a policy blocking high vulnerabilities makes the
  * real `npm install` fail with the message naming the tarball and its advisories, in every download
  * path (npm tarball URL, plain layout), with each protocol's error body; ignore rules let it
  * through until they expire; Project Admins manage their project's policies only; and with

@@ -1,6 +1,6 @@
 /**
  * Scan reports end to end: the real lodash 4.17.15 (`npm pack`) published to a local npm
- * repository of a Trove on 127.0.0.1; the OSV_FIXTURES fixtures come through the scheduled sync, fetched
+ * repository of a Trove on 127.0.0.1; the OSV fixtures come through the scheduled sync, fetched
  * from a static server on 127.0.0.1 (a zip archive and a JSON file); then the repository and
  * project summaries, the report with CVSS scores, its CycloneDX 1.5 SBOM, and the Xray-compatible
  * artifact summary.
@@ -52,7 +52,7 @@ describe.skipIf(skip).each(backends)('scan reports on %s', (backend) => {
   const restError = async (response: Response) => ((await response.json()) as { errors: { message: string }[] }).errors[0]!.message
 
   beforeAll(async () => {
-    // A static file server with ETags, as an OSV_FIXTURES mirror would be.
+    // A static file server with ETags, as an OSV mirror would be.
     const { zip, json } = await syncedFiles()
     const files: Record<string, Buffer> = { '/osv/all.zip': zip, '/osv/extra.json': json }
     statics = createServer((request, response) => {

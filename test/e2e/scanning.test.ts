@@ -1,15 +1,16 @@
 /**
  * Security scanning end to end, with real artifacts: `npm pack lodash@4.17.15` (the real package,
  * fetched by npm from its configured registry), published to a local npm repository of a Trove
- * on 127.0.0.1, the OSV_FIXTURES fixtures imported through the REST API; then the artifact's report,
- * a re-match after a database change, the OSV_FIXTURES query API, and `npm audit` through Trove.
+ * on 127.0.0.1, the OSV fixtures imported through the REST API; then the artifact's report,
+ * a re-match after a database change, the OSV query API, and `npm audit` through Trove.
  */
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { publishBody } from '../helpers/npm.js'
+import { npmPackage, publishBody } from '../helpers/npm.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { OSV_FIXTURES, fixtureRecords, packageJsonOf } from '../helpers/scanning.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
@@ -48,7 +49,7 @@ describe.skipIf(skip).each(backends)('scanning on %s', (backend) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ backend })
+    server = await startTestServer({ backend, settings: { remote: { allowedUpstreamHosts: ['127.0.0.1'] } } })
     home = await ClientHome.create()
     const packDir = await home.folder('pack')
     // The real npm, with the machine's own configuration: it knows where to fetch from.
@@ -73,18 +74,18 @@ describe.skipIf(skip).each(backends)('scanning on %s', (backend) => {
     expect(await query.json()).toEqual({ vulns: [] })
   })
 
-  it('2. imports the OSV_FIXTURES fixtures through the API', async () => {
+  it('2. imports the OSV fixtures through the API', async () => {
     const response = await api('POST', '/api/v1/vulndb/import', await fixtureRecords())
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({ imported: 39, withdrawn: 1, invalid: 0 })
   })
 
-  it('3. answers OSV_FIXTURES queries: the body and answer of /v1/query', async () => {
+  it('3. answers OSV queries: the body and answer of /v1/query', async () => {
     const response = await api('POST', '/api/v1/vulndb/query', { package: { ecosystem: 'npm', name: 'lodash' }, version: '4.17.15' })
     expect(response.status).toBe(200)
     const { vulns } = (await response.json()) as { vulns: { id: string; modified: string; affected: unknown[] }[] }
     expect(vulns.map((v) => v.id).sort()).toEqual(LODASH_4_17_15)
-    expect(vulns[0]!.affected.length).toBeGreaterThan(0) // whole records, as OSV_FIXTURES answers
+    expect(vulns[0]!.affected.length).toBeGreaterThan(0) // whole records, as OSV answers
     const bad = await api('POST', '/api/v1/vulndb/query', { package: { name: 'lodash' } })
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/ecosystem/)
@@ -115,7 +116,44 @@ describe.skipIf(skip).each(backends)('scanning on %s', (backend) => {
     expect((await report()).vulnerabilities.flatMap((v) => v.ids)).toContain('GHSA-jf85-cpcp-j695')
   })
 
-  it('6. npm audit through Trove lists the advisories', async () => {
+  it('6. scans what a remote repository caches on first pull, as a job, and reports it under the remote', async () => {
+    // An upstream registry (a second Trove) with a package of other bytes than the one published
+    // here, so that the remote's download is content this Trove has never scanned.
+    const upstream = await startTestServer()
+    try {
+      const manifest = { name: 'lodash', version: '4.17.15', description: 'a stand-in with the same name and version' }
+      const { tarball: standIn, body } = await npmPackage(manifest)
+      const upstreamCall = (method: string, path: string, json?: unknown) =>
+        fetch(`${upstream.url}${path}`, {
+          method,
+          headers: { authorization: upstream.adminAuth, 'content-type': 'application/json' },
+          body: json === undefined ? undefined : JSON.stringify(json),
+        })
+      expect((await upstreamCall('PUT', '/artifactory/api/repositories/npm-up', { rclass: 'local', packageType: 'npm', anonymousRead: true })).status).toBe(200)
+      expect((await upstreamCall('PUT', '/artifactory/api/npm/npm-up/lodash', body)).status).toBe(201)
+      const created = await api('PUT', '/artifactory/api/repositories/npm-remote', {
+        rclass: 'remote',
+        packageType: 'npm',
+        url: `${upstream.url}/artifactory/api/npm/npm-up/`,
+      })
+      expect(created.status, await created.clone().text()).toBe(200)
+      const pulled = await api('GET', `/artifactory/api/npm/npm-remote/${TARBALL_PATH}`)
+      expect(pulled.status).toBe(200)
+      expect(Buffer.from(await pulled.arrayBuffer()).equals(standIn)).toBe(true)
+      const remoteReport = async () => (await (await api('GET', `/api/v1/scan/artifact/npm-remote/${TARBALL_PATH}`)).json()) as { status: string; sha256: string; vulnerabilities: { ids: string[] }[] }
+      const queued = await remoteReport()
+      expect(queued.sha256).toBe(createHash('sha256').update(standIn).digest('hex'))
+      expect(queued.status).toBe('pending')
+      await server.trove.services.jobs.runDue()
+      const scanned = await remoteReport()
+      expect(scanned.status).toBe('done')
+      expect(scanned.vulnerabilities.flatMap((v) => v.ids)).toEqual(expect.arrayContaining(LODASH_4_17_15))
+    } finally {
+      await upstream.close()
+    }
+  })
+
+  it('7. npm audit through Trove lists the advisories', async () => {
     const registry = `${server.url}/artifactory/api/npm/npm-local/`
     const auth = Buffer.from(`admin:${'admin-password-for-tests'}`).toString('base64')
     await home.writeNpmrc([`registry=${registry}`, `${registry.replace(/^http:/, '')}:_auth=${auth}`])
