@@ -1,6 +1,7 @@
 /**
  * The tenancy matrix through real clients, where they are cheap: a project's service account
- * pushes with its token from skopeo and npm; a member of another project and a Viewer are refused.
+ * pushes with its token from skopeo, npm, twine and curl; a member of another project and a
+ * Viewer are refused.
  */
 import { execFile, spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -9,10 +10,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobsOfImage, buildImage, writeLayout } from '../helpers/oci-images.js'
 import { metadataBackends } from '../helpers/postgres.js'
+import { TWINE, buildWheel } from '../helpers/python.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createUser, type ApiCall } from './admin-http.js'
 
-const missing = ['skopeo', 'npm'].filter((tool) => spawnSync(tool, ['--version']).status !== 0)
+const missing = ['skopeo', 'npm', TWINE, 'curl'].filter((tool) => spawnSync(tool, ['--version']).status !== 0)
 if (missing.length > 0 && process.env.CI === 'true') throw new Error(`${missing.join(', ')} required under CI=true`)
 if (missing.length > 0) console.warn(`SKIPPING the tenancy client suite: ${missing.join(', ')} not installed`)
 
@@ -21,12 +23,14 @@ const backends = await metadataBackends()
 interface Run {
   readonly code: number
   readonly stderr: string
+  /** stdout and stderr (twine prints its errors on stdout). */
+  readonly output: string
 }
 
 function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: 120_000, cwd: options.cwd, env: { ...process.env, ...options.env } }, (err, _stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    execFile(command, args, { timeout: 120_000, cwd: options.cwd, env: { ...process.env, ...options.env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr, output: `${stdout}${stderr}` }),
     )
   })
 }
@@ -52,7 +56,7 @@ describe.skipIf(missing.length > 0).each(backends)('tenancy with real clients (%
     expect((await call('PUT', '/access/api/v1/projects/acme/users/lead', { json: { roles: ['Project Admin'] } })).status).toBe(200)
     expect((await call('PUT', '/access/api/v1/projects/acme/users/viewer', { json: { roles: ['Viewer'] } })).status).toBe(200)
     expect((await call('PUT', '/access/api/v1/projects/other/users/stranger', { json: { roles: ['Developer'] } })).status).toBe(200)
-    for (const [key, type] of [['acme-docker', 'docker'], ['acme-npm', 'npm']]) {
+    for (const [key, type] of [['acme-docker', 'docker'], ['acme-npm', 'npm'], ['acme-pypi', 'pypi'], ['acme-generic', 'generic']]) {
       expect((await call('PUT', `/artifactory/api/repositories/${key}`, { auth: lead, json: { rclass: 'local', packageType: type } })).status).toBe(200)
     }
     expect((await call('PUT', '/access/api/v1/projects/acme/service-accounts/acme-ci', { auth: lead, json: { roles: ['Developer'] } })).status).toBe(201)
@@ -102,5 +106,37 @@ describe.skipIf(missing.length > 0).each(backends)('tenancy with real clients (%
     expect(published.code, published.stderr).toBe(0)
     const packument = (await (await call('GET', '/artifactory/api/npm/acme-npm/acme-lib')).json()) as { 'dist-tags': Record<string, string> }
     expect(packument['dist-tags'].latest).toBe('1.0.0')
+  })
+
+  it('twine upload: the service account uploads with its token as the password; another project member is refused', async () => {
+    const wheel = await buildWheel({ name: 'acme-tool', version: '1.0.0' })
+    const file = join(work, wheel.filename)
+    await writeFile(file, wheel.bytes)
+    const repositoryUrl = `${server.url}/artifactory/api/pypi/acme-pypi`
+    const upload = (user: string, password: string) =>
+      run(TWINE, ['upload', '--non-interactive', '--disable-progress-bar', '--repository-url', repositoryUrl, '-u', user, '-p', password, file], { env: { HOME: work } })
+    const refused = await upload('stranger', 'stranger-password-1')
+    expect(refused.code).not.toBe(0)
+    expect(refused.output).toMatch(/403 Forbidden/)
+    expect(refused.output).toMatch(/user 'stranger' may not deploy/)
+    const uploaded = await upload('acme-ci', ciToken)
+    expect(uploaded.code, uploaded.output).toBe(0)
+    const page = await call('GET', '/artifactory/api/pypi/acme-pypi/simple/acme-tool/')
+    expect(await page.text()).toContain(wheel.filename)
+  })
+
+  it('curl: the service account deploys with its token as Bearer and as the Basic password; its password login is refused', async () => {
+    const url = `${server.url}/artifactory/acme-generic/builds/1/app.txt`
+    const content = join(work, 'app.txt')
+    await writeFile(content, 'built by CI\n')
+    const bearer = await run('curl', ['-sS', '-f', '-T', content, '-H', `Authorization: Bearer ${ciToken}`, url])
+    expect(bearer.code, bearer.stderr).toBe(0)
+    const basic = await run('curl', ['-sS', '-f', '-T', content, '-u', `acme-ci:${ciToken}`, `${url}.copy`])
+    expect(basic.code, basic.stderr).toBe(0)
+    expect(await (await call('GET', '/artifactory/acme-generic/builds/1/app.txt.copy')).text()).toBe('built by CI\n')
+    // A service account has no password: anything but its token is refused.
+    const password = await run('curl', ['-sS', '-f', '-T', content, '-u', 'acme-ci:some-password-1', `${url}.other`])
+    expect(password.code).not.toBe(0)
+    expect((await call('GET', '/artifactory/acme-generic/builds/1/app.txt.other')).status).toBe(404)
   })
 })
