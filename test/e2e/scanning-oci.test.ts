@@ -3,7 +3,8 @@
  * with the `tar` package from a tiny Debian-like root and a node_modules folder, the second layer
  * whiting out a package of the first), pushed with skopeo to a Trove on 127.0.0.1, scanned as a
  * job; its report names each OS-package finding's layer. A wheel, a jar and a pom deployed to a
- * generic repository show their findings too. The OSV fixtures are the database.
+ * generic repository show their findings too; a policy blocking high vulnerabilities stops skopeo
+ * from pulling the image. The OSV fixtures are the database.
  */
 import { execFile, spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -151,6 +152,27 @@ describe.skipIf(!hasSkopeo).each(backends)('scanning images, wheels and jars on 
     expect(byDigest.path).toBe('scan/debian/v1/manifest.json')
     const missing = await api('GET', '/api/v1/scan/artifact/docker-local/scan/debian:v2')
     expect(missing.status).toBe(404)
+  })
+
+  it('a policy blocking high vulnerabilities makes skopeo copy of the scanned image fail with the message', async () => {
+    const host = new URL(server.url).host
+    const pull = () =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(
+          'skopeo',
+          ['copy', '--src-tls-verify=false', '--src-creds', `admin:${ADMIN_PASSWORD}`, `docker://${host}/docker-local/scan/debian:v1`, `oci:${join(work, 'pulled')}:v1`],
+          { timeout: 120_000, env: { ...process.env, REGISTRY_AUTH_FILE: join(work, 'auth.json') } },
+          (err, _stdout, stderr) => resolve({ code: err ? 1 : 0, stderr }),
+        ),
+      )
+    expect((await api('PUT', '/api/v1/scan/policies/no-high-images', { repositories: ['docker-local'], minSeverity: 'high' })).status).toBe(201)
+    const blocked = await pull()
+    expect(blocked.code).not.toBe(0)
+    // The image's worst findings are lodash's (high), found in its second layer.
+    expect(blocked.stderr).toMatch(/docker-local\/scan\/debian:v1 is blocked by policy 'no-high-images': GHSA-p6mc-m468-83gw \(high/)
+    expect((await api('DELETE', '/api/v1/scan/policies/no-high-images')).status).toBe(204)
+    const allowed = await pull()
+    expect(allowed.code, allowed.stderr).toBe(0)
   })
 
   it('scans a wheel, a jar and a pom deployed to a generic repository', async () => {
