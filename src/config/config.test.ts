@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       keepAliveTimeoutSecs: 30,
       requestTimeoutSecs: 0,
       jsonBodyLimitBytes: 1024 * 1024,
+      trustedProxies: [],
     })
     expect(config.warnings).toEqual([])
   })

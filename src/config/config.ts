@@ -110,6 +110,12 @@ const ConfigSchema = z
         requestTimeoutSecs: seconds.default(0),
         /** Largest JSON body the REST API parses. */
         jsonBodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        /**
+         * Addresses or CIDR ranges of the reverse proxies (load balancers) in front of Trove, whose
+         * `X-Forwarded-For` and `X-Forwarded-Proto` are believed: the client's address (for the login
+         * limits and the logs) is then the one they forward. Empty: the connecting address.
+         */
+        trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .default({
@@ -118,6 +124,7 @@ const ConfigSchema = z
         keepAliveTimeoutSecs: 30,
         requestTimeoutSecs: 0,
         jsonBodyLimitBytes: 1024 * 1024,
+        trustedProxies: [],
       }),
     npm: z
       .object({
@@ -185,6 +192,7 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_HTTP_KEEP_ALIVE_TIMEOUT_SECS: { path: ['http', 'keepAliveTimeoutSecs'], type: 'number' },
   TROVE_HTTP_REQUEST_TIMEOUT_SECS: { path: ['http', 'requestTimeoutSecs'], type: 'number' },
   TROVE_HTTP_JSON_BODY_LIMIT_BYTES: { path: ['http', 'jsonBodyLimitBytes'], type: 'number' },
+  TROVE_HTTP_TRUSTED_PROXIES: { path: ['http', 'trustedProxies'], type: 'list' },
   TROVE_NPM_MAX_TARBALL_BYTES: { path: ['npm', 'maxTarballBytes'], type: 'number' },
   TROVE_NPM_MAX_METADATA_BYTES: { path: ['npm', 'maxMetadataBytes'], type: 'number' },
   TROVE_NPM_MAX_UNPACKED_BYTES: { path: ['npm', 'maxUnpackedBytes'], type: 'number' },

@@ -38,6 +38,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     // trickling header bytes (never idle) would outlive a short headers timeout by that much.
     http: { headersTimeout: http.headersTimeoutSecs * 1000, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     forceCloseConnections: 'idle',
+    // Only the configured proxies' X-Forwarded-* are believed (request.ip, the login limits).
+    trustProxy: http.trustedProxies.length > 0 ? [...http.trustedProxies] : false,
     return503OnClosing: true,
     // Image names and deep paths are long; find-my-way answers 404 past this length otherwise.
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },

@@ -126,4 +126,26 @@ describe.each(backends)('login limits (%s)', (backend) => {
     await expectRestError(await call('GET', '/artifactory/api/security/users'), 429, /address 127\.0\.0\.1/)
     expect(await server.trove.services.users.get('mallory1')).toBeUndefined()
   }, 30_000)
+
+  it('counts the forwarded client address behind a trusted proxy, and ignores X-Forwarded-For from anyone else', async () => {
+    // This node trusts 127.0.0.1 as its load balancer: the address a client's failures count
+    // against is the one the proxy forwards, so one guessing client does not block the others.
+    const proxied = await startTestServer({
+      settings: { loginLimits: LIMITS, http: { trustedProxies: ['127.0.0.1'] }, database: { url: server.trove.services.config.databaseUrl } },
+    })
+    try {
+      const from = (address: string, name: string, password: string) =>
+        // Any authenticated call will do (this node has its own, empty blob folder).
+        fetch(`${proxied.url}/artifactory/api/repositories`, { headers: { authorization: basicAuth(name, password), 'x-forwarded-for': address } })
+      for (let i = 0; i < LIMITS.maxFailuresPerAddress; i++) expect((await from('203.0.113.7', `guesser${i}`, 'guess')).status).toBe(401)
+      const blocked = await from('203.0.113.7', 'bob', BOB_PASSWORD)
+      await expectRestError(blocked, 429, /address 203\.0\.113\.7/)
+      expect((await from('198.51.100.20', 'bob', BOB_PASSWORD)).status).toBe(200)
+    } finally {
+      await proxied.close()
+    }
+    // The first node trusts no proxy: a forwarded address is ignored, and the connecting address (still blocked) counts.
+    const spoofed = await fetch(fileUrl(), { headers: { authorization: basicAuth('bob', BOB_PASSWORD), 'x-forwarded-for': '198.51.100.21' } })
+    await expectRestError(spoofed, 429, /address 127\.0\.0\.1/)
+  }, 30_000)
 })
