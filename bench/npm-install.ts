@@ -30,7 +30,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ensureVerdaccio } from './npm.js'
 import type { SuiteContext } from './oci.js'
-import { ROOT, ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
+import { ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { call, createAgent } from './transfers.js'
 
@@ -106,22 +106,7 @@ export async function npmInstallSuite({ workDir, track }: SuiteContext): Promise
   }
 
   const startTrove = async (round: number) => {
-    const port = await freePort()
-    const server = track(
-      await ServerProcess.start(
-        'trove',
-        trove.args,
-        childEnv({
-          TROVE_DATA_DIR: join(workDir, `trove-data-${round}`),
-          TROVE_HOST: '127.0.0.1',
-          TROVE_PORT: String(port),
-          TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          TROVE_LOG_LEVEL: 'warn',
-        }),
-        port,
-        '/api/v1/system/readiness',
-      ),
-    )
+    const server = track(await startTroveProcess({ args: trove.args, dataDir: join(workDir, `trove-data-${round}`), adminPassword: ADMIN_PASSWORD }))
     const agent = createAgent()
     try {
       await call(agent, 'PUT', `${server.url}/artifactory/api/repositories/${REPO}`, ADMIN_AUTH, {

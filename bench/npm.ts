@@ -29,7 +29,7 @@ import { promisify } from 'node:util'
 import { Pool } from 'undici'
 import { npmPackage } from '../test/helpers/npm.js'
 import type { SuiteContext } from './oci.js'
-import { ROOT, ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
+import { ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 
 const VERDACCIO_VERSION = '6.8.0'
@@ -97,23 +97,8 @@ export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> 
     }),
   )
 
-  const trovePort = await freePort()
   const troveArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...trove.args] : trove.args
-  const troveServer = track(
-    await ServerProcess.start(
-      'trove',
-      troveArgs,
-      childEnv({
-        TROVE_DATA_DIR: join(workDir, 'trove-data'),
-        TROVE_HOST: '127.0.0.1',
-        TROVE_PORT: String(trovePort),
-        TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        TROVE_LOG_LEVEL: 'warn',
-      }),
-      trovePort,
-      '/api/v1/system/readiness',
-    ),
-  )
+  const troveServer = track(await startTroveProcess({ args: troveArgs, dataDir: join(workDir, 'trove-data'), adminPassword: ADMIN_PASSWORD }))
   const pools = new Map<string, Pool>()
   const poolFor = (url: string) => {
     let pool = pools.get(url)

@@ -13,18 +13,17 @@
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, tarOf, writeLayout, type Blob } from '../test/helpers/oci-images.js'
 import type { SuiteContext } from './oci.js'
-import { ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
-import { hasCommand, registryConfigYaml, skopeo } from './registry.js'
+import { childEnv, cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
+import { REGISTRY_BINARY, hasCommand, skopeo, startRegistry } from './registry.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { MiB, call, createAgent } from './transfers.js'
 
-const REGISTRY_BINARY = '/usr/bin/docker-registry'
 const ROUNDS = positiveInteger('BENCH_OCI_REMOTE_ROUNDS', 3)
 const LAYERS = 20
 /** Layer sizes, cycled: random (incompressible) content, a few large layers and many small ones, as real images have. */
@@ -64,13 +63,7 @@ export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<
   const trove = await troveCommand()
   console.log(`${registryVersion.trim()}; Trove from ${trove.label}; ${ROUNDS} rounds`)
 
-  const registryPort = await freePort()
-  const registryConfig = join(workDir, 'registry.yml')
-  await writeFile(registryConfig, registryConfigYaml(join(workDir, 'registry-storage'), registryPort))
-  const registry = track(
-    await ServerProcess.start('registry', ['serve', registryConfig], childEnv({}), registryPort, '/v2/', { command: REGISTRY_BINARY, echoStderr: false }),
-  )
-  const registryHost = `127.0.0.1:${registryPort}`
+  const { server: registry, host: registryHost } = await startRegistry(workDir).then((r) => ({ ...r, server: track(r.server) }))
 
   // skopeo's own credentials file, so that a developer's logins neither help nor hinder.
   const skopeoEnv = childEnv({ REGISTRY_AUTH_FILE: join(workDir, 'skopeo-auth.json') })
@@ -97,23 +90,14 @@ export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<
   await copy(registryHost, IMAGE)
   const results = Object.fromEntries(TARGETS.map((t) => [t, [] as Copy[]])) as Record<Target, Copy[]>
   for (let round = 0; round < ROUNDS; round++) {
-    const port = await freePort()
     const server = track(
-      await ServerProcess.start(
-        'trove',
-        trove.args,
-        childEnv({
-          TROVE_DATA_DIR: join(workDir, `trove-data-${round}`),
-          TROVE_HOST: '127.0.0.1',
-          TROVE_PORT: String(port),
-          TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          TROVE_LOG_LEVEL: 'warn',
-          // The upstream is on loopback, which Trove refuses unless allowed.
-          TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1',
-        }),
-        port,
-        '/api/v1/system/readiness',
-      ),
+      await startTroveProcess({
+        args: trove.args,
+        dataDir: join(workDir, `trove-data-${round}`),
+        adminPassword: ADMIN_PASSWORD,
+        // The upstream is on loopback, which Trove refuses unless allowed.
+        env: { TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1' },
+      }),
     )
     const agent = createAgent()
     try {
@@ -126,7 +110,7 @@ export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<
     } finally {
       await agent.close()
     }
-    const troveHost = `127.0.0.1:${port}`
+    const troveHost = new URL(server.url).host
     // The registry's copy first in even rounds, last in odd ones.
     if (round % 2 === 0) results.registry.push(await copy(registryHost, IMAGE))
     results['trove-cold'].push(await copy(troveHost, `${REPO}/${IMAGE}`, server.pid))

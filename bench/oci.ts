@@ -20,19 +20,18 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync } from 'node:fs'
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { Pool, request, type Agent, type Dispatcher } from 'undici'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, blobsOfImage, buildImage, writeLayout } from '../test/helpers/oci-images.js'
-import { ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
-import { hasCommand, registryConfigYaml, skopeo } from './registry.js'
+import { ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
+import { REGISTRY_BINARY, hasCommand, skopeo, startRegistry } from './registry.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { MiB, call, createAgent, generatedBody, measureDownloads } from './transfers.js'
 
-const REGISTRY_BINARY = '/usr/bin/docker-registry'
 const ROUNDS = positiveInteger('BENCH_ROUNDS', 5)
 const MANIFEST_SECONDS = positiveInteger('BENCH_MANIFEST_SECS', 3)
 const MANIFEST_CONNECTIONS = 64
@@ -102,32 +101,18 @@ export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> 
   console.log(`${registryVersion.trim()}; Trove from ${trove.label}; ${ROUNDS} rounds`)
 
   // ---- the servers ----
-  const registryPort = await freePort()
-  const registryConfig = join(workDir, 'registry.yml')
-  await writeFile(registryConfig, registryConfigYaml(join(workDir, 'registry-storage'), registryPort))
-  // Quiet: it logs every 404 (a client's HEAD before a push) at error level, the lowest it has.
-  const registry = track(
-    await ServerProcess.start('registry', ['serve', registryConfig], childEnv({}), registryPort, '/v2/', { command: REGISTRY_BINARY, echoStderr: false }),
-  )
+  const { server: registry, host: registryHost } = await startRegistry(workDir).then((r) => ({ ...r, server: track(r.server) }))
   const troveData = join(workDir, 'trove-data')
-  const trovePort = await freePort()
-  const troveServer = track(
-    await ServerProcess.start(
-      'trove',
-      trove.args,
-      childEnv({ TROVE_DATA_DIR: troveData, TROVE_HOST: '127.0.0.1', TROVE_PORT: String(trovePort), TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD, TROVE_LOG_LEVEL: 'warn' }),
-      trovePort,
-      '/api/v1/system/readiness',
-    ),
-  )
+  const troveServer = track(await startTroveProcess({ args: trove.args, dataDir: troveData, adminPassword: ADMIN_PASSWORD }))
+  const troveHost = new URL(troveServer.url).host
   const agent = track(createAgent())
   const admin = (method: 'PUT' | 'POST', path: string, body: unknown) => call(agent, method, `${troveServer.url}${path}`, ADMIN_AUTH, body)
   await admin('PUT', `/artifactory/api/repositories/${REPO}`, { rclass: 'local', packageType: 'docker', anonymousRead: true })
   await admin('PUT', `/artifactory/api/security/users/${PULLER}`, { email: `${PULLER}@example.test`, password: PULLER_PASSWORD })
   await admin('PUT', `/api/v1/repositories/${REPO}/grants/${PULLER}`, { actions: ['read'] })
   const hosts: Record<Server, { url: string; host: string; pid: number; pushAuth?: string }> = {
-    registry: { url: registry.url, host: `127.0.0.1:${registryPort}`, pid: registry.pid },
-    trove: { url: troveServer.url, host: `127.0.0.1:${trovePort}`, pid: troveServer.pid, pushAuth: ADMIN_AUTH },
+    registry: { url: registry.url, host: registryHost, pid: registry.pid },
+    trove: { url: troveServer.url, host: troveHost, pid: troveServer.pid, pushAuth: ADMIN_AUTH },
   }
 
   // ---- the same images in both ----

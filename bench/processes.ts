@@ -4,7 +4,9 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-export { freePort } from '../test/helpers/ports.js'
+import { freePort } from '../test/helpers/ports.js'
+
+export { freePort }
 
 export const ROOT = resolve(import.meta.dirname, '..')
 const START_TIMEOUT_MS = 30_000
@@ -195,4 +197,27 @@ export function sampleResident(pid: number, intervalMs: number): { stop(): Promi
       return { peak, samples }
     },
   }
+}
+
+/**
+ * Starts Trove as a child process on a free port of 127.0.0.1, its data in `dataDir`, quiet logs,
+ * and waits until it is ready. `env` adds settings (`TROVE_*`).
+ */
+export async function startTroveProcess(options: {
+  readonly name?: string
+  readonly args: readonly string[]
+  readonly dataDir: string
+  readonly adminPassword: string
+  readonly env?: Record<string, string>
+}): Promise<ServerProcess> {
+  const port = await freePort()
+  const env = childEnv({
+    TROVE_DATA_DIR: options.dataDir,
+    TROVE_HOST: '127.0.0.1',
+    TROVE_PORT: String(port),
+    TROVE_ADMIN_PASSWORD: options.adminPassword,
+    TROVE_LOG_LEVEL: 'warn',
+    ...options.env,
+  })
+  return ServerProcess.start(options.name ?? 'trove', options.args, env, port, '/api/v1/system/readiness')
 }

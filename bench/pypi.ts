@@ -21,7 +21,7 @@ import { promisify } from 'node:util'
 import { request, type Agent } from 'undici'
 import { buildWheel, PYTHON, type PythonDist } from '../test/helpers/python.js'
 import type { SuiteContext } from './oci.js'
-import { ServerProcess, childEnv, cpuSeconds, freePort, troveCommand } from './processes.js'
+import { cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { call, createAgent } from './transfers.js'
 
@@ -43,25 +43,8 @@ export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void>
   const trove = await troveCommand()
   const loadBefore = await machineLoad()
   const started = performance.now()
-  const start = async (name: string, extra: Record<string, string> = {}) => {
-    const port = await freePort()
-    return track(
-      await ServerProcess.start(
-        name,
-        trove.args,
-        childEnv({
-          TROVE_DATA_DIR: join(workDir, `${name}-data`),
-          TROVE_HOST: '127.0.0.1',
-          TROVE_PORT: String(port),
-          TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          TROVE_LOG_LEVEL: 'warn',
-          ...extra,
-        }),
-        port,
-        '/api/v1/system/readiness',
-      ),
-    )
-  }
+  const start = async (name: string, extra: Record<string, string> = {}) =>
+    track(await startTroveProcess({ name, args: trove.args, dataDir: join(workDir, `${name}-data`), adminPassword: ADMIN_PASSWORD, env: extra }))
   const upstream = await start('upstream')
   const proxy = await start('proxy', { TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1' })
   const agent = track(createAgent())

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { ServerProcess, childEnv, freePort } from './processes.js'
 import { MiB } from './transfers.js'
 
 const execFileAsync = promisify(execFile)
@@ -54,4 +57,19 @@ export async function hasCommand(command: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** Debian's build of the distribution registry. */
+export const REGISTRY_BINARY = '/usr/bin/docker-registry'
+
+/**
+ * Starts the distribution registry on a free port of 127.0.0.1 with its storage under `workDir`.
+ * Quiet: it logs every 404 (a client's HEAD before a push) at error level, the lowest it has.
+ */
+export async function startRegistry(workDir: string): Promise<{ server: ServerProcess; host: string }> {
+  const port = await freePort()
+  const config = join(workDir, 'registry.yml')
+  await writeFile(config, registryConfigYaml(join(workDir, 'registry-storage'), port))
+  const server = await ServerProcess.start('registry', ['serve', config], childEnv({}), port, '/v2/', { command: REGISTRY_BINARY, echoStderr: false })
+  return { server, host: `127.0.0.1:${port}` }
 }

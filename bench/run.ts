@@ -47,6 +47,7 @@ import {
   residentBytes,
   resetPeakResident,
   sampleResident,
+  startTroveProcess,
   troveCommand,
 } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable } from './report.js'
@@ -122,17 +123,7 @@ async function genericSuite(dir: string): Promise<void> {
   console.log(`\n== generic: Trove from ${trove.label}; ${ROUNDS} rounds`)
   const loadBefore = await machineLoad()
 
-  const startTrove = async () => {
-    const port = await freePort()
-    const env = childEnv({
-      TROVE_DATA_DIR: dataDir,
-      TROVE_HOST: '127.0.0.1',
-      TROVE_PORT: String(port),
-      TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      TROVE_LOG_LEVEL: 'warn',
-    })
-    return track(await ServerProcess.start('trove', trove.args, env, port, '/api/v1/system/readiness'))
-  }
+  const startTrove = async () => track(await startTroveProcess({ args: trove.args, dataDir, adminPassword: ADMIN_PASSWORD }))
 
   // 1. Download throughput.
   let server = await startTrove()
