@@ -136,6 +136,39 @@ describe.skipIf(!mvnInstalled).each(backends)('mvn against Trove on %s', (backen
     expect(cached.status, cached.text).toBe(200)
   }, TEST_TIMEOUT)
 
+  it('deploys with an access token as the password in settings.xml, as CI pipelines do', async () => {
+    const created = await admin.asUser(developer.username, developer.password).post('/access/api/v1/tokens', { body: { description: 'maven ci' } })
+    expect(created.status, created.text).toBe(200)
+    const token = (created.json() as { access_token: string }).access_token
+    const tokenSettings = join(work, 'token.settings.xml')
+    await writeSettings(tokenSettings, {
+      localRepository: join(work, 'deployer-m2'),
+      mirrorUrl: repoUrl('maven-virtual'),
+      servers: [{ id: 'trove', username: developer.username, password: token }],
+    })
+    await writeFile(join(work, 'tool-2.jar'), 'deployed with a token\n')
+    const args = (version: string) => [
+      `org.apache.maven.plugins:maven-deploy-plugin:${PLUGINS.deploy}:deploy-file`,
+      `-Dfile=${join(work, 'tool-2.jar')}`,
+      '-DgroupId=org.acme.tools',
+      '-DartifactId=tool',
+      `-Dversion=${version}`,
+      '-Dpackaging=jar',
+      `-Durl=${repoUrl('libs-release-local')}`,
+      '-DrepositoryId=trove',
+    ]
+    const run = await mvn(args('2.0'), work, tokenSettings)
+    expect(run.code, tail(run.output)).toBe(0)
+    expect((await admin.get('/artifactory/libs-release-local/org/acme/tools/tool/2.0/tool-2.0.jar')).text).toBe('deployed with a token\n')
+    // Once revoked, the token deploys nothing: mvn reports the 401.
+    const { token_id: id } = created.json() as { token_id: string }
+    expect((await admin.delete(`/access/api/v1/tokens/${id}`)).status).toBeLessThan(300)
+    const refused = await mvn(args('2.1'), work, tokenSettings)
+    expect(refused.code).not.toBe(0)
+    expect(refused.output).toMatch(/401|Unauthorized/)
+    expect((await admin.get('/artifactory/libs-release-local/org/acme/tools/tool/2.1/tool-2.1.jar')).status).toBe(404)
+  }, TEST_TIMEOUT)
+
   it("deploys a project's release with mvn deploy, and refuses redeploying it", async () => {
     const dir = join(work, 'hello')
     await writeProject(dir, {
