@@ -125,6 +125,22 @@ describe.each(backends)('generic remote and virtual repositories (%s)', (backend
       expect(sha256Of(again.body)).toBe(sha256Of(first))
     })
 
+    it('serves a Range of a file not cached yet from the cache its one download fills', async () => {
+      const content = randomPayload(512 * 1024 + 3)
+      await deploy(upstreamAdmin, 'up-local/ranged/file.bin', content)
+      await createRemote(admin, 'range-remote', `${upstreamTrove.url}/artifactory/up-local`)
+
+      const part = await admin.get('/artifactory/range-remote/ranged/file.bin', { headers: { range: 'bytes=1000-1999' } })
+      expect(part.status).toBe(206)
+      expect(part.headers['content-range']).toBe(`bytes 1000-1999/${content.length}`)
+      expect(part.body.equals(content.subarray(1000, 2000))).toBe(true)
+      // The whole file was cached by that first request.
+      expect((await storage('range-remote/ranged/file.bin')).json()).toMatchObject({ size: String(content.length), checksums: digestsOf(content) })
+      const suffix = await admin.get('/artifactory/range-remote/ranged/file.bin', { headers: { range: 'bytes=-10' } })
+      expect(suffix.status).toBe(206)
+      expect(suffix.body.equals(content.subarray(content.length - 10))).toBe(true)
+    })
+
     it('answers HEAD for uncached content and caches it all the same', async () => {
       const content = randomPayload(64 * 1024)
       await deploy(upstreamAdmin, 'up-local/head/file.bin', content)

@@ -1,3 +1,4 @@
+import { finished } from 'node:stream/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
@@ -52,10 +53,11 @@ export async function artifactRoutes(
   const download = async (request: FastifyRequest, reply: FastifyReply) => {
     const target = targetOf(request)
     const repository = await repositories.require(target.repoKey)
-    const found = await resolver.resolve(repository, target.path, target.isFolder, {
-      canRead: (key) => services.authorizer.can(request.principal, 'read', key, target.path),
+    const options = {
+      canRead: (key: string) => services.authorizer.can(request.principal, 'read', key, target.path),
       principal: request.principal,
-    })
+    }
+    const found = await resolver.resolve(repository, target.path, target.isFolder, options)
     if (found.kind === 'generated') return sendGenerated(request, reply, found.file)
     if (found.kind === 'folder') {
       return sendListing(reply, repository, found.folder, await artifacts.children(found.repository.key, target.path))
@@ -68,6 +70,13 @@ export async function artifactRoutes(
       sha256: found.kind === 'file' ? found.asset.sha256 : undefined,
       stream: found.kind === 'stream' ? found.stream : undefined,
     })
+    if (found.kind === 'stream' && request.method === 'GET' && request.headers.range !== undefined) {
+      // A range of a file not cached yet: the one download finishes into the cache (its stream
+      // ends only once the file is verified and committed), and the range is served from there.
+      await finished(found.stream.resume())
+      const cached = await resolver.resolve(repository, target.path, false, options)
+      if (cached.kind === 'file' || cached.kind === 'stream') return sendFile(request, reply, artifacts, cached)
+    }
     await sendFile(request, reply, artifacts, found)
   }
 
