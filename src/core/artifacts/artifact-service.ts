@@ -99,13 +99,13 @@ export interface DownloadCount {
 
 const SEARCH_LIMIT = 1000
 
+/** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
+export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
+
 /**
  * Artifacts (assets, folders, properties) of repositories. Owns the rule that an asset becomes
  * visible only after its blob is stored and verified: the metadata row is written last.
  */
-/** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
-export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
-
 export class ArtifactService {
   private readonly storedListeners: StoredListener[] = []
 
@@ -129,16 +129,15 @@ export class ArtifactService {
   async deploy(repository: Repository, path: string, source: Readable, options: DeployOptions): Promise<Asset> {
     await this.assertDeployable(repository, path)
     // A size known up front (declared, or the request's Content-Length) is refused before any byte is stored.
-    const declared = options.expected?.size ?? contentLengthOf(source)
-    if (declared !== undefined) await this.quota?.admit(repository, declared)
+    await this.admitUpload(repository, options.expected?.size ?? contentLengthOf(source))
     const blob = await this.blobs.put(source, { expected: options.expected, signal: options.signal })
     return this.record(repository, path, blob, options)
   }
 
   /**
    * Refuses (QUOTA_EXCEEDED) an upload of `bytes` into `repository` that its project's quota has
-   * no room for, before any byte is stored: for formats that stream uploads their own way (a
-   * container blob, an npm publish, a Python distribution) when the request declares its length.
+   * no room for, before any byte is stored: {@link deploy} does, and so do formats that stream
+   * uploads their own way when the request declares the length (a container blob).
    * The commit counts again, exactly; this only spares storing what cannot be kept.
    */
   async admitUpload(repository: Repository, bytes: number | undefined): Promise<void> {
