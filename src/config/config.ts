@@ -160,6 +160,19 @@ const ConfigSchema = z
       })
       .strict()
       .default({ maxFailuresPerAccount: 10, maxFailuresPerAddress: 50, windowSecs: 900, blockSecs: 900 }),
+    /** What one scan may read before it ends as failed, per archive (an image: per layer). */
+    scanning: z
+      .object({
+        maxEntries: z.number().int().positive().default(100_000),
+        maxUnpackedBytes: z.number().int().positive().default(2 * 1024 * 1024 * 1024),
+        /** Uncompressed / compressed bytes, checked once past the first MiB. */
+        maxCompressionRatio: z.number().positive().default(100),
+        /** One metadata file (a package.json, a lockfile, a dpkg status) at most. */
+        maxMetadataBytes: z.number().int().positive().default(32 * 1024 * 1024),
+        maxComponents: z.number().int().positive().default(100_000),
+      })
+      .strict()
+      .default({ maxEntries: 100_000, maxUnpackedBytes: 2 * 1024 * 1024 * 1024, maxCompressionRatio: 100, maxMetadataBytes: 32 * 1024 * 1024, maxComponents: 100_000 }),
   })
   .strict()
 
@@ -200,6 +213,9 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
   TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },
   TROVE_LOGIN_BLOCK_SECS: { path: ['loginLimits', 'blockSecs'], type: 'number' },
+  TROVE_SCAN_MAX_ENTRIES: { path: ['scanning', 'maxEntries'], type: 'number' },
+  TROVE_SCAN_MAX_UNPACKED_BYTES: { path: ['scanning', 'maxUnpackedBytes'], type: 'number' },
+  TROVE_SCAN_MAX_COMPRESSION_RATIO: { path: ['scanning', 'maxCompressionRatio'], type: 'number' },
 }
 
 export class ConfigError extends Error {

@@ -1,3 +1,4 @@
+import { posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import { Parser, type ReadEntry } from 'tar'
 import { ScanFailure } from '../components.js'
@@ -21,13 +22,16 @@ export async function walkTar(source: Readable, budget: UnpackBudget, onEntry: (
     failure ??= err instanceof ScanFailure ? err : new ScanFailure(`not a readable tar archive: ${(err as Error).message}`)
     wake?.()
   }
+  const links = new SymbolicLinks()
   const parser = new Parser({
     onReadEntry: (entry: ReadEntry) => {
       if (failure) return entry.resume()
       let consume: EntryConsumer | undefined
       try {
         budget.entry()
-        consume = onEntry(safeEntryPath(entry.path), entry)
+        const path = safeEntryPath(entry.path)
+        if (entry.type === 'SymbolicLink' && entry.linkpath) links.add(path, entry.linkpath)
+        consume = onEntry(path, entry)
       } catch (err) {
         fail(err)
       }
@@ -80,4 +84,37 @@ export async function walkTar(source: Readable, budget: UnpackBudget, onEntry: (
   await parsed
   await Promise.all(pending)
   if (failure) throw failure
+  links.assertNoLoop()
+}
+
+/**
+ * The archive's symbolic links, to refuse one whose links form a loop (`a → b → a`): a hostile or
+ * broken archive, which anything that follows links would never finish resolving. The scan itself
+ * never follows a link. A link to a directory above it (`usr/bin/X11 → .`, as Debian ships) is not
+ * a loop of links and is allowed.
+ */
+class SymbolicLinks {
+  private readonly targets = new Map<string, string>()
+
+  add(path: string, linkpath: string): void {
+    const from = posix.dirname(path)
+    const target = posix.normalize(linkpath.startsWith('/') ? linkpath.slice(1) : posix.join(from, linkpath))
+    this.targets.set(path.replace(/\/+$/, ''), target.replace(/\/+$/, ''))
+  }
+
+  assertNoLoop(): void {
+    const acyclic = new Set<string>()
+    for (const start of this.targets.keys()) {
+      const chain: string[] = []
+      const onChain = new Set<string>()
+      let at: string | undefined = start
+      while (at !== undefined && !acyclic.has(at)) {
+        if (onChain.has(at)) throw new ScanFailure(`symbolic link loop: ${[...chain.slice(chain.indexOf(at)), at].join(' → ')}`)
+        onChain.add(at)
+        chain.push(at)
+        at = this.targets.get(at)
+      }
+      for (const path of chain) acyclic.add(path)
+    }
+  }
 }
