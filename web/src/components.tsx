@@ -1,4 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react'
+import type { UiRepository } from './api.js'
+import { formatBytes } from './format.js'
+import { Link, routePath } from './router.js'
 
 /** The state of one call: loading, its value, or its error; `reload` calls again. */
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]) {
@@ -108,5 +111,37 @@ export function PageHeader({ title, children }: { title: ReactNode; children?: R
       <h1 tabIndex={-1}>{title}</h1>
       {children ? <div className="page-actions">{children}</div> : null}
     </div>
+  )
+}
+
+/** The columns every repository table starts with (key, type, class, artifacts, size): their headers. */
+export function RepositoryColumnHeaders() {
+  return (
+    <>
+      <th scope="col">Key</th>
+      <th scope="col">Type</th>
+      <th scope="col">Class</th>
+      <th scope="col" className="num">
+        Artifacts
+      </th>
+      <th scope="col" className="num">
+        Size
+      </th>
+    </>
+  )
+}
+
+/** The columns every repository table starts with, for one repository; its key links to its page. */
+export function RepositoryColumns({ repository: r }: { repository: UiRepository }) {
+  return (
+    <>
+      <th scope="row">
+        <Link to={routePath('repositories', r.key)}>{r.key}</Link>
+      </th>
+      <td>{r.packageType}</td>
+      <td>{r.rclass}</td>
+      <td className="num">{r.filesCount}</td>
+      <td className="num">{formatBytes(r.usedSpaceInBytes)}</td>
+    </>
   )
 }

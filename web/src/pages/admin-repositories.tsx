@@ -1,8 +1,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react'
 import { api, request, sendJson, type RepositoryConfig } from '../api.js'
-import { ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
+import { ErrorMessage, Field, Loading, PageHeader, RepositoryColumnHeaders, RepositoryColumns, useAsync, useTitle } from '../components.js'
 import { fieldErrors, REPOSITORY_RULES, type FieldErrors } from '../field-errors.js'
-import { formatBytes } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
 
 /** Package types a form offers; the server says which it serves today when one is not. */
@@ -67,15 +66,7 @@ export function AdminRepositoriesPage() {
           <table>
             <thead>
               <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Type</th>
-                <th scope="col">Class</th>
-                <th scope="col" className="num">
-                  Artifacts
-                </th>
-                <th scope="col" className="num">
-                  Size
-                </th>
+                <RepositoryColumnHeaders />
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
@@ -84,13 +75,7 @@ export function AdminRepositoriesPage() {
             <tbody>
               {repositories.map((r) => (
                 <tr key={r.key}>
-                  <th scope="row">
-                    <Link to={routePath('repositories', r.key)}>{r.key}</Link>
-                  </th>
-                  <td>{r.packageType}</td>
-                  <td>{r.rclass}</td>
-                  <td className="num">{r.filesCount}</td>
-                  <td className="num">{formatBytes(r.usedSpaceInBytes)}</td>
+                  <RepositoryColumns repository={r} />
                   <td className="row-actions">
                     <Link to={routePath('admin', 'repositories', r.key)} className="button small" aria-label={`Edit ${r.key}`}>
                       Edit

@@ -1,7 +1,6 @@
 import { useMemo, useState } from 'react'
 import { api } from '../api.js'
-import { ErrorMessage, Loading, PageHeader, useAsync, useTitle } from '../components.js'
-import { formatBytes } from '../format.js'
+import { ErrorMessage, Loading, PageHeader, RepositoryColumnHeaders, RepositoryColumns, useAsync, useTitle } from '../components.js'
 import { Link, routePath } from '../router.js'
 import { useSession } from '../session.js'
 
@@ -87,15 +86,7 @@ export function RepositoriesPage() {
                 <caption className="visually-hidden">Repositories you may read</caption>
                 <thead>
                   <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Class</th>
-                    <th scope="col" className="num">
-                      Artifacts
-                    </th>
-                    <th scope="col" className="num">
-                      Size
-                    </th>
+                    <RepositoryColumnHeaders />
                     <th scope="col">Description</th>
                     <th scope="col">
                       <span className="visually-hidden">Actions</span>
@@ -105,13 +96,7 @@ export function RepositoriesPage() {
                 <tbody>
                   {shown.map((r) => (
                     <tr key={r.key}>
-                      <th scope="row">
-                        <Link to={routePath('repositories', r.key)}>{r.key}</Link>
-                      </th>
-                      <td>{r.packageType}</td>
-                      <td>{r.rclass}</td>
-                      <td className="num">{r.filesCount}</td>
-                      <td className="num">{formatBytes(r.usedSpaceInBytes)}</td>
+                      <RepositoryColumns repository={r} />
                       <td>{r.description}</td>
                       <td>
                         <Link to={routePath('setup', r.key)} aria-label={`Set Me Up for ${r.key}`}>
