@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ArtifactService, Asset } from '../core/artifacts/artifact-service.js'
+import type { ArtifactService, FoundFile } from '../core/artifacts/artifact-service.js'
 import type { GeneratedFile } from '../core/artifacts/plain-layout.js'
 import { principalName } from '../core/auth/principal.js'
 import { TroveError } from '../core/errors.js'
@@ -27,11 +26,6 @@ export async function sendBody(request: FastifyRequest, reply: FastifyReply, sen
     response.destroy()
   }
 }
-
-/** A file found for a download: stored (or cached), or streaming in from an upstream as it is cached. */
-export type FoundFile =
-  | { readonly kind: 'file'; readonly asset: Asset }
-  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
 
 /**
  * Answers a `GET`/`HEAD` with a file, as every format's file downloads do: validators

@@ -32,6 +32,11 @@ export interface Asset {
   readonly fetchedAt: number | null
 }
 
+/** A file found for a download: stored (or cached), or streaming in from an upstream as it is cached. */
+export type FoundFile =
+  | { readonly kind: 'file'; readonly asset: Asset }
+  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
+
 export interface Folder {
   readonly repoKey: string
   readonly path: string

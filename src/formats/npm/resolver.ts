@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Readable } from 'node:stream'
-import type { ArtifactService, Asset } from '../../core/artifacts/artifact-service.js'
+import type { ArtifactService, FoundFile } from '../../core/artifacts/artifact-service.js'
 import type { ExpectedChecksums } from '../../core/digest.js'
 import { TroveError, isTroveError, notFound } from '../../core/errors.js'
 import { RemoteEngine } from '../../core/remote/remote-engine.js'
@@ -25,11 +24,6 @@ export interface NpmReadOptions {
    */
   readonly canRead?: (repoKey: string) => Promise<boolean>
 }
-
-/** A tarball found for a client: a stored asset, or bytes streaming from an upstream while they are cached. */
-export type NpmTarball =
-  | { readonly kind: 'asset'; readonly asset: Asset }
-  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
 
 /** A remote's packument as parsed from the upstream document, with where each tarball comes from upstream. */
 interface RemotePackument {
@@ -68,7 +62,7 @@ export class NpmResolver {
   }
 
   /** A tarball, `<name>/-/<file>`, in any class of repository. */
-  async tarball(repository: Repository, name: PackageName, file: string, options: NpmReadOptions = {}): Promise<NpmTarball> {
+  async tarball(repository: Repository, name: PackageName, file: string, options: NpmReadOptions = {}): Promise<FoundFile> {
     return this.tarballIn(repository, name, file, options, new Set(), false)
   }
 
@@ -124,13 +118,13 @@ export class NpmResolver {
     options: NpmReadOptions,
     seen: Set<string>,
     noRemotes: boolean,
-  ): Promise<NpmTarball> {
+  ): Promise<FoundFile> {
     seen.add(repository.key)
     const path = `${name.full}/-/${file}`
     if (repository.rclass === 'local') {
       const asset = await this.artifacts.getAsset(repository.key, path)
       if (!asset) throw notFound(`'${path}' is not in '${repository.key}'`)
-      return { kind: 'asset', asset }
+      return { kind: 'file', asset }
     }
     if (repository.rclass === 'remote') return this.remoteTarball(repository, name, file)
     if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'`)
@@ -175,11 +169,11 @@ export class NpmResolver {
     return parseUpstream(repository, name, body, createHash('sha256').update(body).digest('hex'), Date.now())
   }
 
-  private async remoteTarball(repository: Repository, name: PackageName, file: string): Promise<NpmTarball> {
+  private async remoteTarball(repository: Repository, name: PackageName, file: string): Promise<FoundFile> {
     const path = `${name.full}/-/${file}`
     // Tarballs never change once cached: no need to look at the packument again.
     const cached = await this.artifacts.getAsset(repository.key, path)
-    if (cached) return { kind: 'asset', asset: cached }
+    if (cached) return { kind: 'file', asset: cached }
     const { tarballs } = await this.remotePackument(repository, name)
     const source = tarballs.get(file)
     if (!source) throw notFound(`'${path}' is not a tarball of any version of ${name.full} upstream of '${repository.key}'`)
@@ -190,7 +184,7 @@ export class NpmResolver {
       contentType: 'application/octet-stream',
     })
     return result.kind === 'cached'
-      ? { kind: 'asset', asset: result.asset }
+      ? { kind: 'file', asset: result.asset }
       : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
   }
 

@@ -7,6 +7,7 @@ import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../../http/access.js'
 import { matchesEtag } from '../../http/ranges.js'
+import { sendFile } from '../../http/send.js'
 import { baseUrlOf } from '../../http/urls.js'
 import { npmAuditRoutes } from './audit.js'
 import { sendNpmError } from './errors.js'
@@ -256,15 +257,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     const asset = await artifacts.getAsset(repository.key, path)
     if (!asset) throw notFound(`'${path}' is not in '${repository.key}'`)
     await services.policies.assertDownloadAllowed({ repository, path, sha256: asset.sha256 })
-    const etag = `"${asset.sha1}"`
-    reply.header('etag', etag).header('last-modified', new Date(asset.modifiedAt).toUTCString()).header('x-checksum-sha1', asset.sha1)
-    reply.type('application/octet-stream')
-    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
-    reply.header('content-length', asset.size)
-    if (request.method === 'HEAD') return reply.send()
-    const stream = await artifacts.open(asset)
-    artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => request.log.warn({ err }, 'could not record the download'))
-    return reply.send(stream)
+    return sendFile(request, reply, artifacts, { kind: 'file', asset })
   }
   /** A remote's or a virtual's packument, version or tarball (see NpmResolver). */
   const downloadThrough = async (request: FastifyRequest<RepoParams>, reply: FastifyReply, repository: Repository, target: Target) => {
@@ -299,29 +292,12 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     if (target.kind !== 'tarball' || target.rev !== undefined) throw notFound(`no such npm registry endpoint: ${request.method} ${request.url}`)
     const found = await resolver.tarball(repository, target.name, target.file, options)
     await services.policies.assertDownloadAllowed(
-      found.kind === 'asset'
+      found.kind === 'file'
         ? { repository: found.asset.repoKey, via: repository, path: found.asset.path, sha256: found.asset.sha256 }
         : { repository, path: `${target.name.full}/-/${target.file}`, stream: found.stream },
     )
-    reply.type('application/octet-stream')
-    if (found.kind === 'stream') {
-      // Pulled through: the last bytes are sent only once the download is verified and cached.
-      if (found.size !== undefined) reply.header('content-length', found.size)
-      if (request.method === 'HEAD') {
-        found.stream.destroy()
-        return reply.send()
-      }
-      return reply.send(found.stream)
-    }
-    const asset = found.asset
-    const etag = `"${asset.sha1}"`
-    reply.header('etag', etag).header('last-modified', new Date(asset.modifiedAt).toUTCString()).header('x-checksum-sha1', asset.sha1)
-    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
-    reply.header('content-length', asset.size)
-    if (request.method === 'HEAD') return reply.send()
-    const stream = await artifacts.open(asset)
-    artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => request.log.warn({ err }, 'could not record the download'))
-    return reply.send(stream)
+    // Pulled through (the last bytes are sent only once the download is verified and cached), or cached.
+    return sendFile(request, reply, artifacts, found)
   }
 
   /**

@@ -1,5 +1,4 @@
-import type { Readable } from 'node:stream'
-import type { ArtifactService, Asset } from '../../core/artifacts/artifact-service.js'
+import type { ArtifactService, FoundFile } from '../../core/artifacts/artifact-service.js'
 import { TroveError, isTroveError, notFound } from '../../core/errors.js'
 import type { RemoteEngine } from '../../core/remote/remote-engine.js'
 import { virtualMembers } from '../../core/remote/virtual-members.js'
@@ -21,11 +20,6 @@ export interface PypiReadOptions {
   /** Whether the caller may read a member of a virtual; members it may not read are skipped. */
   readonly canRead?: (repoKey: string) => Promise<boolean>
 }
-
-/** A file found for a client: a stored asset, or bytes streaming from an upstream while they are cached. */
-export type PypiFile =
-  | { readonly kind: 'file'; readonly asset: Asset }
-  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
 
 /** A remote's upstream page, parsed: files with their upstream (absolute) URLs. */
 interface UpstreamPage {
@@ -65,7 +59,7 @@ export class PypiResolver {
   }
 
   /** A file below `packages/`: a distribution or its `.metadata`. */
-  async file(repository: Repository, path: string, options: PypiReadOptions = {}): Promise<PypiFile> {
+  async file(repository: Repository, path: string, options: PypiReadOptions = {}): Promise<FoundFile> {
     const project = path.split('/')[0] ?? ''
     return this.fileIn(repository, project, path, options, new Set(), false)
   }
@@ -126,7 +120,7 @@ export class PypiResolver {
     throw notFound(`No project '${project}' in any member of virtual repository '${repository.key}'.`)
   }
 
-  private async fileIn(repository: Repository, project: string, path: string, options: PypiReadOptions, seen: Set<string>, noRemotes: boolean): Promise<PypiFile> {
+  private async fileIn(repository: Repository, project: string, path: string, options: PypiReadOptions, seen: Set<string>, noRemotes: boolean): Promise<FoundFile> {
     seen.add(repository.key)
     if (repository.rclass === 'local') {
       const asset = await this.artifacts.getAsset(repository.key, path)
@@ -205,7 +199,7 @@ export class PypiResolver {
     return parseUpstream(repository, project, await readLimited(result.stream, MAX_PAGE_BYTES, pageTooLarge), result.contentType, result.upstreamUrl)
   }
 
-  private async remoteFile(repository: Repository, project: string, path: string): Promise<PypiFile> {
+  private async remoteFile(repository: Repository, project: string, path: string): Promise<FoundFile> {
     const segments = path.split('/')
     if (segments.length !== 2) throw notFound(`'${path}' is not in '${repository.key}'.`)
     // Files never change once cached: no need to look at the page again.
