@@ -30,7 +30,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ensureVerdaccio } from './npm.js'
 import type { SuiteContext } from './oci.js'
-import { ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
+import { ADMIN_AUTH, ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { call, createAgent } from './transfers.js'
 
@@ -44,8 +44,6 @@ const TARGET_WARM_VS_VERDACCIO = 0.9
 const TARGET_WARM_VS_DIRECT = 1.0
 const TARGET_COLD_VS_DIRECT = 1.1
 
-const ADMIN_PASSWORD = 'bench-admin-password'
-const ADMIN_AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
 const REPO = 'bench-npm-remote'
 
 type Target = 'direct' | 'trove-cold' | 'trove-warm' | 'verdaccio-cold' | 'verdaccio-warm'
@@ -106,7 +104,7 @@ export async function npmInstallSuite({ workDir, track }: SuiteContext): Promise
   }
 
   const startTrove = async (round: number) => {
-    const server = track(await startTroveProcess({ args: trove.args, dataDir: join(workDir, `trove-data-${round}`), adminPassword: ADMIN_PASSWORD }))
+    const server = track(await startTroveProcess({ args: trove.args, dataDir: join(workDir, `trove-data-${round}`) }))
     const agent = createAgent()
     try {
       await call(agent, 'PUT', `${server.url}/artifactory/api/repositories/${REPO}`, ADMIN_AUTH, {

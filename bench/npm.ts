@@ -29,7 +29,7 @@ import { promisify } from 'node:util'
 import { Pool } from 'undici'
 import { npmPackage } from '../test/helpers/npm.js'
 import type { SuiteContext } from './oci.js'
-import { ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
+import { ADMIN_AUTH, ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 
 const VERDACCIO_VERSION = '6.8.0'
@@ -42,8 +42,6 @@ const CONNECTIONS = 64
 const VERSIONS = 200
 const TARGET_RATIO = 10
 
-const ADMIN_PASSWORD = 'bench-admin-password'
-const ADMIN_AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
 const REPO = 'bench-npm'
 const PACKAGE = 'trove-bench-package'
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
@@ -98,7 +96,7 @@ export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> 
   )
 
   const troveArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...trove.args] : trove.args
-  const troveServer = track(await startTroveProcess({ args: troveArgs, dataDir: join(workDir, 'trove-data'), adminPassword: ADMIN_PASSWORD }))
+  const troveServer = track(await startTroveProcess({ args: troveArgs, dataDir: join(workDir, 'trove-data') }))
   const pools = new Map<string, Pool>()
   const poolFor = (url: string) => {
     let pool = pools.get(url)

@@ -19,7 +19,7 @@ import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, tarOf, writeLayout, type Blob } from '../test/helpers/oci-images.js'
 import type { SuiteContext } from './oci.js'
-import { childEnv, cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
+import { ADMIN_AUTH, childEnv, cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, skopeo, startRegistry } from './registry.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { MiB, call, createAgent } from './transfers.js'
@@ -29,8 +29,6 @@ const LAYERS = 20
 /** Layer sizes, cycled: random (incompressible) content, a few large layers and many small ones, as real images have. */
 const LAYER_SIZES = [8 * MiB, 2 * MiB, 512 * 1024, 64 * 1024, 16 * 1024]
 
-const ADMIN_PASSWORD = 'bench-admin-password'
-const ADMIN_AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
 const REPO = 'bench-docker-remote'
 const IMAGE = 'trove-bench/layers'
 const TAG = 'latest'
@@ -94,7 +92,6 @@ export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<
       await startTroveProcess({
         args: trove.args,
         dataDir: join(workDir, `trove-data-${round}`),
-        adminPassword: ADMIN_PASSWORD,
         // The upstream is on loopback, which Trove refuses unless allowed.
         env: { TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1' },
       }),

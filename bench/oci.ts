@@ -27,7 +27,7 @@ import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { Pool, request, type Agent, type Dispatcher } from 'undici'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, blobsOfImage, buildImage, writeLayout } from '../test/helpers/oci-images.js'
-import { ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
+import { ADMIN_AUTH, ADMIN_PASSWORD, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, skopeo, startRegistry } from './registry.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { MiB, call, createAgent, generatedBody, measureDownloads } from './transfers.js'
@@ -46,8 +46,6 @@ const TARGET_MANIFEST_RATIO = 5
 const TARGET_BLOB_RATIO = 1
 const TARGET_COPY_RATIO = 1
 
-const ADMIN_PASSWORD = 'bench-admin-password'
-const ADMIN_AUTH = basic('admin', ADMIN_PASSWORD)
 const PULLER = 'bench-puller'
 const PULLER_PASSWORD = 'bench-puller-password'
 const REPO = 'bench-docker'
@@ -103,7 +101,7 @@ export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> 
   // ---- the servers ----
   const { server: registry, host: registryHost } = await startRegistry(workDir).then((r) => ({ ...r, server: track(r.server) }))
   const troveData = join(workDir, 'trove-data')
-  const troveServer = track(await startTroveProcess({ args: trove.args, dataDir: troveData, adminPassword: ADMIN_PASSWORD }))
+  const troveServer = track(await startTroveProcess({ args: trove.args, dataDir: troveData }))
   const troveHost = new URL(troveServer.url).host
   const agent = track(createAgent())
   const admin = (method: 'PUT' | 'POST', path: string, body: unknown) => call(agent, method, `${troveServer.url}${path}`, ADMIN_AUTH, body)

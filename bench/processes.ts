@@ -8,6 +8,10 @@ import { freePort } from '../test/helpers/ports.js'
 
 export { freePort }
 
+/** The admin password of every Trove a benchmark starts, and the Basic header that carries it. */
+export const ADMIN_PASSWORD = 'bench-admin-password'
+export const ADMIN_AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
+
 export const ROOT = resolve(import.meta.dirname, '..')
 const START_TIMEOUT_MS = 30_000
 
@@ -207,7 +211,6 @@ export async function startTroveProcess(options: {
   readonly name?: string
   readonly args: readonly string[]
   readonly dataDir: string
-  readonly adminPassword: string
   readonly env?: Record<string, string>
 }): Promise<ServerProcess> {
   const port = await freePort()
@@ -215,7 +218,7 @@ export async function startTroveProcess(options: {
     TROVE_DATA_DIR: options.dataDir,
     TROVE_HOST: '127.0.0.1',
     TROVE_PORT: String(port),
-    TROVE_ADMIN_PASSWORD: options.adminPassword,
+    TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     TROVE_LOG_LEVEL: 'warn',
     ...options.env,
   })

@@ -21,7 +21,7 @@ import { promisify } from 'node:util'
 import { request, type Agent } from 'undici'
 import { buildWheel, PYTHON, type PythonDist } from '../test/helpers/python.js'
 import type { SuiteContext } from './oci.js'
-import { cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
+import { ADMIN_AUTH, cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
 import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
 import { call, createAgent } from './transfers.js'
 
@@ -30,8 +30,6 @@ const SECONDS = positiveInteger('BENCH_PYPI_SECONDS', 5)
 const CONCURRENCY = 16
 const FILES = 300
 const PACKAGES = 30
-const ADMIN_PASSWORD = 'bench-admin-password'
-const ADMIN_AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
 const API = '/artifactory/api/pypi'
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json'
 
@@ -44,7 +42,7 @@ export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void>
   const loadBefore = await machineLoad()
   const started = performance.now()
   const start = async (name: string, extra: Record<string, string> = {}) =>
-    track(await startTroveProcess({ name, args: trove.args, dataDir: join(workDir, `${name}-data`), adminPassword: ADMIN_PASSWORD, env: extra }))
+    track(await startTroveProcess({ name, args: trove.args, dataDir: join(workDir, `${name}-data`), env: extra }))
   const upstream = await start('upstream')
   const proxy = await start('proxy', { TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1' })
   const agent = track(createAgent())

@@ -40,12 +40,13 @@ import { ociSuite } from './oci.js'
 import { pypiSuite } from './pypi.js'
 import { scanningSuite } from './scanning.js'
 import {
+  ADMIN_AUTH,
   ServerProcess,
   childEnv,
   cpuSeconds,
   freePort,
-  residentBytes,
   resetPeakResident,
+  residentBytes,
   sampleResident,
   startTroveProcess,
   troveCommand,
@@ -67,8 +68,6 @@ const TARGET_GROWTH_MIB = 64
 const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning'] as const
 type Suite = (typeof SUITES)[number]
 
-const ADMIN_PASSWORD = 'bench-admin-password'
-const ADMIN_AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
 const REPO = 'bench-generic'
 
 type Target = 'static' | 'trove'
@@ -123,7 +122,7 @@ async function genericSuite(dir: string): Promise<void> {
   console.log(`\n== generic: Trove from ${trove.label}; ${ROUNDS} rounds`)
   const loadBefore = await machineLoad()
 
-  const startTrove = async () => track(await startTroveProcess({ args: trove.args, dataDir, adminPassword: ADMIN_PASSWORD }))
+  const startTrove = async () => track(await startTroveProcess({ args: trove.args, dataDir }))
 
   // 1. Download throughput.
   let server = await startTrove()
