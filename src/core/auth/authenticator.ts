@@ -71,7 +71,15 @@ export class Authenticator {
     if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
     // The scope narrows the owner's current rights (the authorizer intersects); only a user or admin scope keeps admin rights.
     const tokenScope = storedTokenScope(token.scope)
-    return { kind: 'user', name: user.name, isAdmin: user.isAdmin && scopeKeepsAdmin(tokenScope), via: 'token', tokenId: token.id, tokenScope }
+    return {
+      kind: 'user',
+      name: user.name,
+      isAdmin: user.isAdmin && scopeKeepsAdmin(tokenScope),
+      via: token.isSession ? 'session' : 'token',
+      tokenId: token.id,
+      tokenScope,
+      ...(token.expiresAt !== null ? { expiresAt: token.expiresAt } : {}),
+    }
   }
 
   /**
