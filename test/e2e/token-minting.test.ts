@@ -4,12 +4,20 @@
  * metadata backend as a property of every pair (caller credential × requested scope), for a
  * user's own tokens and a service account's, and through every other door that hands out a
  * credential: refresh, registry tokens from /v2/token, npm login and npm's .npmrc endpoint, and
- * PyPI's Basic credentials with a token as the password.
+ * PyPI's Basic credentials with a token as the password. Tokens written before the bound existed
+ * keep working after the upgrade.
  */
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { decodeJwt } from 'jose'
+import { Migrator } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csrfTokenFor } from '../../src/http/console-session.js'
-import { metadataBackends } from '../helpers/postgres.js'
+import { openMetadataStore } from '../../src/metadata/database.js'
+import { migrationProvider } from '../../src/metadata/migrations/index.js'
+import { createTestDatabase, metadataBackends } from '../helpers/postgres.js'
 import { buildWheel } from '../helpers/python.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createUser, expectRestError, type ApiCall } from './admin-http.js'
@@ -352,5 +360,50 @@ describe.each(backends)('what a credential may create (%s)', (backend) => {
     expect(otherName.status, await otherName.text()).toBe(401)
     const developer = await upload(basicAuth('boss', token(boss['roles:team:Developer token']!)))
     expect(developer.status, await developer.text()).toBeLessThan(300)
+  })
+})
+
+describe.each(backends)('tokens written before the minting bound (%s)', (backend) => {
+  it('keep working after the upgrade: an old token authenticates and refreshes, an old session creates tokens within its life', async () => {
+    // 1. A database as the version before migration 011 left it, holding a refreshable token and a console session.
+    const dir = await mkdtemp(join(tmpdir(), 'trove-upgrade-'))
+    const database = backend === 'postgres' ? await createTestDatabase() : { url: join(dir, 'trove.db'), drop: async () => {} }
+    const store = openMetadataStore(database.url)
+    const migrated = await new Migrator({ db: store.db, provider: migrationProvider(store.engine) }).migrateTo('010-scan-policies')
+    expect(migrated.error).toBeUndefined()
+    const hash = (text: string) => createHash('sha256').update(text).digest('hex')
+    const now = Date.now()
+    const old = { subject: 'dev', scope: 'applied-permissions/user', last_used_at: null }
+    await store.db.insertInto('users').values({ name: 'dev', email: null, password_hash: null, is_admin: 0, is_disabled: 0, attributes: '{}', created_at: now, updated_at: now }).execute()
+    await store.db
+      .insertInto('tokens')
+      .values([
+        { ...old, id: 'old-refreshable', token_hash: hash('trv_old-refreshable'), description: 'ci', created_at: now, expires_at: now + 3_600_000, refresh_hash: hash('trvr_old-refresh') },
+        { ...old, id: 'old-session', token_hash: hash('trv_old-session'), description: 'console session', created_at: now, expires_at: now + 43_200_000 },
+      ])
+      .execute()
+    await store.close()
+    // 2. This version starts on it.
+    const server = await startTestServer({ backend, settings: { database: { url: database.url } } })
+    try {
+      const whoami = await fetch(`${server.url}/api/v1/ui/me`, { headers: { authorization: 'Bearer trv_old-refreshable' } })
+      expect(((await whoami.json()) as { name: string }).name).toBe('dev')
+      const refresh = await fetch(`${server.url}/access/api/v1/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: 'trvr_old-refresh' }),
+      })
+      expect(refresh.status, await refresh.clone().text()).toBe(200)
+      expect(((await refresh.json()) as TokenBody).expires_in).toBe(3600)
+      // The old session is no session to this version (nothing marks it): it creates tokens within its own life.
+      const session = { cookie: 'trove_session=trv_old-session', 'x-csrf-token': csrfTokenFor('trv_old-session'), 'content-type': 'application/json' }
+      const within = await fetch(`${server.url}/access/api/v1/tokens`, { method: 'POST', headers: session, body: JSON.stringify({ expires_in: 3600 }) })
+      expect(within.status, await within.text()).toBe(200)
+      await expectRestError(await fetch(`${server.url}/access/api/v1/tokens`, { method: 'POST', headers: session, body: '{}' }), 403, /must expire no later/)
+    } finally {
+      await server.close()
+      await database.drop()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
