@@ -125,6 +125,10 @@ export interface TokenTable {
   last_used_at: number | null
   /** sha256 of the token's refresh token, when it has one (migration 008-access). */
   refresh_hash?: string | null
+  /** 1 for a web console session (migration 011-token-bounds). */
+  is_session?: number
+  /** The latest expiry this token and its refreshed successors may have, ms; `null`: none (migration 011-token-bounds). */
+  not_after?: number | null
 }
 
 export interface RepositoryGrantTable {

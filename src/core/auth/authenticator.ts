@@ -1,7 +1,7 @@
 import type { LoginLimiter } from './login-limiter.js'
 import { ANONYMOUS, type Principal } from './principal.js'
 import { RegistryTokenService } from './registry-tokens.js'
-import { TokenService, scopeKeepsAdmin, storedTokenScope } from './token-service.js'
+import { TokenService, scopeKeepsAdmin, storedTokenScope, type AccessToken } from './token-service.js'
 import type { UserService } from './user-service.js'
 import { TroveError, unauthorized } from '../errors.js'
 
@@ -71,26 +71,46 @@ export class Authenticator {
     if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
     // The scope narrows the owner's current rights (the authorizer intersects); only a user or admin scope keeps admin rights.
     const tokenScope = storedTokenScope(token.scope)
-    return { kind: 'user', name: user.name, isAdmin: user.isAdmin && scopeKeepsAdmin(tokenScope), via: 'token', tokenId: token.id, tokenScope }
+    return {
+      kind: 'user',
+      name: user.name,
+      isAdmin: user.isAdmin && scopeKeepsAdmin(tokenScope),
+      via: token.isSession ? 'session' : 'token',
+      tokenId: token.id,
+      tokenScope,
+      ...(token.expiresAt !== null ? { expiresAt: token.expiresAt } : {}),
+    }
   }
 
   /**
    * A registry token: its user, restricted to the token's scope (the authorizer intersects the
-   * two). A token issued to an anonymous caller authenticates as anonymous.
+   * two) and, when it was issued to an access token, to that token's scope as well. A token issued
+   * to an anonymous caller authenticates as anonymous.
    */
   private async withRegistryToken(registryTokens: RegistryTokenService, jwt: string): Promise<Principal> {
     const verified = await registryTokens.verify(jwt)
     if (!verified) throw unauthorized('invalid or expired registry token')
     if (verified.subject === undefined) return ANONYMOUS
+    let origin: AccessToken | undefined
     if (verified.accessTokenId !== undefined) {
       // Issued to a caller who logged in with an access token: it lives no longer than that token.
-      const origin = await this.tokens.get(verified.accessTokenId)
+      origin = await this.tokens.get(verified.accessTokenId)
       if (!origin || (origin.expiresAt !== null && origin.expiresAt <= Date.now())) {
         throw unauthorized('the access token this registry token was issued for is revoked or expired')
       }
     }
     const user = await this.users.get(verified.subject)
     if (!user || user.isDisabled) throw unauthorized('the token owner is disabled or gone')
-    return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'registry-token', scope: verified.scope }
+    const tokenScope = origin ? storedTokenScope(origin.scope) : undefined
+    const expiresAt = origin?.expiresAt !== null && origin?.expiresAt !== undefined ? Math.min(origin.expiresAt, verified.expiresAt) : verified.expiresAt
+    return {
+      kind: 'user',
+      name: user.name,
+      isAdmin: user.isAdmin && (tokenScope === undefined || scopeKeepsAdmin(tokenScope)),
+      via: 'registry-token',
+      scope: verified.scope,
+      expiresAt,
+      ...(origin ? { tokenId: origin.id, tokenScope } : {}),
+    }
   }
 }

@@ -46,7 +46,7 @@ describe('registry token verification', () => {
     core = await createCoreFixture('sqlite')
     const tokens = new RegistryTokenService(core.metadata.db, { expirySecs: 60 })
     const { token } = await tokens.issue('alice', 'registry.test', [{ type: 'repository', name: 'docker-local/app', actions: ['pull'] }])
-    const expected = { subject: 'alice', scope: { grants: [{ repoKey: 'docker-local', path: 'app', actions: ['read'] }], catalog: false } }
+    const expected = { subject: 'alice', scope: { grants: [{ repoKey: 'docker-local', path: 'app', actions: ['read'] }], catalog: false }, expiresAt: expect.any(Number) }
     expect(await tokens.verify(token)).toEqual(expected)
     // Verified before: answered without checking the signature again, with the same result.
     expect(await tokens.verify(token)).toEqual(expected)
@@ -58,5 +58,19 @@ describe('registry token verification', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(Date.now() + 61_000)
     expect(await tokens.verify(token)).toBeUndefined()
+  })
+
+  it('expires no later than the credential it was issued to', async () => {
+    core = await createCoreFixture('sqlite')
+    const tokens = new RegistryTokenService(core.metadata.db, { expirySecs: 300 })
+    const notAfter = Date.now() + 20_000
+    const issued = await tokens.issue('alice', 'registry.test', [], { accessTokenId: 'some-token', notAfter })
+    expect(issued.expiresInSecs).toBeGreaterThanOrEqual(19)
+    expect(issued.expiresInSecs).toBeLessThanOrEqual(20)
+    const verified = await tokens.verify(issued.token)
+    expect(verified?.accessTokenId).toBe('some-token')
+    expect(verified!.expiresAt).toBeLessThanOrEqual(notAfter)
+    // A credential that outlives the registry's own lifetime leaves it as it is.
+    expect((await tokens.issue('alice', 'registry.test', [], { notAfter: Date.now() + 3_600_000 })).expiresInSecs).toBe(300)
   })
 })

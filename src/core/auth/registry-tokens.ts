@@ -41,6 +41,8 @@ export interface VerifiedRegistryToken {
   readonly scope: AccessScope
   /** The access token the caller logged in with, when it was one: revoking it ends this token too. */
   readonly accessTokenId?: string | undefined
+  /** When the token expires (ms since the epoch). */
+  readonly expiresAt: number
 }
 
 /** Whether `scope` covers `action` on `repoKey` (at `path`, when the caller knows it). */
@@ -114,10 +116,21 @@ export class RegistryTokenService {
     private readonly options: { readonly expirySecs: number },
   ) {}
 
-  /** `accessTokenId`: the access token the caller authenticated with, if any (see {@link VerifiedRegistryToken.accessTokenId}). */
-  async issue(subject: string | undefined, audience: string, access: readonly RegistryAccess[], accessTokenId?: string): Promise<IssuedRegistryToken> {
+  /**
+   * `origin`: the credential the caller authenticated with. `accessTokenId`, the access token, if
+   * any (see {@link VerifiedRegistryToken.accessTokenId}); `notAfter`, when it expires: the
+   * registry token expires no later (ms since the epoch).
+   */
+  async issue(
+    subject: string | undefined,
+    audience: string,
+    access: readonly RegistryAccess[],
+    origin: { readonly accessTokenId?: string | undefined; readonly notAfter?: number | undefined } = {},
+  ): Promise<IssuedRegistryToken> {
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000)
     const seconds = issuedAt.getTime() / 1000
+    const expiresInSecs = origin.notAfter === undefined ? this.options.expirySecs : Math.min(this.options.expirySecs, Math.floor(origin.notAfter / 1000) - seconds)
+    const accessTokenId = origin.accessTokenId
     const claims: Record<string, unknown> = { access: access.map((a) => ({ type: a.type, name: a.name, actions: [...a.actions] })) }
     if (accessTokenId !== undefined) claims.tid = accessTokenId
     const jwt = new SignJWT(claims)
@@ -126,10 +139,10 @@ export class RegistryTokenService {
       .setAudience(audience)
       .setIssuedAt(seconds)
       .setNotBefore(seconds)
-      .setExpirationTime(seconds + this.options.expirySecs)
+      .setExpirationTime(seconds + expiresInSecs)
       .setJti(randomUUID())
     if (subject !== undefined) jwt.setSubject(subject)
-    return { token: await jwt.sign(await this.key()), expiresInSecs: this.options.expirySecs, issuedAt }
+    return { token: await jwt.sign(await this.key()), expiresInSecs, issuedAt }
   }
 
   /** The token's subject and scope, or `undefined` when it is not a valid, unexpired token of ours. */
@@ -141,15 +154,16 @@ export class RegistryTokenService {
     }
     try {
       const { payload } = await jwtVerify(token, await this.key(), { issuer: ISSUER, algorithms: ['HS256'] })
+      // Every token this service signs has an expiry; one without is not ours to honour.
+      if (payload.exp === undefined) return undefined
       const verified = {
         subject: payload.sub || undefined,
         scope: scopeOf(parseAccess(payload.access)),
         accessTokenId: typeof payload.tid === 'string' ? payload.tid : undefined,
+        expiresAt: payload.exp * 1000,
       }
-      if (payload.exp !== undefined) {
-        if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear()
-        this.verified.set(token, { token: verified, expiresAt: payload.exp * 1000 })
-      }
+      if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear()
+      this.verified.set(token, { token: verified, expiresAt: verified.expiresAt })
       return verified
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database, TokenTable } from '../../metadata/schema.js'
 import { TroveError, notFound } from '../errors.js'
 import type { AccessSettings } from './access-settings.js'
+import { checkMintingBound, type MintingBound } from './token-minting.js'
 
 export interface AccessToken {
   readonly id: string
@@ -13,6 +14,13 @@ export interface AccessToken {
   readonly expiresAt: number | null
   readonly lastUsedAt: number | null
   readonly isRefreshable: boolean
+  /** A web console session, created by a password or single sign-on login. */
+  readonly isSession: boolean
+  /**
+   * The latest time this token, or any token a refresh trades it for, may expire at: the expiry of
+   * the credential that created it (ms since the epoch); `null`: no bound.
+   */
+  readonly notAfter: number | null
 }
 
 export interface CreatedToken extends AccessToken {
@@ -105,8 +113,10 @@ export class TokenService {
 
   /**
    * Issues a token. With a maximum lifetime set by the administrator, a token without an expiry
-   * gets the maximum and a longer one is refused (BAD_REQUEST, nothing stored). The scope is
-   * checked for syntax here; what it may name is the caller's business (see the tokens route).
+   * gets the maximum and a longer one is refused (BAD_REQUEST, nothing stored). The token must stay
+   * within `bound`, the credential creating it (see token-minting.ts): a scope it does not cover,
+   * or an expiry after it, is refused (DENIED, nothing stored), or with `capsAtBound` the expiry is
+   * cut to the bound. What the scope names (that the groups and projects exist) is the caller's business.
    */
   async create(input: {
     subject: string
@@ -114,12 +124,18 @@ export class TokenService {
     scope?: string | undefined
     expiresInSecs?: number | undefined
     refreshable?: boolean | undefined
+    /** The credential the request was made with ({@link LOGIN_BOUND} for a password login). */
+    bound: MintingBound
+    /** Cut the expiry to the bound rather than refuse a later one (when the caller chose no lifetime). */
+    capsAtBound?: boolean | undefined
+    /** Marks a console session (only the login routes set it). */
+    isSession?: boolean | undefined
   }): Promise<CreatedToken> {
     if (input.expiresInSecs !== undefined && (!Number.isSafeInteger(input.expiresInSecs) || input.expiresInSecs < 0)) {
       throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds (0 for no expiry)')
     }
     const scope = input.scope ?? DEFAULT_TOKEN_SCOPE
-    parseTokenScope(scope)
+    const parsed = parseTokenScope(scope)
     let expiresInSecs = input.expiresInSecs ?? 0
     const max = (await this.settings?.get())?.tokenMaxExpirySecs ?? 0
     if (max > 0) {
@@ -131,6 +147,10 @@ export class TokenService {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
     const refreshToken = input.refreshable ? REFRESH_PREFIX + randomBytes(32).toString('base64url') : undefined
     const now = Date.now()
+    let expiresAt = expiresInSecs ? now + expiresInSecs * 1000 : null
+    const notAfter = input.bound.notAfter
+    if (input.capsAtBound && notAfter !== undefined && (expiresAt === null || expiresAt > notAfter)) expiresAt = notAfter
+    checkMintingBound(input.bound, parsed, scope, expiresAt, now)
     const row: TokenTable = {
       id: randomUUID(),
       token_hash: hashToken(token),
@@ -138,9 +158,11 @@ export class TokenService {
       description: input.description ?? '',
       scope,
       created_at: now,
-      expires_at: expiresInSecs ? now + expiresInSecs * 1000 : null,
+      expires_at: expiresAt,
       last_used_at: null,
       refresh_hash: refreshToken ? hashToken(refreshToken) : null,
+      is_session: input.isSession ? 1 : 0,
+      not_after: notAfter ?? null,
     }
     await this.db.insertInto('tokens').values(row).execute()
     return { ...toToken(row), token, ...(refreshToken ? { refreshToken } : {}) }
@@ -150,18 +172,33 @@ export class TokenService {
    * Artifactory's `grant_type=refresh_token`: trades a refresh token (and the token it belongs to,
    * expired or not) for a new token with the same subject, scope, description and lifetime, and a
    * new refresh token. The old token is revoked in the same step; a refresh token works once.
-   * `undefined` when the refresh token is unknown (or already used).
+   * The new token keeps the old one's bound: it expires no later than the credential that created
+   * the first token of the chain (sooner than its lifetime says, if need be), and once that time
+   * has passed the token cannot be refreshed (UNAUTHORIZED). `undefined` when the refresh token is
+   * unknown (or already used).
    */
   async refresh(refreshToken: string, accessToken?: string): Promise<CreatedToken | undefined> {
     if (!refreshToken.startsWith(REFRESH_PREFIX)) return undefined
     const row = await this.db.selectFrom('tokens').selectAll().where('refresh_hash', '=', hashToken(refreshToken)).executeTakeFirst()
     if (!row) return undefined
     if (accessToken !== undefined && accessToken !== '' && hashToken(accessToken) !== row.token_hash) return undefined
+    const notAfter = row.not_after ?? undefined
+    if (notAfter !== undefined && notAfter <= Date.now()) {
+      throw new TroveError('UNAUTHORIZED', `the credential that created this token expired at ${new Date(notAfter).toISOString()}: the token can no longer be refreshed`)
+    }
     // Deleting first makes a concurrent second use of the same refresh token find nothing.
     const deleted = await this.db.deleteFrom('tokens').where('id', '=', row.id).executeTakeFirst()
     if (Number(deleted.numDeletedRows) === 0) return undefined
     const lifetime = row.expires_at === null ? 0 : Math.round((row.expires_at - row.created_at) / 1000)
-    return this.create({ subject: row.subject, description: row.description, scope: row.scope, expiresInSecs: lifetime, refreshable: true })
+    return this.create({
+      subject: row.subject,
+      description: row.description,
+      scope: row.scope,
+      expiresInSecs: lifetime,
+      refreshable: true,
+      bound: { notAfter },
+      capsAtBound: true,
+    })
   }
 
   async list(subject?: string): Promise<AccessToken[]> {
@@ -216,5 +253,7 @@ function toToken(row: TokenTable): AccessToken {
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
     isRefreshable: row.refresh_hash !== null && row.refresh_hash !== undefined,
+    isSession: row.is_session === 1,
+    notAfter: row.not_after ?? null,
   }
 }

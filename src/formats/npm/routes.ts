@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Action, Principal } from '../../core/auth/principal.js'
 import { principalName } from '../../core/auth/principal.js'
+import { LOGIN_BOUND, describeScope, mintingBoundOf } from '../../core/auth/token-minting.js'
 import { TroveError, notFound } from '../../core/errors.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
@@ -127,7 +128,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     const user = await services.loginLimiter.checkPassword(name, body.password, request.ip)
     // The same answer for an unknown user and a wrong password: user names are not to be probed.
     if (!user) throw new TroveError('UNAUTHORIZED', `bad username or password for '${name}' (Trove creates no users from npm adduser; an administrator does)`)
-    const token = await services.tokens.create({ subject: user.name, description: `npm login to ${request.params.repo}` })
+    const token = await services.tokens.create({ subject: user.name, description: `npm login to ${request.params.repo}`, bound: LOGIN_BOUND })
     request.log.info({ user: user.name, tokenId: token.id }, 'npm login issued a token')
     return reply.status(201).send({ ok: true, id: `${COUCH_USER}${user.name}`, rev: `1-${token.id.replace(/-/g, '')}`, token: token.token })
   })
@@ -425,14 +426,22 @@ function distTagTarget(request: FastifyRequest): { name: PackageName; tag: strin
 /**
  * The `.npmrc` credential line for a registry URL: the credentials of this request, echoed
  * (Basic as `_auth`, a bearer token as `_authToken`), as Artifactory does. A caller signed in
- * another way (the console's session) gets a new access token.
+ * another way (the console's session cookie) gets a new access token, no broader than the
+ * credential: a session's is user-wide, any other token's has that token's scope and expiry.
  */
 async function credentialLine(services: CoreServices, request: FastifyRequest, url: string): Promise<string> {
   const nerfDart = url.replace(/^https?:/, '')
   const [scheme = '', value = ''] = (request.headers.authorization ?? '').split(/\s+/, 2)
   if (scheme.toLowerCase() === 'basic' && value !== '') return `${nerfDart}:_auth=${value}`
   if (scheme.toLowerCase() === 'bearer' && value !== '') return `${nerfDart}:_authToken=${value}`
-  const token = await services.tokens.create({ subject: principalName(request.principal), description: 'npm: .npmrc from /api/npm/auth' })
+  const bound = mintingBoundOf(request.principal)
+  const token = await services.tokens.create({
+    subject: principalName(request.principal),
+    description: 'npm: .npmrc from /api/npm/auth',
+    ...(bound.scope ? { scope: describeScope(bound.scope) } : {}),
+    bound,
+    capsAtBound: true,
+  })
   return `${nerfDart}:_authToken=${token.token}`
 }
 

@@ -77,11 +77,13 @@ export async function issueToken(
     }
     access.push({ type: 'repository', name: `${image.repoKey}/${image.image}`, actions: granted })
   }
+  // The registry token ends with the caller's credential (an access token, a session, or the
+  // registry token presented here): trading one for another never extends its life.
   const issued = await tokens.issue(
     principal.kind === 'user' ? principal.name : undefined,
     service,
     access,
-    principal.kind === 'user' && principal.via === 'token' ? principal.tokenId : undefined,
+    principal.kind === 'user' ? { accessTokenId: principal.tokenId, notAfter: principal.expiresAt } : {},
   )
   return {
     token: issued.token,

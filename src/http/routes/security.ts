@@ -4,6 +4,7 @@ import { TroveError, denied, notFound } from '../../core/errors.js'
 import type { User, UserInput } from '../../core/auth/user-service.js'
 import { PROJECT_ROLES } from '../../core/auth/projects.js'
 import { parseTokenScope, type CreatedToken, type TokenScope } from '../../core/auth/token-service.js'
+import { mintingBoundOf } from '../../core/auth/token-minting.js'
 import { targetBody } from '../../core/auth/permission-targets.js'
 import { baseUrlOf } from '../urls.js'
 
@@ -143,12 +144,14 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
       if (rawRefreshable !== undefined && typeof rawRefreshable !== 'boolean' && rawRefreshable !== 'true' && rawRefreshable !== 'false') {
         throw new TroveError('BAD_REQUEST', 'refreshable must be true or false')
       }
+      // Within the caller's own credential: its scope and its expiry (token-minting.ts).
       const created = await tokens.create({
         subject,
         description: optionalString(body, 'description'),
         scope,
         expiresInSecs: expiresIn,
         refreshable: rawRefreshable === true || rawRefreshable === 'true',
+        bound: mintingBoundOf(principal),
       })
       return tokenBody(created)
     },

@@ -5,7 +5,7 @@ import { TroveError } from '../../core/errors.js'
 import type { CoreServices } from '../../core/services.js'
 import { SESSION_COOKIE, parseCookies } from '../console-session.js'
 import { baseUrlOf } from '../urls.js'
-import { SESSION_DESCRIPTION, SESSION_SECS, setSessionCookies } from './ui.js'
+import { SESSION_SECS, createSession, setSessionCookies } from './ui.js'
 
 /**
  * The browser's sign-in cookie: a random value whose hash is stored with each sign-in it begins,
@@ -64,7 +64,7 @@ export async function ssoRoutes(app: FastifyInstance, services: CoreServices): P
     const previous = cookies.get(SESSION_COOKIE)
     const record = previous ? await tokens.verify(previous) : undefined
     if (record) await tokens.revoke(record.id).catch(() => {})
-    const session = await tokens.create({ subject: result.user.name, description: SESSION_DESCRIPTION, expiresInSecs: SESSION_SECS })
+    const session = await createSession(tokens, result.user.name)
     setSessionCookies(reply, session.token, SESSION_SECS, isSecure(request))
     request.log.info({ user: result.user.name, tokenId: session.id, provider: request.params.provider }, 'console login (single sign-on)')
     return reply.header('cache-control', 'no-store').redirect(result.returnTo, 302)

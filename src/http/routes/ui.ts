@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { UiMe, UiRepositoryList } from '../../api/ui.js'
 import { TroveError } from '../../core/errors.js'
+import { LOGIN_BOUND } from '../../core/auth/token-minting.js'
+import type { CreatedToken, TokenService } from '../../core/auth/token-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { CSRF_COOKIE, SESSION_COOKIE, csrfTokenFor, parseCookies, serializeCookie, sessionTokenOf } from '../console-session.js'
 import { baseUrlOf } from '../urls.js'
@@ -86,7 +88,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     if (!user) throw new TroveError('UNAUTHORIZED', 'wrong user name or password, or the account is disabled')
     // Signing in again replaces the session this browser had.
     await revokeSession(parseCookies(request.headers.cookie).get(SESSION_COOKIE))
-    const session = await tokens.create({ subject: user.name, description: SESSION_DESCRIPTION, expiresInSecs: SESSION_SECS })
+    const session = await createSession(tokens, user.name)
     setSessionCookies(reply, session.token, SESSION_SECS, isSecure(request))
     request.log.info({ user: user.name, tokenId: session.id }, 'console login')
     const me: UiMe = {
@@ -166,6 +168,14 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     const record = await tokens.verify(token)
     if (record) await tokens.revoke(record.id).catch(() => {}) // gone already: a concurrent logout
   }
+}
+
+/**
+ * A console session for a user who has just proved who they are (password or single sign-on): it
+ * stands for that login, so it creates tokens as a password would (see token-minting.ts).
+ */
+export function createSession(tokens: TokenService, subject: string): Promise<CreatedToken> {
+  return tokens.create({ subject, description: SESSION_DESCRIPTION, expiresInSecs: SESSION_SECS, bound: LOGIN_BOUND, isSession: true })
 }
 
 export function setSessionCookies(reply: FastifyReply, sessionToken: string, maxAgeSecs: number, isSecure: boolean): void {
