@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
-import picomatch from 'picomatch'
 import type { Database } from '../../metadata/schema.js'
 import { TroveError, notFound } from '../errors.js'
+import { patternAccess, type PathAccess } from './path-access.js'
 import type { Action } from './principal.js'
 import { assertUserName } from './user-service.js'
 
@@ -36,8 +36,13 @@ const ACTION_WORDS: Readonly<Record<string, Action | null>> = {
 
 interface Compiled {
   readonly target: PermissionTarget
-  readonly include: (path: string) => boolean
-  readonly exclude: (path: string) => boolean
+  readonly paths: PathAccess
+}
+
+/** What one target gives a user (directly or through groups) on a repository: actions, on the paths its patterns allow. */
+export interface TargetRule {
+  readonly actions: ReadonlySet<Action>
+  readonly paths: PathAccess
 }
 
 /** Facts about a repository a target's pseudo names need. */
@@ -101,20 +106,20 @@ export class PermissionTargetService {
   }
 
   /**
-   * The actions the targets grant `user` (directly, or through `groups`) on a repository, at
-   * `path` when the caller knows it. Without a path, patterns are not applied: the question is
-   * about the repository as a whole (may the user see it at all), as Artifactory answers it.
+   * What the targets covering a repository give `user` (when given: targets naming the user) and
+   * `groups`, one rule per target that gives anything, with the paths its patterns allow.
    * The pseudo names `ANY…` cover repositories outside projects only: a project decides its own.
    */
-  async actionsFor(user: string | undefined, groups: readonly string[], repository: TargetRepository, path: string | undefined): Promise<Set<Action>> {
-    const actions = new Set<Action>()
-    for (const { target, include, exclude } of await this.compiled()) {
+  async rulesFor(user: string | undefined, groups: readonly string[], repository: TargetRepository): Promise<TargetRule[]> {
+    const rules: TargetRule[] = []
+    for (const { target, paths } of await this.compiled()) {
       if (!covers(target, repository)) continue
-      if (path !== undefined && (!include(path) || exclude(path))) continue
+      const actions = new Set<Action>()
       if (user !== undefined) for (const a of target.users[user] ?? []) actions.add(a)
       for (const group of groups) for (const a of target.groups[group] ?? []) actions.add(a)
+      if (actions.size > 0) rules.push({ actions, paths })
     }
-    return actions
+    return rules
   }
 
   private compiled(): Promise<Compiled[]> {
@@ -128,7 +133,7 @@ export class PermissionTargetService {
         .then((rows) =>
           rows.map((r) => {
             const target = JSON.parse(r.config) as PermissionTarget
-            return { target, include: matcher(target.includePatterns, true), exclude: matcher(target.excludePatterns, false) }
+            return { target, paths: patternAccess(target.includePatterns, target.excludePatterns) }
           }),
         )
     }
@@ -161,12 +166,6 @@ function covers(target: PermissionTarget, repository: TargetRepository): boolean
     (target.repositories.includes('ANY LOCAL') && repository.rclass === 'local') ||
     (target.repositories.includes('ANY REMOTE') && repository.rclass === 'remote')
   )
-}
-
-function matcher(patterns: readonly string[], whenEmpty: boolean): (path: string) => boolean {
-  if (patterns.length === 0) return () => whenEmpty
-  const match = picomatch([...patterns], { dot: true })
-  return (path) => match(path)
 }
 
 function parseTarget(name: string, body: unknown): PermissionTarget {
