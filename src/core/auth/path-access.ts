@@ -59,12 +59,14 @@ export function patternAccess(includes: readonly string[], excludes: readonly st
   if (excludes.length === 0 && (includes.length === 0 || includes.some((p) => p === '**' || p === '**/*'))) return EVERYWHERE
   const isIncluded = includes.length === 0 ? () => true : picomatch([...includes], OPTIONS)
   const isExcluded = excludes.length === 0 ? () => false : picomatch([...excludes], OPTIONS)
-  const prefixes = includes.map(prefixMatcher)
+  // Compiled when a folder is first asked about: most questions are about files.
+  let prefixes: ((folder: string) => boolean)[] | undefined
+  const leadsTo = (folder: string) => (prefixes ??= includes.map(prefixMatcher)).some((p) => p(folder))
   return {
     isEverywhere: false,
     isNowhere: false,
     file: (path) => isIncluded(path) && !isExcluded(path),
-    folder: (path) => !(path !== '' && isExcluded(path)) && (includes.length === 0 || isIncluded(path) || prefixes.some((p) => p(path))),
+    folder: (path) => !(path !== '' && isExcluded(path)) && (includes.length === 0 || isIncluded(path) || leadsTo(path)),
   }
 }
 

@@ -55,6 +55,8 @@ export interface TargetRepository {
 export class PermissionTargetService {
   /** Every target, compiled; loaded at most once per event-loop turn (see RepositoryService.get). */
   private loaded: Promise<Compiled[]> | undefined
+  /** Compiled patterns by their text, kept across loads: targets are reloaded every turn, their patterns rarely change (RepositoryService keeps its compiled patterns for the same reason). */
+  private readonly pathRules = new Map<string, PathAccess>()
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -133,13 +135,26 @@ export class PermissionTargetService {
         .then((rows) =>
           rows.map((r) => {
             const target = JSON.parse(r.config) as PermissionTarget
-            return { target, paths: patternAccess(target.includePatterns, target.excludePatterns) }
+            return { target, paths: this.pathRule(target) }
           }),
         )
     }
     return this.loaded
   }
+
+  private pathRule(target: PermissionTarget): PathAccess {
+    const key = JSON.stringify([target.includePatterns, target.excludePatterns])
+    let paths = this.pathRules.get(key)
+    if (!paths) {
+      if (this.pathRules.size >= PATH_RULES_LIMIT) this.pathRules.clear()
+      paths = patternAccess(target.includePatterns, target.excludePatterns)
+      this.pathRules.set(key, paths)
+    }
+    return paths
+  }
 }
+
+const PATH_RULES_LIMIT = 1000
 
 /** Artifactory's v2 JSON for a target. */
 export function targetBody(target: PermissionTarget) {
