@@ -33,7 +33,7 @@ export class AccessGuard {
 
   async require(principal: Principal, action: Action, repoKey: string, path?: string): Promise<void> {
     if (await this.authorizer.can(principal, action, repoKey, path)) return
-    throw refusal(principal, `${action} on '${repoKey}${path ? `/${path}` : ''}'`)
+    throw actionRefusal(principal, action, repoKey, path)
   }
 
   can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean> {
@@ -43,6 +43,11 @@ export class AccessGuard {
   readable(principal: Principal, repoKeys: readonly string[]): Promise<Set<string>> {
     return this.authorizer.readableRepositories(principal, repoKeys)
   }
+}
+
+/** The refusal of `action` on a repository (at `path`, when given). */
+export function actionRefusal(principal: Principal, action: Action, repoKey: string, path?: string): TroveError {
+  return refusal(principal, `${action} on '${repoKey}${path ? `/${path}` : ''}'`)
 }
 
 export function refusal(principal: Principal, what: string): TroveError {

@@ -4,9 +4,10 @@ import { TroveError, notFound } from '../errors.js'
 import { ACTIONS, type Action, type Principal } from './principal.js'
 import type { AccessSettings } from './access-settings.js'
 import type { GroupService } from './groups.js'
-import type { PermissionTargetService, TargetRepository } from './permission-targets.js'
+import { EVERYWHERE, NOWHERE, allOf, anyOf, type PathAccess } from './path-access.js'
+import type { PermissionTargetService, TargetRepository, TargetRule } from './permission-targets.js'
 import { PROJECT_ADMIN, projectKeyPrefix, roleActions, type AdminPrivileges, type Project, type ProjectService } from './projects.js'
-import { scopeAllows } from './registry-tokens.js'
+import { scopeAllows, scopePathAccess } from './registry-tokens.js'
 import { USER_SCOPE, type AppliedPermissions } from './token-service.js'
 
 /**
@@ -14,7 +15,17 @@ import { USER_SCOPE, type AppliedPermissions } from './token-service.js'
  * (projects, permission targets) add rules here; routes never decide access themselves.
  */
 export interface Authorizer {
+  /**
+   * Whether the principal may do `action` on the file at `path` of a repository; without a path,
+   * whether it may do it somewhere in the repository (path patterns not applied).
+   */
   can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean>
+  /**
+   * Which paths of a repository the principal may do `action` on, for questions about many paths
+   * at once (a folder's children, search hits) and about folders (what may be browsed).
+   * `can(…, path)` is `pathAccess(…).file(path)`.
+   */
+  pathAccess(principal: Principal, action: Action, repoKey: string): Promise<PathAccess>
   /** Repository keys the principal may read; used to filter listings and searches. */
   readableRepositories(principal: Principal, candidates: readonly string[]): Promise<Set<string>>
   /** Whether the principal is a system admin, or a Project Admin of `projectKey` holding `privilege`. */
@@ -38,6 +49,14 @@ export interface AccessRules {
 
 type Facts = TargetRepository & { readonly exists: boolean }
 
+const BUT_MANAGE: ReadonlySet<Action> = new Set(ACTIONS.filter((a) => a !== 'manage'))
+
+/** What one source of rights gives on a repository: actions on every path, and actions on the paths of permission targets. */
+interface Rights {
+  readonly everywhere: ReadonlySet<Action>
+  readonly targets: readonly TargetRule[]
+}
+
 /**
  * Admins may do everything; anonymous callers only read, and only where the repository allows
  * anonymous read; users what they are granted now, from every source: per-repository grants,
@@ -59,16 +78,31 @@ export class GrantAuthorizer implements Authorizer {
   async can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean> {
     // A registry token narrows its user's rights, an admin's included.
     if (principal.kind === 'user' && principal.scope && !scopeAllows(principal.scope, action, repoKey, path)) return false
-    if (principal.kind === 'user' && principal.isAdmin) return true
-    if (action === 'read' && (await this.facts.isAnonymousReadable(repoKey))) return true
-    if (principal.kind === 'anonymous') return false
-    if (!this.rules) return (await this.grantActions(principal.name, repoKey)).has(action)
+    const access = await this.ownerAccess(principal, action, repoKey)
+    return path === undefined ? !access.isNowhere : access.file(path)
+  }
+
+  async pathAccess(principal: Principal, action: Action, repoKey: string): Promise<PathAccess> {
+    const access = await this.ownerAccess(principal, action, repoKey)
+    if (principal.kind !== 'user' || !principal.scope) return access
+    return allOf([access, scopePathAccess(principal.scope, action, repoKey)])
+  }
+
+  /** The paths the principal's own rights (through an access token's scope, if any) allow; a registry token's scope comes on top. */
+  private async ownerAccess(principal: Principal, action: Action, repoKey: string): Promise<PathAccess> {
+    if (principal.kind === 'user' && principal.isAdmin) return EVERYWHERE
+    if (action === 'read' && (await this.facts.isAnonymousReadable(repoKey))) return EVERYWHERE
+    if (principal.kind === 'anonymous') return NOWHERE
+    if (!this.rules) return (await this.grantActions(principal.name, repoKey)).has(action) ? EVERYWHERE : NOWHERE
     const repository = await this.repositoryFacts(repoKey)
-    if (!repository) return false
+    if (!repository) return NOWHERE
+    const byTargets: PathAccess[] = []
     for (const applied of (principal.tokenScope ?? USER_SCOPE).applied) {
-      if ((await this.actionsUnder(applied, principal.name, repository, path)).has(action)) return true
+      const rights = await this.rightsUnder(applied, principal.name, repository)
+      if (rights.everywhere.has(action)) return EVERYWHERE
+      for (const rule of rights.targets) if (rule.actions.has(action)) byTargets.push(rule.paths)
     }
-    return false
+    return anyOf(byTargets)
   }
 
   async readableRepositories(principal: Principal, candidates: readonly string[]): Promise<Set<string>> {
@@ -92,33 +126,34 @@ export class GrantAuthorizer implements Authorizer {
     return false
   }
 
-  /** The actions one `applied-permissions` entry of a token (or a session) allows on a repository. */
-  private async actionsUnder(applied: AppliedPermissions, user: string, repository: Facts, path: string | undefined): Promise<Set<Action>> {
+  /** What one `applied-permissions` entry of a token (or a session) allows on a repository. */
+  private async rightsUnder(applied: AppliedPermissions, user: string, repository: Facts): Promise<Rights> {
     switch (applied.kind) {
       case 'user':
       case 'admin':
-        return this.actionsOf(user, await this.groupsOf(user), repository, path)
+        return this.rightsOf(user, await this.groupsOf(user), repository)
       case 'groups':
-        return this.actionsOf(undefined, await this.groupsWithin(user, applied.groups), repository, path)
+        return this.rightsOf(undefined, await this.groupsWithin(user, applied.groups), repository)
       case 'roles': {
-        const own = await this.actionsOf(user, await this.groupsOf(user), repository, path)
+        const own = await this.rightsOf(user, await this.groupsOf(user), repository)
         let ceiling: Set<Action>
         if (repository.projectKey === applied.project) ceiling = roleActions(applied.roles)
         else ceiling = repository.exists && (await this.isSharedWith(repository.key, new Set([applied.project]))) ? new Set(['read']) : new Set()
-        return new Set([...own].filter((a) => ceiling.has(a)))
+        return limitRights(own, ceiling)
       }
     }
   }
 
-  /** Every action `user` (when given: grants and targets naming the user) and `groups` get on a repository. */
-  private async actionsOf(user: string | undefined, groups: readonly string[], repository: Facts, path: string | undefined): Promise<Set<Action>> {
+  /** Every right `user` (when given: grants and targets naming the user) and `groups` get on a repository. */
+  private async rightsOf(user: string | undefined, groups: readonly string[], repository: Facts): Promise<Rights> {
     const rules = this.rules!
-    const actions = repository.exists && user !== undefined ? new Set(await this.grantActions(user, repository.key)) : new Set<Action>()
-    if (repository.exists) for (const a of await rules.targets.actionsFor(user, groups, repository, path)) actions.add(a)
+    const granted = repository.exists && user !== undefined ? await this.grantActions(user, repository.key) : new Set<Action>()
+    const targets = repository.exists ? await rules.targets.rulesFor(user, groups, repository) : []
     // `manage` (changing a repository's configuration) comes from being a system admin or a Project
     // Admin only; in grants and permission targets it is Artifactory's "manage this permission",
     // which lets no one reconfigure or delete a repository.
-    actions.delete('manage')
+    const direct = limitRights({ everywhere: granted, targets }, BUT_MANAGE)
+    const actions = new Set(direct.everywhere)
     const roles = await this.rolesOf(user, groups)
     if (repository.projectKey !== undefined) {
       const project = await this.project(repository.projectKey)
@@ -130,7 +165,7 @@ export class GrantAuthorizer implements Authorizer {
     } else if (repository.rclass === 'remote' && repository.exists && (await rules.settings.get()).remoteReadableByAuthenticated) {
       actions.add('read')
     }
-    return actions
+    return { everywhere: actions, targets: direct.targets }
   }
 
   /** Shared with everyone, or with one of `projects`. */
@@ -226,6 +261,15 @@ export class GrantService {
       .where('user_name', '=', user)
       .executeTakeFirst()
     if (Number(result.numDeletedRows) === 0) throw notFound(`user '${user}' has no grant on '${repoKey}'`)
+  }
+}
+
+/** `rights` with only the actions in `ceiling`. */
+function limitRights(rights: Rights, ceiling: ReadonlySet<Action>): Rights {
+  const keep = (actions: Iterable<Action>) => new Set([...actions].filter((a) => ceiling.has(a)))
+  return {
+    everywhere: keep(rights.everywhere),
+    targets: rights.targets.map((rule) => ({ actions: keep(rule.actions), paths: rule.paths })).filter((rule) => rule.actions.size > 0),
   }
 }
 

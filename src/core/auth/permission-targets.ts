@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
-import picomatch from 'picomatch'
 import type { Database } from '../../metadata/schema.js'
 import { TroveError, notFound } from '../errors.js'
+import { patternAccess, type PathAccess } from './path-access.js'
 import type { Action } from './principal.js'
 import { assertUserName } from './user-service.js'
 
@@ -36,8 +36,13 @@ const ACTION_WORDS: Readonly<Record<string, Action | null>> = {
 
 interface Compiled {
   readonly target: PermissionTarget
-  readonly include: (path: string) => boolean
-  readonly exclude: (path: string) => boolean
+  readonly paths: PathAccess
+}
+
+/** What one target gives a user (directly or through groups) on a repository: actions, on the paths its patterns allow. */
+export interface TargetRule {
+  readonly actions: ReadonlySet<Action>
+  readonly paths: PathAccess
 }
 
 /** Facts about a repository a target's pseudo names need. */
@@ -50,6 +55,8 @@ export interface TargetRepository {
 export class PermissionTargetService {
   /** Every target, compiled; loaded at most once per event-loop turn (see RepositoryService.get). */
   private loaded: Promise<Compiled[]> | undefined
+  /** Compiled patterns by their text, kept across loads: targets are reloaded every turn, their patterns rarely change (RepositoryService keeps its compiled patterns for the same reason). */
+  private readonly pathRules = new Map<string, PathAccess>()
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -101,20 +108,20 @@ export class PermissionTargetService {
   }
 
   /**
-   * The actions the targets grant `user` (directly, or through `groups`) on a repository, at
-   * `path` when the caller knows it. Without a path, patterns are not applied: the question is
-   * about the repository as a whole (may the user see it at all), as Artifactory answers it.
+   * What the targets covering a repository give `user` (when given: targets naming the user) and
+   * `groups`, one rule per target that gives anything, with the paths its patterns allow.
    * The pseudo names `ANY…` cover repositories outside projects only: a project decides its own.
    */
-  async actionsFor(user: string | undefined, groups: readonly string[], repository: TargetRepository, path: string | undefined): Promise<Set<Action>> {
-    const actions = new Set<Action>()
-    for (const { target, include, exclude } of await this.compiled()) {
+  async rulesFor(user: string | undefined, groups: readonly string[], repository: TargetRepository): Promise<TargetRule[]> {
+    const rules: TargetRule[] = []
+    for (const { target, paths } of await this.compiled()) {
       if (!covers(target, repository)) continue
-      if (path !== undefined && (!include(path) || exclude(path))) continue
+      const actions = new Set<Action>()
       if (user !== undefined) for (const a of target.users[user] ?? []) actions.add(a)
       for (const group of groups) for (const a of target.groups[group] ?? []) actions.add(a)
+      if (actions.size > 0) rules.push({ actions, paths })
     }
-    return actions
+    return rules
   }
 
   private compiled(): Promise<Compiled[]> {
@@ -128,13 +135,26 @@ export class PermissionTargetService {
         .then((rows) =>
           rows.map((r) => {
             const target = JSON.parse(r.config) as PermissionTarget
-            return { target, include: matcher(target.includePatterns, true), exclude: matcher(target.excludePatterns, false) }
+            return { target, paths: this.pathRule(target) }
           }),
         )
     }
     return this.loaded
   }
+
+  private pathRule(target: PermissionTarget): PathAccess {
+    const key = JSON.stringify([target.includePatterns, target.excludePatterns])
+    let paths = this.pathRules.get(key)
+    if (!paths) {
+      if (this.pathRules.size >= PATH_RULES_LIMIT) this.pathRules.clear()
+      paths = patternAccess(target.includePatterns, target.excludePatterns)
+      this.pathRules.set(key, paths)
+    }
+    return paths
+  }
 }
+
+const PATH_RULES_LIMIT = 1000
 
 /** Artifactory's v2 JSON for a target. */
 export function targetBody(target: PermissionTarget) {
@@ -161,12 +181,6 @@ function covers(target: PermissionTarget, repository: TargetRepository): boolean
     (target.repositories.includes('ANY LOCAL') && repository.rclass === 'local') ||
     (target.repositories.includes('ANY REMOTE') && repository.rclass === 'remote')
   )
-}
-
-function matcher(patterns: readonly string[], whenEmpty: boolean): (path: string) => boolean {
-  if (patterns.length === 0) return () => whenEmpty
-  const match = picomatch([...patterns], { dot: true })
-  return (path) => match(path)
 }
 
 function parseTarget(name: string, body: unknown): PermissionTarget {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createCoreFixture, type CoreFixture } from '../../../test/helpers/core.js'
-import { RegistryTokenService, actionsOf, scopeAllows, scopeOf } from './registry-tokens.js'
+import { RegistryTokenService, actionsOf, scopeAllows, scopeOf, scopePathAccess } from './registry-tokens.js'
 
 describe('registry token scopes', () => {
   it("maps Docker's actions to Trove's", () => {
@@ -32,6 +32,15 @@ describe('registry token scopes', () => {
     const whole = scopeOf([{ type: 'repository', name: 'docker-local', actions: ['pull'] }])
     expect(scopeAllows(whole, 'read', 'docker-local')).toBe(true)
     expect(scopeAllows(whole, 'read', 'docker-local', 'any/image')).toBe(true)
+  })
+
+  it('lets the folders above a granted path be browsed, and no others', () => {
+    const access = scopePathAccess(scopeOf([{ type: 'repository', name: 'docker-local/team/app', actions: ['pull'] }]), 'read', 'docker-local')
+    expect(['', 'team', 'team/app', 'team/app/1.0'].map((f) => access.folder(f))).toEqual([true, true, true, true])
+    expect(['other', 'team/application', 'teams'].map((f) => access.folder(f))).toEqual([false, false, false])
+    expect(access.file('team/app/1.0/manifest.json')).toBe(true)
+    expect(access.file('team')).toBe(false)
+    expect(scopePathAccess(scopeOf([]), 'read', 'docker-local').isNowhere).toBe(true)
   })
 })
 

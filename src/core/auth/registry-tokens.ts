@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { SignJWT, errors as joseErrors, jwtVerify, type CryptoKey } from 'jose'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
+import { EVERYWHERE, NOWHERE, type PathAccess } from './path-access.js'
 import { ACTIONS, type Action } from './principal.js'
 
 /**
@@ -45,14 +46,25 @@ export interface VerifiedRegistryToken {
   readonly expiresAt: number
 }
 
-/** Whether `scope` covers `action` on `repoKey` (at `path`, when the caller knows it). */
+/** Whether `scope` covers `action` on `repoKey` (at `path`, when the caller knows it; else on the whole repository). */
 export function scopeAllows(scope: AccessScope, action: Action, repoKey: string, path?: string): boolean {
-  return scope.grants.some(
-    (grant) =>
-      grant.repoKey === repoKey &&
-      grant.actions.includes(action) &&
-      (grant.path === '' || (path !== undefined && (path === grant.path || path.startsWith(`${grant.path}/`)))),
-  )
+  const access = scopePathAccess(scope, action, repoKey)
+  return path === undefined ? access.isEverywhere : access.file(path)
+}
+
+/** The paths of `repoKey` on which `scope` covers `action`: its grants' paths and what is below them. */
+export function scopePathAccess(scope: AccessScope, action: Action, repoKey: string): PathAccess {
+  const bases = scope.grants.filter((g) => g.repoKey === repoKey && g.actions.includes(action)).map((g) => g.path)
+  if (bases.includes('')) return EVERYWHERE
+  if (bases.length === 0) return NOWHERE
+  const isWithin = (path: string, base: string) => path === base || path.startsWith(`${base}/`)
+  return {
+    isEverywhere: false,
+    isNowhere: false,
+    file: (path) => bases.some((base) => isWithin(path, base)),
+    // The folders above a granted path lead to it.
+    folder: (path) => bases.some((base) => isWithin(path, base) || path === '' || isWithin(base, path)),
+  }
 }
 
 /**

@@ -266,8 +266,7 @@ export function publicConfig(config: RepositoryConfig): Record<string, unknown> 
 
 function toRepository(row: RepositoryTable): Repository {
   const config = JSON.parse(row.config) as RepositoryConfig
-  const includes = splitPatterns(config.includesPattern || '**/*')
-  const excludes = splitPatterns(config.excludesPattern)
+  const { includes, excludes } = repositoryPatterns(config)
   const isIncluded = compiledPatterns(includes)
   const isExcluded = excludes.length > 0 ? compiledPatterns(excludes) : () => false
   return {
@@ -279,6 +278,11 @@ function toRepository(row: RepositoryTable): Repository {
     updatedAt: row.updated_at,
     isPathAllowed: (path) => isIncluded(path) && !isExcluded(path),
   }
+}
+
+/** A repository's `includesPattern` and `excludesPattern` as lists (everything, `**\/*`, when no include is set). */
+export function repositoryPatterns(config: RepositoryConfig): { includes: string[]; excludes: string[] } {
+  return { includes: splitPatterns(config.includesPattern || '**/*'), excludes: splitPatterns(config.excludesPattern) }
 }
 
 /**

@@ -1,9 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
+import { RepositoryBrowser, type ReadAccess, type RepositoryView, type ViewItem } from '../../core/artifacts/repository-browser.js'
+import type { PathAccess } from '../../core/auth/path-access.js'
+import type { Principal } from '../../core/auth/principal.js'
 import { TroveError, notFound } from '../../core/errors.js'
 import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js'
+import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
-import type { AccessGuard } from '../access.js'
+import { actionRefusal, type AccessGuard } from '../access.js'
 import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
 import { deployBody } from './artifacts.js'
 
@@ -11,27 +15,33 @@ const PREFIX = '/artifactory/api/storage/'
 
 type StorageQuery = Record<string, string | undefined>
 
-/** Artifactory's storage API (item info, listings, properties, stats) and its quick searches. */
+/**
+ * Artifactory's storage API (item info, listings, properties, stats) and its quick searches, as
+ * the caller may browse them (see {@link RepositoryBrowser}): a virtual repository shows its
+ * readable members' files, through the virtual.
+ */
 export async function storageRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
   const { repositories, artifacts } = services
+  const browser = new RepositoryBrowser(repositories, artifacts)
 
   const access = async (request: FastifyRequest, guard: AccessGuard) => {
     const target = targetOf(request)
-    const action = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'annotate'
-    await guard.require(request.principal, action, target.repoKey, target.path)
+    // Reading needs read somewhere in the repository here; which paths is decided with the item's kind (see readableItem).
+    if (request.method === 'GET' || request.method === 'HEAD') return guard.require(request.principal, 'read', target.repoKey)
+    await guard.require(request.principal, 'annotate', target.repoKey, target.path)
   }
 
   app.get<{ Querystring: StorageQuery }>(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
     const target = targetOf(request)
     const query = request.query
     const repository = await repositories.require(target.repoKey)
-    const item = await artifacts.getItem(repository, target.path)
-    if (!item) throw notFound(`'${repository.key}/${target.path}' does not exist`)
+    const view = await browser.view(repository, readAccessOf(services, request.principal))
+    const item = await readableItem(browser, view, request.principal, target.path)
     const base = baseUrlOf(request, services.config.baseUrl)
     const storageUri = `${base}/artifactory/api/storage/${repository.key}/${encodePath(target.path)}`.replace(/\/$/, '')
 
     if ('properties' in query) {
-      const properties = await artifacts.getProperties(repository.key, target.path)
+      const properties = await artifacts.getProperties(item.source.key, target.path)
       const wanted = splitList(query.properties)
       const selected = [...properties].filter(([name]) => wanted.length === 0 || wanted.includes(name))
       if (selected.length === 0) throw notFound('No properties could be found.')
@@ -55,9 +65,7 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
       if (item.kind !== 'folder') throw new TroveError('BAD_REQUEST', `'${target.path}' is a file; list works on folders`)
       const isDeep = isTrue(query.deep)
       const withFolders = isTrue(query.listFolders)
-      const below = isDeep
-        ? await artifacts.listDeep(repository.key, target.path)
-        : await children(services, repository.key, target.path)
+      const below = isDeep ? await browser.listDeep(view, target.path) : await childItems(browser, view, target.path)
       const relative = (path: string) => `/${target.path === '' ? path : path.slice(target.path.length + 1)}`
       const files = [
         ...(withFolders
@@ -75,8 +83,9 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
       return { uri: storageUri, created: isoTime(item.folder.createdAt), files }
     }
 
-    if (item.kind === 'file') return fileInfo(base, item.asset)
-    const { folders, files } = await artifacts.children(repository.key, target.path)
+    // A virtual's file is shown as the virtual's: its URIs lead through the virtual, which serves this very file.
+    if (item.kind === 'file') return fileInfo(base, { ...item.asset, repoKey: repository.key })
+    const { folders, files } = await browser.children(view, target.path)
     return folderInfo(storageUri, repository.key, item.folder, [
       ...folders.map((p) => ({ uri: `/${p.slice(p.lastIndexOf('/') + 1)}`, folder: true })),
       ...files.map((f) => ({ uri: `/${f.name}`, folder: false })),
@@ -87,7 +96,7 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
   app.put<{ Querystring: StorageQuery }>(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
     const target = targetOf(request)
     if (!('properties' in request.query)) throw new TroveError('BAD_REQUEST', 'use ?properties=name=value[,value][|name=value]')
-    const repository = await repositories.require(target.repoKey)
+    const repository = annotatable(await repositories.require(target.repoKey))
     const properties = parsePropertyAssignments(request.query.properties ?? '')
     await artifacts.setProperties(repository, target.path, properties, isTrue(request.query.recursive ?? '1'))
     return reply.status(204).send()
@@ -96,7 +105,7 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
   app.delete<{ Querystring: StorageQuery }>(`${PREFIX}*`, { config: { access } }, async (request, reply) => {
     const target = targetOf(request)
     if (!('properties' in request.query)) throw new TroveError('BAD_REQUEST', 'use ?properties=name[,name]')
-    const repository = await repositories.require(target.repoKey)
+    const repository = annotatable(await repositories.require(target.repoKey))
     const names = splitList(request.query.properties)
     if (names.length === 0) throw new TroveError('BAD_REQUEST', 'name the properties to delete: ?properties=name[,name]')
     await artifacts.deleteProperties(repository, target.path, names, isTrue(request.query.recursive ?? '1'))
@@ -109,8 +118,8 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
     async (request) => {
       const name = request.query.name
       if (!name) throw new TroveError('BAD_REQUEST', 'the name parameter is required, e.g. ?name=*.jar')
-      const repoKeys = await searchableRepositories(services, request, request.query.repos)
-      const results = await artifacts.searchByName(name, repoKeys)
+      const views = await searchedViews(services, browser, request.principal, request.query.repos)
+      const results = await browser.search(views, (repoKeys) => artifacts.searchByName(name, repoKeys))
       return { results: results.map((a) => ({ uri: storageUriOf(baseUrlOf(request, services.config.baseUrl), a) })) }
     },
   )
@@ -122,31 +131,69 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
       const { sha256, sha1, md5 } = request.query
       const [algorithm, value] = sha256 ? (['sha256', sha256] as const) : sha1 ? (['sha1', sha1] as const) : md5 ? (['md5', md5] as const) : []
       if (!algorithm || !value) throw new TroveError('BAD_REQUEST', 'give one of sha256, sha1 or md5')
-      const repoKeys = await searchableRepositories(services, request, request.query.repos)
-      const results = await artifacts.searchByChecksum(algorithm, value, repoKeys)
+      const views = await searchedViews(services, browser, request.principal, request.query.repos)
+      const results = await browser.search(views, (repoKeys) => artifacts.searchByChecksum(algorithm, value, repoKeys))
       return { results: results.map((a) => ({ uri: storageUriOf(baseUrlOf(request, services.config.baseUrl), a) })) }
     },
   )
 }
 
-async function children(services: CoreServices, repoKey: string, path: string): Promise<{ folders: Folder[]; files: Asset[] }> {
-  const { folders, files } = await services.artifacts.children(repoKey, path)
+/** The caller's read access to each repository's paths, asked once per repository. */
+function readAccessOf(services: CoreServices, principal: Principal): ReadAccess {
+  const asked = new Map<string, Promise<PathAccess>>()
+  return (repoKey) => {
+    let access = asked.get(repoKey)
+    if (!access) asked.set(repoKey, (access = services.authorizer.pathAccess(principal, 'read', repoKey)))
+    return access
+  }
+}
+
+/**
+ * The item at `path` of a view. Where the caller may not read, the refusal (DENIED) comes whether
+ * or not something is there, so that it tells nothing about what is; a folder may be read when
+ * something in it may be.
+ */
+async function readableItem(browser: RepositoryBrowser, view: RepositoryView, principal: Principal, path: string): Promise<ViewItem> {
+  const { access, repository } = view
+  if (!access.file(path) && !access.folder(path)) throw actionRefusal(principal, 'read', repository.key, path)
+  const item = await browser.item(view, path)
+  const isReadable = item?.kind === 'folder' ? access.folder(path) : access.file(path)
+  if (!isReadable) throw actionRefusal(principal, 'read', repository.key, path)
+  if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
+  return item
+}
+
+/** The direct children of a folder of a view, folders with their own facts. */
+async function childItems(browser: RepositoryBrowser, view: RepositoryView, path: string): Promise<{ folders: Folder[]; files: Asset[] }> {
+  const { folders, files } = await browser.children(view, path)
   const infos = await Promise.all(
     folders.map(async (p) => {
-      const repository = await services.repositories.require(repoKey)
-      const item = await services.artifacts.getItem(repository, p)
-      return item?.kind === 'folder' ? item.folder : { repoKey, path: p, createdAt: 0, createdBy: '' }
+      const item = await browser.item(view, p)
+      return item?.kind === 'folder' ? item.folder : { repoKey: view.repository.key, path: p, createdAt: 0, createdBy: '' }
     }),
   )
   return { folders: infos, files: [...files] }
 }
 
-/** Repositories a search may look in: those named (or all), narrowed to what the caller may read. */
-async function searchableRepositories(services: CoreServices, request: FastifyRequest, repos: string | undefined): Promise<string[]> {
-  const named = splitList(repos)
-  const candidates = named.length > 0 ? named : (await services.repositories.list()).map((r) => r.key)
-  const readable = await services.authorizer.readableRepositories(request.principal, candidates)
-  return candidates.filter((k) => readable.has(k))
+/**
+ * What a search looks in: the repositories named (a virtual: its readable members' files, shown
+ * through it), or, without names, every repository's own files (a virtual has none of its own:
+ * its members' are found in them).
+ */
+async function searchedViews(services: CoreServices, browser: RepositoryBrowser, principal: Principal, repos: string | undefined): Promise<RepositoryView[]> {
+  const named = [...new Set(splitList(repos))]
+  const candidates =
+    named.length > 0
+      ? (await Promise.all(named.map((key) => services.repositories.get(key)))).filter((r): r is Repository => r !== undefined)
+      : (await services.repositories.list()).filter((r) => r.rclass !== 'virtual')
+  const readAccess = readAccessOf(services, principal)
+  return Promise.all(candidates.map((repository) => browser.view(repository, readAccess)))
+}
+
+/** Properties are set on a file where it is stored: a virtual stores none. */
+function annotatable(repository: Repository): Repository {
+  if (repository.rclass === 'virtual') throw new TroveError('UNSUPPORTED', `'${repository.key}' is virtual; change properties in its member repository`)
+  return repository
 }
 
 function targetOf(request: FastifyRequest): RawRepositoryPath {
