@@ -69,7 +69,7 @@ describe('uploads refused halfway answer at once and release what they held', ()
     server = await startTestServer()
     client = new OneConnectionClient(server.url, server.adminAuth)
     baseline = await openDescriptors()
-    for (const [key, packageType] of [['npm-local', 'npm']]) {
+    for (const [key, packageType] of [['npm-local', 'npm'], ['maven-local', 'maven'], ['docker-local', 'docker']]) {
       const { body, headers } = json({ key, rclass: 'local', packageType })
       expect((await client.send('PUT', `/artifactory/api/repositories/${key}`, body, headers)).status).toBe(200)
     }
@@ -108,6 +108,33 @@ describe('uploads refused halfway answer at once and release what they held', ()
       await expectNoTemporaryUploads()
     }
     expect((await client.send('GET', `${NPM}/-/ping`)).status).toBe(200)
+  })
+
+  it('refuses a plain upload halfway (a maven-metadata.xml over its limit: 413) and the connection still answers', async () => {
+    const tooLarge = Buffer.alloc(6 * 1024 * 1024, 'a')
+    for (let i = 0; i < 3; i++) {
+      const reply = await client.send('PUT', '/artifactory/maven-local/com/example/lib/maven-metadata.xml', tooLarge)
+      expect(reply.status, reply.text).toBe(413)
+      expect(JSON.parse(reply.text)).toEqual({ errors: [{ status: 413, message: expect.stringMatching(/maven-metadata\.xml is larger than the limit/) }] })
+      expect(reply.ms).toBeLessThan(AT_ONCE_MS)
+      const next = await client.send('GET', '/artifactory/api/repositories')
+      expect(next.status, next.text).toBe(200)
+    }
+    await expectNoTemporaryUploads()
+  })
+
+  it('refuses a container manifest over its limit sent without a length (413) and the connection still answers', async () => {
+    const tooLarge = Buffer.from(JSON.stringify({ schemaVersion: 2, padding: 'x'.repeat(5 * 1024 * 1024) }))
+    for (let i = 0; i < 3; i++) {
+      const reply = await client.send('PUT', '/v2/docker-local/big/manifests/v1', tooLarge, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'transfer-encoding': 'chunked',
+      })
+      expect(reply.status, reply.text).toBe(413)
+      expect(JSON.parse(reply.text).errors[0]).toMatchObject({ code: 'MANIFEST_INVALID', message: expect.stringMatching(/larger than/) })
+      expect(reply.ms).toBeLessThan(AT_ONCE_MS)
+      expect((await client.send('GET', '/v2/')).status).toBe(200)
+    }
   })
 
   it('leaves no descriptor and no temporary upload behind', async () => {
