@@ -3,6 +3,7 @@ import { posix } from 'node:path'
 import { Transform, type TransformCallback } from 'node:stream'
 import { Parser, type ReadEntry } from 'tar'
 import { TroveError } from '../../core/errors.js'
+import { parseJson } from '../../core/json.js'
 import type { JsonObject, TarballFiles } from './manifest.js'
 
 /** What Trove learns from a tarball while it streams to the blob store. */
@@ -119,12 +120,7 @@ export class TarballInspector extends Transform {
     await this.parsed
     if (this.failure) throw this.failure
     if (this.packageJsonCount === 0 || !this.packageJsonChunks) throw new TroveError('BAD_REQUEST', 'the tarball has no package.json at its root')
-    let packageJson: unknown
-    try {
-      packageJson = JSON.parse(Buffer.concat(this.packageJsonChunks).toString('utf8'))
-    } catch (err) {
-      throw new TroveError('BAD_REQUEST', `the package.json inside the tarball is not valid JSON: ${(err as Error).message}`)
-    }
+    const packageJson = parseJson(Buffer.concat(this.packageJsonChunks).toString('utf8'), 'the package.json inside the tarball')
     if (typeof packageJson !== 'object' || packageJson === null || Array.isArray(packageJson)) {
       throw new TroveError('BAD_REQUEST', 'the package.json inside the tarball is not a JSON object')
     }
