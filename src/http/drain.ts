@@ -70,7 +70,8 @@ class RequestBody extends Readable {
   private isAttached = false
 
   constructor(private readonly request: IncomingMessage) {
-    super()
+    // As much as one socket read, so that a fast consumer never makes the request pause.
+    super({ highWaterMark: 64 * 1024 })
   }
 
   override _read(): void {

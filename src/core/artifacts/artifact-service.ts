@@ -676,7 +676,6 @@ async function sizeOf(query: SelectQueryBuilder<Database, 'assets', object>, rep
   return Number(row?.bytes ?? 0)
 }
 
-/** The declared length of an upload streamed from an HTTP request, when it has one. */
 function toAsset(row: AssetTable): Asset {
   return {
     repoKey: row.repo_key,
