@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'QUOTA_EXCEEDED'
   | 'TOO_MANY_REQUESTS'
+  | 'INSUFFICIENT_STORAGE'
   | 'READ_ONLY'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
@@ -41,6 +42,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   QUOTA_EXCEEDED: 413,
   TOO_MANY_REQUESTS: 429,
+  // RFC 4918 §11.5: the server cannot store what the request needs stored (the store is full).
+  INSUFFICIENT_STORAGE: 507,
   READ_ONLY: 503,
   UPSTREAM_UNAVAILABLE: 502,
   UPSTREAM_TIMEOUT: 504,

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { TooManyLoginsError } from '../core/auth/login-limiter.js'
+import { assertJsonDepth } from '../core/json.js'
 import type { CoreServices } from '../core/services.js'
 import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
@@ -47,6 +48,20 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     // path past maxParamLength) gets the REST error body too, not Fastify's own.
     frameworkErrors: (err, _request, reply) =>
       sendRestError(reply, { status: err.statusCode ?? 400, code: err.code, message: err.message }),
+  })
+
+  // Fastify's own JSON parser (with its __proto__ and constructor checks), behind the depth limit
+  // every JSON body from a client gets (core/json.ts).
+  const parseJsonBody = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      assertJsonDepth(body as string, 'the request body')
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
+    parseJsonBody(request, body as string, done)
   })
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { TroveError } from '../core/errors.js'
+import { MAX_DRAIN_BYTES, drainBeforeAnswer } from './drain.js'
 
 export interface NormalizedError {
   readonly status: number
@@ -28,4 +29,14 @@ export function normalizeError(err: unknown, request: FastifyRequest): Normalize
 export function sendRestError(reply: FastifyReply, error: NormalizedError): FastifyReply {
   if (error.status === 401) reply.header('www-authenticate', 'Basic realm="Trove"')
   return reply.status(error.status).type('application/json; charset=utf-8').send({ errors: [{ status: error.status, message: error.message }] })
+}
+
+/**
+ * The REST error answer of routes that take uploads (plain deploys, Helm charts): what is left of
+ * a refused body is drained first, so that the answer arrives and the connection stays usable.
+ */
+export async function sendRestUploadError(request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  const error = normalizeError(err, request)
+  await drainBeforeAnswer(request, reply, MAX_DRAIN_BYTES)
+  return sendRestError(reply, error)
 }

@@ -18,6 +18,7 @@ export interface StorageDriver {
   /**
    * Starts writing a new object at a private temporary location. Nothing is visible under any key
    * until {@link StorageWriter.commit}. Abandoned writers are removed by {@link sweepTemporary}.
+   * Throws {@link StorageFullError} when the store has no room left.
    */
   createWriter(): Promise<StorageWriter>
 
@@ -53,14 +54,18 @@ export interface StorageDriver {
 }
 
 export interface StorageWriter {
-  /** Where to write the bytes; call {@link commit} or {@link abort} after it has finished. */
+  /**
+   * Where to write the bytes; call {@link commit} or {@link abort} after it has finished. Fails
+   * with {@link StorageFullError} when the store runs out of room.
+   */
   readonly stream: Writable
 
   /**
    * Makes the written bytes durable (fsync or equivalent) and visible at `key`, atomically: a
    * reader sees either no object or the whole one. If `key` already exists its content is kept,
    * its modification time is refreshed (garbage collection's grace period counts from it), and the
-   * temporary data is discarded (content-addressed keys make both equal).
+   * temporary data is discarded (content-addressed keys make both equal). Throws
+   * {@link StorageFullError} when the store has no room for the object.
    */
   commit(key: string): Promise<void>
 
@@ -83,6 +88,19 @@ export class PathNotFoundError extends Error {
   constructor(readonly key: string) {
     super(`storage key not found: ${key}`)
     this.name = 'PathNotFoundError'
+  }
+}
+
+/**
+ * The store has no room for what a writer is writing (a full disk or filesystem quota, a bucket
+ * or account over its quota). Thrown by a writer's stream, {@link StorageWriter.commit} and
+ * {@link StorageDriver.createWriter}; the writer's temporary data is still removed by
+ * {@link StorageWriter.abort}. `cause` is the driver's own error.
+ */
+export class StorageFullError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StorageFullError'
   }
 }
 

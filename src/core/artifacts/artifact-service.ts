@@ -54,6 +54,8 @@ export interface DeployOptions {
   readonly expected?: ExpectedChecksums | undefined
   readonly properties?: Properties | undefined
   readonly signal?: AbortSignal | undefined
+  /** The length the client announced (an upload's Content-Length): checked against the quota before any byte is stored. */
+  readonly declaredSize?: number | undefined
   /** Set by remote repositories for what they cache. */
   readonly source?: { readonly url: string; readonly fetchedAt: number } | undefined
 }
@@ -133,8 +135,8 @@ export class ArtifactService {
   /** Streams `source` into the blob store, then records the asset. Overwrites an existing file. */
   async deploy(repository: Repository, path: string, source: Readable, options: DeployOptions): Promise<Asset> {
     await this.assertDeployable(repository, path)
-    // A size known up front (declared, or the request's Content-Length) is refused before any byte is stored.
-    await this.admitUpload(repository, options.expected?.size ?? contentLengthOf(source))
+    // A size known up front (expected, or announced by the client) is refused before any byte is stored.
+    await this.admitUpload(repository, options.expected?.size ?? options.declaredSize)
     const blob = await this.blobs.put(source, { expected: options.expected, signal: options.signal })
     return this.record(repository, path, blob, options)
   }
@@ -672,12 +674,6 @@ function withinFolder<Q extends { where: (...args: never[]) => Q }>(query: Q, fo
 async function sizeOf(query: SelectQueryBuilder<Database, 'assets', object>, repoKey: string): Promise<number> {
   const row = await query.select((eb) => eb.fn.sum<number>('size').as('bytes')).where('repo_key', '=', repoKey).executeTakeFirst()
   return Number(row?.bytes ?? 0)
-}
-
-/** The declared length of an upload streamed from an HTTP request, when it has one. */
-function contentLengthOf(source: Readable): number | undefined {
-  const header = (source as Readable & { headers?: Record<string, unknown> }).headers?.['content-length']
-  return typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined
 }
 
 function toAsset(row: AssetTable): Asset {

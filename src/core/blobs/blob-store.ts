@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { TroveError } from '../errors.js'
 import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
-import { PathNotFoundError, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
+import { PathNotFoundError, StorageFullError, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
 
 export interface BlobInfo extends Checksums {
   readonly size: number
@@ -25,13 +25,16 @@ export class BlobStore {
   /**
    * Streams `source` to storage while hashing it. Commits only when the stream ended normally and
    * every checksum in `expected` matches; otherwise discards the temporary data and throws
-   * (`DIGEST_INVALID`, `SIZE_INVALID`, `PAYLOAD_TOO_LARGE`, or the stream's own error).
+   * (`DIGEST_INVALID`, `SIZE_INVALID`, `PAYLOAD_TOO_LARGE`, `INSUFFICIENT_STORAGE` when the store
+   * is full, or the stream's own error).
    * Storing bytes that already exist is a cheap no-op (deduplication).
    */
   async put(source: Readable, options: PutOptions = {}): Promise<BlobInfo> {
     const { expected, maxBytes, signal } = options
     if (expected) validateExpected(expected)
-    const writer = await this.driver.createWriter()
+    const writer = await this.driver.createWriter().catch((err: unknown) => {
+      throw translated(err)
+    })
     const hashing = new HashingStream(maxBytes)
     try {
       await pipeline(source, hashing, writer.stream, signal ? { signal } : {})
@@ -46,7 +49,7 @@ export class BlobStore {
       if (err instanceof SizeLimitError) {
         throw new TroveError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${err.limit} bytes`)
       }
-      throw err
+      throw translated(err)
     }
   }
 
@@ -91,6 +94,12 @@ export class BlobStore {
     if (!CHECKSUM_PATTERNS.sha256.test(sha256)) throw new TroveError('DIGEST_INVALID', `not a sha256 digest: ${sha256}`)
     return `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`
   }
+}
+
+/** A driver's error in the core's terms: a full store is INSUFFICIENT_STORAGE (507), said so to the client. */
+function translated(err: unknown): unknown {
+  if (!(err instanceof StorageFullError)) return err
+  return new TroveError('INSUFFICIENT_STORAGE', 'the blob store is full: nothing was stored; an administrator must free or add storage', undefined, { cause: err })
 }
 
 function validateExpected(expected: ExpectedChecksums): void {

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
 import yauzl from 'yauzl'
 import { TroveError } from '../errors.js'
+import { parseJson } from '../json.js'
 import { readLimited } from '../streams.js'
 import type { Database } from '../../metadata/schema.js'
 import { normalizePackageName } from './ecosystems.js'
@@ -155,9 +156,9 @@ export class VulnerabilityDatabase {
         const text = await readEntry(zip, entry, this.limits.maxRecordBytes)
         let value: unknown
         try {
-          value = JSON.parse(text)
-        } catch {
-          yield { invalidReason: `${entry.fileName}: not valid JSON` }
+          value = parseJson(text, entry.fileName)
+        } catch (err) {
+          yield { invalidReason: (err as Error).message }
           continue
         }
         yield* recordsOf(value)
@@ -356,14 +357,6 @@ function modifiedMs(record: OsvRecord): number {
 
 function recordsOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value]
-}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new TroveError('BAD_REQUEST', `${what} is not valid JSON`)
-  }
 }
 
 function tooLarge(name: string, size: number, limit: number): TroveError {

@@ -6,7 +6,8 @@ import { PlainResolver } from '../../core/remote/plain-resolver.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../../http/access.js'
-import { normalizeError, sendRestError } from '../../http/errors.js'
+import { declaredLength, uploadBody } from '../../http/drain.js'
+import { sendRestError, sendRestUploadError } from '../../http/errors.js'
 import { sendFile, sendGenerated } from '../../http/send.js'
 import { deployBody } from '../../http/routes/artifacts.js'
 import { baseUrlOf } from '../../http/urls.js'
@@ -29,7 +30,7 @@ export async function helmRoutes(app: FastifyInstance, services: CoreServices, l
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
-  app.setErrorHandler(async (err, request, reply) => sendRestError(reply, normalizeError(err, request)))
+  app.setErrorHandler(async (err, request, reply) => sendRestUploadError(request, reply, err))
   app.setNotFoundHandler(async (request, reply) =>
     sendRestError(reply, { status: 404, code: 'NOT_FOUND', message: `no such Helm repository endpoint: ${request.method} ${request.url.split('?')[0]}` }),
   )
@@ -99,12 +100,13 @@ export async function helmRoutes(app: FastifyInstance, services: CoreServices, l
     const outcome = await layout.deploy({
       repository,
       path,
-      body: request.raw,
+      body: uploadBody(request),
       principal: request.principal,
       options: {
         user,
         contentType: lookupMimeType(path) || 'application/octet-stream',
         expected: { sha256: header('x-checksum-sha256'), sha1: header('x-checksum-sha1') ?? header('x-checksum'), md5: header('x-checksum-md5') },
+        declaredSize: declaredLength(request),
       },
     })
     const asset = outcome.kind === 'stored' ? outcome.asset : undefined

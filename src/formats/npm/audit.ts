@@ -3,6 +3,7 @@ import { createGunzip, createInflate } from 'node:zlib'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import semver from 'semver'
 import { TroveError, notFound } from '../../core/errors.js'
+import { parseJson } from '../../core/json.js'
 import type { CoreServices } from '../../core/services.js'
 import { cvssV3BaseScore } from '../../core/scanning/cvss.js'
 import type { OsvRecord } from '../../core/scanning/vulndb.js'
@@ -186,9 +187,5 @@ async function readAuditBody(request: FastifyRequest): Promise<unknown> {
     if (err instanceof TroveError) throw err
     throw new TroveError('BAD_REQUEST', `the audit body cannot be read: ${(err as Error).message}`)
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
-    throw new TroveError('BAD_REQUEST', 'the audit body is not valid JSON')
-  }
+  return parseJson(Buffer.concat(chunks).toString('utf8'), 'the audit body')
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { drainBody } from '../../http/drain.js'
+import { drainBeforeAnswer } from '../../http/drain.js'
 import { normalizeError } from '../../http/errors.js'
 
 /**
@@ -10,6 +10,6 @@ import { normalizeError } from '../../http/errors.js'
  */
 export async function sendNpmError(request: FastifyRequest, reply: FastifyReply, err: unknown, maxDrainBytes: number): Promise<FastifyReply> {
   const error = normalizeError(err, request)
-  if (!(await drainBody(request, maxDrainBytes))) reply.header('connection', 'close')
+  await drainBeforeAnswer(request, reply, maxDrainBytes)
   return reply.status(error.status).type('application/json; charset=utf-8').send({ error: error.message })
 }

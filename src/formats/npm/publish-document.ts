@@ -1,4 +1,5 @@
 import { TroveError } from '../../core/errors.js'
+import { parseJson } from '../../core/json.js'
 
 /** Receives the decoded bytes of one attachment, with backpressure: the reader waits for each write. */
 export interface AttachmentWriter {
@@ -154,12 +155,7 @@ class DocumentScanner {
   finish(): PublishDocument {
     if (!this.sawRoot) throw new TroveError('BAD_REQUEST', 'the request body must be a JSON object')
     if (this.string !== undefined || this.stack.length > 0) throw notJson('the document ends early')
-    let document: unknown
-    try {
-      document = JSON.parse(Buffer.concat(this.metadata, this.metadataBytes).toString('utf8'))
-    } catch (err) {
-      throw new TroveError('BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`)
-    }
+    const document = parseJson(Buffer.concat(this.metadata, this.metadataBytes).toString('utf8'), 'the request body')
     return { document, attachments: this.attachments }
   }
 

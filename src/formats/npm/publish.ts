@@ -121,7 +121,9 @@ export class NpmPublisher {
     return {
       writer: {
         async write(chunk) {
-          if (!inspector.write(chunk)) await Promise.race([once(inspector, 'drain'), failed])
+          // After a failure 'drain' never comes, and once() rejects with the inspector's raw error:
+          // the upload's outcome (as the blob store words it, a full store included) is what to report.
+          if (!inspector.write(chunk)) await Promise.race([once(inspector, 'drain').catch(() => failed), failed])
         },
         end() {
           inspector.end()

@@ -4,6 +4,7 @@ import type { Action, Principal } from '../../core/auth/principal.js'
 import { principalName } from '../../core/auth/principal.js'
 import { LOGIN_BOUND, describeScope, mintingBoundOf } from '../../core/auth/token-minting.js'
 import { TroveError, notFound } from '../../core/errors.js'
+import { parseJson } from '../../core/json.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../../http/access.js'
@@ -464,11 +465,7 @@ async function readJson(request: FastifyRequest, limit: number): Promise<unknown
     if (size > limit) throw new TroveError('PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`)
     chunks.push(chunk)
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
-    throw new TroveError('BAD_REQUEST', 'the body is not valid JSON')
-  }
+  return parseJson(Buffer.concat(chunks).toString('utf8'), 'the body')
 }
 
 /**

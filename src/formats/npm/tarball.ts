@@ -3,6 +3,7 @@ import { posix } from 'node:path'
 import { Transform, type TransformCallback } from 'node:stream'
 import { Parser, type ReadEntry } from 'tar'
 import { TroveError } from '../../core/errors.js'
+import { parseJson } from '../../core/json.js'
 import type { JsonObject, TarballFiles } from './manifest.js'
 
 /** What Trove learns from a tarball while it streams to the blob store. */
@@ -31,6 +32,11 @@ const MAX_PACKAGE_JSON_BYTES = 4 * 1024 * 1024
 /** Paths kept to answer `directories.bin` and root-file questions; more files than this is refused. */
 const MAX_FILES = 200_000
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile'])
+/**
+ * How many times its compressed size a tarball may expand to (node-tar's own default, stated here
+ * so that it is a decision): past it the tarball is refused as a compression bomb.
+ */
+const MAX_DECOMPRESSION_RATIO = 1000
 
 /**
  * A pass-through for a package tarball on its way to the blob store. It hashes the bytes (sha1,
@@ -56,10 +62,14 @@ export class TarballInspector extends Transform {
 
   constructor(private readonly options: TarballInspectorOptions) {
     super()
-    this.parser = new Parser({ onReadEntry: (entry) => this.onEntry(entry) })
+    this.parser = new Parser({ onReadEntry: (entry) => this.onEntry(entry), maxDecompressionRatio: MAX_DECOMPRESSION_RATIO })
+    // node-tar aborts by itself too (the decompression ratio above, a corrupt gzip stream): an
+    // aborted parser takes no more bytes and never drains again, so every abort, ours or its own,
+    // must become the failure and release a _transform waiting for 'drain', or the upload hangs.
+    this.parser.on('abort', (err: Error) => this.aborted(err))
     this.parsed = new Promise<void>((resolve, reject) => {
       this.parser.on('end', () => resolve())
-      this.parser.on('error', (err: Error) => reject(this.failure ?? new TroveError('BAD_REQUEST', `the tarball cannot be read: ${err.message}`)))
+      this.parser.on('error', (err: Error) => reject(this.failure ?? unreadable(err)))
       this.parser.on('warn', (code: string, message: string) => {
         if (code === 'TAR_BAD_ARCHIVE') this.fail(`the attachment is not a tar archive (${message})`)
       })
@@ -110,12 +120,7 @@ export class TarballInspector extends Transform {
     await this.parsed
     if (this.failure) throw this.failure
     if (this.packageJsonCount === 0 || !this.packageJsonChunks) throw new TroveError('BAD_REQUEST', 'the tarball has no package.json at its root')
-    let packageJson: unknown
-    try {
-      packageJson = JSON.parse(Buffer.concat(this.packageJsonChunks).toString('utf8'))
-    } catch (err) {
-      throw new TroveError('BAD_REQUEST', `the package.json inside the tarball is not valid JSON: ${(err as Error).message}`)
-    }
+    const packageJson = parseJson(Buffer.concat(this.packageJsonChunks).toString('utf8'), 'the package.json inside the tarball')
     if (typeof packageJson !== 'object' || packageJson === null || Array.isArray(packageJson)) {
       throw new TroveError('BAD_REQUEST', 'the package.json inside the tarball is not a JSON object')
     }
@@ -166,10 +171,17 @@ export class TarballInspector extends Transform {
 
   private fail(message: string): void {
     if (this.failure) return
-    this.failure = new TroveError('BAD_REQUEST', message)
-    this.parser.abort(this.failure)
+    this.parser.abort(new TroveError('BAD_REQUEST', message)) // reported back through aborted()
+  }
+
+  private aborted(err: Error): void {
+    this.failure ??= err instanceof TroveError ? err : unreadable(err)
     this.release?.()
   }
+}
+
+function unreadable(err: Error): TroveError {
+  return new TroveError('BAD_REQUEST', `the tarball cannot be read: ${err.message}`)
 }
 
 /**

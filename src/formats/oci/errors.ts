@@ -73,6 +73,7 @@ const FROM_CORE: Readonly<Partial<Record<ErrorCode, OciErrorCode | 'UNKNOWN'>>> 
   PAYLOAD_TOO_LARGE: 'SIZE_INVALID',
   QUOTA_EXCEEDED: 'DENIED',
   TOO_MANY_REQUESTS: 'TOOMANYREQUESTS',
+  INSUFFICIENT_STORAGE: 'UNKNOWN',
   // The specification has no code for these; 503 tells clients to come back later.
   READ_ONLY: 'UNSUPPORTED',
   UPSTREAM_UNAVAILABLE: 'UNKNOWN',

@@ -1,3 +1,4 @@
+import { parseJson } from '../../core/json.js'
 import { OciError } from './errors.js'
 import { parseDigest } from './names.js'
 
@@ -58,9 +59,9 @@ export function isIndexType(mediaType: string): boolean {
 export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
   let body: unknown
   try {
-    body = JSON.parse(bytes.toString('utf8'))
+    body = parseJson(bytes.toString('utf8'), 'the manifest')
   } catch (err) {
-    throw invalid(`the manifest is not valid JSON: ${(err as Error).message}`)
+    throw invalid((err as Error).message)
   }
   if (!isObject(body)) throw invalid('the manifest must be a JSON object')
   const declared = bareType(contentType)

@@ -6,6 +6,7 @@ import { principalName } from '../../core/auth/principal.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { AccessGuard, refusal } from '../../http/access.js'
+import { MAX_DRAIN_BYTES, declaredLength, drainBeforeAnswer, uploadBody } from '../../http/drain.js'
 import { matchesEtag, parseRange } from '../../http/ranges.js'
 import { sendBody } from '../../http/send.js'
 import { baseUrlOf } from '../../http/urls.js'
@@ -57,7 +58,10 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     // Headers set for the content that could not be sent must not describe the error body.
     for (const name of ['content-length', 'content-range', 'docker-content-digest', 'etag', 'accept-ranges']) reply.removeHeader(name)
     reply.header('docker-distribution-api-version', 'registry/2.0')
-    return sendOciError(reply, withChallenge(toOciErrorResponse(err, request), request, services.config.baseUrl))
+    const response = withChallenge(toOciErrorResponse(err, request), request, services.config.baseUrl)
+    // What is left of a refused upload is read first, or the connection would hang after the answer.
+    await drainBeforeAnswer(request, reply, MAX_DRAIN_BYTES)
+    return sendOciError(reply, response)
   })
 
   const access = async (request: FastifyRequest, accessGuard: AccessGuard) => {
@@ -342,7 +346,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     if (digest !== undefined) {
       const hex = parseDigest(digest)
       await services.artifacts.admitUpload(repository, declaredLength(request))
-      const blob = await services.blobs.put(request.raw, { expected: { sha256: hex, size: declaredLength(request) } })
+      const blob = await services.blobs.put(uploadBody(request), { expected: { sha256: hex, size: declaredLength(request) } })
       await registry.addBlob(repository, name.image, blob, user)
       return blobCreated(reply, target, name, hex)
     }
@@ -365,7 +369,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       case 'PATCH': {
         const range = parseChunkRange(request.headers['content-range'])
         await services.artifacts.admitUpload(repository, session.size + (declaredLength(request) ?? 0))
-        const updated = await uploads.append(repository, session, request.raw, range, principalName(request.principal)).catch(failing)
+        const updated = await uploads.append(repository, session, uploadBody(request), range, principalName(request.principal)).catch(failing)
         return uploadAccepted(reply, target, name, updated)
       }
       case 'PUT': {
@@ -373,7 +377,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
         if (digest === undefined) throw new OciError('DIGEST_INVALID', 'closing an upload needs ?digest=<digest> of the whole blob')
         const hex = parseDigest(digest)
         const range = parseChunkRange(request.headers['content-range'])
-        const body = hasBody(request) ? request.raw : undefined
+        const body = hasBody(request) ? uploadBody(request) : undefined
         if (body) await services.artifacts.admitUpload(repository, session.size + (declaredLength(request) ?? 0))
         await uploads.complete(repository, session, hex, body, range, principalName(request.principal)).catch(failing)
         return blobCreated(reply, target, name, hex)
@@ -513,7 +517,8 @@ async function readManifestBody(raw: IncomingMessage): Promise<Buffer> {
   if (Number.isFinite(declared) && declared > MAX_MANIFEST_BYTES) throw tooLarge()
   const chunks: Buffer[] = []
   let length = 0
-  for await (const chunk of raw) {
+  // Not destroyed when refused: the error handler drains the rest (see uploadBody).
+  for await (const chunk of raw.iterator({ destroyOnReturn: false })) {
     length += (chunk as Buffer).length
     if (length > MAX_MANIFEST_BYTES) throw tooLarge()
     chunks.push(chunk as Buffer)
@@ -525,11 +530,6 @@ function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length']
   if (length !== undefined) return Number(length) > 0
   return request.headers['transfer-encoding'] !== undefined
-}
-
-function declaredLength(request: FastifyRequest): number | undefined {
-  const length = request.headers['content-length']
-  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
 }
 
 function pathOf(request: FastifyRequest): string {

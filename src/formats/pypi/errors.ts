@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { drainBody } from '../../http/drain.js'
+import { drainBeforeAnswer } from '../../http/drain.js'
 import { normalizeError } from '../../http/errors.js'
 
 /** Longest status line reason sent (the whole message is in the body too). */
@@ -13,7 +13,7 @@ const MAX_REASON = 300
  */
 export async function sendPypiError(request: FastifyRequest, reply: FastifyReply, err: unknown, maxDrainBytes: number): Promise<FastifyReply> {
   const error = normalizeError(err, request)
-  if (!(await drainBody(request, maxDrainBytes))) reply.header('connection', 'close')
+  await drainBeforeAnswer(request, reply, maxDrainBytes)
   if (error.status === 401) reply.header('www-authenticate', 'Basic realm="Trove"')
   reply.raw.statusMessage = reasonPhrase(error.message)
   return reply.status(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`)

@@ -10,6 +10,8 @@ import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { refusal, type AccessGuard } from '../access.js'
+import { declaredLength, uploadBody } from '../drain.js'
+import { sendRestUploadError } from '../errors.js'
 import { PlainResolver } from '../../core/remote/plain-resolver.js'
 import { sendFile, sendGenerated } from '../send.js'
 import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
@@ -35,6 +37,7 @@ export async function artifactRoutes(
   // Uploads are raw bytes whatever their Content-Type: no parser may touch the body.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+  app.setErrorHandler(async (err, request, reply) => sendRestUploadError(request, reply, err))
 
   const access = async (request: FastifyRequest, guard: AccessGuard) => {
     const target = targetOf(request)
@@ -110,12 +113,13 @@ export async function artifactRoutes(
       contentType: contentTypeFor(target.path, request.headers['content-type']),
       expected,
       properties: target.matrix,
+      declaredSize: declaredLength(request),
     }
     const isChecksumDeploy = String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
     if (isChecksumDeploy) await assertReadableContent(services, request.principal, expected)
     const layout = layoutOf(repository)
     // A format's checks apply to a checksum deploy too: it gets the stored content as the body.
-    const body = isChecksumDeploy && layout?.deploy ? await services.blobs.open((await artifacts.blobByChecksum(expected)).sha256) : request.raw
+    const body = isChecksumDeploy && layout?.deploy ? await services.blobs.open((await artifacts.blobByChecksum(expected)).sha256) : uploadBody(request)
     const outcome = await layout?.deploy?.({ repository, path: target.path, body, options, principal: request.principal })
     if (outcome?.kind === 'accepted') {
       request.log.info({ repo: repository.key, path: target.path }, 'deploy accepted, nothing stored')
@@ -125,7 +129,7 @@ export async function artifactRoutes(
       outcome?.asset ??
       (isChecksumDeploy
         ? await artifacts.deployByChecksum(repository, target.path, options)
-        : await artifacts.deploy(repository, target.path, request.raw, options))
+        : await artifacts.deploy(repository, target.path, body, options))
     request.log.info({ repo: repository.key, path: asset.path, size: asset.size, sha256: asset.sha256 }, 'deployed')
     await layout?.changed?.(repository, asset.path, 'deployed')
     return reply.status(201).send(deployBody(base, asset))

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { close, createWriteStream, open as openCallback, write, writev, type WriteStream } from 'node:fs'
 import { link, mkdir, open, readdir, rm, stat, unlink, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import {
   PathNotFoundError,
+  StorageFullError,
   assertStorageKey,
   type ByteRange,
   type Sender,
@@ -17,6 +18,23 @@ import {
 const TEMP_DIR = '_uploads'
 /** Size of the chunks blob reads are streamed in (see read()). */
 const READ_CHUNK_BYTES = 64 * 1024
+/** What a full store looks like from here: no space on the filesystem, or the user's quota on it spent. */
+const FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT'])
+
+/**
+ * The file system functions of the writers' streams (Node's `fs` option of createWriteStream):
+ * Node's own, except that a write failing for want of room fails as {@link StorageFullError}.
+ */
+const WRITER_FS = {
+  open: openCallback,
+  close,
+  write: (fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: WriteCallback<Buffer>) =>
+    write(fd, buffer, offset, length, position, (err, written, data) => callback(whenFull(err), written, data)),
+  writev: (fd: number, buffers: Buffer[], position: number | null | undefined, callback: WriteCallback<Buffer[]>) =>
+    writev(fd, buffers, position ?? null, (err, written, data) => callback(whenFull(err), written, data)),
+}
+
+type WriteCallback<T> = (err: Error | null, written: number, data: T) => void
 
 /**
  * Stores each key as a file under `root`. Writes go to `root/_uploads/<uuid>`, are fsynced, then
@@ -34,14 +52,18 @@ export class FilesystemStorageDriver implements StorageDriver {
 
   async createWriter(): Promise<StorageWriter> {
     const tempDir = join(this.root, TEMP_DIR)
-    await mkdir(tempDir, { recursive: true })
     const tempPath = join(tempDir, randomUUID())
-    const stream = createWriteStream(tempPath, { flags: 'wx' })
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve())
-      stream.once('error', reject)
-    })
-    return new FilesystemWriter(this.root, tempPath, stream)
+    try {
+      await mkdir(tempDir, { recursive: true })
+      const stream = createWriteStream(tempPath, { flags: 'wx', fs: WRITER_FS })
+      await new Promise<void>((resolve, reject) => {
+        stream.once('open', () => resolve())
+        stream.once('error', reject)
+      })
+      return new FilesystemWriter(this.root, tempPath, stream)
+    } catch (err) {
+      throw whenFull(err)
+    }
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
@@ -189,6 +211,8 @@ class FilesystemWriter implements StorageWriter {
       }
       await mkdir(dirname(target), { recursive: true })
       await linkOrTouch(this.tempPath, target)
+    } catch (err) {
+      throw whenFull(err)
     } finally {
       // Committed or failed, the temporary name goes: the data lives on under `target` or nowhere.
       await rm(this.tempPath, { force: true })
@@ -310,6 +334,13 @@ async function* walk(dir: string): AsyncIterable<string> {
     if (entry.isDirectory()) yield* walk(path)
     else if (entry.isFile()) yield path
   }
+}
+
+/** A file system error that means the store is full, as {@link StorageFullError}; any other as it is. */
+function whenFull<E>(err: E): E | StorageFullError {
+  const code = (err as NodeJS.ErrnoException | null | undefined)?.code
+  if (code === undefined || !FULL_CODES.has(code)) return err
+  return new StorageFullError(`the blob store's file system has no room left (${code})`, { cause: err })
 }
 
 function isNotFound(err: unknown): boolean {
