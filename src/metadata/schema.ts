@@ -258,14 +258,20 @@ export interface VulnAffectedTable {
   versions: string
 }
 
-/** The scan of one blob (identical bytes are scanned once), whatever repositories hold it. */
+/**
+ * The scan of one blob in one repository (migration 011-scans-per-repository): it read only blobs
+ * that repository holds, and goes with it. Identical bytes in two repositories are scanned twice.
+ */
 export interface ScanResultTable {
+  repo_key: string
   sha256: string
   /** The extractor that read it (`npm`). */
   format: string
   status: 'done' | 'failed'
   /** Why a scan failed (limits, a malformed archive). */
   reason: string | null
+  /** JSON `[{location, reason}]`: what the scan did not read (a foreign layer), or null. */
+  skipped: string | null
   component_count: number
   scanned_at: number
   /** When the components were last matched against the database. */
@@ -273,6 +279,7 @@ export interface ScanResultTable {
 }
 
 export interface ScanComponentTable {
+  repo_key: string
   sha256: string
   seq: number
   ecosystem: string
@@ -287,6 +294,7 @@ export interface ScanComponentTable {
 }
 
 export interface ScanFindingTable {
+  repo_key: string
   sha256: string
   /** The component's `seq`. */
   seq: number
