@@ -12,7 +12,7 @@ import { baseUrlOf } from '../../http/urls.js'
 import type { DownloadRecorder } from './download-recorder.js'
 import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } from './errors.js'
 import { MAX_MANIFEST_BYTES, MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
-import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type RegistryBase } from './names.js'
+import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type Reference, type RegistryBase } from './names.js'
 import { byteOrder, type LocalRegistry, type StoredManifest } from './registry.js'
 import { DockerResolver, type DockerResolveOptions } from './remote.js'
 import { issueToken, parseScopes } from './token.js'
@@ -22,6 +22,12 @@ export interface RegistryDeps {
   readonly registry: LocalRegistry
   readonly uploads: UploadSessions
   readonly downloads: DownloadRecorder
+}
+
+/** A manifest request's image and valid reference. */
+interface ManifestTarget {
+  readonly name: ImageName
+  readonly reference: Reference
 }
 
 declare module 'fastify' {
@@ -101,14 +107,25 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       case 'tags':
         if (method !== 'GET') break
         return tagList(request, reply, target, endpoint.name)
-      case 'manifest':
-        if (method === 'GET' || method === 'HEAD') return getManifest(request, reply, endpoint)
-        if (method === 'PUT') return putManifest(request, reply, target, { ...endpoint, name: await pushName(request, endpoint.name) })
+      case 'manifest': {
+        const { name, reference } = endpoint
+        if (reference.kind === 'invalid') {
+          // Only a push is refused as invalid (400); no manifest has such a reference, and the
+          // distribution-spec answers a manifest that is not found with 404 MANIFEST_UNKNOWN.
+          if (method === 'PUT') throw reference.error
+          if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
+            throw new OciError('MANIFEST_UNKNOWN', `no manifest of '${name.name}' has this reference: ${reference.error.message}`, { detail: { name: name.name } })
+          }
+          break
+        }
+        if (method === 'GET' || method === 'HEAD') return getManifest(request, reply, { name, reference })
+        if (method === 'PUT') return putManifest(request, reply, target, { name: await pushName(request, name), reference })
         if (method === 'DELETE') {
-          await registry.deleteManifest(await localRepository(endpoint.name), endpoint.name.image, endpoint.reference, principalName(request.principal))
+          await registry.deleteManifest(await localRepository(name), name.image, reference, principalName(request.principal))
           return reply.status(202).header('content-length', 0).send()
         }
         break
+      }
       case 'blob':
         if (method === 'GET' || method === 'HEAD') return getBlob(request, reply, endpoint)
         if (method === 'DELETE') {
@@ -203,7 +220,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     return reply.type('application/json').send({ name: name.name, tags: page.items })
   }
 
-  async function getManifest(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'manifest' }>) {
+  async function getManifest(request: FastifyRequest, reply: FastifyReply, endpoint: ManifestTarget) {
     const { name, reference } = endpoint
     const repository = await dockerRepository(name)
     const options = readOptions(request, name.image)
@@ -252,7 +269,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     request: FastifyRequest,
     reply: FastifyReply,
     target: ParsedRegistryUrl,
-    endpoint: Extract<Endpoint, { kind: 'manifest' }>,
+    endpoint: ManifestTarget,
   ) {
     const { name, reference } = endpoint
     const repository = await localRepository(name)
