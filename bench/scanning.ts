@@ -69,7 +69,7 @@ export async function scanningSuite({ workDir }: SuiteContext): Promise<void> {
     let components = 0
     for (let round = 0; round < ROUNDS; round++) {
       const started = process.hrtime.bigint()
-      const result = await scanner.scan(hex, 'oci')
+      const result = await scanner.scan({ repoKey: 'bench-docker', sha256: hex }, 'oci')
       const elapsed = Number(process.hrtime.bigint() - started) / 1e9
       if (result.status !== 'done') throw new Error(`the bench image scan failed: ${result.reason}`)
       components = result.components
@@ -188,10 +188,10 @@ async function storeComponents(trove: Trove): Promise<void> {
   for (let b = 0; b < STORED_BLOBS; b++) {
     const sha256 = `${'b'.repeat(56)}${b.toString(16).padStart(8, '0')}`
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('scan_results').values({ sha256, format: 'bench', status: 'done', reason: null, component_count: COMPONENTS_PER_BLOB, scanned_at: now, matched_at: now }).execute()
+      await trx.insertInto('scan_results').values({ repo_key: 'bench-docker', sha256, format: 'bench', skipped: null, status: 'done', reason: null, component_count: COMPONENTS_PER_BLOB, scanned_at: now, matched_at: now }).execute()
       const rows = Array.from({ length: COMPONENTS_PER_BLOB }, (_, seq) => {
         const [ecosystem, name, version] = seq < known.length ? known[(seq + b) % known.length]! : ['npm', `bench-${b % 97}-${seq}`, `1.0.${seq}`]
-        return { sha256, seq, ecosystem, name: ecosystem === 'PyPI' ? name.toLowerCase() : name, display_name: name, version, relation: 'installed', location: `bench ${seq}` }
+        return { repo_key: 'bench-docker', sha256, seq, ecosystem, name: ecosystem === 'PyPI' ? name.toLowerCase() : name, display_name: name, version, relation: 'installed', location: `bench ${seq}` }
       })
       for (let i = 0; i < rows.length; i += 500) await trx.insertInto('scan_components').values(rows.slice(i, i + 500)).execute()
     })

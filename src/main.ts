@@ -80,7 +80,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const projects = new ProjectService(db, users, repositories)
   const permissionTargets = new PermissionTargetService(db)
   const vulndb = new VulnerabilityDatabase(db)
-  const scanner = new Scanner({ db, blobs, vulndb, jobs, logger, limits: config.scanning })
+  const scanner = new Scanner({ db, blobs, repositories, vulndb, jobs, logger, limits: config.scanning })
   scanner.registerJobs()
   // Scan on upload and on first caching: every committed file an extractor reads queues a job.
   artifacts.onStored((repository, files) => {

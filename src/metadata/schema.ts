@@ -125,9 +125,9 @@ export interface TokenTable {
   last_used_at: number | null
   /** sha256 of the token's refresh token, when it has one (migration 008-access). */
   refresh_hash?: string | null
-  /** 1 for a web console session (migration 011-token-bounds). */
+  /** 1 for a web console session (migration 012-token-bounds). */
   is_session?: number
-  /** The latest expiry this token and its refreshed successors may have, ms; `null`: none (migration 011-token-bounds). */
+  /** The latest expiry this token and its refreshed successors may have, ms; `null`: none (migration 012-token-bounds). */
   not_after?: number | null
 }
 
@@ -262,14 +262,20 @@ export interface VulnAffectedTable {
   versions: string
 }
 
-/** The scan of one blob (identical bytes are scanned once), whatever repositories hold it. */
+/**
+ * The scan of one blob in one repository (migration 012-scans-per-repository): it read only blobs
+ * that repository holds, and goes with it. Identical bytes in two repositories are scanned twice.
+ */
 export interface ScanResultTable {
+  repo_key: string
   sha256: string
   /** The extractor that read it (`npm`). */
   format: string
   status: 'done' | 'failed'
   /** Why a scan failed (limits, a malformed archive). */
   reason: string | null
+  /** JSON `[{location, reason}]`: what the scan did not read (a foreign layer), or null. */
+  skipped: string | null
   component_count: number
   scanned_at: number
   /** When the components were last matched against the database. */
@@ -277,6 +283,7 @@ export interface ScanResultTable {
 }
 
 export interface ScanComponentTable {
+  repo_key: string
   sha256: string
   seq: number
   ecosystem: string
@@ -291,6 +298,7 @@ export interface ScanComponentTable {
 }
 
 export interface ScanFindingTable {
+  repo_key: string
   sha256: string
   /** The component's `seq`. */
   seq: number

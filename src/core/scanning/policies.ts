@@ -60,7 +60,7 @@ export interface DownloadTarget {
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 /** Policies are re-read at most this often (other nodes' changes show within it; this node's at once). */
 const CACHE_MS = 2000
-/** Assessed findings kept per blob (keyed by when they were last matched). */
+/** Assessed findings kept per repository's blob (keyed by when they were last matched). */
 const MAX_CACHED_BLOBS = 1000
 /** Vulnerabilities a refusal names at most. */
 const NAMED = 5
@@ -255,15 +255,22 @@ export class DownloadPolicies {
   ): Promise<{ kind: 'unsupported' | 'pending' } | { kind: 'failed'; reason: string | null } | { kind: 'done'; vulnerabilities: readonly AssessedVulnerability[] }> {
     const isScannable = target.isScannable ?? this.deps.scanner.accepts(target.repository, target.path)
     if (target.sha256 === undefined) return { kind: isScannable ? 'pending' : 'unsupported' }
-    const result = await this.deps.db.selectFrom('scan_results').select(['status', 'reason', 'matched_at']).where('sha256', '=', target.sha256).executeTakeFirst()
+    // The holding repository's own scan (scans are per repository).
+    const result = await this.deps.db
+      .selectFrom('scan_results')
+      .select(['status', 'reason', 'matched_at'])
+      .where('repo_key', '=', target.repository.key)
+      .where('sha256', '=', target.sha256)
+      .executeTakeFirst()
     if (!result) return { kind: isScannable ? 'pending' : 'unsupported' }
     if (result.status === 'failed') return { kind: 'failed', reason: result.reason }
     const matchedAt = Number(result.matched_at)
-    const hit = this.assessed.get(target.sha256)
+    const cacheKey = `${target.repository.key}\0${target.sha256}`
+    const hit = this.assessed.get(cacheKey)
     if (hit && hit.matchedAt === matchedAt) return { kind: 'done', vulnerabilities: hit.vulnerabilities }
     const report = assessReport(await this.deps.scanner.report(target.repository, target.path))
     if (this.assessed.size >= MAX_CACHED_BLOBS) this.assessed.delete(this.assessed.keys().next().value!)
-    this.assessed.set(target.sha256, { matchedAt, vulnerabilities: report.vulnerabilities })
+    this.assessed.set(cacheKey, { matchedAt, vulnerabilities: report.vulnerabilities })
     return { kind: 'done', vulnerabilities: report.vulnerabilities }
   }
 

@@ -107,14 +107,16 @@ export class ScanReports {
     const keys = repositories.map((r) => r.key)
     const byKey = new Map(repositories.map((r) => [r.key, r]))
     const assets = keys.length === 0 ? [] : await this.db.selectFrom('assets').select(['repo_key', 'path', 'sha256']).where('repo_key', 'in', keys).execute()
+    // Scans are per repository: each file has the result of its own repository's scan.
     const blobs = [...new Set(assets.map((a) => a.sha256))]
     const results = new Map<string, string>()
     const findings = new Map<string, Set<string>>()
     for (let i = 0; i < blobs.length; i += CHUNK) {
       const slice = blobs.slice(i, i + CHUNK)
-      for (const r of await this.db.selectFrom('scan_results').select(['sha256', 'status']).where('sha256', 'in', slice).execute()) results.set(r.sha256, r.status)
-      for (const f of await this.db.selectFrom('scan_findings').select(['sha256', 'vuln_id']).where('sha256', 'in', slice).execute()) {
-        findings.set(f.sha256, (findings.get(f.sha256) ?? new Set()).add(f.vuln_id))
+      const scans = await this.db.selectFrom('scan_results').select(['repo_key', 'sha256', 'status']).where('repo_key', 'in', keys).where('sha256', 'in', slice).execute()
+      for (const r of scans) results.set(subjectKey(r), r.status)
+      for (const f of await this.db.selectFrom('scan_findings').select(['repo_key', 'sha256', 'vuln_id']).where('repo_key', 'in', keys).where('sha256', 'in', slice).execute()) {
+        findings.set(subjectKey(f), (findings.get(subjectKey(f)) ?? new Set()).add(f.vuln_id))
       }
     }
     const groups = await this.vulnerabilityGroups([...new Set([...findings.values()].flatMap((s) => [...s]))])
@@ -124,7 +126,7 @@ export class ScanReports {
     const findingCounts = zeroCounts()
     const hits = new Map<string, string[]>() // group key → artifacts
     for (const asset of assets) {
-      const status = results.get(asset.sha256)
+      const status = results.get(subjectKey(asset))
       if (status === undefined) {
         if (!this.scanner.accepts(byKey.get(asset.repo_key)!, asset.path)) continue
         artifacts.total++
@@ -137,7 +139,7 @@ export class ScanReports {
         continue
       }
       artifacts.scanned++
-      const keysOfAsset = new Set([...(findings.get(asset.sha256) ?? [])].map((id) => groups.keyOf.get(id)!))
+      const keysOfAsset = new Set([...(findings.get(subjectKey(asset)) ?? [])].map((id) => groups.keyOf.get(id)!))
       if (keysOfAsset.size > 0) artifacts.vulnerable++
       for (const key of keysOfAsset) {
         findingCounts[groups.byKey.get(key)!.level]++
@@ -215,6 +217,10 @@ export class ScanReports {
     }
     return { keyOf, byKey }
   }
+}
+
+function subjectKey(row: { repo_key: string; sha256: string }): string {
+  return `${row.repo_key}\0${row.sha256}`
 }
 
 function zeroCounts(): Counts {

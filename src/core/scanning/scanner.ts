@@ -2,17 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import type { Kysely } from 'kysely'
+import type { ExpressionBuilder, Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import semver from 'semver'
 import type { BlobStore } from '../blobs/blob-store.js'
 import { notFound } from '../errors.js'
 import type { JobQueue } from '../jobs/job-queue.js'
-import type { Repository } from '../repositories/repository-service.js'
+import type { Repository, RepositoryService } from '../repositories/repository-service.js'
 import type { Database } from '../../metadata/schema.js'
 import { DEFAULT_EXTRACTION_LIMITS, ScanFailure, type Component, type ExtractionLimits } from './components.js'
 import { normalizePackageName } from './ecosystems.js'
-import type { ExtractionContext } from './extractors/archive-limits.js'
+import type { ExtractionContext, LinkedBlobs } from './extractors/archive-limits.js'
 import { extractJar, extractPom } from './extractors/maven.js'
 import { extractNpmTarball } from './extractors/npm.js'
 import { extractOciManifest, resolveImageFile } from './extractors/oci.js'
@@ -24,7 +24,7 @@ export interface Extractor {
   readonly format: string
   /** Whether a file at `path` of `repository` is this extractor's to read. */
   accepts(repository: Repository, path: string): boolean
-  /** `context` gives other blobs (an image's layers) and a scratch folder the scanner removes afterwards. */
+  /** `context` gives the repository's other blobs (an image's layers) and a scratch folder the scanner removes afterwards. */
   extract(source: Readable, limits: ExtractionLimits, context: ExtractionContext): Promise<Component[]>
 }
 
@@ -100,24 +100,42 @@ export interface ScanReportVulnerability {
   }[]
 }
 
+/** Something a scan did not read, and why. */
+export interface SkippedPart {
+  /** `layer 2 (sha256:…)`, prefixed by the platform and manifest in an index. */
+  readonly location: string
+  readonly reason: string
+}
+
 export interface ScanReport {
   readonly repo: string
   readonly path: string
   readonly sha256: string
-  /** `pending` while the scan job has not run; `unsupported` for files no extractor reads. */
+  /** `pending` while the repository's scan job has not run; `unsupported` for files no extractor reads. */
   readonly status: 'done' | 'failed' | 'pending' | 'unsupported'
   readonly reason: string | null
   readonly scannedAt: string | null
   readonly matchedAt: string | null
   readonly components: readonly Component[]
   readonly vulnerabilities: readonly ScanReportVulnerability[]
+  /** What the scan did not read (a foreign layer the repository does not hold), by location. */
+  readonly skipped: readonly SkippedPart[]
+}
+
+/** A scanned blob as one repository holds it: results are kept per repository. */
+export interface ScanSubject {
+  readonly repoKey: string
+  readonly sha256: string
 }
 
 /**
- * Scans artifacts as jobs: components are extracted once per blob (identical bytes are scanned
- * once, whatever repositories hold them), kept, and matched against the vulnerability database;
- * when the database changes, the stored components of the changed packages are matched again
- * (no re-extraction), so reports follow the database within one job run.
+ * Scans artifacts as jobs, per repository: a scan reads the file and only blobs its repository
+ * holds (an image's layers), and its result belongs to that repository. So a report never reflects
+ * what another repository holds, and whether it is `done` or `pending` never tells whether the same
+ * bytes were scanned elsewhere (identical bytes in two repositories are scanned twice). Components
+ * are kept and matched against the vulnerability database; when the database changes, the stored
+ * components of the changed packages are matched again (no re-extraction), so reports follow the
+ * database within one job run.
  */
 export class Scanner {
   private readonly extractors: readonly Extractor[]
@@ -126,6 +144,7 @@ export class Scanner {
     private readonly deps: {
       readonly db: Kysely<Database>
       readonly blobs: BlobStore
+      readonly repositories: Pick<RepositoryService, 'get'>
       readonly vulndb: VulnerabilityDatabase
       readonly jobs: JobQueue
       readonly logger: Logger
@@ -141,8 +160,9 @@ export class Scanner {
   /** Registers the scan and re-match jobs. */
   registerJobs(): void {
     this.deps.jobs.register(SCAN_JOB, async (payload) => {
-      const { sha256, format } = payload as { sha256: string; format: string }
-      return this.scan(sha256, format)
+      const { repoKey, sha256, format } = payload as { repoKey?: string; sha256: string; format: string }
+      if (repoKey === undefined) return { queued: await this.queueForHolders(sha256, format) }
+      return this.scan({ repoKey, sha256 }, format)
     })
     this.deps.jobs.register(REMATCH_JOB, async (payload) => {
       const { packages } = (payload ?? {}) as { packages?: string[] }
@@ -155,15 +175,45 @@ export class Scanner {
     return this.extractors.some((e) => e.accepts(repository, path))
   }
 
-  /** Called when files are stored: queues a scan of each readable blob not scanned yet. */
+  /** Called when files are stored: queues a scan of each readable blob the repository has not scanned yet. */
   async onStored(repository: Repository, files: readonly { path: string; sha256: string }[]): Promise<void> {
     for (const file of files) {
       const extractor = this.extractors.find((e) => e.accepts(repository, file.path))
       if (!extractor) continue
-      const done = await this.deps.db.selectFrom('scan_results').select('sha256').where('sha256', '=', file.sha256).executeTakeFirst()
+      const done = await this.deps.db
+        .selectFrom('scan_results')
+        .select('sha256')
+        .where('repo_key', '=', repository.key)
+        .where('sha256', '=', file.sha256)
+        .executeTakeFirst()
       if (done) continue
-      await this.deps.jobs.enqueue(SCAN_JOB, { sha256: file.sha256, format: extractor.format }, { dedupeKey: `scan:${file.sha256}` })
+      await this.queue({ repoKey: repository.key, sha256: file.sha256 }, extractor.format)
     }
+  }
+
+  private async queue(subject: ScanSubject, format: string): Promise<void> {
+    // Repository keys have no ':', so these keys never meet the per-blob ones of earlier versions.
+    await this.deps.jobs.enqueue(SCAN_JOB, { ...subject, format }, { dedupeKey: `scan:${subject.repoKey}:${subject.sha256}` })
+  }
+
+  /**
+   * A scan job of one blob, whatever holds it: queued by an earlier version, or by migration
+   * 012-scans-per-repository to scan images again. Queues one scan per repository holding the blob
+   * where this extractor reads it; returns how many.
+   */
+  private async queueForHolders(sha256: string, format: string): Promise<number> {
+    const extractor = this.extractors.find((e) => e.format === format)
+    if (!extractor) throw new Error(`no extractor for '${format}'`)
+    const files = await this.deps.db.selectFrom('assets').select(['repo_key', 'path']).where('sha256', '=', sha256).execute()
+    const queued = new Set<string>()
+    for (const file of files) {
+      if (queued.has(file.repo_key)) continue
+      const repository = await this.deps.repositories.get(file.repo_key)
+      if (!repository || !extractor.accepts(repository, file.path)) continue
+      queued.add(file.repo_key)
+      await this.queue({ repoKey: file.repo_key, sha256 }, format)
+    }
+    return queued.size
   }
 
   /** Queues a re-match of the components of the packages an import changed. */
@@ -173,16 +223,26 @@ export class Scanner {
     await this.deps.jobs.enqueue(REMATCH_JOB, { packages })
   }
 
-  /** Extracts and matches one blob; a limit or a malformed archive is recorded as a failed scan. */
-  async scan(sha256: string, format: string): Promise<{ status: string; components: number; reason?: string }> {
+  /**
+   * Extracts and matches one blob of a repository, reading only blobs the repository holds; a
+   * limit or a malformed archive is recorded as a failed scan. Nothing is recorded when the
+   * repository no longer holds the blob (deleted meanwhile).
+   */
+  async scan(subject: ScanSubject, format: string): Promise<{ status: string; components: number; reason?: string }> {
     const extractor = this.extractors.find((e) => e.format === format)
     if (!extractor) throw new Error(`no extractor for '${format}'`)
+    const { repoKey, sha256 } = subject
+    const repository = await this.deps.repositories.get(repoKey)
+    const linked = repository && this.linkedBlobs(repository)
+    if (!linked || !(await linked.holds(sha256))) return { status: 'gone', components: 0 }
     const limits = this.deps.limits ?? DEFAULT_EXTRACTION_LIMITS
     let components: Component[] = []
     let reason: string | null = null
+    const skipped: SkippedPart[] = []
     const scratchDir = await mkdtemp(join(this.deps.scratchDir ?? tmpdir(), 'trove-scan-'))
     try {
-      components = await extractor.extract(await this.deps.blobs.open(sha256), limits, { blobs: this.deps.blobs, scratchDir })
+      const context: ExtractionContext = { linked, scratchDir, skip: (location, why) => skipped.push({ location, reason: why }) }
+      components = await extractor.extract(await this.deps.blobs.open(sha256), limits, context)
     } catch (err) {
       // Only what the archive caused ends the scan; anything else (storage down) is retried by the job.
       if (!(err instanceof ScanFailure)) throw err
@@ -192,18 +252,29 @@ export class Scanner {
     }
     const now = Date.now()
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('scan_findings').where('sha256', '=', sha256).execute()
-      await trx.deleteFrom('scan_components').where('sha256', '=', sha256).execute()
-      await trx.deleteFrom('scan_results').where('sha256', '=', sha256).execute()
+      for (const table of ['scan_findings', 'scan_components', 'scan_results'] as const) {
+        await trx.deleteFrom(table).where('repo_key', '=', repoKey).where('sha256', '=', sha256).execute()
+      }
       await trx
         .insertInto('scan_results')
-        .values({ sha256, format, status: reason === null ? 'done' : 'failed', reason, component_count: components.length, scanned_at: now, matched_at: now })
+        .values({
+          repo_key: repoKey,
+          sha256,
+          format,
+          status: reason === null ? 'done' : 'failed',
+          reason,
+          skipped: skipped.length > 0 && reason === null ? JSON.stringify(skipped) : null,
+          component_count: components.length,
+          scanned_at: now,
+          matched_at: now,
+        })
         .execute()
       for (let i = 0; i < components.length; i += 500) {
         await trx
           .insertInto('scan_components')
           .values(
             components.slice(i, i + 500).map((c, j) => ({
+              repo_key: repoKey,
               sha256,
               seq: i + j,
               ecosystem: c.ecosystem,
@@ -217,45 +288,63 @@ export class Scanner {
           .execute()
       }
     })
-    await this.matchBlobs([sha256])
-    this.deps.logger.info({ sha256, format, components: components.length, reason }, reason === null ? 'scanned' : 'scan failed')
+    await this.matchBlobs([subject])
+    this.deps.logger.info({ repo: repoKey, sha256, format, components: components.length, skipped: skipped.length, reason }, reason === null ? 'scanned' : 'scan failed')
     return reason === null ? { status: 'done', components: components.length } : { status: 'failed', components: 0, reason }
   }
 
-  /** Re-matches the stored components of `packages` (`ecosystem\0name`), or of every blob; returns how many blobs. */
+  /** Re-matches the stored components of `packages` (`ecosystem\0name`), or of every scanned blob; returns how many (per repository). */
   async rematch(packages?: readonly string[]): Promise<number> {
     const db = this.deps.db
-    let blobs: string[]
+    const found = new Map<string, ScanSubject>()
+    const add = (rows: readonly { repo_key: string; sha256: string }[]) => {
+      for (const r of rows) found.set(`${r.repo_key}\0${r.sha256}`, { repoKey: r.repo_key, sha256: r.sha256 })
+    }
     if (packages === undefined) {
-      blobs = (await db.selectFrom('scan_results').select('sha256').where('status', '=', 'done').execute()).map((r) => r.sha256)
+      add(await db.selectFrom('scan_results').select(['repo_key', 'sha256']).where('status', '=', 'done').execute())
     } else {
-      const found = new Set<string>()
       for (const key of packages) {
         const [ecosystem, name] = key.split('\0') as [string, string]
-        const rows = await db.selectFrom('scan_components').select('sha256').distinct().where('ecosystem', '=', ecosystem).where('name', '=', name).execute()
-        for (const r of rows) found.add(r.sha256)
+        add(await db.selectFrom('scan_components').select(['repo_key', 'sha256']).distinct().where('ecosystem', '=', ecosystem).where('name', '=', name).execute())
       }
-      blobs = [...found]
     }
-    for (let i = 0; i < blobs.length; i += 100) await this.matchBlobs(blobs.slice(i, i + 100))
-    return blobs.length
+    const subjects = [...found.values()]
+    for (let i = 0; i < subjects.length; i += 100) await this.matchBlobs(subjects.slice(i, i + 100))
+    return subjects.length
   }
 
-  /** Matches the stored components of `blobs` and replaces their findings. */
-  private async matchBlobs(blobs: readonly string[]): Promise<void> {
-    if (blobs.length === 0) return
+  /** Matches the stored components of `subjects` and replaces their findings. */
+  private async matchBlobs(subjects: readonly ScanSubject[]): Promise<void> {
+    if (subjects.length === 0) return
     const db = this.deps.db
-    const rows = await db.selectFrom('scan_components').selectAll().where('sha256', 'in', [...blobs]).execute()
+    const rows = await db.selectFrom('scan_components').selectAll().where((eb) => isOneOf(eb, subjects)).execute()
     // Declared dependencies are ranges: only exact versions are matched.
     const matchable = rows.filter((r) => (r.ecosystem !== 'npm' || semver.valid(r.version) !== null) && (r.relation !== 'dependency' || isExactVersion(r.version)))
     const matches = await this.deps.vulndb.matchMany(matchable.map((r) => ({ ecosystem: r.ecosystem, name: r.name, version: r.version })))
-    const findings = matchable.flatMap((r, i) => (matches.get(i) ?? []).map((m) => ({ sha256: r.sha256, seq: r.seq, vuln_id: m.id })))
+    const findings = matchable.flatMap((r, i) => (matches.get(i) ?? []).map((m) => ({ repo_key: r.repo_key, sha256: r.sha256, seq: r.seq, vuln_id: m.id })))
     const now = Date.now()
     await db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('scan_findings').where('sha256', 'in', [...blobs]).execute()
+      await trx.deleteFrom('scan_findings').where((eb) => isOneOf(eb, subjects)).execute()
       for (let i = 0; i < findings.length; i += 500) await trx.insertInto('scan_findings').values(findings.slice(i, i + 500)).execute()
-      await trx.updateTable('scan_results').set({ matched_at: now }).where('sha256', 'in', [...blobs]).execute()
+      await trx.updateTable('scan_results').set({ matched_at: now }).where((eb) => isOneOf(eb, subjects)).execute()
     })
+  }
+
+  /**
+   * The blobs a scan in `repository` may read: those some file of the repository points at. A
+   * remote repository caches a layer when a client pulls it, so there a missing one is retried.
+   */
+  private linkedBlobs(repository: Repository): LinkedBlobs {
+    const holds = async (sha256: string) =>
+      (await this.deps.db.selectFrom('assets').select('sha256').where('repo_key', '=', repository.key).where('sha256', '=', sha256).limit(1).executeTakeFirst()) !== undefined
+    return {
+      holds,
+      open: async (sha256, what) => {
+        if (await holds(sha256)) return this.deps.blobs.open(sha256)
+        if (repository.rclass === 'remote') throw new Error(`${what} is not cached in '${repository.key}' yet`)
+        throw new ScanFailure(`${what} is not in '${repository.key}'`)
+      },
+    }
   }
 
   /** The report of the file at `repoKey/path`: its blob's components and vulnerabilities (aliases grouped). */
@@ -273,13 +362,14 @@ export class Scanner {
     if (!asset) throw notFound(`'${repository.key}/${path}' does not exist`)
     const sha256 = asset.sha256
     const base = { repo: repository.key, path, sha256 }
-    const result = await db.selectFrom('scan_results').selectAll().where('sha256', '=', sha256).executeTakeFirst()
+    const subject = { repoKey: repository.key, sha256 }
+    const result = await db.selectFrom('scan_results').selectAll().where((eb) => isOneOf(eb, [subject])).executeTakeFirst()
     if (!result) {
       const isReadable = this.extractors.some((e) => e.accepts(repository, path))
-      return { ...base, status: isReadable ? 'pending' : 'unsupported', reason: null, scannedAt: null, matchedAt: null, components: [], vulnerabilities: [] }
+      return { ...base, status: isReadable ? 'pending' : 'unsupported', reason: null, scannedAt: null, matchedAt: null, components: [], vulnerabilities: [], skipped: [] }
     }
-    const components = await db.selectFrom('scan_components').selectAll().where('sha256', '=', sha256).orderBy('seq').execute()
-    const findings = await db.selectFrom('scan_findings').selectAll().where('sha256', '=', sha256).execute()
+    const components = await db.selectFrom('scan_components').selectAll().where((eb) => isOneOf(eb, [subject])).orderBy('seq').execute()
+    const findings = await db.selectFrom('scan_findings').selectAll().where((eb) => isOneOf(eb, [subject])).execute()
     const records = new Map((await this.deps.vulndb.records([...new Set(findings.map((f) => f.vuln_id))])).map((r) => [r.id, r]))
     const groups = groupByAlias([...records.values()])
     const vulnerabilities = groups.map((group): ScanReportVulnerability => {
@@ -313,8 +403,14 @@ export class Scanner {
         location: c.location,
       })),
       vulnerabilities,
+      skipped: result.skipped === null ? [] : (JSON.parse(result.skipped) as SkippedPart[]),
     }
   }
+}
+
+/** Rows of the scan tables that belong to one of `subjects` (a repository's blob). */
+function isOneOf(eb: ExpressionBuilder<Database, 'scan_results' | 'scan_components' | 'scan_findings'>, subjects: readonly ScanSubject[]) {
+  return eb.or(subjects.map((s) => eb.and([eb('repo_key', '=', s.repoKey), eb('sha256', '=', s.sha256)])))
 }
 
 /** Records that name each other (id or alias, either way) form one vulnerability; ids sorted, groups by first id. */

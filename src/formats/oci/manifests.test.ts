@@ -58,9 +58,17 @@ describe('manifest validation', () => {
     expect(parseManifest(manifest(bare), MEDIA_TYPES.dockerManifest).mediaType).toBe(MEDIA_TYPES.dockerManifest)
   })
 
-  it('leaves foreign layers (with urls) out of the blobs the registry must hold', () => {
-    const parsed = parseManifest(manifest({ ...image, layers: [{ ...d('1'), urls: ['https://example.test/layer'] }] }), undefined)
-    expect(parsed.blobs.map((b) => b.hex[0])).toEqual(['c'])
+  it('sets foreign layers (a non-distributable or foreign media type with urls) apart; urls alone change nothing', () => {
+    const urls = ['https://example.test/layer']
+    const layers = [
+      { ...d('1'), urls },
+      { ...d('2', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'), urls },
+      { ...d('3', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'), urls },
+      d('4', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'),
+    ]
+    const parsed = parseManifest(manifest({ ...image, config: { ...image.config, urls }, layers }), undefined)
+    expect(parsed.blobs.map((b) => b.hex[0])).toEqual(['c', '1', '4'])
+    expect(parsed.foreignLayers.map((b) => b.hex[0])).toEqual(['2', '3'])
   })
 
   it.each([

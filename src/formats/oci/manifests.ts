@@ -1,4 +1,5 @@
 import { parseJson } from '../../core/json.js'
+import { isForeignLayer } from '../../core/scanning/extractors/oci.js'
 import { OciError } from './errors.js'
 import { parseDigest } from './names.js'
 
@@ -37,8 +38,14 @@ export interface Descriptor {
 export interface ParsedManifest {
   readonly mediaType: string
   readonly kind: 'image' | 'index'
-  /** Blobs the manifest needs in the same image: config and layers (foreign layers with `urls` excluded). */
+  /** Blobs the manifest needs in the same image: config and layers (foreign layers excepted). */
   readonly blobs: readonly Descriptor[]
+  /**
+   * Foreign layers: a non-distributable or Docker foreign media type with `urls`. The image must
+   * hold them too, unless its repository allows foreign layers (`allowForeignLayers`); Trove never
+   * fetches their `urls`.
+   */
+  readonly foreignLayers: readonly Descriptor[]
   /** Manifests an index needs in the same image. */
   readonly manifests: readonly Descriptor[]
   readonly subject?: Descriptor
@@ -89,6 +96,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
       mediaType,
       kind: 'index',
       blobs: [],
+      foreignLayers: [],
       manifests,
       ...(subject ? { subject } : {}),
       ...(artifactType ? { artifactType } : {}),
@@ -98,7 +106,15 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   if (mediaType === MEDIA_TYPES.ociArtifact) {
     if (!artifactType) throw invalid('an artifact manifest needs an artifactType')
     const blobs = body.blobs === undefined ? [] : arrayOf(body.blobs, 'blobs').map((d, i) => parseDescriptor(d, `blobs[${i}]`))
-    return { mediaType, kind: 'image', blobs: local(blobs), manifests: [], ...(subject ? { subject } : {}), artifactType, ...(annotations ? { annotations } : {}) }
+    return {
+      mediaType,
+      kind: 'image',
+      ...splitForeign([], blobs),
+      manifests: [],
+      ...(subject ? { subject } : {}),
+      artifactType,
+      ...(annotations ? { annotations } : {}),
+    }
   }
   const config = parseDescriptor(body.config, 'config')
   const layers = body.layers === undefined ? [] : arrayOf(body.layers, 'layers').map((d, i) => parseDescriptor(d, `layers[${i}]`))
@@ -106,7 +122,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   return {
     mediaType,
     kind: 'image',
-    blobs: local([config, ...layers]),
+    ...splitForeign([config], layers),
     manifests: [],
     ...(subject ? { subject } : {}),
     ...(type ? { artifactType: type } : {}),
@@ -184,9 +200,14 @@ function parseDescriptor(value: unknown, where: string): Descriptor {
   }
 }
 
-/** Foreign layers (with `urls`) are fetched from elsewhere and need not be in the registry. */
-function local(descriptors: readonly Descriptor[]): Descriptor[] {
-  return descriptors.filter((d) => !d.urls)
+/**
+ * The blobs an image needs (its config, its layers) apart from its foreign layers. Only a layer
+ * may be foreign, and only with a non-distributable or foreign media type *and* `urls` (image-spec
+ * "Descriptor", `urls`; distribution's `validation.manifests.urls`): `urls` on any other
+ * descriptor is no licence to name a blob the repository does not hold.
+ */
+function splitForeign(config: readonly Descriptor[], layers: readonly Descriptor[]): Pick<ParsedManifest, 'blobs' | 'foreignLayers'> {
+  return { blobs: [...config, ...layers.filter((d) => !isForeignLayer(d))], foreignLayers: layers.filter((d) => isForeignLayer(d)) }
 }
 
 function parseAnnotations(value: unknown, where: string): Record<string, string> | undefined {

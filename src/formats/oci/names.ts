@@ -16,11 +16,20 @@ export interface ImageName {
 
 export type Reference = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly hex: string }
 
+/**
+ * A manifest reference that is neither a tag nor a digest, with the error a push is refused with.
+ * No manifest has such a reference, so a read or delete answers `MANIFEST_UNKNOWN` instead.
+ */
+export interface InvalidReference {
+  readonly kind: 'invalid'
+  readonly error: OciError
+}
+
 export type Endpoint =
   | { readonly kind: 'base' }
   | { readonly kind: 'catalog' }
   | { readonly kind: 'tags'; readonly name: ImageName }
-  | { readonly kind: 'manifest'; readonly name: ImageName; readonly reference: Reference }
+  | { readonly kind: 'manifest'; readonly name: ImageName; readonly reference: Reference | InvalidReference }
   | { readonly kind: 'blob'; readonly name: ImageName; readonly hex: string }
   | { readonly kind: 'uploads'; readonly name: ImageName }
   | { readonly kind: 'upload'; readonly name: ImageName; readonly uuid: string }
@@ -50,8 +59,9 @@ const DOCKER_API_PREFIX = '/artifactory/api/docker/'
 
 /**
  * Parses the path of a registry request (the raw URL, still percent-encoded). Returns `undefined`
- * for a path outside the registry's URL space; throws `NAME_INVALID`, `DIGEST_INVALID` or
- * `MANIFEST_INVALID`-style errors for malformed names and references. Routes end in fixed suffixes
+ * for a path outside the registry's URL space; throws `NAME_INVALID` or `DIGEST_INVALID` for
+ * malformed names and blob digests. A malformed manifest reference is returned as an
+ * {@link InvalidReference}, for the handler to answer by method. Routes end in fixed suffixes
  * (`/manifests/<ref>`, `/blobs/<digest>`, …), so the name is everything before the last one.
  */
 export function parseRegistryUrl(rawUrl: string): ParsedRegistryUrl | undefined {
@@ -68,7 +78,7 @@ export function parseRegistryUrl(rawUrl: string): ParsedRegistryUrl | undefined 
     return { ...base, endpoint: { kind: 'tags', name: parseName(match[1]!, base.repoKey) } }
   }
   if ((match = /^(.+)\/manifests\/([^/]+)$/.exec(path))) {
-    return { ...base, endpoint: { kind: 'manifest', name: parseName(match[1]!, base.repoKey), reference: parseReference(decode(match[2]!)) } }
+    return { ...base, endpoint: { kind: 'manifest', name: parseName(match[1]!, base.repoKey), reference: manifestReference(decode(match[2]!)) } }
   }
   if ((match = /^(.+)\/blobs\/uploads\/?$/.exec(path))) {
     return { ...base, endpoint: { kind: 'uploads', name: parseName(match[1]!, base.repoKey) } }
@@ -136,6 +146,15 @@ export function parseReference(text: string): Reference {
   if (text.includes(':')) return { kind: 'digest', hex: parseDigest(text) }
   if (!TAG.test(text)) throw new OciError('MANIFEST_INVALID', `invalid tag '${text}': up to 128 characters from [A-Za-z0-9_.-], not starting with '.' or '-'`)
   return { kind: 'tag', tag: text }
+}
+
+function manifestReference(text: string): Reference | InvalidReference {
+  try {
+    return parseReference(text)
+  } catch (err) {
+    if (err instanceof OciError) return { kind: 'invalid', error: err }
+    throw err
+  }
 }
 
 /** The hex of a `sha256:` digest. Other algorithms are valid digests that Trove does not store. */

@@ -201,8 +201,10 @@ export class LocalRegistry {
   /**
    * Validates and stores a manifest, then lays it out under its tag folder (or its digest folder
    * when pushed by digest). Refuses (`MANIFEST_BLOB_UNKNOWN`, one entry per miss) a manifest whose
-   * blobs or child manifests the image does not hold; a `subject` may be missing. A manifest that a
-   * moved tag leaves without any tag stays pullable by digest, in its digest folder.
+   * blobs or child manifests the image does not hold, whatever their `urls` say: only a foreign
+   * layer may be absent, and only where the repository allows foreign layers. A `subject` may be
+   * missing. A manifest that a moved tag leaves without any tag stays pullable by digest, in its
+   * digest folder.
    */
   async putManifest(
     repository: Repository,
@@ -222,7 +224,7 @@ export class LocalRegistry {
     if (reference.kind === 'tag' && isReservedTag(reference.tag)) {
       throw new OciError('MANIFEST_INVALID', `tag '${reference.tag}' is reserved: Trove lays images out with '_uploads' and 'sha256__' folders`)
     }
-    await this.assertReferencesHeld(repository.key, image, parsed)
+    const laidOut = await this.assertReferencesHeld(repository, image, parsed)
 
     const folder = reference.kind === 'tag' ? tagFolder(image, reference.tag) : digestFolder(image, hex)
     const fileName = isIndexType(parsed.mediaType) ? INDEX_FILE : MANIFEST_FILE
@@ -250,18 +252,18 @@ export class LocalRegistry {
     const clearFolders: string[] = []
     if (reference.kind === 'digest') {
       // Already in the image (tagged, or pushed by digest before): nothing to lay out.
-      if (stored.length === 0) put.push(...this.files(folder, image, hex, blob, parsed, reference))
+      if (stored.length === 0) put.push(...this.files(folder, image, hex, blob, parsed, reference, laidOut))
     } else {
       const previous = await this.resolve(repository.key, image, reference)
       clearFolders.push(folder)
-      put.push(...this.files(folder, image, hex, blob, parsed, reference))
+      put.push(...this.files(folder, image, hex, blob, parsed, reference, laidOut))
       // Tagged now: its digest folder, if it had one, is redundant.
       const untagged = stored.find((m) => parentOf(m.path) === digestFolder(image, hex))
       if (untagged) clearFolders.push(digestFolder(image, hex))
       if (previous && previous.hex !== hex) put.push(...(await this.keepUntagged(repository.key, image, previous, folder)))
     }
     // Blobs that a manifest now references leave the uploads folder.
-    const removeFiles = parsed.blobs.map((d) => uploadedBlobPath(image, d.hex))
+    const removeFiles = laidOut.map((d) => uploadedBlobPath(image, d.hex))
     await this.artifacts.applyChanges(repository, { clearFolders, removeFiles, put }, user)
     return { hex, subject: parsed.subject?.digest }
   }
@@ -298,16 +300,26 @@ export class LocalRegistry {
     await this.artifacts.applyChanges(repository, { removeFiles: files.map((f) => f.path) }, user)
   }
 
-  /** Refuses a manifest whose blobs or children the image does not hold, listing each one missing. */
-  private async assertReferencesHeld(repoKey: string, image: string, parsed: ParsedManifest): Promise<void> {
+  /**
+   * Refuses a manifest whose blobs or children the image does not hold, listing each one missing
+   * (distribution-spec, "Pushing Manifests": `MANIFEST_BLOB_UNKNOWN`). A blob stored for another
+   * repository does not count: the digest alone is no proof that the pusher has its bytes. Returns
+   * the blobs to lay out beside the manifest: all of them but the absent foreign layers.
+   */
+  private async assertReferencesHeld(repository: Repository, image: string, parsed: ParsedManifest): Promise<Descriptor[]> {
+    const repoKey = repository.key
     const missing: OciErrorEntry[] = []
     const mismatched: string[] = []
-    if (parsed.blobs.length > 0) {
-      const held = await this.blobsIn(repoKey, image, parsed.blobs.map((d) => d.hex))
-      for (const descriptor of parsed.blobs) {
+    const mayBeAbsent = new Set(allowsForeignLayers(repository) ? parsed.foreignLayers : [])
+    const blobs = [...parsed.blobs, ...parsed.foreignLayers]
+    const laidOut: Descriptor[] = []
+    if (blobs.length > 0) {
+      const held = await this.blobsIn(repoKey, image, blobs.map((d) => d.hex))
+      for (const descriptor of blobs) {
         const blob = held.get(descriptor.hex)
-        if (!blob) missing.push(unknownReference('blob', descriptor))
-        else if (blob.size !== descriptor.size) mismatched.push(`${descriptor.digest} is ${blob.size} bytes, not ${descriptor.size}`)
+        if (blob) laidOut.push(descriptor)
+        if (!blob && !mayBeAbsent.has(descriptor)) missing.push(unknownReference('blob', descriptor))
+        else if (blob && blob.size !== descriptor.size) mismatched.push(`${descriptor.digest} is ${blob.size} bytes, not ${descriptor.size}`)
       }
     }
     if (parsed.manifests.length > 0) {
@@ -325,6 +337,7 @@ export class LocalRegistry {
     if (mismatched.length > 0) {
       throw new OciError('MANIFEST_INVALID', `descriptor sizes do not match the stored content: ${mismatched.join('; ')}`, { detail: { mismatched } })
     }
+    return laidOut
   }
 
   /**
@@ -344,10 +357,13 @@ export class LocalRegistry {
     const folder = digestFolder(image, manifest.hex)
     const reference: Reference = { kind: 'digest', hex: manifest.hex }
     if (!parsed) return [{ path: `${folder}/${MANIFEST_FILE}`, blob: { sha256: manifest.hex }, contentType: manifest.mediaType }]
-    return this.files(folder, image, manifest.hex, { sha256: manifest.hex }, { ...parsed, mediaType: manifest.mediaType }, reference)
+    // Its blobs are in the folder it leaves; a foreign layer only if the image holds it.
+    const foreign = parsed.foreignLayers.length === 0 ? new Map() : await this.blobsIn(repoKey, image, parsed.foreignLayers.map((d) => d.hex))
+    const laidOut = [...parsed.blobs, ...parsed.foreignLayers.filter((d) => foreign.has(d.hex))]
+    return this.files(folder, image, manifest.hex, { sha256: manifest.hex }, { ...parsed, mediaType: manifest.mediaType }, reference, laidOut)
   }
 
-  /** A manifest's files in a folder: the manifest, with Artifactory's docker properties, and its blobs. */
+  /** A manifest's files in a folder: the manifest, with Artifactory's docker properties, and `blobs` (held by the image). */
   private files(
     folder: string,
     image: string,
@@ -355,6 +371,7 @@ export class LocalRegistry {
     blob: BlobInfo | { readonly sha256: string },
     parsed: ParsedManifest,
     reference: Reference,
+    blobs: readonly Descriptor[],
   ): StoredAsset[] {
     const fileName = isIndexType(parsed.mediaType) ? INDEX_FILE : MANIFEST_FILE
     const properties = new Map<string, string[]>([
@@ -365,7 +382,7 @@ export class LocalRegistry {
     ])
     const files: StoredAsset[] = [{ path: `${folder}/${fileName}`, blob, contentType: parsed.mediaType, properties }]
     const seen = new Set<string>()
-    for (const descriptor of parsed.blobs) {
+    for (const descriptor of blobs) {
       if (descriptor.hex === hex || seen.has(descriptor.hex)) continue
       seen.add(descriptor.hex)
       files.push({ path: `${folder}/${blobFileName(descriptor.hex)}`, blob: { sha256: descriptor.hex }, contentType: descriptor.mediaType })
@@ -384,6 +401,15 @@ function unknownReference(what: 'blob' | 'manifest', descriptor: Descriptor): Oc
     message: `the manifest references ${what} ${descriptor.digest}, which this image does not hold`,
     detail: { digest: descriptor.digest, mediaType: descriptor.mediaType },
   }
+}
+
+/**
+ * Whether a manifest pushed to the repository may name foreign layers it does not hold (a docker
+ * repository setting, off unless `true`): Windows base images and other non-distributable layers
+ * that clients fetch from the layer's `urls`, never through Trove.
+ */
+export function allowsForeignLayers(repository: Repository): boolean {
+  return repository.config.allowForeignLayers === true
 }
 
 function assertAllowed(repository: Repository, path: string): void {

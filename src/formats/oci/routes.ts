@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Action, Principal } from '../../core/auth/principal.js'
 import { principalName } from '../../core/auth/principal.js'
@@ -12,17 +11,25 @@ import { sendBody } from '../../http/send.js'
 import { baseUrlOf } from '../../http/urls.js'
 import type { DownloadRecorder } from './download-recorder.js'
 import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } from './errors.js'
-import { MAX_MANIFEST_BYTES, MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
-import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type RegistryBase } from './names.js'
+import { MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
+import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type Reference } from './names.js'
 import { byteOrder, type LocalRegistry, type StoredManifest } from './registry.js'
 import { DockerResolver, type DockerResolveOptions } from './remote.js'
+import { blobCreated, paginate, uploadAccepted, uploadLocation } from './replies.js'
+import { hasBody, listOf, readManifestBody, stringOf } from './request-parts.js'
 import { issueToken, parseScopes } from './token.js'
-import { parseChunkRange, progressRange, type UploadSession, type UploadSessions } from './uploads.js'
+import { parseChunkRange, type UploadSessions } from './uploads.js'
 
 export interface RegistryDeps {
   readonly registry: LocalRegistry
   readonly uploads: UploadSessions
   readonly downloads: DownloadRecorder
+}
+
+/** A manifest request's image and valid reference. */
+interface ManifestTarget {
+  readonly name: ImageName
+  readonly reference: Reference
 }
 
 declare module 'fastify' {
@@ -105,14 +112,25 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       case 'tags':
         if (method !== 'GET') break
         return tagList(request, reply, target, endpoint.name)
-      case 'manifest':
-        if (method === 'GET' || method === 'HEAD') return getManifest(request, reply, endpoint)
-        if (method === 'PUT') return putManifest(request, reply, target, { ...endpoint, name: await pushName(request, endpoint.name) })
+      case 'manifest': {
+        const { name, reference } = endpoint
+        if (reference.kind === 'invalid') {
+          // Only a push is refused as invalid (400); no manifest has such a reference, and the
+          // distribution-spec answers a manifest that is not found with 404 MANIFEST_UNKNOWN.
+          if (method === 'PUT') throw reference.error
+          if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
+            throw new OciError('MANIFEST_UNKNOWN', `no manifest of '${name.name}' has this reference: ${reference.error.message}`, { detail: { name: name.name } })
+          }
+          break
+        }
+        if (method === 'GET' || method === 'HEAD') return getManifest(request, reply, { name, reference })
+        if (method === 'PUT') return putManifest(request, reply, target, { name: await pushName(request, name), reference })
         if (method === 'DELETE') {
-          await registry.deleteManifest(await localRepository(endpoint.name), endpoint.name.image, endpoint.reference, principalName(request.principal))
+          await registry.deleteManifest(await localRepository(name), name.image, reference, principalName(request.principal))
           return reply.status(202).header('content-length', 0).send()
         }
         break
+      }
       case 'blob':
         if (method === 'GET' || method === 'HEAD') return getBlob(request, reply, endpoint)
         if (method === 'DELETE') {
@@ -207,7 +225,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     return reply.type('application/json').send({ name: name.name, tags: page.items })
   }
 
-  async function getManifest(request: FastifyRequest, reply: FastifyReply, endpoint: Extract<Endpoint, { kind: 'manifest' }>) {
+  async function getManifest(request: FastifyRequest, reply: FastifyReply, endpoint: ManifestTarget) {
     const { name, reference } = endpoint
     const repository = await dockerRepository(name)
     const options = readOptions(request, name.image)
@@ -256,7 +274,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     request: FastifyRequest,
     reply: FastifyReply,
     target: ParsedRegistryUrl,
-    endpoint: Extract<Endpoint, { kind: 'manifest' }>,
+    endpoint: ManifestTarget,
   ) {
     const { name, reference } = endpoint
     const repository = await localRepository(name)
@@ -469,69 +487,6 @@ function scopeFor(request: FastifyRequest): string | undefined {
   return scopes.join(' ')
 }
 
-function blobCreated(reply: FastifyReply, target: RegistryBase, name: ImageName, hex: string) {
-  return reply
-    .status(201)
-    .header('location', `${target.prefix}/${name.name}/blobs/${digestOf(hex)}`)
-    .header('docker-content-digest', digestOf(hex))
-    .header('content-length', 0)
-    .send()
-}
-
-function uploadAccepted(reply: FastifyReply, target: RegistryBase, name: ImageName, session: UploadSession) {
-  if (reply.statusCode === 200) reply.status(202)
-  return reply
-    .header('location', uploadLocation(target, name, session))
-    .header('range', progressRange(session.size))
-    .header('docker-upload-uuid', session.id)
-    .header('content-length', 0)
-    .send()
-}
-
-function uploadLocation(target: RegistryBase, name: ImageName, session: UploadSession): string {
-  return `${target.prefix}/${name.name}/blobs/uploads/${session.id}`
-}
-
-/**
- * `n` and `last` pagination (distribution-spec, "Listing Tags"): up to `n` items after `last`, in
- * order, and a `Link` to the next page when more remain. `n=0` is an empty page without a link.
- */
-function paginate(items: readonly string[], query: unknown, path: string): { items: string[]; link?: string } {
-  const params = (query ?? {}) as Record<string, string | string[] | undefined>
-  const last = stringOf(params.last)
-  const nText = stringOf(params.n)
-  if (nText !== undefined && !/^\d+$/.test(nText)) throw new OciError('UNSUPPORTED', `n must be a non-negative integer, not '${nText}'`, { status: 400 })
-  const after = last === undefined ? [...items] : items.filter((item) => byteOrder(item, last) > 0)
-  if (nText === undefined) return { items: after }
-  const n = Number(nText)
-  const page = after.slice(0, n)
-  if (n === 0 || after.length <= n) return { items: page }
-  return { items: page, link: `<${path}?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"` }
-}
-
-/** Reads a manifest body, refusing more than 4 MiB with 413 (distribution-spec, "Pushing Manifests"). */
-async function readManifestBody(raw: IncomingMessage): Promise<Buffer> {
-  const tooLarge = () =>
-    new OciError('MANIFEST_INVALID', `the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413, detail: { limit: MAX_MANIFEST_BYTES } })
-  const declared = Number(raw.headers['content-length'])
-  if (Number.isFinite(declared) && declared > MAX_MANIFEST_BYTES) throw tooLarge()
-  const chunks: Buffer[] = []
-  let length = 0
-  // Not destroyed when refused: the error handler drains the rest (see uploadBody).
-  for await (const chunk of raw.iterator({ destroyOnReturn: false })) {
-    length += (chunk as Buffer).length
-    if (length > MAX_MANIFEST_BYTES) throw tooLarge()
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
-function hasBody(request: FastifyRequest): boolean {
-  const length = request.headers['content-length']
-  if (length !== undefined) return Number(length) > 0
-  return request.headers['transfer-encoding'] !== undefined
-}
-
 function pathOf(request: FastifyRequest): string {
   const url = request.raw.url ?? ''
   const query = url.indexOf('?')
@@ -541,12 +496,4 @@ function pathOf(request: FastifyRequest): string {
 /** The `service` of challenges and tokens: the host clients reach the registry by. */
 function serviceOf(request: FastifyRequest, configuredBase: string | undefined): string {
   return new URL(baseUrlOf(request, configuredBase)).host
-}
-
-function stringOf(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
-function listOf(value: string | string[] | undefined): string[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value]
 }

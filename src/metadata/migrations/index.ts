@@ -11,6 +11,7 @@ import { access } from './008-access.js'
 import { sso } from './009-sso.js'
 import { scanPolicies } from './010-scan-policies.js'
 import { tokenBounds } from './011-token-bounds.js'
+import { scansPerRepository } from './012-scans-per-repository.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
@@ -26,6 +27,7 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
     '009-sso': sso,
     '010-scan-policies': scanPolicies,
     '011-token-bounds': tokenBounds,
+    '012-scans-per-repository': scansPerRepository,
   }
 }
 

@@ -12,9 +12,10 @@ import { extractOciManifest } from './oci.js'
 
 const LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
 
-/** An in-memory blob store holding an image's layers and child manifests. */
+/** An in-memory repository holding an image's layers and child manifests; what a scan skipped. */
 class Blobs {
   readonly map = new Map<string, Buffer>()
+  readonly skipped: { location: string; reason: string }[] = []
   add(bytes: Buffer): string {
     const hex = sha256(bytes)
     this.map.set(hex, bytes)
@@ -22,10 +23,15 @@ class Blobs {
   }
   readonly context = (scratchDir: string): ExtractionContext => ({
     scratchDir,
-    blobs: {
-      open: async (hex: string) => Readable.from([this.map.get(hex)!]),
-      exists: async (hex: string) => this.map.has(hex),
+    linked: {
+      holds: async (hex: string) => this.map.has(hex),
+      open: async (hex: string, what: string) => {
+        const bytes = this.map.get(hex)
+        if (!bytes) throw new ScanFailure(`${what} is not in 'test'`)
+        return Readable.from([bytes])
+      },
     },
+    skip: (location, reason) => this.skipped.push({ location, reason }),
   })
 }
 
@@ -179,12 +185,39 @@ describe('OCI image extraction', () => {
     await expect(scan(Buffer.from('nope'))).rejects.toThrow(/not valid JSON/)
   })
 
-  it('asks for a retry (a plain error, not a failed scan) when a layer is not stored yet', async () => {
-    const manifest = manifestOf([gz({ a: 'b' })])
+  it("asks the repository for each layer, and ends with the repository's answer for one it does not hold", async () => {
+    const layer = gz({ a: 'b' })
+    const manifest = manifestOf([layer])
     blobs.map.clear()
     const error = await scan(manifest).catch((err: unknown) => err)
-    expect(error).toBeInstanceOf(Error)
-    expect(error).not.toBeInstanceOf(ScanFailure)
-    expect((error as Error).message).toMatch(/not stored yet/)
+    expect(error).toBeInstanceOf(ScanFailure)
+    expect((error as Error).message).toBe(`layer 0 (${digestOf(layer)}) is not in 'test'`)
+  })
+
+  it('skips a foreign layer (non-distributable, with urls) the repository does not hold, naming it; reads one it holds', async () => {
+    const foreign = gz({ 'usr/lib/node_modules/far/package.json': JSON.stringify({ name: 'far', version: '1.0.0' }) })
+    const near = gz({ 'usr/lib/node_modules/near/package.json': JSON.stringify({ name: 'near', version: '1.0.0' }) })
+    const manifest = (mediaType: string) =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobs.add(Buffer.from('{}')), size: 2 },
+          layers: [
+            { mediaType, digest: digestOf(foreign), size: foreign.length, urls: ['http://127.0.0.1:9/far.tar.gz'] },
+            { mediaType: LAYER, digest: blobs.add(near), size: near.length },
+          ],
+        }),
+      )
+    for (const mediaType of ['application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip']) {
+      blobs.skipped.length = 0
+      const components = await scan(manifest(mediaType))
+      expect(components.map((c) => c.name)).toEqual(['near'])
+      expect(blobs.skipped).toEqual([{ location: `layer 0 (${digestOf(foreign)})`, reason: expect.stringMatching(/foreign layer/) }])
+    }
+    blobs.add(foreign)
+    blobs.skipped.length = 0
+    expect((await scan(manifest('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'))).map((c) => c.name)).toEqual(['far', 'near'])
+    expect(blobs.skipped).toEqual([])
   })
 })

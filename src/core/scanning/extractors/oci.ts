@@ -51,13 +51,15 @@ function wantedKind(path: string): Wanted | undefined {
 
 /**
  * The components of an image, from its manifest (an OCI or Docker schema 2 image manifest; for an
- * index or manifest list, each child image manifest, located by its platform). Layers are read
- * from the blob store in order, each streamed (gzip, zstd or plain tar) and never extracted: the
- * scanner keeps, per path, only the files that say something (OS package databases, os-release,
- * `node_modules/**\/package.json`, `site-packages/*.dist-info/METADATA`, jars), read or spooled
- * with a size cap, and applies each layer's whiteouts (`.wh.<name>` deletes a path of the layers
- * below, `.wh..wh..opq` empties a folder of them), so a package a later layer removed is not
- * reported. Every component's location names its layer: `layer <index> (<digest>): <path>`.
+ * index or manifest list, each child image manifest, located by its platform). Child manifests and
+ * layers are read only from the blobs the image's repository holds (`context.linked`), never from
+ * another repository's copy of a digest; a foreign layer it does not hold is skipped and named
+ * (`context.skip`). Layers are read in order, each streamed (gzip, zstd or plain tar) and never
+ * extracted: the scanner keeps, per path, only the files that say something (OS package databases,
+ * os-release, `node_modules/**\/package.json`, `site-packages/*.dist-info/METADATA`, jars), read
+ * or spooled with a size cap, and applies each layer's whiteouts (`.wh.<name>` deletes a path of
+ * the layers below, `.wh..wh..opq` empties a folder of them), so a package a later layer removed is
+ * not reported. Every component's location names its layer: `layer <index> (<digest>): <path>`.
  */
 export async function extractOciManifest(source: Readable, limits: ExtractionLimits, context: ExtractionContext): Promise<Component[]> {
   const manifest = parseManifest(await readCapped(source, MAX_MANIFEST_BYTES, 'the manifest'))
@@ -70,9 +72,10 @@ export async function extractOciManifest(source: Readable, limits: ExtractionLim
     for (const child of children) {
       const digest = child.digest as string
       const platform = platformOf(child.platform)
-      const bytes = await readCapped(await openBlob(context, digest, 'child manifest'), MAX_MANIFEST_BYTES, `manifest ${digest}`)
-      const components = await scanImage(parseManifest(bytes), limits, context)
-      found.push(...components.map((c) => ({ ...c, location: `${platform} ${digest}: ${c.location}` })))
+      const where = `${platform} ${digest}`
+      const bytes = await readCapped(await context.linked.open(hexOf(digest, 'child manifest'), `manifest ${digest}`), MAX_MANIFEST_BYTES, `manifest ${digest}`)
+      const components = await scanImage(parseManifest(bytes), limits, { ...context, skip: (location, reason) => context.skip(`${where}: ${location}`, reason) })
+      found.push(...components.map((c) => ({ ...c, location: `${where}: ${c.location}` })))
       if (found.length > limits.maxComponents) throw new ScanFailure(`more than ${limits.maxComponents} components`)
     }
     return found
@@ -104,18 +107,26 @@ function platformOf(value: unknown): string {
   return [p.os, p.architecture, p.variant].filter((x) => typeof x === 'string' && x !== '').join('/') || 'unknown'
 }
 
-async function openBlob(context: ExtractionContext, digest: string, what: string): Promise<Readable> {
+function hexOf(digest: string, what: string): string {
   const match = /^sha256:([a-f0-9]{64})$/.exec(digest)
   if (!match) throw new ScanFailure(`${what} ${digest} is not a sha256 digest`)
-  // Not stored (yet): a remote repository caches layers when they are pulled. A plain error makes
-  // the job retry later, instead of recording a scan of half an image.
-  if (!(await context.blobs.exists(match[1]!))) throw new Error(`${what} ${digest} is not stored yet`)
-  return context.blobs.open(match[1]!)
+  return match[1]!
 }
 
-/** Layers that are file system tars (OCI and Docker, any compression); others (a Helm chart, an SBOM) are not read. */
+/** Layers that are file system tars (OCI and Docker, any compression, foreign ones too); others (a Helm chart, an SBOM) are not read. */
 function isFileSystemLayer(mediaType: unknown): boolean {
-  return typeof mediaType === 'string' && /(?:^application\/vnd\.oci\.image\.layer\.|^application\/vnd\.docker\.image\.rootfs\.diff\.tar)/.test(mediaType) && !mediaType.includes('foreign')
+  return typeof mediaType === 'string' && /^application\/vnd\.(?:oci\.image\.layer\.|docker\.image\.rootfs\.(?:foreign\.)?diff\.tar)/.test(mediaType)
+}
+
+const FOREIGN_LAYER_TYPE = /^application\/vnd\.(?:oci\.image\.layer\.nondistributable\.|docker\.image\.rootfs\.foreign\.diff\.)/
+
+/**
+ * A foreign layer: a non-distributable (image-spec; deprecated in v1.1, still pushed) or Docker
+ * foreign media type, with `urls` that clients fetch it from. A repository may be allowed not to
+ * hold one; Trove never fetches its `urls`, so the scanner skips one its repository does not hold.
+ */
+export function isForeignLayer(descriptor: { readonly mediaType?: unknown; readonly urls?: unknown }): boolean {
+  return typeof descriptor.mediaType === 'string' && FOREIGN_LAYER_TYPE.test(descriptor.mediaType) && Array.isArray(descriptor.urls) && descriptor.urls.length > 0
 }
 
 async function scanImage(manifest: Record<string, unknown>, limits: ExtractionLimits, context: ExtractionContext): Promise<Component[]> {
@@ -138,8 +149,14 @@ async function scanImage(manifest: Record<string, unknown>, limits: ExtractionLi
 
   for (const [index, descriptor] of layers.entries()) {
     const layer: LayerRef = { index, digest: descriptor.digest as string }
-    const budget = new UnpackBudget(limits, `layer ${index} (${layer.digest})`)
-    await walkTar(await openBlob(context, layer.digest, 'layer'), budget, (path, entry) => {
+    const what = `layer ${index} (${layer.digest})`
+    const hex = hexOf(layer.digest, 'layer')
+    if (isForeignLayer(descriptor) && !(await context.linked.holds(hex))) {
+      context.skip(what, 'a foreign layer (non-distributable, fetched by clients from its urls): the repository does not hold it and Trove never fetches it')
+      continue
+    }
+    const budget = new UnpackBudget(limits, what)
+    await walkTar(await context.linked.open(hex, what), budget, (path, entry) => {
       const name = posix.basename(path)
       const folder = path.includes('/') ? posix.dirname(path) : ''
       if (name === '.wh..wh..opq') {

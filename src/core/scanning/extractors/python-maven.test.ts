@@ -14,7 +14,7 @@ let scratch: string
 let context: ExtractionContext
 beforeEach(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'trove-scan-test-'))
-  context = { scratchDir: scratch, blobs: { open: () => Promise.reject(new Error('no blobs')), exists: async () => false } }
+  context = { scratchDir: scratch, linked: { open: () => Promise.reject(new Error('no blobs')), holds: async () => false }, skip: () => undefined }
 })
 afterEach(async () => {
   await rm(scratch, { recursive: true, force: true })
