@@ -10,6 +10,7 @@ import type { Repository } from '../repositories/repository-service.js'
 import type { SystemSettings } from '../system/system-settings.js'
 import {
   UpstreamFailure,
+  UpstreamRefusal,
   describeFailure,
   discard,
   type UpstreamClient,
@@ -422,8 +423,12 @@ export class RemoteEngine {
   ): RemoteResult {
     const isTimeout = err instanceof UpstreamFailure && err.isTimeout
     const message = err instanceof Error ? err.message : String(err)
-    // A failed body was already counted as a request; it does not make the upstream "offline" either.
-    if (!options.isBodyFailure) {
+    if (err instanceof UpstreamRefusal) {
+      // Nothing was sent: the URL (often one an index named, for one file) reaches an address the
+      // host policy refuses. That fails this request only; the upstream's other paths still work.
+      this.deps.metrics.upstreamRequests.inc({ repo: repository.key, outcome: 'refused' })
+    } else if (!options.isBodyFailure) {
+      // A failed body was already counted as a request; it does not make the upstream "offline" either.
       this.deps.metrics.upstreamRequests.inc({ repo: repository.key, outcome: isTimeout ? 'timeout' : 'error' })
       const period = numberSetting(repository.config.assumedOfflinePeriodSecs, REMOTE_DEFAULTS.assumedOfflinePeriodSecs)
       if (period > 0) this.offlineUntil.set(repository.key, { until: Date.now() + period * 1000, reason: message })
