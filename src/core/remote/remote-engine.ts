@@ -9,7 +9,7 @@ import type { Repository } from '../repositories/repository-service.js'
 import type { SystemSettings } from '../system/system-settings.js'
 import {
   UpstreamFailure,
-  UpstreamRefusal,
+  UpstreamRefusedError,
   describeFailure,
   discard,
   type UpstreamClient,
@@ -423,7 +423,7 @@ export class RemoteEngine {
   ): RemoteResult {
     const isTimeout = err instanceof UpstreamFailure && err.isTimeout
     const message = err instanceof Error ? err.message : String(err)
-    if (err instanceof UpstreamRefusal) {
+    if (err instanceof UpstreamRefusedError) {
       // Nothing was sent: the URL (often one an index named, for one file) reaches an address the
       // host policy refuses. That fails this request only; the upstream's other paths still work.
       this.deps.metrics.upstreamRequests.inc({ repo: repository.key, outcome: 'refused' })

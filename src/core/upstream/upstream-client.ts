@@ -129,7 +129,7 @@ export class UpstreamClient {
     signal: AbortSignal | undefined,
   ): Promise<Omit<UpstreamResponse, 'url'>> {
     const refusal = this.policy.refusalOf(url)
-    if (refusal) throw new UpstreamRefusal(upstream, url, refusal)
+    if (refusal) throw new UpstreamRefusedError(upstream, url, refusal)
     try {
       const response = await undiciRequest(url, {
         method,
@@ -166,7 +166,7 @@ export class UpstreamFailure extends TroveError {
  * named) reaches an address that is not allowed. It says nothing about the upstream being up,
  * so it fails that request only.
  */
-export class UpstreamRefusal extends UpstreamFailure {
+export class UpstreamRefusedError extends UpstreamFailure {
   constructor(upstream: UpstreamSettings, url: string, why: string, options?: ErrorOptions) {
     super(false, `'${upstream.key}' may not connect to ${new URL(url).origin} (for ${url}): ${why}`, options)
   }
@@ -185,7 +185,7 @@ export function describeFailure(upstream: UpstreamSettings, url: string, err: un
   }
   const cause = (err as { cause?: { code?: string; message?: string } }).cause
   const code = (err as { code?: string }).code ?? cause?.code
-  if (code === 'EUPSTREAMFORBIDDEN') return new UpstreamRefusal(upstream, url, cause?.message ?? (err as Error).message, { cause: err })
+  if (code === 'EUPSTREAMFORBIDDEN') return new UpstreamRefusedError(upstream, url, cause?.message ?? (err as Error).message, { cause: err })
   return new UpstreamFailure(false, `${where} failed: ${(err as Error).message}${code ? ` (${code})` : ''}`, { cause: err })
 }
 
