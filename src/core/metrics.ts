@@ -4,7 +4,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
 export class Metrics {
   readonly registry = new Registry()
 
-  /** Upstream requests of remote repositories by outcome: ok, not_found, error, timeout. */
+  /** Upstream requests of remote repositories by outcome: ok, not_found, error, timeout, refused (by the host policy). */
   readonly upstreamRequests = new Counter({
     name: 'trove_remote_upstream_requests_total',
     help: 'Requests remote repositories sent upstream, by outcome',

@@ -15,7 +15,7 @@ import { npmPackage } from '../helpers/npm.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, grant } from './generic-support.js'
-import { getHashed, sendBody, sleep, startUpstream, writeChunks, type FakeUpstream } from './remote-support.js'
+import { getHashed, metricValue, sendBody, sleep, startUpstream, writeChunks, type FakeUpstream } from './remote-support.js'
 
 const backends = await metadataBackends()
 const npm = await findClient('npm')
@@ -61,40 +61,43 @@ describe.each(backends)('npm remote and virtual repositories (%s)', (backend) =>
     expect(response.json().error).toMatch(message)
   }
   /**
-   * A node:http upstream serving one packument (`name` 1.0.0, its dist describing `tarball`, with
-   * `dist` overriding fields) and a tarball (`served`), counting requests.
+   * A node:http upstream serving packuments (`name` 1.0.0, its dist describing `tarball`, with
+   * `dist` overriding fields) and their tarballs (`served`, else `tarball`), counting requests.
    */
-  const fakeRegistry = async (name: string, tarball: Buffer, served = tarball, dist: Record<string, unknown> = {}): Promise<FakeUpstream> => {
+  const fakeRegistryOf = async (packages: readonly { name: string; tarball: Buffer; served?: Buffer; dist?: Record<string, unknown> }[]): Promise<FakeUpstream> => {
     let base = ''
     const fake = await upstream((request, response) => {
       const path = (request.url ?? '').split('?')[0]
-      if (path === `/${name}`) {
-        const packument = {
-          _id: name,
-          name,
-          'dist-tags': { latest: '1.0.0' },
-          versions: {
-            '1.0.0': {
-              name,
-              version: '1.0.0',
-              dist: {
-                tarball: `${base}/${name}/-/${name}-1.0.0.tgz`,
-                shasum: sha1(tarball),
-                integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
-                ...dist,
+      for (const { name, tarball, served = tarball, dist = {} } of packages) {
+        if (path === `/${name}`) {
+          const packument = {
+            _id: name,
+            name,
+            'dist-tags': { latest: '1.0.0' },
+            versions: {
+              '1.0.0': {
+                name,
+                version: '1.0.0',
+                dist: {
+                  tarball: `${base}/${name}/-/${name}-1.0.0.tgz`,
+                  shasum: sha1(tarball),
+                  integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
+                  ...dist,
+                },
               },
             },
-          },
-          time: { created: '2024-01-01T00:00:00.000Z', modified: '2024-01-01T00:00:00.000Z', '1.0.0': '2024-01-01T00:00:00.000Z' },
+            time: { created: '2024-01-01T00:00:00.000Z', modified: '2024-01-01T00:00:00.000Z', '1.0.0': '2024-01-01T00:00:00.000Z' },
+          }
+          return sendBody(response, JSON.stringify(packument), { 'content-type': 'application/json' })
         }
-        return sendBody(response, JSON.stringify(packument), { 'content-type': 'application/json' })
+        if (path === `/${name}/-/${name}-1.0.0.tgz`) return sendBody(response, served)
       }
-      if (path === `/${name}/-/${name}-1.0.0.tgz`) return sendBody(response, served)
       return sendBody(response, JSON.stringify({ error: 'not found' }), { 'content-type': 'application/json' }, 404)
     })
     base = fake.url
     return fake
   }
+  const fakeRegistry = (name: string, tarball: Buffer, served = tarball, dist: Record<string, unknown> = {}) => fakeRegistryOf([{ name, tarball, served, dist }])
 
   beforeAll(async () => {
     upstreamTrove = await startTestServer()
@@ -287,6 +290,43 @@ describe.each(backends)('npm remote and virtual repositories (%s)', (backend) =>
       const cached = await storage('npm-good-integrity', 'good-integrity')
       expect(cached.status, cached.text).toBe(200)
       expect(cached.json().checksums.sha256).toBe(passed.sha256)
+    })
+    it('refuses a tarball URL that reaches a private address for that tarball only: the upstream is not assumed offline', async () => {
+      const pkg = async (name: string) => (await npmPackage({ name, version: '1.0.0' })).tarball
+      const fineBytes = await pkg('ssrf-fine')
+      // An upstream (hostile, or compromised) whose packuments send tarball downloads to the cloud
+      // metadata address, literally and in its NAT64 spelling, beside an ordinary package.
+      const fake = await fakeRegistryOf([
+        { name: 'ssrf-metadata', tarball: await pkg('ssrf-metadata'), dist: { tarball: 'http://169.254.169.254/latest/meta-data/ssrf-metadata-1.0.0.tgz' } },
+        { name: 'ssrf-nat64', tarball: await pkg('ssrf-nat64'), dist: { tarball: 'http://[64:ff9b::a9fe:a9fe]/latest/ssrf-nat64-1.0.0.tgz' } },
+        { name: 'ssrf-fine', tarball: fineBytes },
+      ])
+      // Each failure would mark the upstream offline for five minutes.
+      await createNpmRepository('npm-ssrf', { rclass: 'remote', url: fake.url, assumedOfflinePeriodSecs: 300 })
+      const tarball = (name: string) => admin.get(`${API}/npm-ssrf/${name}/-/${name}-1.0.0.tgz`)
+
+      // 1. The packuments pass through (their tarball URLs point back at Trove).
+      for (const name of ['ssrf-metadata', 'ssrf-nat64']) {
+        const packument = await admin.get(`${API}/npm-ssrf/${name}`)
+        expect(packument.status, packument.text).toBe(200)
+        expect(packument.json().versions['1.0.0'].dist.tarball).toBe(`${server.url}${API}/npm-ssrf/${name}/-/${name}-1.0.0.tgz`)
+      }
+      // 2. Their tarballs are refused with a message that names the address and the setting.
+      const literal = await tarball('ssrf-metadata')
+      expectNpmError(literal, 502, /'npm-ssrf' may not connect to http:\/\/169\.254\.169\.254 .*169\.254\.169\.254 is a loopback, private or link-local address; allow it with TROVE_ALLOWED_UPSTREAM_HOSTS/)
+      const nat64 = await tarball('ssrf-nat64')
+      expectNpmError(nat64, 502, /64:ff9b::a9fe:a9fe \(embedding 169\.254\.169\.254\) is a loopback, private or link-local address/)
+      // 3. The other package still comes through the same remote: one refused URL is not an offline upstream.
+      const fine = await tarball('ssrf-fine')
+      expect(fine.status, fine.text).toBe(200)
+      expect(fine.body.equals(fineBytes)).toBe(true)
+      // 4. Asked again, the refused tarball is refused for what it is (not "assumed offline"), and never cached.
+      expectNpmError(await tarball('ssrf-metadata'), 502, /TROVE_ALLOWED_UPSTREAM_HOSTS/)
+      expect((await admin.get('/artifactory/api/storage/npm-ssrf/ssrf-metadata/-/ssrf-metadata-1.0.0.tgz')).status).toBe(404)
+      // 5. The refusals are counted as such.
+      const metrics = (await admin.get('/artifactory/api/v1/metrics')).text
+      expect(metricValue(metrics, 'trove_remote_upstream_requests_total', { repo: 'npm-ssrf', outcome: 'refused' })).toBe(3)
+      expect(metricValue(metrics, 'trove_remote_upstream_requests_total', { repo: 'npm-ssrf', outcome: 'error' })).toBeUndefined()
     })
   })
 

@@ -35,6 +35,13 @@ export interface DistOptions {
   readonly tag?: string
   /** Extra bytes to make the file larger (a data file in the package). */
   readonly padding?: number
+  /** Further files of a wheel (path → content), listed in its RECORD like the others. */
+  readonly files?: Readonly<Record<string, string | Buffer>>
+  /**
+   * Rewrites a wheel's RECORD rows (`path,sha256=…,size`, its own `…/RECORD,,` last) to build a
+   * broken wheel; `undefined` leaves RECORD out of the wheel.
+   */
+  readonly editRecord?: (rows: string[]) => string[] | undefined
 }
 
 /** The escaped distribution name used in filenames (PEP 427). */
@@ -55,7 +62,7 @@ function coreMetadata(options: DistOptions): string {
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
 
-/** A pure-Python wheel with a module that defines `VALUE`, and a correct RECORD. */
+/** A pure-Python wheel with a module that defines `VALUE`, and a correct RECORD (unless `editRecord` breaks it). */
 export async function buildWheel(options: DistOptions): Promise<PythonDist> {
   const dist = escapedName(options.name)
   const tag = options.tag ?? 'py3-none-any'
@@ -68,9 +75,12 @@ export async function buildWheel(options: DistOptions): Promise<PythonDist> {
     [`${distInfo}/WHEEL`, Buffer.from(`Wheel-Version: 1.0\nGenerator: trove-tests\nRoot-Is-Purelib: true\nTag: ${tag}\n`)],
   ]
   if (options.padding) files.splice(1, 0, [`${module}/data.bin`, Buffer.alloc(options.padding, 7)])
-  const record = files.map(([path, bytes]) => `${path},sha256=${createHash('sha256').update(bytes).digest('base64url')},${bytes.length}`)
-  record.push(`${distInfo}/RECORD,,`)
-  files.push([`${distInfo}/RECORD`, Buffer.from(`${record.join('\n')}\n`)])
+  for (const [path, content] of Object.entries(options.files ?? {})) files.splice(files.length - 2, 0, [path, Buffer.from(content)])
+  // RECORD (PEP 376/427): every file with its urlsafe-base64 sha256 (no padding) and size; itself without either.
+  const rows = files.map(([path, bytes]) => `${csvField(path)},sha256=${createHash('sha256').update(bytes).digest('base64url')},${bytes.length}`)
+  rows.push(`${csvField(`${distInfo}/RECORD`)},,`)
+  const record = options.editRecord ? options.editRecord(rows) : rows
+  if (record) files.push([`${distInfo}/RECORD`, Buffer.from(`${record.join('\n')}\n`)])
   const zip = new yazl.ZipFile()
   for (const [path, bytes] of files) zip.addBuffer(bytes, path, { mtime: new Date(2024, 0, 1) })
   zip.end()
@@ -78,6 +88,11 @@ export async function buildWheel(options: DistOptions): Promise<PythonDist> {
   for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) chunks.push(chunk)
   const bytes = Buffer.concat(chunks)
   return { filename: `${dist}-${options.version}-${tag}.whl`, bytes, sha256: sha256(bytes), metadata }
+}
+
+/** A field as Python's csv.writer writes it: quoted when it holds a comma, a quote or a line break. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
 }
 
 /** An sdist (`name-version.tar.gz`) with PKG-INFO, a setup.py and the module. */

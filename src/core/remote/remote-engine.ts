@@ -1,5 +1,4 @@
-import { createHash, getHashes, type Hash } from 'node:crypto'
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { ArtifactService, Asset } from '../artifacts/artifact-service.js'
 import type { BlobStore } from '../blobs/blob-store.js'
@@ -10,12 +9,14 @@ import type { Repository } from '../repositories/repository-service.js'
 import type { SystemSettings } from '../system/system-settings.js'
 import {
   UpstreamFailure,
+  UpstreamRefusedError,
   describeFailure,
   discard,
   type UpstreamClient,
   type UpstreamResponse,
   type UpstreamSettings,
 } from '../upstream/upstream-client.js'
+import { DigestCheck, HoldLastChunk } from './verified-streams.js'
 
 /** Artifactory's defaults for remote repositories. */
 export const REMOTE_DEFAULTS = {
@@ -422,8 +423,12 @@ export class RemoteEngine {
   ): RemoteResult {
     const isTimeout = err instanceof UpstreamFailure && err.isTimeout
     const message = err instanceof Error ? err.message : String(err)
-    // A failed body was already counted as a request; it does not make the upstream "offline" either.
-    if (!options.isBodyFailure) {
+    if (err instanceof UpstreamRefusedError) {
+      // Nothing was sent: the URL (often one an index named, for one file) reaches an address the
+      // host policy refuses. That fails this request only; the upstream's other paths still work.
+      this.deps.metrics.upstreamRequests.inc({ repo: repository.key, outcome: 'refused' })
+    } else if (!options.isBodyFailure) {
+      // A failed body was already counted as a request; it does not make the upstream "offline" either.
       this.deps.metrics.upstreamRequests.inc({ repo: repository.key, outcome: isTimeout ? 'timeout' : 'error' })
       const period = numberSetting(repository.config.assumedOfflinePeriodSecs, REMOTE_DEFAULTS.assumedOfflinePeriodSecs)
       if (period > 0) this.offlineUntil.set(repository.key, { until: Date.now() + period * 1000, reason: message })
@@ -435,86 +440,6 @@ export class RemoteEngine {
       throw err.code === 'UPSTREAM_UNAVAILABLE' ? err : new TroveError('UPSTREAM_UNAVAILABLE', message, undefined, { cause: err })
     }
     throw new TroveError('UPSTREAM_UNAVAILABLE', `upstream of '${repository.key}' failed: ${message}`, undefined, { cause: err })
-  }
-}
-
-/**
- * Passes bytes through but keeps the last chunk back until {@link open} is called, so a reader
- * never receives a complete body whose verification failed: on failure the stream is destroyed
- * with the last chunk unsent.
- */
-class HoldLastChunk extends Transform {
-  private held: Buffer | undefined
-  private isOpen = false
-  private finish: TransformCallback | undefined
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.held) this.push(this.held)
-    this.held = chunk
-    callback()
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.isOpen) {
-      this.release(callback)
-    } else {
-      this.finish = callback
-    }
-  }
-
-  open(): void {
-    this.isOpen = true
-    if (this.finish) this.release(this.finish)
-  }
-
-  private release(callback: TransformCallback): void {
-    if (this.held) this.push(this.held)
-    this.held = undefined
-    callback()
-  }
-}
-
-/**
- * Hashes what passes with further algorithms and, at the end, fails with DIGEST_INVALID unless
- * every digest matches; the last chunk is held back until then, so a reader never gets a complete
- * body that failed verification.
- */
-class DigestCheck extends Transform {
-  private readonly hashes: { readonly algorithm: string; readonly expected: string; readonly hash: Hash }[]
-  private held: Buffer | undefined
-
-  constructor(expected: Readonly<Record<string, string>>) {
-    super()
-    this.hashes = Object.entries(expected).map(([algorithm, hex]) => ({ algorithm, expected: hex.toLowerCase(), hash: createHash(algorithm) }))
-  }
-
-  /** Throws DIGEST_INVALID for an algorithm node:crypto lacks or a digest that is not hex. */
-  static validate(expected: Readonly<Record<string, string>> | undefined): void {
-    if (!expected) return
-    const supported = new Set(getHashes())
-    for (const [algorithm, hex] of Object.entries(expected)) {
-      if (!supported.has(algorithm) || !/^[a-f0-9]+$/i.test(hex)) throw new TroveError('DIGEST_INVALID', `cannot verify a ${algorithm} digest '${hex}'`)
-    }
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    for (const { hash } of this.hashes) hash.update(chunk)
-    if (this.held) this.push(this.held)
-    this.held = chunk
-    callback()
-  }
-
-  override _flush(callback: TransformCallback): void {
-    for (const { algorithm, expected, hash } of this.hashes) {
-      const actual = hash.digest('hex')
-      if (actual !== expected) {
-        callback(new TroveError('DIGEST_INVALID', `${algorithm} mismatch: expected ${expected}, got ${actual}`, { algorithm, expected, actual }))
-        return
-      }
-    }
-    if (this.held) this.push(this.held)
-    this.held = undefined
-    callback()
   }
 }
 

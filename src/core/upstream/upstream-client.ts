@@ -129,7 +129,7 @@ export class UpstreamClient {
     signal: AbortSignal | undefined,
   ): Promise<Omit<UpstreamResponse, 'url'>> {
     const refusal = this.policy.refusalOf(url)
-    if (refusal) throw new UpstreamFailure(false, `upstream ${new URL(url).origin} of '${upstream.key}' refused: ${refusal}`)
+    if (refusal) throw new UpstreamRefusedError(upstream, url, refusal)
     try {
       const response = await undiciRequest(url, {
         method,
@@ -162,6 +162,17 @@ export class UpstreamFailure extends TroveError {
 }
 
 /**
+ * A request the host policy refused: the URL (a redirect, a token realm, a file URL an index
+ * named) reaches an address that is not allowed. It says nothing about the upstream being up,
+ * so it fails that request only.
+ */
+export class UpstreamRefusedError extends UpstreamFailure {
+  constructor(upstream: UpstreamSettings, url: string, why: string, options?: ErrorOptions) {
+    super(false, `'${upstream.key}' may not connect to ${new URL(url).origin} (for ${url}): ${why}`, options)
+  }
+}
+
+/**
  * The error to report for a failed exchange with an upstream (connecting, waiting, or reading the
  * body): an {@link UpstreamFailure} naming the upstream, or the abort itself when it was aborted.
  */
@@ -174,8 +185,8 @@ export function describeFailure(upstream: UpstreamSettings, url: string, err: un
   }
   const cause = (err as { cause?: { code?: string; message?: string } }).cause
   const code = (err as { code?: string }).code ?? cause?.code
-  const message = code === 'EUPSTREAMFORBIDDEN' ? (cause?.message ?? (err as Error).message) : `${(err as Error).message}${code ? ` (${code})` : ''}`
-  return new UpstreamFailure(false, `${where} failed: ${message}`, { cause: err })
+  if (code === 'EUPSTREAMFORBIDDEN') return new UpstreamRefusedError(upstream, url, cause?.message ?? (err as Error).message, { cause: err })
+  return new UpstreamFailure(false, `${where} failed: ${(err as Error).message}${code ? ` (${code})` : ''}`, { cause: err })
 }
 
 interface BearerChallenge {

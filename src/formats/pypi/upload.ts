@@ -4,9 +4,10 @@ import type { ArtifactService, Properties, StoredAsset } from '../../core/artifa
 import type { BlobInfo, BlobStore } from '../../core/blobs/blob-store.js'
 import { TroveError, isTroveError } from '../../core/errors.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
-import { parseCoreMetadata, readWheelMetadata } from './core-metadata.js'
+import { parseCoreMetadata } from './core-metadata.js'
 import { isValidProjectName, normalVersion, normalizeName, parseDistributionFilename, type DistributionFile } from './names.js'
 import { PROPERTY } from './pypi-store.js'
+import { readWheelMetadata, verifyWheelRecord } from './wheel-archive.js'
 
 /** Form fields kept from an upload (the rest, descriptions and classifiers, are read and dropped). */
 const KEPT_FIELDS = new Set([':action', 'name', 'version', 'sha256_digest', 'md5_digest', 'requires_python', 'summary', 'filetype'])
@@ -93,6 +94,8 @@ export class PypiPublisher {
         throw new TroveError('BAD_REQUEST', `The wheel's METADATA has version '${metadataVersion ?? ''}', not '${fields.get('version')}'.`)
       }
       requiresPython ??= headers.get('requires-python')?.[0] || undefined
+      // Last: it reads the whole wheel, the checks above only its directory and METADATA.
+      await verifyWheelRecord(this.blobs, blob, name, file.filename)
       const metadataBlob = await this.blobs.put(Readable.from([metadata]))
       puts.push({ path: `${path}.metadata`, blob: metadataBlob, contentType: 'text/plain; charset=utf-8' })
     }

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { metadataBackends } from '../../helpers/postgres.js'
-import { buildSdist, buildWheel, findPythonClients, PYTHON, PythonHome, type PythonDist } from '../../helpers/python.js'
+import { buildSdist, buildWheel, findPythonClients, PYTHON, PythonHome, runCommand, type DistOptions, type PythonDist } from '../../helpers/python.js'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
 import { Client, createUser, grant } from '../../e2e/generic-support.js'
 
@@ -292,5 +292,57 @@ describe.skipIf(!hasClients).each(backends)('PyPI local repository with twine an
     // Deleted, the version can be uploaded again.
     const again = await twineUpload('pylocal', [home.path('dist', wheel2.filename)])
     expect(again.code, again.output).toBe(0)
+  })
+
+  it('11. refuses a wheel without RECORD, or whose RECORD does not describe its files (PEP 427), and stores nothing', async () => {
+    const before = (await jsonPage('pylocal', 'trove-demo')).files.map((f) => f.filename)
+
+    // 1. twine uploads a wheel without RECORD: the answer is PyPI's, word for word.
+    const bare = await buildWheel({ name: 'Trove_Demo', version: '4.0.0', editRecord: () => undefined })
+    const bareFile = await home.write(`norecord/${bare.filename}`, bare.bytes)
+    const refused = await twineUpload('pylocal', [bareFile])
+    expect(refused.code).not.toBe(0)
+    expect(refused.output).toContain(`HTTPError: 400 Bad Request from ${uploadUrl('pylocal')}`)
+    expect(refused.output).toContain(`Wheel '${bare.filename}' does not contain the required RECORD file: Trove_Demo-4.0.0.dist-info/RECORD`)
+
+    // 2. What the client would do with it: Debian's pip cannot install a wheel without RECORD.
+    const install = await home.pip(['install', '--no-index', '--no-cache-dir', '--no-deps', '--target', home.path('site-norecord'), bareFile])
+    expect(install.code).not.toBe(0)
+    expect(install.output).toMatch(/ERROR: Could not install packages due to an OSError: .*RECORD/)
+
+    // 3. RECORDs that do not describe the files. pip 23 installs these without looking, so the
+    //    repository is where they are caught (the specification asks installers to check).
+    const edit = (path: string, change: (row: string) => string | undefined) => (rows: string[]) =>
+      rows.flatMap((row) => (row.startsWith(`${path},`) ? [change(row)].filter((r): r is string => r !== undefined) : [row]))
+    const broken: [string, DistOptions['editRecord'], RegExp][] = [
+      ['a file it does not list', edit('trove_demo/__init__.py', () => undefined), /'trove_demo\/__init__\.py' is not listed in RECORD/],
+      ['a file the wheel lacks', (rows) => [`trove_demo/gone.py,sha256=${'A'.repeat(43)},1`, ...rows], /RECORD lists 'trove_demo\/gone\.py', which is not in the wheel/],
+      ['a hash of other bytes', edit('trove_demo/__init__.py', (row) => row.replace(/sha256=[^,]+/, `sha256=${'A'.repeat(43)}`)), /the sha256 hash of 'trove_demo\/__init__\.py' does not match RECORD/],
+      ['an md5 hash', edit('trove_demo/__init__.py', (row) => row.replace(/sha256=[^,]+/, 'md5=1B2M2Y8AsgTpgAmY7PhCfg')), /RECORD has a md5 hash for 'trove_demo\/__init__\.py'/],
+    ]
+    for (const [label, editRecord, message] of broken) {
+      const wheel = await buildWheel({ name: 'Trove_Demo', version: '4.0.0', editRecord })
+      const response = await postUpload('pylocal', { name: 'Trove_Demo', version: '4.0.0', filetype: 'bdist_wheel', sha256_digest: wheel.sha256 }, { name: wheel.filename, bytes: wheel.bytes })
+      expect(response.status, `${label}: ${response.text}`).toBe(400)
+      expect(response.reason).toMatch(new RegExp(`^Wheel '${wheel.filename.replace(/\./g, '\\.')}' has an invalid RECORD file: `))
+      expect(response.reason, label).toMatch(message)
+    }
+    expect((await jsonPage('pylocal', 'trove-demo')).files.map((f) => f.filename)).toEqual(before)
+    expect((await dev.get(`/artifactory/api/storage/pylocal/trove-demo/4.0.0`)).status).toBe(404)
+
+    // 4. The same wheel with its RECORD is accepted; so is one built by Debian's setuptools
+    //    (bdist_wheel), whose RECORD quotes the paths that need it.
+    const whole = await buildWheel({ name: 'Trove_Demo', version: '4.0.0' })
+    const accepted = await twineUpload('pylocal', [await home.write(`record/${whole.filename}`, whole.bytes)])
+    expect(accepted.code, accepted.output).toBe(0)
+    await home.write('project/setup.py', 'from setuptools import setup\nsetup(name="Trove_Demo", version="4.0.1", packages=["trove_demo"], package_data={"trove_demo": ["*.txt"]})\n')
+    await home.write('project/trove_demo/__init__.py', 'VALUE = "built"\n')
+    await home.write('project/trove_demo/a,b "quoted".txt', 'data\n')
+    const built = await runCommand(PYTHON, ['setup.py', '-q', 'bdist_wheel', '-d', home.path('built')], { cwd: home.path('project'), env: home.env() })
+    expect(built.code, built.output).toBe(0)
+    const builtWheel = home.path('built', 'Trove_Demo-4.0.1-py3-none-any.whl')
+    const uploaded = await twineUpload('pylocal', [builtWheel])
+    expect(uploaded.code, uploaded.output).toBe(0)
+    expect((await jsonPage('pylocal', 'trove-demo')).files.map((f) => f.filename)).toEqual([...before, whole.filename, 'Trove_Demo-4.0.1-py3-none-any.whl'])
   })
 })
