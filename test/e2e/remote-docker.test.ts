@@ -5,8 +5,7 @@
  * that requires the registry token login; and virtual resolution order, the dependency-confusion
  * guard and pushes to the default deployment repository (small `node:http` registries).
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type http from 'node:http'
 import net from 'node:net'
@@ -15,14 +14,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobsOfImage, buildImage, buildIndex, readLayoutBlobs, sha256, writeLayout, type BuiltImage } from '../helpers/oci-images.js'
 import { RegistryClient, basicAuth, startOciServer, type OciServer } from '../helpers/oci.js'
+import { clientCommand, requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { sendBody, sleep, startUpstream, type FakeUpstream } from './remote-support.js'
 
-const REGISTRY_BIN = '/usr/bin/docker-registry'
-const hasRegistry = existsSync(REGISTRY_BIN)
-const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0
-if (process.env.CI === 'true' && (!hasRegistry || !hasSkopeo)) throw new Error('docker-registry and skopeo are required under CI=true (apt-get install -y docker-registry skopeo)')
-if (!hasRegistry || !hasSkopeo) console.warn('SKIPPING the distribution-registry pull-through tests: docker-registry or skopeo is not installed')
+const hasClients = await requireClients('the distribution-registry pull-through tests', ['docker-registry', 'skopeo'])
 
 const backends = await metadataBackends()
 
@@ -44,7 +40,7 @@ async function startDistribution(dir: string, port: number): Promise<ChildProces
     config,
     ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
   )
-  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: 'ignore' })
+  const child = spawn(clientCommand('docker-registry'), ['serve', config], { stdio: 'ignore' })
   for (let i = 0; i < 100; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v2/`)
@@ -160,7 +156,7 @@ describe.each(backends)('docker remote and virtual repositories on %s', (backend
     await server?.close()
   })
 
-  describe.skipIf(!hasRegistry || !hasSkopeo)('with the distribution registry upstream', () => {
+  describe.skipIf(!hasClients)('with the distribution registry upstream', () => {
     let work: string
     let registry: ChildProcess | undefined
 

@@ -31,7 +31,7 @@ describe('requireClients: skip by hand, fail under CI', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     vi.stubEnv('CI', 'true')
     await expect(requireClients('the frobnication suite', [present, absent])).rejects.toThrow(
-      /^the frobnication suite needs frobnicator \(\/nonexistent\/frobnicator does not exist; install: apt-get install -y frobnicator\): under CI=true/,
+      /^the frobnication suite cannot run: missing frobnicator \(\/nonexistent\/frobnicator does not exist; install: apt-get install -y frobnicator\); under CI=true that fails the run/,
     )
     expect(warn).not.toHaveBeenCalled()
   })

@@ -12,6 +12,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { PYTHON, TWINE } from './python.js'
 
 /** Something a suite needs, with a way to tell whether it is there. */
 export interface Requirement {
@@ -53,6 +54,9 @@ export function fileRequirement(name: string, path: string, install: string): Re
   return { name, install, probe: async () => (existsSync(path) ? undefined : `${path} does not exist`) }
 }
 
+/** The web console's build, which the console suites serve (`dist/web`). */
+export const CONSOLE_BUILD: Requirement = fileRequirement('the console build', `${ROOT}dist/web/index.html`, 'npm run build')
+
 const apt = (pkg: string) => `apt-get install -y ${pkg}`
 const devDependency = (name: string) => `npm ci (${name} is a devDependency of Trove)`
 
@@ -69,8 +73,8 @@ const CLIENTS = {
   npm: program('npm', 'npm', ['--version'], 'the npm that comes with Node.js'),
   pnpm: program('pnpm', `${ROOT}node_modules/.bin/pnpm`, ['--version'], devDependency('pnpm')),
   yarn: program('yarn', `${ROOT}node_modules/.bin/yarn`, ['--version'], devDependency('yarn')),
-  pip: program('pip', '/usr/bin/python3', ['-m', 'pip', '--version'], apt('python3-pip')),
-  twine: program('twine', '/usr/bin/twine', ['--version'], apt('twine')),
+  pip: program('pip', PYTHON, ['-m', 'pip', '--version'], apt('python3-pip')),
+  twine: program('twine', TWINE, ['--version'], apt('twine')),
   mvn: program('mvn', 'mvn', ['-v'], apt('maven')),
   chromium: program('chromium', process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version'], `${apt('chromium')} (or set CHROMIUM_PATH)`),
   go: program('go', 'go', ['version'], apt('golang-go')),
@@ -105,7 +109,7 @@ export async function requireClients(suite: string, needs: readonly (ClientName 
   const missing = requirements.flatMap((r, i) => (reasons[i] === undefined ? [] : [`${r.name} (${reasons[i]}; install: ${r.install})`]))
   if (missing.length === 0) return true
   if (process.env.CI === 'true') {
-    throw new Error(`${suite} needs ${missing.join(', ')}: under CI=true a missing client fails the run instead of skipping it`)
+    throw new Error(`${suite} cannot run: missing ${missing.join(', ')}; under CI=true that fails the run instead of skipping`)
   }
   console.warn(`SKIPPING ${suite}: missing ${missing.join(', ')}`)
   return false
