@@ -4,9 +4,10 @@
  * also needs the CSRF header; logging out revokes the session; the console's files are served
  * under /ui/ with every other path there falling back to index.html.
  */
-import { existsSync, readdirSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CONSOLE_BUILD, requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createRepository, createUser, expectRestError, type ApiCall } from './admin-http.js'
@@ -14,11 +15,7 @@ import { apiClient, createRepository, createUser, expectRestError, type ApiCall 
 const backends = await metadataBackends()
 
 const WEB_ROOT = fileURLToPath(new URL('../../dist/web/', import.meta.url))
-const isWebBuilt = existsSync(`${WEB_ROOT}index.html`)
-if (!isWebBuilt) {
-  if (process.env.CI === 'true') throw new Error(`the console is not built (${WEB_ROOT}index.html is missing): CI runs 'npm run build' first`)
-  console.warn(`SKIPPING the console's static file tests: ${WEB_ROOT}index.html is missing (run 'npm run build')`)
-}
+const isWebBuilt = await requireClients("the console's static file tests", [CONSOLE_BUILD])
 
 interface Cookie {
   readonly name: string

@@ -8,6 +8,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 import {
@@ -26,11 +27,12 @@ import {
 } from './generic-support.js'
 
 const backends = await metadataBackends()
+const hasCurl = await requireClients('the generic repository suite (curl)', ['curl'])
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 const MiB = 1024 * 1024
 
-describe.each(backends)('generic repositories over HTTP (%s)', (backend) => {
+describe.skipIf(!hasCurl).each(backends)('generic repositories over HTTP (%s)', (backend) => {
   let server: TestServer
   let admin: Client
   let work: string

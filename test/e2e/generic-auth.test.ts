@@ -7,15 +7,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createRepository, createUser, curl, deploy, digestsOf, expectRestError, grant } from './generic-support.js'
 
 const backends = await metadataBackends()
+const hasCurl = await requireClients('the generic access suite (curl)', ['curl'])
 
 const PASSWORD = 'user-password-1'
 
-describe.each(backends)('access to generic repositories (%s)', (backend) => {
+describe.skipIf(!hasCurl).each(backends)('access to generic repositories (%s)', (backend) => {
   let server: TestServer
   let admin: Client
   let work: string

@@ -11,11 +11,13 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { buildChart, chartFile } from '../helpers/helm.js'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, curl, expectRestError, grant, sha256Of, waitUntil } from './generic-support.js'
 
 const backends = await metadataBackends()
+const hasCurl = await requireClients('the Helm local suite (curl)', ['curl'])
 
 interface IndexDocument {
   apiVersion: string
@@ -23,7 +25,7 @@ interface IndexDocument {
   entries: Record<string, Record<string, unknown>[]>
 }
 
-describe.each(backends)('Helm local repositories (%s)', (backend) => {
+describe.skipIf(!hasCurl).each(backends)('Helm local repositories (%s)', (backend) => {
   let server: TestServer
   let admin: Client
   let work: string

@@ -8,12 +8,14 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createRepository, createUser, expectRestError, type ApiCall } from './admin-http.js'
 
 const run = promisify(execFile)
 const backends = await metadataBackends()
+const hasCurl = await requireClients('the login limit suite (curl)', ['curl'])
 
 const LIMITS = { maxFailuresPerAccount: 3, maxFailuresPerAddress: 9, windowSecs: 60, blockSecs: 2 }
 const ALICE_PASSWORD = 'alice-password-1'
@@ -28,7 +30,7 @@ async function curl(url: string, user: string, password: string): Promise<{ stat
   return { status: Number(statusLine.split(' ')[1]), headers, body: stdout.slice(split + 4) }
 }
 
-describe.each(backends)('login limits (%s)', (backend) => {
+describe.skipIf(!hasCurl).each(backends)('login limits (%s)', (backend) => {
   let server: TestServer
   let second: TestServer
   let call: ApiCall

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 import {
@@ -24,10 +25,11 @@ import {
 } from './generic-support.js'
 
 const backends = await metadataBackends()
+const hasCurl = await requireClients('the read-only suite (curl)', ['curl'])
 
 const MESSAGE = 'maintenance until 5pm'
 
-describe.each(backends)('read-only mode (%s)', (backend) => {
+describe.skipIf(!hasCurl).each(backends)('read-only mode (%s)', (backend) => {
   let server: TestServer
   let admin: Client
   let developer: Client

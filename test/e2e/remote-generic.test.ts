@@ -9,6 +9,7 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import {
@@ -39,10 +40,11 @@ import {
 } from './remote-support.js'
 
 const backends = await metadataBackends()
+const hasCurl = await requireClients('the generic remote suite (curl)', ['curl'])
 
 const ALLOW_LOOPBACK = { remote: { allowedUpstreamHosts: ['127.0.0.1'] } }
 
-describe.each(backends)('generic remote and virtual repositories (%s)', (backend) => {
+describe.skipIf(!hasCurl).each(backends)('generic remote and virtual repositories (%s)', (backend) => {
   /** The Trove under test; it may reach 127.0.0.1. */
   let server: TestServer
   let admin: Client

@@ -10,7 +10,8 @@ import http from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClientHome, findClient, type ClientResult } from '../conformance/npm/clients.js'
+import { ClientHome, type ClientResult } from '../conformance/npm/clients.js'
+import { requireClients } from '../helpers/clients.js'
 import { npmPackage } from '../helpers/npm.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
@@ -18,12 +19,7 @@ import { Client, createUser, grant } from './generic-support.js'
 import { getHashed, metricValue, sendBody, sleep, startUpstream, writeChunks, type FakeUpstream } from './remote-support.js'
 
 const backends = await metadataBackends()
-const npm = await findClient('npm')
-const hasNpm = !('missing' in npm)
-if (!hasNpm) {
-  if (process.env.CI === 'true') throw new Error(`the npm CLI is required under CI=true: ${npm.missing}`)
-  console.warn(`SKIPPING the npm CLI installs through remote and virtual repositories: ${npm.missing}`)
-}
+const hasNpm = await requireClients('the npm CLI installs through remote and virtual repositories', ['npm'])
 
 const ALLOW_LOOPBACK = { remote: { allowedUpstreamHosts: ['127.0.0.1'] } }
 const API = '/artifactory/api/npm'

@@ -7,19 +7,15 @@
  */
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
-import { buildWheel, findPythonClients, PythonHome, type PythonDist } from '../helpers/python.js'
+import { buildWheel, PythonHome, type PythonDist } from '../helpers/python.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, grant } from './generic-support.js'
 import { sendBody, startUpstream, type FakeUpstream } from './remote-support.js'
 
 const backends = await metadataBackends()
-const clients = await findPythonClients()
-const hasClients = !('missing' in clients)
-if (!hasClients) {
-  if (process.env.CI === 'true') throw new Error(`pip and twine are required under CI=true (apt-get install -y twine python3-pip): ${clients.missing}`)
-  console.warn(`SKIPPING the pip installs through PyPI remote and virtual repositories: ${clients.missing}`)
-}
+const hasClients = await requireClients('the pip installs through PyPI remote and virtual repositories', ['pip', 'twine'])
 
 const ALLOW_LOOPBACK = { remote: { allowedUpstreamHosts: ['127.0.0.1'] } }
 const API = '/artifactory/api/pypi'

@@ -6,7 +6,7 @@
  * generic repository show their findings too; a policy blocking high vulnerabilities stops skopeo
  * from pulling the image. The OSV fixtures are the database.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -14,14 +14,13 @@ import { gunzipSync } from 'node:zlib'
 import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, sha256, writeLayout, type Blob } from '../helpers/oci-images.js'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { fixtureRecords } from '../helpers/scanning.js'
 import { dpkgParagraph, jarOf, wheelOf } from '../helpers/scan-archives.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 
-const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0
-if (!hasSkopeo && process.env.CI === 'true') throw new Error('skopeo is required under CI=true (apt-get install -y skopeo)')
-if (!hasSkopeo) console.warn('SKIPPING the image scanning suite: skopeo is not installed (apt-get install -y skopeo)')
+const hasSkopeo = await requireClients('the image scanning suite', ['skopeo'])
 
 const backends = await metadataBackends()
 

@@ -1,5 +1,5 @@
 /**
- * Download policies end to end: the real lodash 4.17.15 (`npm pack`) published to a local npm
+ * Download policies end to end: lodash 4.17.15 (built here with the real one's name and version) published to a local npm
  * repository and scanned against the OSV fixtures; a policy blocking high vulnerabilities makes the
  * real `npm install` fail with the message naming the tarball and its advisories, in every download
  * path (npm tarball URL, plain layout), with each protocol's error body; ignore rules let it
@@ -7,32 +7,26 @@
  * `blockUnscanned` on a docker repository, the real `skopeo copy` of a pushed image fails with
  * the message.
  */
-import { execFile, spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClientHome, findClient, missingClientPolicy } from '../conformance/npm/clients.js'
+import { ClientHome } from '../conformance/npm/clients.js'
+import { requireClients } from '../helpers/clients.js'
 import { publishBody } from '../helpers/npm.js'
 import { blobsOfImage, buildImage, writeLayout } from '../helpers/oci-images.js'
 import { metadataBackends } from '../helpers/postgres.js'
-import { fixtureRecords, packageJsonOf } from '../helpers/scanning.js'
+import { fixtureRecords, lodashTarball, packageJsonOf } from '../helpers/scanning.js'
 import { ADMIN_PASSWORD, basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 
-const run = promisify(execFile)
 const TARBALL = 'lodash/-/lodash-4.17.15.tgz'
 
-const npm = await findClient('npm')
-const skipNpm = 'missing' in npm ? missingClientPolicy('npm', npm.missing) === 'skip' : false
-const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0
-if (!hasSkopeo && process.env.CI === 'true') throw new Error('skopeo is required under CI=true (apt-get install -y skopeo)')
-if (!hasSkopeo) console.warn('SKIPPING the skopeo part of the scan policy suite: skopeo is not installed (apt-get install -y skopeo)')
+const hasNpm = await requireClients('the scan policy suite', ['npm'])
+const hasSkopeo = await requireClients('the skopeo part of the scan policy suite', ['skopeo'])
 const backends = await metadataBackends()
 
-
-
-describe.skipIf(skipNpm).each(backends)('download policies on %s', (backend) => {
+describe.skipIf(!hasNpm).each(backends)('download policies on %s', (backend) => {
   let server: TestServer
   let home: ClientHome
   let work: string
@@ -54,9 +48,7 @@ describe.skipIf(skipNpm).each(backends)('download policies on %s', (backend) => 
     server = await startTestServer({ backend })
     home = await ClientHome.create()
     work = await mkdtemp(join(tmpdir(), 'trove-policies-'))
-    const packDir = await home.folder('pack')
-    await run('npm', ['pack', 'lodash@4.17.15', '--pack-destination', packDir, '--silent'], { cwd: packDir, timeout: 120_000 })
-    const tarball = await readFile(join(packDir, 'lodash-4.17.15.tgz'))
+    const tarball = await lodashTarball()
     for (const [key, packageType] of [['npm-local', 'npm'], ['docker-local', 'docker'], ['files', 'generic']] as const) {
       expect((await call('PUT', `/artifactory/api/repositories/${key}`, { key, rclass: 'local', packageType })).status).toBe(200)
     }

@@ -1,29 +1,23 @@
 /**
- * Scan reports end to end: the real lodash 4.17.15 (`npm pack`) published to a local npm
+ * Scan reports end to end: lodash 4.17.15 (built here with the real one's name and version) published to a local npm
  * repository of a Trove on 127.0.0.1; the OSV fixtures come through the scheduled sync, fetched
  * from a static server on 127.0.0.1 (a zip archive and a JSON file); then the repository and
  * project summaries, the report with CVSS scores, its CycloneDX 1.5 SBOM, and the Xray-compatible
  * artifact summary.
  */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import yazl from 'yazl'
-import { ClientHome, findClient, missingClientPolicy } from '../conformance/npm/clients.js'
 import { publishBody } from '../helpers/npm.js'
 import { metadataBackends } from '../helpers/postgres.js'
-import { OSV_FIXTURES, fixtureFiles, packageJsonOf } from '../helpers/scanning.js'
+import { OSV_FIXTURES, fixtureFiles, lodashTarball, packageJsonOf } from '../helpers/scanning.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 
-const run = promisify(execFile)
 const TARBALL = 'lodash/-/lodash-4.17.15.tgz'
-const npm = await findClient('npm')
-const skip = 'missing' in npm ? missingClientPolicy('npm', npm.missing) === 'skip' : false
 const backends = await metadataBackends()
 
 /** Every fixture but one as a zip archive (OSV's per-ecosystem form); the last one as a JSON file. */
@@ -37,7 +31,7 @@ async function syncedFiles(): Promise<{ zip: Buffer; json: Buffer }> {
   return { zip: Buffer.concat(chunks), json: await readFile(join(OSV_FIXTURES, files.at(-1)!)) }
 }
 
-describe.skipIf(skip).each(backends)('scan reports on %s', (backend) => {
+describe.each(backends)('scan reports on %s', (backend) => {
   let server: TestServer
   let statics: Server
   let staticUrl: string
@@ -67,10 +61,7 @@ describe.skipIf(skip).each(backends)('scan reports on %s', (backend) => {
     staticUrl = `http://127.0.0.1:${(statics.address() as AddressInfo).port}`
 
     server = await startTestServer({ backend, settings: { remote: { allowedUpstreamHosts: ['127.0.0.1'] } } })
-    const home = await ClientHome.create()
-    const packDir = await home.folder('pack')
-    await run('npm', ['pack', 'lodash@4.17.15', '--pack-destination', packDir, '--silent'], { cwd: packDir, timeout: 120_000 })
-    const tarball = await readFile(join(packDir, 'lodash-4.17.15.tgz'))
+    const tarball = await lodashTarball()
     expect((await call('PUT', '/artifactory/api/repositories/npm-local', { key: 'npm-local', rclass: 'local', packageType: 'npm' })).status).toBe(200)
     expect((await call('PUT', '/artifactory/api/npm/npm-local/lodash', publishBody({ tarball, manifest: await packageJsonOf(tarball) }))).status).toBe(201)
   }, 180_000)

@@ -1,33 +1,27 @@
 /**
- * Security scanning end to end, with real artifacts: `npm pack lodash@4.17.15` (the real package,
- * fetched by npm from its configured registry), published to a local npm repository of a Trove
- * on 127.0.0.1, the OSV fixtures imported through the REST API; then the artifact's report,
+ * Security scanning end to end: lodash 4.17.15 (built here with the real one's name and version),
+ * published to a local npm repository of a Trove on 127.0.0.1, the OSV fixtures imported through the REST API; then the artifact's report,
  * a re-match after a database change, the OSV query API, and `npm audit` through Trove.
  */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { npmPackage, publishBody } from '../helpers/npm.js'
 import { metadataBackends } from '../helpers/postgres.js'
-import { OSV_FIXTURES, fixtureRecords, packageJsonOf } from '../helpers/scanning.js'
+import { OSV_FIXTURES, fixtureRecords, lodashTarball, packageJsonOf } from '../helpers/scanning.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
-import { ClientHome, findClient, missingClientPolicy } from '../conformance/npm/clients.js'
+import { ClientHome } from '../conformance/npm/clients.js'
+import { requireClients } from '../helpers/clients.js'
 
-const run = promisify(execFile)
 const TARBALL_PATH = 'lodash/-/lodash-4.17.15.tgz'
 /** The fixture advisories that affect lodash 4.17.15 (EXPECTED.md rows 2 to 4: between 4.17.12 and 4.17.19). */
 const LODASH_4_17_15 = ['GHSA-35jh-r3h4-6jhm', 'GHSA-p6mc-m468-83gw']
 
-const npm = await findClient('npm')
-const skip = 'missing' in npm ? missingClientPolicy('npm', npm.missing) === 'skip' : false
+const hasNpm = await requireClients('the scanning suite (npm audit)', ['npm'])
 const backends = await metadataBackends()
 
-
-
-describe.skipIf(skip).each(backends)('scanning on %s', (backend) => {
+describe.skipIf(!hasNpm).each(backends)('scanning on %s', (backend) => {
   let server: TestServer
   let home: ClientHome
   let tarball: Buffer
@@ -51,10 +45,7 @@ describe.skipIf(skip).each(backends)('scanning on %s', (backend) => {
   beforeAll(async () => {
     server = await startTestServer({ backend, settings: { remote: { allowedUpstreamHosts: ['127.0.0.1'] } } })
     home = await ClientHome.create()
-    const packDir = await home.folder('pack')
-    // The real npm, with the machine's own configuration: it knows where to fetch from.
-    await run('npm', ['pack', 'lodash@4.17.15', '--pack-destination', packDir, '--silent'], { cwd: packDir, timeout: 120_000 })
-    tarball = await readFile(join(packDir, 'lodash-4.17.15.tgz'))
+    tarball = await lodashTarball()
     expect((await api('PUT', '/artifactory/api/repositories/npm-local', { key: 'npm-local', rclass: 'local', packageType: 'npm' })).status).toBe(200)
   })
   afterAll(async () => {
@@ -91,7 +82,7 @@ describe.skipIf(skip).each(backends)('scanning on %s', (backend) => {
     expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/ecosystem/)
   })
 
-  it('4. scans the real lodash 4.17.15 on publish and reports its advisories', async () => {
+  it('4. scans lodash 4.17.15 on publish and reports its advisories', async () => {
     const manifest = await packageJsonOf(tarball)
     const published = await api('PUT', '/artifactory/api/npm/npm-local/lodash', publishBody({ tarball, manifest }))
     expect(published.status, await published.clone().text()).toBe(201)

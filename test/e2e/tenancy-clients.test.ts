@@ -3,20 +3,19 @@
  * pushes with its token from skopeo, npm, twine and curl; a member of another project and a
  * Viewer are refused.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobsOfImage, buildImage, writeLayout } from '../helpers/oci-images.js'
+import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { TWINE, buildWheel } from '../helpers/python.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createUser, type ApiCall } from './admin-http.js'
 
-const missing = ['skopeo', 'npm', TWINE, 'curl'].filter((tool) => spawnSync(tool, ['--version']).status !== 0)
-if (missing.length > 0 && process.env.CI === 'true') throw new Error(`${missing.join(', ')} required under CI=true`)
-if (missing.length > 0) console.warn(`SKIPPING the tenancy client suite: ${missing.join(', ')} not installed`)
+const hasClients = await requireClients('the tenancy client suite', ['skopeo', 'npm', 'twine', 'curl'])
 
 const backends = await metadataBackends()
 
@@ -35,7 +34,7 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   })
 }
 
-describe.skipIf(missing.length > 0).each(backends)('tenancy with real clients (%s)', (backend) => {
+describe.skipIf(!hasClients).each(backends)('tenancy with real clients (%s)', (backend) => {
   let server: TestServer
   let call: ApiCall
   let work: string

@@ -6,7 +6,7 @@
  * resolves through Trove from an empty local repository, as on a developer's machine whose
  * settings.xml mirrors everything to Trove.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdir, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -14,6 +14,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { homedir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { fileRequirement, type Requirement } from './clients.js'
 
 /** Where the machine keeps Maven artifacts, searched in this order. */
 export const MACHINE_MAVEN_REPOSITORIES = [join(homedir(), '.m2', 'repository'), '/usr/share/maven-repo']
@@ -34,14 +35,12 @@ export const PLUGINS = {
   dependency: '3.8.1',
 } as const
 
-export function hasMvn(): boolean {
-  return spawnSync('mvn', ['-v'], { stdio: 'ignore' }).status === 0
-}
-
-/** Whether Debian's commons-beanutils (which maven-dependency-plugin needs) is installed. */
-export async function hasDebianBeanutils(): Promise<boolean> {
-  return (await stat('/usr/share/maven-repo/commons-beanutils/commons-beanutils/1.9.4').catch(() => undefined)) !== undefined
-}
+/** Debian's commons-beanutils, which maven-dependency-plugin needs (see {@link PLUGINS}). */
+export const DEBIAN_BEANUTILS: Requirement = fileRequirement(
+  'commons-beanutils 1.9.4 for maven-dependency-plugin',
+  '/usr/share/maven-repo/commons-beanutils/commons-beanutils/1.9.4',
+  'apt-get install -y libcommons-beanutils-java',
+)
 
 export interface StaticMavenRepository {
   readonly url: string

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { requireClients, type Requirement } from './clients.js'
 
 /** The server the PostgreSQL tests use; each run gets its own fresh database on it. */
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -51,6 +52,13 @@ export async function isPostgresAvailable(): Promise<boolean> {
 
 export type MetadataBackend = 'sqlite' | 'postgres'
 
+/** PostgreSQL as a suite's need (see test/helpers/clients.ts). */
+export const POSTGRES: Requirement = {
+  name: `PostgreSQL at ${POSTGRES_ADMIN_URL}`,
+  install: 'apt-get install -y postgresql, or set TEST_POSTGRES_URL',
+  probe: async () => ((await isPostgresAvailable()) ? undefined : 'it does not answer'),
+}
+
 /**
  * The metadata engines to run backend suites on: `METADATA_BACKENDS` (comma-separated) or both.
  * PostgreSQL missing: when run by hand its suites skip with a message; under CI=true they fail.
@@ -58,10 +66,6 @@ export type MetadataBackend = 'sqlite' | 'postgres'
 export async function metadataBackends(): Promise<MetadataBackend[]> {
   const wanted = (process.env.METADATA_BACKENDS ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as MetadataBackend[]
   if (!wanted.includes('postgres')) return wanted
-  if (await isPostgresAvailable()) return wanted
-  if (process.env.CI === 'true') {
-    throw new Error(`PostgreSQL is required under CI=true but ${POSTGRES_ADMIN_URL} does not answer`)
-  }
-  console.warn(`SKIPPING the PostgreSQL backend: ${POSTGRES_ADMIN_URL} does not answer (set TEST_POSTGRES_URL)`)
+  if (await requireClients('the PostgreSQL backend', [POSTGRES])) return wanted
   return wanted.filter((b) => b !== 'postgres')
 }

@@ -136,15 +136,6 @@ export function runCommand(file: string, args: readonly string[], options: { env
   })
 }
 
-/** Whether the Debian clients are there; the reason when not. */
-export async function findPythonClients(): Promise<{ pipVersion: string; twineVersion: string } | { missing: string }> {
-  const pip = await runCommand(PYTHON, ['-m', 'pip', '--version'], { timeoutMs: 30_000 })
-  if (pip.code !== 0) return { missing: `${PYTHON} -m pip is not available (Debian's python3-pip): ${pip.output.trim().split('\n')[0]}` }
-  const twine = await runCommand(TWINE, ['--version'], { timeoutMs: 30_000 })
-  if (twine.code !== 0) return { missing: `${TWINE} is not available (Debian's twine): ${twine.output.trim().split('\n')[0]}` }
-  return { pipVersion: pip.stdout.split(' ')[1] ?? '?', twineVersion: /twine version (\S+)/.exec(twine.stdout)?.[1] ?? '?' }
-}
-
 /** A developer's machine in miniature for pip and twine: HOME, a work folder, no config, no cache. */
 export class PythonHome {
   private constructor(readonly root: string) {}

@@ -6,7 +6,7 @@
  * with skopeo; the chart that comes back is a chart a Helm HTTP repository accepts. No helm binary
  * on the test machines, so the HTTP calls stand in for it.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,14 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildChart } from '../../helpers/helm.js'
 import { OCI_MANIFEST, blobOf, sha256 } from '../../helpers/oci-images.js'
 import { ADMIN_PASSWORD, RegistryClient, startOciServer, type OciServer } from '../../helpers/oci.js'
+import { requireClients } from '../../helpers/clients.js'
 import { metadataBackends } from '../../helpers/postgres.js'
 
 const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json'
 const HELM_CHART = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip'
 
-const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0
-if (!hasSkopeo && process.env.CI === 'true') throw new Error('skopeo is required under CI=true (apt-get install -y skopeo)')
-if (!hasSkopeo) console.warn('SKIPPING the skopeo part of the Helm OCI suite: skopeo is not installed (apt-get install -y skopeo)')
+const hasSkopeo = await requireClients('the skopeo part of the Helm OCI suite', ['skopeo'])
 
 const backends = await metadataBackends()
 

@@ -19,9 +19,8 @@ import { XMLParser } from 'fast-xml-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, createUser, grant } from '../../e2e/generic-support.js'
 import {
+  DEBIAN_BEANUTILS,
   PLUGINS,
-  hasDebianBeanutils,
-  hasMvn,
   runMvn,
   startStaticMavenRepository,
   tail,
@@ -29,16 +28,12 @@ import {
   writeSettings,
   type StaticMavenRepository,
 } from '../../helpers/maven.js'
+import { requireClients } from '../../helpers/clients.js'
 import { metadataBackends } from '../../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js'
 
-const isCi = process.env.CI === 'true'
-const mvnInstalled = hasMvn()
-if (!mvnInstalled && isCi) throw new Error('mvn is required under CI=true (apt-get install -y maven)')
-if (!mvnInstalled) console.warn('SKIPPING the mvn conformance suite: mvn is not installed (apt-get install -y maven)')
-const beanutils = await hasDebianBeanutils()
-if (mvnInstalled && !beanutils && isCi) throw new Error('dependency:get needs Debian libcommons-beanutils-java under CI=true')
-if (mvnInstalled && !beanutils) console.warn('SKIPPING mvn dependency:get: apt-get install -y libcommons-beanutils-java')
+const mvnInstalled = await requireClients('the mvn conformance suite', ['mvn'])
+const beanutils = mvnInstalled && (await requireClients('mvn dependency:get', [DEBIAN_BEANUTILS]))
 
 const backends = await metadataBackends()
 

@@ -1,18 +1,19 @@
 /**
  * One scenario, three clients: npm, pnpm and yarn (classic) each publish a package to Trove,
  * install it into a fresh folder with a fresh cache (with a dependency and a bin), and are told
- * why a second publish of the same version is refused. pnpm and yarn come from the npm registry
- * into test/.tools (see clients.ts).
+ * why a second publish of the same version is refused. pnpm and yarn are Trove's devDependencies
+ * (pinned versions, installed by `npm ci`).
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { npmPackage } from '../../helpers/npm.js'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
-import { ClientHome, findClient, missingClientPolicy, type ClientName, type ClientResult } from './clients.js'
+import { clientCommand, requireClients } from '../../helpers/clients.js'
+import { ClientHome, type ClientResult, type NpmClient } from './clients.js'
 
 interface Binding {
-  readonly name: ClientName
+  readonly name: NpmClient
   /** The binary, or `undefined` when the client is missing (and the suite skips). */
   readonly path: string | undefined
   /** `force`: past the client's own check that the version is new, so that Trove answers. */
@@ -24,12 +25,9 @@ interface Binding {
   readonly duplicate: (name: string, version: string) => RegExp
 }
 
-async function bind(name: ClientName): Promise<Binding> {
-  const found = await findClient(name)
-  let path: string | undefined
-  if ('path' in found) path = found.path
-  else missingClientPolicy(name, found.missing)
-  const bin = path ?? name
+async function bind(name: NpmClient): Promise<Binding> {
+  const bin = clientCommand(name)
+  const path = (await requireClients(`the ${name} conformance tests`, [name])) ? bin : undefined
   const npmStyle = {
     published: (pkg: string, version: string) => new RegExp(`\\+ ${escapeRegExp(pkg)}@${escapeRegExp(version)}`),
     added: () => /added 2 packages/,

@@ -1,23 +1,16 @@
 /**
  * The npm-family clients as a developer runs them, against a Trove on 127.0.0.1: each with its
  * own HOME, `.npmrc`, cache and store, and none of the `npm_*` variables of the npm that may be
- * running these tests. npm comes with the machine; pnpm and yarn are installed from the npm
- * registry into `test/.tools` (gitignored) on first use.
+ * running these tests. npm comes with Node.js; pnpm and yarn are Trove's devDependencies (see
+ * `clientCommand` in test/helpers/clients.ts).
  */
-import { execFile, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
+import { dirname, join } from 'node:path'
 
-const run = promisify(execFile)
-
-export const TOOLS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../.tools')
-/** Pinned: the versions the tests were written against (pnpm 10 is the last line on Node 20). */
-export const TOOL_VERSIONS = { pnpm: '10.34.8', yarn: '1.22.22' } as const
-export type ClientName = 'npm' | 'pnpm' | 'yarn'
+/** The npm-family clients the conformance suites bind (see {@link ClientHome.run}). */
+export type NpmClient = 'npm' | 'pnpm' | 'yarn'
 
 export interface ClientResult {
   readonly code: number
@@ -25,52 +18,6 @@ export interface ClientResult {
   readonly stderr: string
   /** stdout and stderr together, as a terminal shows them. */
   readonly output: string
-}
-
-/**
- * Where a client's binary is, installing pnpm and yarn into {@link TOOLS_DIR} if needed; a reason
- * instead when it cannot be had.
- */
-export async function findClient(name: ClientName): Promise<{ path: string } | { missing: string }> {
-  if (name === 'npm') {
-    try {
-      await run('npm', ['--version'])
-      return { path: 'npm' }
-    } catch (err) {
-      return { missing: `the npm CLI is not installed (${(err as Error).message})` }
-    }
-  }
-  const bin = join(TOOLS_DIR, 'node_modules', '.bin', name)
-  const installed = async () => {
-    try {
-      const pkg = JSON.parse(await readFile(join(TOOLS_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
-      return existsSync(bin) && pkg.version === TOOL_VERSIONS[name]
-    } catch {
-      return false
-    }
-  }
-  if (await installed()) return { path: bin }
-  try {
-    // One install for both clients, however many ask at once: two npm installs into one folder fail.
-    toolsInstall ??= installTools()
-    await toolsInstall
-  } catch (err) {
-    return { missing: `${name}@${TOOL_VERSIONS[name]} could not be installed into ${TOOLS_DIR}: ${(err as Error).message.split('\n')[0]}` }
-  }
-  return (await installed()) ? { path: bin } : { missing: `${name} did not install into ${TOOLS_DIR}` }
-}
-
-let toolsInstall: Promise<void> | undefined
-
-/** Installs pnpm and yarn together, from a package.json of exact versions: an install of one would prune the other. */
-async function installTools(): Promise<void> {
-  await mkdir(TOOLS_DIR, { recursive: true })
-  const manifest = { name: 'trove-test-tools', private: true, description: 'npm clients for the conformance tests (generated)', dependencies: TOOL_VERSIONS }
-  await writeFile(join(TOOLS_DIR, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-  await run('npm', ['install', '--prefix', TOOLS_DIR, '--no-package-lock', '--no-audit', '--no-fund'], {
-    env: cleanEnv({ HOME: process.env.HOME ?? tmpdir() }),
-    timeout: 300_000,
-  })
 }
 
 /** The environment without the variables an npm running these tests would pass down. */
@@ -183,14 +130,4 @@ export class ClientHome {
   async remove(): Promise<void> {
     await rm(this.root, { recursive: true, force: true })
   }
-}
-
-/**
- * Skips when a client is missing and the tests run by hand; under CI=true a missing client fails
- * the run instead, so that CI can never pass by testing nothing.
- */
-export function missingClientPolicy(name: string, reason: string): 'skip' {
-  if (process.env.CI === 'true') throw new Error(`${name} is required under CI=true: ${reason}`)
-  console.warn(`SKIPPING the ${name} conformance tests: ${reason}`)
-  return 'skip'
 }

@@ -7,12 +7,12 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
-import { ClientHome, findClient, missingClientPolicy, type ClientResult } from './clients.js'
+import { requireClients } from '../../helpers/clients.js'
+import { ClientHome, type ClientResult } from './clients.js'
 
-const npm = await findClient('npm')
-const skip = 'missing' in npm ? missingClientPolicy('npm', npm.missing) === 'skip' : false
+const hasNpm = await requireClients('the npm CLI conformance suite', ['npm'])
 
-describe.skipIf(skip)('the npm CLI against Trove', () => {
+describe.skipIf(!hasNpm)('the npm CLI against Trove', () => {
   let server: TestServer
   let dev: ClientHome
   let registry: string

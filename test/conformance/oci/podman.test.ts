@@ -3,7 +3,7 @@
  * login and logout, push and pull of a multi-layer image, a multi-architecture manifest list
  * pushed with `podman manifest push --all` and pulled for one platform, and anonymous refusal.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,11 +11,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobsOfImage, buildImage, writeLayout } from '../../helpers/oci-images.js'
 import { ADMIN_PASSWORD, RegistryClient, startOciServer, type OciServer } from '../../helpers/oci.js'
+import { requireClients } from '../../helpers/clients.js'
 import { metadataBackends } from '../../helpers/postgres.js'
 
-const hasPodman = spawnSync('podman', ['--version']).status === 0
-if (!hasPodman && process.env.CI === 'true') throw new Error('podman is required under CI=true (apt-get install -y podman)')
-if (!hasPodman) console.warn('SKIPPING the podman conformance suite: podman is not installed (apt-get install -y podman)')
+const hasPodman = await requireClients('the podman conformance suite', ['podman'])
 
 const backends = await metadataBackends()
 

@@ -5,7 +5,7 @@
  * repositories (a cross-repository mount), Docker schema 2 conversion, a Helm chart as an OCI
  * artifact, and anonymous pulls.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,11 +21,10 @@ import {
   writeLayout,
 } from '../../helpers/oci-images.js'
 import { ADMIN_PASSWORD, RegistryClient, startOciServer, type OciServer } from '../../helpers/oci.js'
+import { requireClients } from '../../helpers/clients.js'
 import { metadataBackends } from '../../helpers/postgres.js'
 
-const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0
-if (!hasSkopeo && process.env.CI === 'true') throw new Error('skopeo is required under CI=true (apt-get install -y skopeo)')
-if (!hasSkopeo) console.warn('SKIPPING the skopeo conformance suite: skopeo is not installed (apt-get install -y skopeo)')
+const hasSkopeo = await requireClients('the skopeo conformance suite', ['skopeo'])
 
 const backends = await metadataBackends()
 

@@ -6,18 +6,14 @@
  * checked with what twine prints and with nothing stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireClients } from '../../helpers/clients.js'
 import { metadataBackends } from '../../helpers/postgres.js'
-import { buildSdist, buildWheel, findPythonClients, PYTHON, PythonHome, runCommand, type DistOptions, type PythonDist } from '../../helpers/python.js'
+import { buildSdist, buildWheel, PYTHON, PythonHome, runCommand, type DistOptions, type PythonDist } from '../../helpers/python.js'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
 import { Client, createUser, grant } from '../../e2e/generic-support.js'
 
 const backends = await metadataBackends()
-const clients = await findPythonClients()
-const hasClients = !('missing' in clients)
-if (!hasClients) {
-  if (process.env.CI === 'true') throw new Error(`pip and twine are required under CI=true (apt-get install -y twine python3-pip): ${clients.missing}`)
-  console.warn(`SKIPPING the PyPI client tests: ${clients.missing}`)
-}
+const hasClients = await requireClients('the PyPI client tests', ['pip', 'twine'])
 
 const API = '/artifactory/api/pypi'
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json'

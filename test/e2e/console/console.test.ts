@@ -9,7 +9,6 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,21 +16,16 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CONSOLE_BUILD, clientCommand, requireClients } from '../../helpers/clients.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js'
 
 const run = promisify(execFile)
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SCREENSHOTS = join(ROOT, '.test-output', 'screenshots')
-const isWebBuilt = existsSync(join(ROOT, 'dist/web/index.html'))
 
-const missing = [!existsSync(CHROMIUM) && `${CHROMIUM} (apt-get install chromium)`, !isWebBuilt && 'dist/web (npm run build)'].filter(Boolean)
-if (missing.length > 0) {
-  if (process.env.CI === 'true') throw new Error(`the console's browser tests need ${missing.join(' and ')}`)
-  console.warn(`SKIPPING the console's browser tests: missing ${missing.join(' and ')}`)
-}
+const hasBrowser = await requireClients("the console's browser tests", ['chromium', CONSOLE_BUILD])
 
-describe.skipIf(missing.length > 0)('web console in a browser', () => {
+describe.skipIf(!hasBrowser)('web console in a browser', () => {
   let server: TestServer
   let context: BrowserContext
   let page: Page
@@ -49,7 +43,7 @@ describe.skipIf(missing.length > 0)('web console in a browser', () => {
     work = await mkdtemp(join(tmpdir(), 'trove-console-'))
     await mkdir(SCREENSHOTS, { recursive: true })
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: clientCommand('chromium'),
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1280, height: 800 },

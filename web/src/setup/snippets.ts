@@ -1,6 +1,7 @@
 /**
  * Set Me Up: the exact commands and configuration files that point a client at one repository,
- * keyed by package type, for the host the browser used. Pure functions, unit-tested.
+ * keyed by package type, for the host the browser used. Pure functions; test/e2e/set-me-up.test.ts
+ * runs what they render with the real clients against a live Trove.
  */
 
 export interface SetupContext {
