@@ -31,7 +31,7 @@ import { promisify } from 'node:util'
 import { ensureVerdaccio } from './npm.js'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
+import { median, positiveInteger, range } from './report.js'
 import { call, createAgent } from './transfers.js'
 
 const PROJECT = join(ROOT, 'bench', 'fixtures', 'npm-project')
@@ -58,24 +58,22 @@ interface Install {
 
 const execFileAsync = promisify(execFile)
 
-export async function npmInstallSuite({ workDir, track }: SuiteContext): Promise<void> {
+export async function npmInstallSuite({ workDir, track, report }: SuiteContext): Promise<void> {
   console.log(`\n== npm-install: npm install of bench/fixtures/npm-project, empty npm cache: direct, through Trove and through Verdaccio`)
   await mkdir(workDir, { recursive: true })
   const env = npmEnv()
   const upstream = await configuredRegistry(env)
   if ('missing' in upstream) {
-    console.log(`SKIPPED: ${upstream.missing}`)
+    report.note(`SKIPPED: ${upstream.missing}`)
     return
   }
   const verdaccioBin = await ensureVerdaccio()
   if ('missing' in verdaccioBin) {
-    console.log(`SKIPPED: ${verdaccioBin.missing}`)
+    report.note(`SKIPPED: ${verdaccioBin.missing}`)
     return
   }
   const { stdout: npmVersion } = await execFileAsync('npm', ['--version'], { env })
   const trove = await troveCommand()
-  const loadBefore = await machineLoad()
-  const suiteStarted = performance.now()
   console.log(`upstream: the registry npm is configured for; npm ${npmVersion.trim()}; Trove from ${trove.label}; ${ROUNDS} rounds`)
 
   let installs = 0
@@ -148,7 +146,6 @@ export async function npmInstallSuite({ workDir, track }: SuiteContext): Promise
     }
     console.log(`round ${round + 1}/${ROUNDS}: ${TARGETS.map((t) => `${t} ${results[t].at(-1)!.seconds.toFixed(1)}`).join(', ')} s`)
   }
-  const loadAfter = await machineLoad()
 
   const counts = new Set(TARGETS.flatMap((t) => results[t].map((i) => i.packages)))
   if (counts.size !== 1) throw new Error(`the installs added different numbers of packages: ${[...counts].join(', ')}`)
@@ -158,8 +155,7 @@ export async function npmInstallSuite({ workDir, track }: SuiteContext): Promise
   /** The median of each round's ratio: the two installs of a round ran under the same load. */
   const ratio = (a: Target, b: Target) => median(results[a].map((install, i) => install.seconds / results[b][i]!.seconds))
   const cpu = (t: Target) => (t === 'direct' ? '' : `${median(results[t].map((i) => i.serverCpu ?? 0)).toFixed(1)} s`)
-  console.log(`\nnpm install of ${[...counts][0]} packages, empty npm cache: medians of ${ROUNDS} rounds (s)\n`)
-  printTable([
+  report.table(`npm install of ${[...counts][0]} packages, empty npm cache: medians of ${ROUNDS} rounds (s)`, [
     ['install', 'seconds', 'range', 'server CPU'],
     ...TARGETS.map((t) => [t, seconds(t).toFixed(2), range(results[t].map((i) => i.seconds), 2), cpu(t)]),
   ])
@@ -172,20 +168,18 @@ export async function npmInstallSuite({ workDir, track }: SuiteContext): Promise
     ['verdaccio cold / direct', 'verdaccio-cold', 'direct', undefined],
     ['trove cold / verdaccio cold', 'trove-cold', 'verdaccio-cold', undefined],
   ]
-  console.log(`\nratios: the median of the rounds' ratios\n`)
-  printTable([
+  report.table(`ratios: the median of the rounds' ratios`, [
     ['ratio', 'value', 'target', 'result'],
     ...rows.map(([label, a, b, target]) => {
       const value = ratio(a, b)
       return [label, value.toFixed(3), target === undefined ? 'info' : `≤ ${target.toFixed(1)}`, target === undefined ? '' : verdict(value, target)]
     }),
   ])
-  console.log(
+  report.note(
     `\nEach install: a new folder and a new npm cache, --no-audit --no-fund --ignore-scripts --no-package-lock. Cold: the proxy` +
       `\nstarted with empty storage; warm: the same proxy right after. Server CPU: the proxy process's user + system time during the install.` +
       `\nThe npm client runs on the same machine as the proxies, so their CPU time competes with it.`,
   )
-  console.log(`${describeLoad('npm-install suite', loadBefore, loadAfter)}; the suite took ${((performance.now() - suiteStarted) / 1000).toFixed(0)} s`)
 }
 
 /** Our environment without the npm_* variables an `npm run` above us sets (they would override the flags' intent). */

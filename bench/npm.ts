@@ -30,7 +30,7 @@ import { Pool } from 'undici'
 import { npmPackage } from '../test/helpers/npm.js'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
+import { median, positiveInteger, range } from './report.js'
 
 const VERDACCIO_VERSION = '6.8.0'
 const VERDACCIO_DIR = join(ROOT, 'bench', '.tools', 'verdaccio')
@@ -72,15 +72,14 @@ interface Round {
 
 const execFileAsync = promisify(execFile)
 
-export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> {
+export async function npmSuite({ workDir, track, report }: SuiteContext): Promise<void> {
   console.log(`\n== npm: Trove against Verdaccio ${VERDACCIO_VERSION}, packument of a package with ${VERSIONS} versions`)
   await mkdir(workDir, { recursive: true })
   const verdaccioBin = await ensureVerdaccio()
   if ('missing' in verdaccioBin) {
-    console.log(`SKIPPED: ${verdaccioBin.missing}`)
+    report.note(`SKIPPED: ${verdaccioBin.missing}`)
     return
   }
-  const loadBefore = await machineLoad()
   const trove = await troveCommand()
   const profileDir = process.env.BENCH_TROVE_CPU_PROF ? resolve(process.env.BENCH_TROVE_CPU_PROF) : undefined
   console.log(`Trove from ${trove.label}; ${ROUNDS} rounds of ${SECONDS} s per measurement; ${CONNECTIONS} keep-alive connections`)
@@ -187,15 +186,13 @@ export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> 
   await troveServer.stop()
   await verdaccio.stop()
   for (const server of Object.values(staticServers)) await server.stop()
-  const loadAfter = await machineLoad()
 
   // ---- report ----
   const rate = (target: Target, form: Form) => median(rounds.get(key(target, form))!.map((r) => r.perSecond))
   const p99 = (target: Target, form: Form) => percentile(rounds.get(key(target, form))!.map((r) => r.latencies), 0.99)
   const cpu = (target: Target, form: Form) => median(rounds.get(key(target, form))!.map((r) => r.cpuMicros))
   const verdict = (ratio: number) => (ratio >= TARGET_RATIO ? 'PASS' : 'MISS')
-  console.log(`\nPackument GET of ${PACKAGE} (${VERSIONS} versions), requests/s: median of ${ROUNDS} rounds\n`)
-  printTable([
+  report.table(`Packument GET of ${PACKAGE} (${VERSIONS} versions), requests/s: median of ${ROUNDS} rounds`, [
     ['document', 'verdaccio', 'trove', 'trove (token)', 'static', 'trove/verdaccio', 'target', 'result', 'trove/static', 'verdaccio range', 'trove range'],
     ...FORMS.map((form) => {
       const ratio = rate('trove', form) / rate('verdaccio', form)
@@ -214,8 +211,7 @@ export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> 
       ]
     }),
   ])
-  console.log(`\np99 latency (ms) over all rounds' requests, ${CONNECTIONS} in flight; the server process's CPU time per request (µs)\n`)
-  printTable([
+  report.table(`p99 latency (ms) over all rounds' requests, ${CONNECTIONS} in flight; the server process's CPU time per request (µs)`, [
     ['document', 'p99 verdaccio', 'p99 trove', 'p99 trove (token)', 'p99 static', 'CPU verdaccio', 'CPU trove', 'CPU trove (token)', 'CPU static'],
     ...FORMS.map((form) => [
       form,
@@ -223,17 +219,16 @@ export async function npmSuite({ workDir, track }: SuiteContext): Promise<void> 
       ...TARGETS.map((t) => cpu(t, form).toFixed(0)),
     ]),
   ])
-  console.log(
+  report.note(
     `\nServer CPU per request, verdaccio/trove (less sensitive to a busy machine than requests/s): ` +
       FORMS.map((form) => `${form} ${(cpu('verdaccio', form) / cpu('trove', form)).toFixed(0)}×`).join(', '),
   )
-  console.log(
+  report.note(
     `Verdaccio and Trove's 'trove' rows are anonymous reads (Verdaccio: access $all; Trove: a repository with anonymous read);` +
       ` 'trove (token)' sends an access token on every request, as npm does with _authToken in .npmrc. The static server sends` +
       ` Trove's bytes, read from a file once, from memory (node:http, response.end(buffer)). No compression anywhere.`,
   )
   if (profileDir) console.log(`Trove's CPU profile is in ${profileDir}`)
-  console.log(describeLoad('npm suite', loadBefore, loadAfter))
 }
 
 /** Installs Verdaccio into the bench tool folder unless the pinned version is there; returns its bin script or why not. */

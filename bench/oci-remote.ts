@@ -21,7 +21,7 @@ import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, tarOf, writeLayout, t
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, childEnv, cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, skopeo, startRegistry } from './registry.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
+import { median, positiveInteger, range } from './report.js'
 import { MiB, call, createAgent } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_OCI_REMOTE_ROUNDS', 3)
@@ -44,19 +44,17 @@ interface Copy {
 
 const execFileAsync = promisify(execFile)
 
-export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<void> {
+export async function ociRemoteSuite({ workDir, track, report }: SuiteContext): Promise<void> {
   console.log(`\n== oci-remote: skopeo copy of a ${LAYERS}-layer image through a Trove docker remote of the distribution registry`)
   const missing = [
     existsSync(REGISTRY_BINARY) ? undefined : `${REGISTRY_BINARY} (apt-get install -y docker-registry)`,
     (await hasCommand('skopeo')) ? undefined : 'skopeo (apt-get install -y skopeo)',
   ].filter((m) => m !== undefined)
   if (missing.length > 0) {
-    console.log(`SKIPPED: missing ${missing.join(' and ')}`)
+    report.note(`SKIPPED: missing ${missing.join(' and ')}`)
     return
   }
   await mkdir(workDir, { recursive: true })
-  const suiteStarted = performance.now()
-  const loadBefore = await machineLoad()
   const { stdout: registryVersion } = await execFileAsync(REGISTRY_BINARY, ['--version'])
   const trove = await troveCommand()
   console.log(`${registryVersion.trim()}; Trove from ${trove.label}; ${ROUNDS} rounds`)
@@ -117,12 +115,10 @@ export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<
     console.log(`round ${round + 1}/${ROUNDS}: ${TARGETS.map((t) => `${t} ${results[t].at(-1)!.seconds.toFixed(2)}`).join(', ')} s`)
   }
   await registry.stop()
-  const loadAfter = await machineLoad()
 
   const seconds = (t: Target) => median(results[t].map((c) => c.seconds))
   const ratio = (t: Target) => median(results[t].map((c, i) => c.seconds / results.registry[i]!.seconds))
-  console.log(`\nskopeo copy of ${IMAGE}:${TAG} (${LAYERS} layers, ${(imageBytes / MiB).toFixed(1)} MiB) into an oci: layout: medians of ${ROUNDS} rounds\n`)
-  printTable([
+  report.table(`skopeo copy of ${IMAGE}:${TAG} (${LAYERS} layers, ${(imageBytes / MiB).toFixed(1)} MiB) into an oci: layout: medians of ${ROUNDS} rounds`, [
     ['copy', 'seconds', 'range', '/ registry direct', 'Trove CPU'],
     ...TARGETS.map((t) => [
       t === 'registry' ? 'registry (direct)' : t,
@@ -132,11 +128,10 @@ export async function ociRemoteSuite({ workDir, track }: SuiteContext): Promise<
       t === 'registry' ? '' : `${median(results[t].map((c) => c.serverCpu ?? 0)).toFixed(2)} s`,
     ]),
   ])
-  console.log(
+  report.note(
     `\nCold: a Trove with an empty data folder, every manifest and blob pulled through from the registry while skopeo receives it;` +
       `\nwarm: the same copy again, all from Trove's cache (the tag re-checked only after retrievalCachePeriodSecs). No target: for information.`,
   )
-  console.log(`${describeLoad('oci-remote suite', loadBefore, loadAfter)}; the suite took ${((performance.now() - suiteStarted) / 1000).toFixed(0)} s`)
 }
 
 /** A ${LAYERS}-layer image of random content: its manifest first, then its config and layers. */

@@ -27,9 +27,10 @@ import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { Pool, request, type Agent, type Dispatcher } from 'undici'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, blobsOfImage, buildImage, writeLayout } from '../test/helpers/oci-images.js'
+import type { SuiteReport } from './results.js'
 import { ADMIN_AUTH, ADMIN_PASSWORD, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, skopeo, startRegistry } from './registry.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
+import { median, positiveInteger, range } from './report.js'
 import { MiB, call, createAgent, generatedBody, measureDownloads } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_ROUNDS', 5)
@@ -68,6 +69,8 @@ export interface SuiteContext {
   readonly workDir: string
   /** Registers what must be stopped if the run is interrupted. */
   track<T extends ServerProcess | Dispatcher>(resource: T): T
+  /** Where the suite's tables go: printed, and written to the results file (bench/results.ts). */
+  readonly report: SuiteReport
 }
 
 /** One measurement: the figure, and the server's CPU time per unit (µs per request, s per GiB). */
@@ -81,19 +84,17 @@ interface Measurement {
 const execFileAsync = promisify(execFile)
 
 /** Runs the OCI suite; returns without measuring (and says why) when a client or server is missing. */
-export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> {
+export async function ociSuite({ workDir, track, report }: SuiteContext): Promise<void> {
   console.log(`\n== oci: Trove against the distribution registry`)
   const missing = [
     existsSync(REGISTRY_BINARY) ? undefined : `${REGISTRY_BINARY} (apt-get install -y docker-registry)`,
     (await hasCommand('skopeo')) ? undefined : 'skopeo (apt-get install -y skopeo)',
   ].filter((m) => m !== undefined)
   if (missing.length > 0) {
-    console.log(`SKIPPED: missing ${missing.join(' and ')}`)
+    report.note(`SKIPPED: missing ${missing.join(' and ')}`)
     return
   }
-  const suiteStarted = performance.now()
   await mkdir(workDir, { recursive: true })
-  const loadBefore = await machineLoad()
   const { stdout: registryVersion } = await execFileAsync(REGISTRY_BINARY, ['--version'])
   const trove = await troveCommand()
   console.log(`${registryVersion.trim()}; Trove from ${trove.label}; ${ROUNDS} rounds`)
@@ -220,7 +221,6 @@ export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> 
 
   await troveServer.stop()
   await registry.stop()
-  const loadAfter = await machineLoad()
 
   // ---- report ----
   const verdict = (isMet: boolean) => (isMet ? 'PASS' : 'MISS')
@@ -251,8 +251,7 @@ export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> 
   const perRequest = { unit: 'µs/req', digits: 0 }
   const clientCpu = (values: readonly Measurement[]) => median(values.map((m) => m.clientCpu ?? 0)).toFixed(0)
   const perGib = { unit: 's/GiB', digits: 2 }
-  console.log(`\nTrove against the distribution registry: medians of ${ROUNDS} rounds; ratio: the median of the rounds' ratios\n`)
-  printTable([
+  report.table(`Trove against the distribution registry: medians of ${ROUNDS} rounds; ratio: the median of the rounds' ratios`, [
     ['measure', 'registry', 'trove', 'trove/registry', 'target', 'result', 'registry range', 'trove range', 'CPU registry', 'CPU trove'],
     row('manifest GET, req/s (anonymous)', manifests.registry, manifests.trove, { text: `≥ ${TARGET_MANIFEST_RATIO}`, isMet: (r) => r >= TARGET_MANIFEST_RATIO }, 0, perRequest),
     row('manifest GET, req/s (trove: user token)', manifests.registry, manifests['trove-token'], { text: 'info' }, 0, perRequest),
@@ -260,14 +259,13 @@ export async function ociSuite({ workDir, track }: SuiteContext): Promise<void> 
     row('  same, Node static server (in trove column)', blobs.registry, blobs['node-static'], { text: 'info' }, 0, perGib),
     row(`skopeo copy out (${LAYERS} layers), s`, copiesOut.registry, copiesOut.trove, { text: `≤ ${TARGET_COPY_RATIO.toFixed(1)}`, isMet: (r) => r <= TARGET_COPY_RATIO }, 2),
   ])
-  console.log(
+  report.note(
     `\nThe registry runs without auth; Trove's repository allows anonymous read (skopeo still fetches an anonymous token first).` +
       `\nThe token row sends the registry token of a user granted read on every request. The Node static server sends Trove's` +
       `\nblob file with node:http and fs streams (bench/static-file-server.ts): what Node itself does. CPU: the server process's` +
       `\nuser + system time per request or per GiB sent. The client (undici, in this process) shares the machine's CPUs with` +
       `\nthe servers: it spent ${clientCpu(manifests.registry)} µs/req against the registry and ${clientCpu(manifests.trove)} µs/req against Trove.`,
   )
-  console.log(`${describeLoad('oci suite', loadBefore, loadAfter)}; the suite took ${((performance.now() - suiteStarted) / 1000).toFixed(0)} s`)
 }
 
 /**

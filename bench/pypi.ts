@@ -22,7 +22,7 @@ import { request, type Agent } from 'undici'
 import { buildWheel, PYTHON, type PythonDist } from '../test/helpers/python.js'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, cpuSeconds, startTroveProcess, troveCommand } from './processes.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable, range } from './report.js'
+import { median, positiveInteger, range } from './report.js'
 import { call, createAgent } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_PYPI_ROUNDS', 3)
@@ -35,12 +35,10 @@ const JSON_TYPE = 'application/vnd.pypi.simple.v1+json'
 
 const execFileAsync = promisify(execFile)
 
-export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void> {
+export async function pypiSuite({ workDir, track, report }: SuiteContext): Promise<void> {
   console.log(`\n== pypi: simple/ page of a ${FILES}-file project (requests/s); pip download of ${PACKAGES} packages, direct vs through a warm remote`)
   await mkdir(workDir, { recursive: true })
   const trove = await troveCommand()
-  const loadBefore = await machineLoad()
-  const started = performance.now()
   const start = async (name: string, extra: Record<string, string> = {}) =>
     track(await startTroveProcess({ name, args: trove.args, dataDir: join(workDir, `${name}-data`), env: extra }))
   const upstream = await start('upstream')
@@ -83,8 +81,7 @@ export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void>
     }
     console.log(`round ${round + 1}/${ROUNDS}: json ${pages.json.rps.at(-1)!.toFixed(0)} req/s, html ${pages.html.rps.at(-1)!.toFixed(0)} req/s`)
   }
-  console.log(`\nsimple/big-project/ (${FILES} files), ${CONCURRENCY} keep-alive clients, ${SECONDS} s per round: medians of ${ROUNDS} rounds\n`)
-  printTable([
+  report.table(`simple/big-project/ (${FILES} files), ${CONCURRENCY} keep-alive clients, ${SECONDS} s per round: medians of ${ROUNDS} rounds`, [
     ['page', 'bytes', 'requests/s', 'range', 'p99 ms', 'server CPU µs/request'],
     ...(['json', 'html'] as const).map((k) => [
       k,
@@ -102,7 +99,7 @@ export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void>
     (err: unknown) => ({ missing: `${PYTHON} -m pip is not available: ${(err as Error).message.split('\n')[0]}` }),
   )
   if (typeof pip !== 'string') {
-    console.log(`\npip download: SKIPPED: ${pip.missing}`)
+    report.note(`\npip download: SKIPPED: ${pip.missing}`)
   } else {
     process.stdout.write(`\nuploading ${PACKAGES} packages… `)
     const dists: PythonDist[] = []
@@ -133,7 +130,7 @@ export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void>
     const directUrl = `${upstream.url}${API}/up/simple/`
     const remoteUrl = `${proxy.url}${API}/remote/simple/`
     const cold = await download(remoteUrl, proxy.pid)
-    console.log(`cold download through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
+    report.note(`cold download through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
     const results = { direct: [] as { seconds: number; cpu: number }[], remote: [] as { seconds: number; cpu: number }[] }
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of round % 2 === 0 ? (['direct', 'remote'] as const) : (['remote', 'direct'] as const)) {
@@ -142,16 +139,14 @@ export async function pypiSuite({ workDir, track }: SuiteContext): Promise<void>
       console.log(`round ${round + 1}/${ROUNDS}: direct ${results.direct.at(-1)!.seconds.toFixed(2)} s, warm remote ${results.remote.at(-1)!.seconds.toFixed(2)} s`)
     }
     const ratios = results.remote.map((r, i) => r.seconds / results.direct[i]!.seconds)
-    console.log(`\npip download of ${PACKAGES} packages (${pip}), --no-cache-dir: medians of ${ROUNDS} rounds\n`)
-    printTable([
+    report.table(`pip download of ${PACKAGES} packages (${pip}), --no-cache-dir: medians of ${ROUNDS} rounds`, [
       ['from', 'seconds', 'range', 'server CPU s'],
       ['upstream directly', median(results.direct.map((r) => r.seconds)).toFixed(2), range(results.direct.map((r) => r.seconds), 2), median(results.direct.map((r) => r.cpu)).toFixed(2)],
       ['warm remote', median(results.remote.map((r) => r.seconds)).toFixed(2), range(results.remote.map((r) => r.seconds), 2), median(results.remote.map((r) => r.cpu)).toFixed(2)],
     ])
-    console.log(`\nratio warm remote / direct (median of the rounds' ratios): ${median(ratios).toFixed(2)}`)
-    console.log('pip runs on the same machine as both servers; most of each download is pip itself (start-up, resolution).')
+    report.note(`\nratio warm remote / direct (median of the rounds' ratios): ${median(ratios).toFixed(2)}`)
+    report.note('pip runs on the same machine as both servers; most of each download is pip itself (start-up, resolution).')
   }
-  console.log(`${describeLoad('pypi suite', loadBefore, await machineLoad())}; the suite took ${((performance.now() - started) / 1000).toFixed(0)} s`)
   await proxy.stop()
   await upstream.stop()
 }

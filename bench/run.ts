@@ -36,7 +36,7 @@ import type { Dispatcher } from 'undici'
 import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
-import { ociSuite } from './oci.js'
+import { ociSuite, type SuiteContext } from './oci.js'
 import { pypiSuite } from './pypi.js'
 import { scanningSuite } from './scanning.js'
 import {
@@ -51,7 +51,8 @@ import {
   startTroveProcess,
   troveCommand,
 } from './processes.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable } from './report.js'
+import { median, positiveInteger } from './report.js'
+import { SuiteReport, describeBuild, writeResults, type SuiteRun } from './results.js'
 import { MiB, call, createAgent, download, measureDownloads, upload } from './transfers.js'
 
 const ARTIFACT_SIZE = 256 * MiB
@@ -100,13 +101,25 @@ async function main(): Promise<void> {
   const suites = selectedSuites(process.argv.slice(2))
   workDir = await mkdtemp(join(tmpdir(), 'trove-bench-'))
   console.log(`Trove benchmark: Node ${process.version}, ${availableParallelism()} CPUs; suites ${suites.join(', ')}; temporary folder ${workDir}`)
-  if (suites.includes('generic')) await genericSuite(join(workDir, 'generic'))
-  if (suites.includes('oci')) await ociSuite({ workDir: join(workDir, 'oci'), track })
-  if (suites.includes('npm')) await npmSuite({ workDir: join(workDir, 'npm'), track })
-  if (suites.includes('npm-install')) await npmInstallSuite({ workDir: join(workDir, 'npm-install'), track })
-  if (suites.includes('oci-remote')) await ociRemoteSuite({ workDir: join(workDir, 'oci-remote'), track })
-  if (suites.includes('pypi')) await pypiSuite({ workDir: join(workDir, 'pypi'), track })
-  if (suites.includes('scanning')) await scanningSuite({ workDir: join(workDir, 'scanning'), track })
+  const build = await describeBuild((await troveCommand()).label)
+  const runs: SuiteRun[] = []
+  for (const suite of suites) {
+    const report = await SuiteReport.begin(suite)
+    await SUITE_RUNNERS[suite]({ workDir: join(workDir, suite), track, report })
+    runs.push(await report.end(build))
+  }
+  console.log(`
+results written to ${await writeResults(runs)}`)
+}
+
+const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
+  generic: genericSuite,
+  oci: ociSuite,
+  npm: npmSuite,
+  'npm-install': npmInstallSuite,
+  'oci-remote': ociRemoteSuite,
+  pypi: pypiSuite,
+  scanning: scanningSuite,
 }
 
 /** The suites named on the command line, all of them when none is. */
@@ -116,11 +129,10 @@ function selectedSuites(args: readonly string[]): Suite[] {
   return args.length === 0 ? [...SUITES] : SUITES.filter((s) => args.includes(s))
 }
 
-async function genericSuite(dir: string): Promise<void> {
+async function genericSuite({ workDir: dir, report }: SuiteContext): Promise<void> {
   const dataDir = join(dir, 'data')
   const trove = await troveCommand()
   console.log(`\n== generic: Trove from ${trove.label}; ${ROUNDS} rounds`)
-  const loadBefore = await machineLoad()
 
   const startTrove = async () => track(await startTroveProcess({ args: trove.args, dataDir }))
 
@@ -201,17 +213,16 @@ async function genericSuite(dir: string): Promise<void> {
   if (Number(uploaded.body.size) !== UPLOAD_SIZE) throw new Error(`the 1 GiB upload stored ${uploaded.body.size} bytes`)
   await server.stop()
 
-  report(scenarios, {
+  reportGeneric(report, scenarios, {
     idle,
     peak: Math.max(sampled.peak, idle),
     kernelPeak,
     samples: sampled.samples,
     uploadMibPerSecond: uploaded.mibPerSecond,
   })
-  console.log(`\n${describeLoad('generic suite', loadBefore, await machineLoad())}`)
 }
 
-function report(scenarios: readonly ScenarioResult[], memory: MemoryResult): void {
+function reportGeneric(report: SuiteReport, scenarios: readonly ScenarioResult[], memory: MemoryResult): void {
   const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`
   const spread = (values: readonly Measurement[]) => {
     const rates = values.map((m) => m.mibPerSecond)
@@ -219,8 +230,7 @@ function report(scenarios: readonly ScenarioResult[], memory: MemoryResult): voi
   }
   const cpu = (values: readonly Measurement[]) => median(values.map((m) => m.cpuPerGib)).toFixed(2)
 
-  console.log(`\nDownload of a ${ARTIFACT_SIZE / MiB} MiB artifact, median of ${ROUNDS} rounds (MiB/s)\n`)
-  printTable([
+  report.table(`Download of a ${ARTIFACT_SIZE / MiB} MiB artifact, median of ${ROUNDS} rounds (MiB/s)`, [
     ['streams', 'static', 'trove', 'trove/static', 'target', 'result', 'static range', 'trove range', 'CPU s/GiB static', 'CPU s/GiB trove'],
     ...scenarios.map(({ label, results }) => {
       const ratio = median(results.trove.map((m) => m.mibPerSecond)) / median(results.static.map((m) => m.mibPerSecond))
@@ -240,15 +250,14 @@ function report(scenarios: readonly ScenarioResult[], memory: MemoryResult): voi
   ])
 
   const growth = memory.peak - memory.idle
-  console.log(`\nTrove's resident memory while it receives a ${UPLOAD_SIZE / MiB} MiB upload (${memory.samples} samples)\n`)
-  printTable([
+  report.table(`Trove's resident memory while it receives a ${UPLOAD_SIZE / MiB} MiB upload (${memory.samples} samples)`, [
     ['idle RSS', 'peak RSS', 'growth', 'target', 'result'],
     [mib(memory.idle), mib(memory.peak), mib(growth), `< ${TARGET_GROWTH_MIB} MiB`, growth < TARGET_GROWTH_MIB * MiB ? 'PASS' : 'MISS'],
   ])
   if (memory.kernelPeak !== undefined) {
-    console.log(`\nkernel peak (VmHWM, reset before the upload): ${mib(memory.kernelPeak)}, growth ${mib(memory.kernelPeak - memory.idle)}`)
+    report.note(`\nkernel peak (VmHWM, reset before the upload): ${mib(memory.kernelPeak)}, growth ${mib(memory.kernelPeak - memory.idle)}`)
   }
-  console.log(`upload throughput: ${memory.uploadMibPerSecond.toFixed(0)} MiB/s (for information, no target)`)
+  report.note(`upload throughput: ${memory.uploadMibPerSecond.toFixed(0)} MiB/s (for information, no target)`)
 }
 
 

@@ -26,7 +26,7 @@ import { emptySummary } from '../src/core/scanning/vulndb.js'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, type Blob } from '../test/helpers/oci-images.js'
 import { dpkgParagraph, jarOf, tarOfItems, type TarItem } from '../test/helpers/scan-archives.js'
 import type { SuiteContext } from './oci.js'
-import { describeLoad, machineLoad, median, positiveInteger, printTable } from './report.js'
+import { median, positiveInteger } from './report.js'
 
 const ROUNDS = positiveInteger('BENCH_SCAN_ROUNDS', 3)
 const MiB = 1024 * 1024
@@ -39,9 +39,8 @@ const COMPONENTS_PER_BLOB = 100
 const ADMIN_PASSWORD = 'bench-admin-password'
 const OSV = join(import.meta.dirname, '../test/fixtures/osv')
 
-export async function scanningSuite({ workDir }: SuiteContext): Promise<void> {
+export async function scanningSuite({ workDir, report }: SuiteContext): Promise<void> {
   console.log(`\n== scanning: image scan throughput and re-matching ${STORED_BLOBS * COMPONENTS_PER_BLOB} stored components; ${ROUNDS} rounds`)
-  const loadBefore = await machineLoad()
   await mkdir(workDir, { recursive: true })
   const config = loadConfig({
     env: {},
@@ -101,14 +100,12 @@ export async function scanningSuite({ workDir }: SuiteContext): Promise<void> {
       console.log(`round ${round + 1}/${ROUNDS}: changed packages ${rematchSeconds.at(-1)!.toFixed(2)} s (${rematched} blobs), every blob ${fullSeconds.at(-1)!.toFixed(2)} s (${fullBlobs} blobs)`)
     }
 
-    console.log(`\nScan of a ${(stored / MiB).toFixed(0)} MiB image (${LAYERS} layers, ${components} components), median of ${ROUNDS}\n`)
-    printTable([
+    report.table(`Scan of a ${(stored / MiB).toFixed(0)} MiB image (${LAYERS} layers, ${components} components), median of ${ROUNDS}`, [
       ['seconds', 'MiB/s stored', 'MiB/s unpacked', 'components/s'],
       [s.toFixed(2), (stored / MiB / s).toFixed(1), (image.unpacked / MiB / s).toFixed(1), (components / s).toFixed(0)],
     ])
     const total = STORED_BLOBS * COMPONENTS_PER_BLOB
-    console.log(`\nRe-matching ${total} stored components after a database update (${changed} changed packages), median of ${ROUNDS}\n`)
-    printTable([
+    report.table(`Re-matching ${total} stored components after a database update (${changed} changed packages), median of ${ROUNDS}`, [
       ['what', 'blobs', 'seconds', 'components/s'],
       ['changed packages (the scan-rematch job)', String(rematched), median(rematchSeconds).toFixed(2), (rematched * COMPONENTS_PER_BLOB / median(rematchSeconds)).toFixed(0)],
       ['every stored blob', String(fullBlobs), median(fullSeconds).toFixed(2), ((fullBlobs * COMPONENTS_PER_BLOB) / median(fullSeconds)).toFixed(0)],
@@ -116,7 +113,6 @@ export async function scanningSuite({ workDir }: SuiteContext): Promise<void> {
   } finally {
     await trove.close()
   }
-  console.log(`\n${describeLoad('scanning suite', loadBefore, await machineLoad())}`)
 }
 
 async function call(url: string, method: string, path: string, auth: string, body: Buffer | string, contentType: string, expected = 200): Promise<void> {
