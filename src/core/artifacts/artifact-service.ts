@@ -8,12 +8,12 @@ import { TroveError, conflict, notFound } from '../errors.js'
 import { ancestorsOf, nameOf, parentOf } from '../paths.js'
 import type { Repository } from '../repositories/repository-service.js'
 import type { Sender } from '../../storage/storage-driver.js'
-import type { Asset, AssetChanges, Children, DeployOptions, DownloadCount, FileQuery, Folder, Item, Properties } from './artifact-types.js'
+import type { Asset, AssetChanges, ChangeGuard, Children, DeployOptions, DownloadCount, FileQuery, Folder, Item, Properties } from './artifact-types.js'
+import { ArtifactSearch } from './artifact-search.js'
 import { assetRow, sizeOf, toAsset, upsertAsset, withinFolder, writeProperties } from './asset-rows.js'
+import { checkedPagesBelow, deleteBelow } from './folder-changes.js'
 
 export type * from './artifact-types.js'
-
-const SEARCH_LIMIT = 1000
 
 /** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
@@ -24,13 +24,17 @@ export type StoredListener = (repository: Repository, files: readonly { path: st
  */
 export class ArtifactService {
   private readonly storedListeners: StoredListener[] = []
+  /** The quick searches over these artifacts. */
+  readonly search: ArtifactSearch
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly blobs: BlobStore,
     /** Project quotas: charged in every transaction below that adds or removes assets. */
     private readonly quota?: StorageQuota,
-  ) {}
+  ) {
+    this.search = new ArtifactSearch(db)
+  }
 
   /** Calls `listener` after files are committed (every deploy, remote caching, applyChanges), e.g. to queue scans. */
   onStored(listener: StoredListener): void {
@@ -175,11 +179,13 @@ export class ArtifactService {
 
   /**
    * Deletes a file, or a folder and everything below it (`''`: the whole repository's content).
-   * Returns how many files went. Blobs stay for garbage collection.
+   * Returns how many files went. Blobs stay for garbage collection. With a `guard`, the item and
+   * everything below it must be allowed, else nothing goes (see {@link deleteBelow}).
    */
-  async delete(repository: Repository, path: string): Promise<number> {
+  async delete(repository: Repository, path: string, guard?: ChangeGuard): Promise<number> {
     const item = await this.getItem(repository, path)
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
+    if (guard && !guard.allows(path)) throw guard.refusal()
     const key = repository.key
     return this.db.transaction().execute(async (trx) => {
       await this.quota?.charge(trx, repository, async () => sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key), 0)
@@ -188,14 +194,19 @@ export class ArtifactService {
         await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', '=', path).execute()
         return 1
       }
-      const deleted = await withinFolder(trx.deleteFrom('assets').where('repo_key', '=', key), path).executeTakeFirst()
-      await withinFolder(trx.deleteFrom('folders').where('repo_key', '=', key), path).execute()
-      await withinFolder(trx.deleteFrom('properties').where('repo_key', '=', key), path).execute()
+      let files: number
+      if (guard) {
+        files = await deleteBelow(trx, key, path, guard)
+      } else {
+        files = Number((await withinFolder(trx.deleteFrom('assets').where('repo_key', '=', key), path).executeTakeFirst()).numDeletedRows)
+        await withinFolder(trx.deleteFrom('folders').where('repo_key', '=', key), path).execute()
+        await withinFolder(trx.deleteFrom('properties').where('repo_key', '=', key), path).execute()
+      }
       if (path !== '') {
         await trx.deleteFrom('folders').where('repo_key', '=', key).where('path', '=', path).execute()
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
       }
-      return Number(deleted.numDeletedRows)
+      return files
     })
   }
 
@@ -213,53 +224,22 @@ export class ArtifactService {
     return properties
   }
 
-  /** Sets the given properties (replacing those names' values) on an item, and below it if `recursive`. */
-  async setProperties(repository: Repository, path: string, properties: Properties, recursive: boolean): Promise<void> {
-    const targets = await this.propertyTargets(repository, path, recursive)
-    await this.db.transaction().execute(async (trx) => {
-      for (const target of targets) await writeProperties(trx, repository.key, target, properties, false)
+  /**
+   * Sets the given properties (replacing those names' values) on an item, and on everything below
+   * it if `recursive`; with a `guard`, on all of it or, when one item is not allowed, on nothing.
+   */
+  async setProperties(repository: Repository, path: string, properties: Properties, recursive: boolean, guard?: ChangeGuard): Promise<void> {
+    await this.changeProperties(repository, path, recursive, guard, async (trx, paths) => {
+      for (const target of paths) await writeProperties(trx, repository.key, target, properties, false)
     })
   }
 
-  async deleteProperties(repository: Repository, path: string, names: readonly string[], recursive: boolean): Promise<void> {
-    const targets = await this.propertyTargets(repository, path, recursive)
-    if (names.length === 0) return
-    await this.db
-      .deleteFrom('properties')
-      .where('repo_key', '=', repository.key)
-      .where('path', 'in', targets)
-      .where('name', 'in', names)
-      .execute()
-  }
-
-  /** Files whose name matches a pattern with `*` and `?` wildcards, case-insensitively. */
-  async searchByName(pattern: string, repoKeys: readonly string[]): Promise<Asset[]> {
-    if (repoKeys.length === 0) return []
-    const like = pattern.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_')
-    const rows = await this.db
-      .selectFrom('assets')
-      .selectAll()
-      .where(sql<boolean>`lower(name) like ${like} escape '\\'`)
-      .where('repo_key', 'in', repoKeys)
-      .orderBy('repo_key')
-      .orderBy('path')
-      .limit(SEARCH_LIMIT)
-      .execute()
-    return rows.map(toAsset)
-  }
-
-  async searchByChecksum(algorithm: 'sha256' | 'sha1' | 'md5', value: string, repoKeys: readonly string[]): Promise<Asset[]> {
-    if (repoKeys.length === 0) return []
-    const rows = await this.db
-      .selectFrom('assets')
-      .selectAll()
-      .where(algorithm, '=', value.toLowerCase())
-      .where('repo_key', 'in', repoKeys)
-      .orderBy('repo_key')
-      .orderBy('path')
-      .limit(SEARCH_LIMIT)
-      .execute()
-    return rows.map(toAsset)
+  /** Deletes the properties named `names` of an item, and below it if `recursive`; a `guard` as for {@link setProperties}. */
+  async deleteProperties(repository: Repository, path: string, names: readonly string[], recursive: boolean, guard?: ChangeGuard): Promise<void> {
+    await this.changeProperties(repository, path, recursive, guard, async (trx, paths) => {
+      if (names.length === 0) return
+      await trx.deleteFrom('properties').where('repo_key', '=', repository.key).where('path', 'in', paths).where('name', 'in', names).execute()
+    })
   }
 
   /** Remote repositories: the upstream confirmed a cached file is current (its cache period starts again). */
@@ -432,12 +412,22 @@ export class ArtifactService {
     return { repoKey: repository.key, path: '', createdAt: repository.createdAt, createdBy: 'system' }
   }
 
-  private async propertyTargets(repository: Repository, path: string, recursive: boolean): Promise<string[]> {
+  /** Runs `change` in one transaction on the item at `path`, then, if `recursive`, on each page of the items below it. */
+  private async changeProperties(
+    repository: Repository,
+    path: string,
+    recursive: boolean,
+    guard: ChangeGuard | undefined,
+    change: (trx: Transaction<Database>, paths: string[]) => Promise<void>,
+  ): Promise<void> {
     const item = await this.getItem(repository, path)
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
-    if (!recursive || item.kind === 'file') return [path]
-    const below = await this.listDeep(repository.key, path)
-    return [path, ...below.folders.map((f) => f.path), ...below.files.map((f) => f.path)]
+    if (guard && !guard.allows(path)) throw guard.refusal()
+    await this.db.transaction().execute(async (trx) => {
+      await change(trx, [path])
+      if (!recursive || item.kind === 'file') return
+      for await (const { paths } of checkedPagesBelow(trx, repository.key, path, guard)) await change(trx, paths)
+    })
   }
 
   private async assertDeployable(repository: Repository, path: string): Promise<void> {

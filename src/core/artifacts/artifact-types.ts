@@ -96,3 +96,20 @@ export interface DownloadCount {
   readonly at: number
   readonly user: string
 }
+
+/**
+ * Limits a change that reaches many items (everything below a folder) to what the caller may
+ * change: the change goes through whole or, when one item it would touch is outside, not at all.
+ */
+export interface ChangeGuard {
+  /** Whether the caller may change the item (file or folder) at `path`. */
+  allows(path: string): boolean
+  /** What the whole change fails with when an item it would touch is not allowed. */
+  refusal(): Error
+}
+
+/** Where a page of search results starts: after this file, in (repository, path) order. */
+export interface SearchPage {
+  readonly after?: { readonly repoKey: string; readonly path: string } | undefined
+  readonly limit: number
+}
