@@ -19,6 +19,8 @@ interface FolderState {
 /** A repository: a lazy tree of its folders and files beside the selected item's details. */
 export function BrowsePage({ repoKey, path }: { repoKey: string; path: string }) {
   useTitle(path ? `${path.split('/').pop()} · ${repoKey}` : repoKey)
+  // Its class decides whether a file's properties can be changed here (not through a virtual).
+  const { value: repository } = useAsync(() => api.repository(repoKey), [repoKey])
   return (
     <section>
       <PageHeader title={repoKey}>
@@ -30,7 +32,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
       <div className="browser">
         <Tree repoKey={repoKey} selected={path} />
         <div className="details" aria-live="polite">
-          <ItemView key={path} repoKey={repoKey} path={path} />
+          <ItemView key={path} repoKey={repoKey} path={path} repositoryClass={repository?.rclass} />
         </div>
       </div>
     </section>
@@ -239,7 +241,7 @@ function Tree({ repoKey, selected }: { repoKey: string; selected: string }) {
   )
 }
 
-function ItemView({ repoKey, path }: { repoKey: string; path: string }) {
+function ItemView({ repoKey, path, repositoryClass }: { repoKey: string; path: string; repositoryClass: string | undefined }) {
   const { value: item, error, loading, reload } = useAsync(() => api.item(repoKey, path), [repoKey, path])
   if (loading && !item) return <Loading />
   if (error) {
@@ -263,7 +265,11 @@ function ItemView({ repoKey, path }: { repoKey: string; path: string }) {
     )
   }
   if (!item) return null
-  return item.children ? <FolderView repoKey={repoKey} path={path} item={item} /> : <FileView repoKey={repoKey} path={path} item={item} onChanged={reload} />
+  return item.children ? (
+    <FolderView repoKey={repoKey} path={path} item={item} />
+  ) : (
+    <FileView repoKey={repoKey} path={path} item={item} repositoryClass={repositoryClass} onChanged={reload} />
+  )
 }
 
 function FolderView({ repoKey, path, item }: { repoKey: string; path: string; item: StorageItem }) {
@@ -304,7 +310,19 @@ function FolderView({ repoKey, path, item }: { repoKey: string; path: string; it
   )
 }
 
-function FileView({ repoKey, path, item, onChanged }: { repoKey: string; path: string; item: StorageItem; onChanged: () => void }) {
+function FileView({
+  repoKey,
+  path,
+  item,
+  repositoryClass,
+  onChanged,
+}: {
+  repoKey: string
+  path: string
+  item: StorageItem
+  repositoryClass: string | undefined
+  onChanged: () => void
+}) {
   const stats = useAsync(() => api.stats(repoKey, path), [repoKey, path, item])
   const href = downloadUrl(repoKey, path)
   const checksums = item.checksums ?? {}
@@ -383,13 +401,19 @@ function FileView({ repoKey, path, item, onChanged }: { repoKey: string; path: s
           )}
         </tbody>
       </table>
-      <Properties repoKey={repoKey} path={path} onChanged={onChanged} />
+      <Properties repoKey={repoKey} path={path} repositoryClass={repositoryClass} onChanged={onChanged} />
     </article>
   )
 }
 
-function Properties({ repoKey, path, onChanged }: { repoKey: string; path: string; onChanged: () => void }) {
+/**
+ * A file's properties, with an editor where they can be changed: not through a virtual repository
+ * (it stores no files; the server answers 405), nor before the repository's class is known.
+ */
+function Properties({ repoKey, path, repositoryClass, onChanged }: { repoKey: string; path: string; repositoryClass: string | undefined; onChanged: () => void }) {
   const { readOnly } = useSession()
+  const isVirtual = repositoryClass === 'virtual'
+  const isEditable = repositoryClass !== undefined && !isVirtual
   const { value: properties, error, loading, reload } = useAsync(() => api.properties(repoKey, path), [repoKey, path])
   const [editing, setEditing] = useState<string | undefined>()
   const [actionError, setActionError] = useState<{ name: string; message: string } | undefined>()
@@ -423,16 +447,23 @@ function Properties({ repoKey, path, onChanged }: { repoKey: string; path: strin
       <h3 id="properties-heading">Properties</h3>
       {loading && !properties ? <Loading /> : null}
       <ErrorMessage error={error} />
-      {properties && entries.length === 0 ? <p className="muted">No properties. Add one below, e.g. build.number = 42.</p> : null}
+      {isVirtual ? (
+        <p className="muted" data-testid="virtual-properties-note">
+          Read from the member repository that stores this file; change them there, not through the virtual repository.
+        </p>
+      ) : null}
+      {properties && entries.length === 0 ? <p className="muted">{isEditable ? 'No properties. Add one below, e.g. build.number = 42.' : 'No properties.'}</p> : null}
       {entries.length > 0 ? (
         <table className="properties">
           <thead>
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Values</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+              {isEditable ? (
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              ) : null}
             </tr>
           </thead>
           <tbody>
@@ -454,22 +485,26 @@ function Properties({ repoKey, path, onChanged }: { repoKey: string; path: strin
                 <tr key={name}>
                   <th scope="row">{name}</th>
                   <td data-property={name}>{values.join(', ')}</td>
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(name)} disabled={readOnly?.enabled} aria-label={`Edit ${name}`}>
-                      Edit
-                    </button>
-                    <button type="button" className="small" onClick={() => remove(name)} disabled={readOnly?.enabled} aria-label={`Delete ${name}`}>
-                      Delete
-                    </button>
-                    {actionError?.name === name ? <ErrorMessage error={actionError.message} /> : null}
-                  </td>
+                  {isEditable ? (
+                    <td className="row-actions">
+                      <button type="button" className="small" onClick={() => setEditing(name)} disabled={readOnly?.enabled} aria-label={`Edit ${name}`}>
+                        Edit
+                      </button>
+                      <button type="button" className="small" onClick={() => remove(name)} disabled={readOnly?.enabled} aria-label={`Delete ${name}`}>
+                        Delete
+                      </button>
+                      {actionError?.name === name ? <ErrorMessage error={actionError.message} /> : null}
+                    </td>
+                  ) : null}
                 </tr>
               ),
             )}
           </tbody>
         </table>
       ) : null}
-      <AddProperty onAdd={save} error={actionError && !(properties && actionError.name in properties) ? actionError.message : undefined} disabled={readOnly?.enabled === true} />
+      {isEditable ? (
+        <AddProperty onAdd={save} error={actionError && !(properties && actionError.name in properties) ? actionError.message : undefined} disabled={readOnly?.enabled === true} />
+      ) : null}
     </section>
   )
 }
