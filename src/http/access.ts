@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ChangeGuard } from '../core/artifacts/artifact-service.js'
 import type { Authenticator } from '../core/auth/authenticator.js'
 import type { Authorizer } from '../core/auth/authorizer.js'
+import type { PathAccess } from '../core/auth/path-access.js'
 import { ANONYMOUS, type Action, type Principal } from '../core/auth/principal.js'
 import { TroveError } from '../core/errors.js'
 import type { SystemSettings } from '../core/system/system-settings.js'
@@ -36,6 +38,13 @@ export class AccessGuard {
     throw actionRefusal(principal, action, repoKey, path)
   }
 
+  /** The paths of a repository the principal may do `action` on; refused, as by {@link require}, when there are none. */
+  async requirePaths(principal: Principal, action: Action, repoKey: string): Promise<PathAccess> {
+    const access = await this.authorizer.pathAccess(principal, action, repoKey)
+    if (access.isNowhere) throw actionRefusal(principal, action, repoKey)
+    return access
+  }
+
   can(principal: Principal, action: Action, repoKey: string, path?: string): Promise<boolean> {
     return this.authorizer.can(principal, action, repoKey, path)
   }
@@ -48,6 +57,26 @@ export class AccessGuard {
 /** The refusal of `action` on a repository (at `path`, when given). */
 export function actionRefusal(principal: Principal, action: Action, repoKey: string, path?: string): TroveError {
   return refusal(principal, `${action} on '${repoKey}${path ? `/${path}` : ''}'`)
+}
+
+/**
+ * The guard of a change that reaches everything below `path` (a folder delete, a recursive
+ * property change): `undefined` when the caller may do `action` on every path of the repository,
+ * else one that refuses the whole change when something below is outside their rights
+ * (docs/access.md, "Folder-wide changes"). The refusal names no path below: the caller may not
+ * be allowed to read it.
+ */
+export async function folderChangeGuard(
+  authorizer: Authorizer,
+  principal: Principal,
+  action: Action,
+  repoKey: string,
+  path: string,
+): Promise<ChangeGuard | undefined> {
+  const access = await authorizer.pathAccess(principal, action, repoKey)
+  if (access.isEverywhere) return undefined
+  const what = `${action} '${repoKey}/${path}' with everything in it: some of it is outside what they may ${action}`
+  return { allows: (p) => access.file(p), refusal: () => refusal(principal, what) }
 }
 
 export function refusal(principal: Principal, what: string): TroveError {

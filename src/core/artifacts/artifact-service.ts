@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
-import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely'
-import type { AssetTable, Database } from '../../metadata/schema.js'
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Database } from '../../metadata/schema.js'
 import type { StorageQuota } from '../auth/quota.js'
 import type { BlobInfo, BlobStore } from '../blobs/blob-store.js'
 import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../digest.js'
@@ -8,103 +8,12 @@ import { TroveError, conflict, notFound } from '../errors.js'
 import { ancestorsOf, nameOf, parentOf } from '../paths.js'
 import type { Repository } from '../repositories/repository-service.js'
 import type { Sender } from '../../storage/storage-driver.js'
+import type { Asset, AssetChanges, ChangeGuard, Children, DeployOptions, DownloadCount, FileQuery, Folder, Item, Properties } from './artifact-types.js'
+import { ArtifactSearch } from './artifact-search.js'
+import { assetRow, sizeOf, toAsset, upsertAsset, withinFolder, writeProperties } from './asset-rows.js'
+import { checkedPagesBelow, deleteBelow } from './folder-changes.js'
 
-/** A file in a repository: a path pointing at a blob, with its bookkeeping. */
-export interface Asset {
-  readonly repoKey: string
-  readonly path: string
-  readonly name: string
-  readonly sha256: string
-  readonly sha1: string
-  readonly md5: string
-  readonly size: number
-  readonly contentType: string
-  readonly originalChecksums: Readonly<Partial<Record<'sha256' | 'sha1' | 'md5', string>>>
-  readonly createdAt: number
-  readonly createdBy: string
-  readonly modifiedAt: number
-  readonly modifiedBy: string
-  readonly downloadedAt: number | null
-  readonly downloadedBy: string | null
-  readonly downloadCount: number
-  /** For files cached by a remote repository: the upstream URL, and when it was fetched or last re-checked. */
-  readonly sourceUrl: string | null
-  readonly fetchedAt: number | null
-}
-
-/** A file found for a download: stored (or cached), or streaming in from an upstream as it is cached. */
-export type FoundFile =
-  | { readonly kind: 'file'; readonly asset: Asset }
-  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number | undefined; readonly contentType: string }
-
-export interface Folder {
-  readonly repoKey: string
-  readonly path: string
-  readonly createdAt: number
-  readonly createdBy: string
-}
-
-export type Item = { readonly kind: 'file'; readonly asset: Asset } | { readonly kind: 'folder'; readonly folder: Folder }
-
-export type Properties = ReadonlyMap<string, readonly string[]>
-
-export interface DeployOptions {
-  readonly user: string
-  readonly contentType: string
-  readonly expected?: ExpectedChecksums | undefined
-  readonly properties?: Properties | undefined
-  readonly signal?: AbortSignal | undefined
-  /** The length the client announced (an upload's Content-Length): checked against the quota before any byte is stored. */
-  readonly declaredSize?: number | undefined
-  /** Set by remote repositories for what they cache. */
-  readonly source?: { readonly url: string; readonly fetchedAt: number } | undefined
-}
-
-export interface Children {
-  readonly folders: readonly string[]
-  readonly files: readonly Asset[]
-}
-
-/** A file to record for a blob that is already in the blob store. */
-export interface StoredAsset {
-  readonly path: string
-  /** The blob: its full info when the caller just stored it, or only its sha256 when it is known already. */
-  readonly blob: BlobInfo | { readonly sha256: string }
-  readonly contentType: string
-  readonly properties?: Properties | undefined
-}
-
-/** Changes to several files of one repository, applied together by {@link ArtifactService.applyChanges}. */
-export interface AssetChanges {
-  /** Folders whose files (direct children only, not subfolders) are removed. */
-  readonly clearFolders?: readonly string[]
-  readonly removeFiles?: readonly string[]
-  /** Files recorded (created or replaced) after the removals. */
-  readonly put?: readonly StoredAsset[]
-  /** Paths that must not exist when the change commits (a format that never overwrites): else `CONFLICT` and nothing changes. */
-  readonly mustNotExist?: readonly string[]
-}
-
-/** Which files {@link ArtifactService.findFiles} returns: every condition given must hold. */
-export interface FileQuery {
-  readonly repoKeys: readonly string[]
-  /** Only files strictly below this folder (at any depth). */
-  readonly below?: string | undefined
-  readonly names?: readonly string[] | undefined
-  readonly sha256?: readonly string[] | undefined
-  readonly paths?: readonly string[] | undefined
-}
-
-/** Downloads counted elsewhere and recorded in one go (see {@link ArtifactService.recordDownloads}). */
-export interface DownloadCount {
-  readonly repoKey: string
-  readonly path: string
-  readonly count: number
-  readonly at: number
-  readonly user: string
-}
-
-const SEARCH_LIMIT = 1000
+export type * from './artifact-types.js'
 
 /** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
@@ -115,13 +24,17 @@ export type StoredListener = (repository: Repository, files: readonly { path: st
  */
 export class ArtifactService {
   private readonly storedListeners: StoredListener[] = []
+  /** The quick searches over these artifacts. */
+  readonly search: ArtifactSearch
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly blobs: BlobStore,
     /** Project quotas: charged in every transaction below that adds or removes assets. */
     private readonly quota?: StorageQuota,
-  ) {}
+  ) {
+    this.search = new ArtifactSearch(db)
+  }
 
   /** Calls `listener` after files are committed (every deploy, remote caching, applyChanges), e.g. to queue scans. */
   onStored(listener: StoredListener): void {
@@ -266,11 +179,13 @@ export class ArtifactService {
 
   /**
    * Deletes a file, or a folder and everything below it (`''`: the whole repository's content).
-   * Returns how many files went. Blobs stay for garbage collection.
+   * Returns how many files went. Blobs stay for garbage collection. With a `guard`, the item and
+   * everything below it must be allowed, else nothing goes (see {@link deleteBelow}).
    */
-  async delete(repository: Repository, path: string): Promise<number> {
+  async delete(repository: Repository, path: string, guard?: ChangeGuard): Promise<number> {
     const item = await this.getItem(repository, path)
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
+    if (guard && !guard.allows(path)) throw guard.refusal()
     const key = repository.key
     return this.db.transaction().execute(async (trx) => {
       await this.quota?.charge(trx, repository, async () => sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key), 0)
@@ -279,14 +194,19 @@ export class ArtifactService {
         await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', '=', path).execute()
         return 1
       }
-      const deleted = await withinFolder(trx.deleteFrom('assets').where('repo_key', '=', key), path).executeTakeFirst()
-      await withinFolder(trx.deleteFrom('folders').where('repo_key', '=', key), path).execute()
-      await withinFolder(trx.deleteFrom('properties').where('repo_key', '=', key), path).execute()
+      let files: number
+      if (guard) {
+        files = await deleteBelow(trx, key, path, guard)
+      } else {
+        files = Number((await withinFolder(trx.deleteFrom('assets').where('repo_key', '=', key), path).executeTakeFirst()).numDeletedRows)
+        await withinFolder(trx.deleteFrom('folders').where('repo_key', '=', key), path).execute()
+        await withinFolder(trx.deleteFrom('properties').where('repo_key', '=', key), path).execute()
+      }
       if (path !== '') {
         await trx.deleteFrom('folders').where('repo_key', '=', key).where('path', '=', path).execute()
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
       }
-      return Number(deleted.numDeletedRows)
+      return files
     })
   }
 
@@ -304,53 +224,22 @@ export class ArtifactService {
     return properties
   }
 
-  /** Sets the given properties (replacing those names' values) on an item, and below it if `recursive`. */
-  async setProperties(repository: Repository, path: string, properties: Properties, recursive: boolean): Promise<void> {
-    const targets = await this.propertyTargets(repository, path, recursive)
-    await this.db.transaction().execute(async (trx) => {
-      for (const target of targets) await writeProperties(trx, repository.key, target, properties, false)
+  /**
+   * Sets the given properties (replacing those names' values) on an item, and on everything below
+   * it if `recursive`; with a `guard`, on all of it or, when one item is not allowed, on nothing.
+   */
+  async setProperties(repository: Repository, path: string, properties: Properties, recursive: boolean, guard?: ChangeGuard): Promise<void> {
+    await this.changeProperties(repository, path, recursive, guard, async (trx, paths) => {
+      for (const target of paths) await writeProperties(trx, repository.key, target, properties, false)
     })
   }
 
-  async deleteProperties(repository: Repository, path: string, names: readonly string[], recursive: boolean): Promise<void> {
-    const targets = await this.propertyTargets(repository, path, recursive)
-    if (names.length === 0) return
-    await this.db
-      .deleteFrom('properties')
-      .where('repo_key', '=', repository.key)
-      .where('path', 'in', targets)
-      .where('name', 'in', names)
-      .execute()
-  }
-
-  /** Files whose name matches a pattern with `*` and `?` wildcards, case-insensitively. */
-  async searchByName(pattern: string, repoKeys: readonly string[]): Promise<Asset[]> {
-    if (repoKeys.length === 0) return []
-    const like = pattern.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_')
-    const rows = await this.db
-      .selectFrom('assets')
-      .selectAll()
-      .where(sql<boolean>`lower(name) like ${like} escape '\\'`)
-      .where('repo_key', 'in', repoKeys)
-      .orderBy('repo_key')
-      .orderBy('path')
-      .limit(SEARCH_LIMIT)
-      .execute()
-    return rows.map(toAsset)
-  }
-
-  async searchByChecksum(algorithm: 'sha256' | 'sha1' | 'md5', value: string, repoKeys: readonly string[]): Promise<Asset[]> {
-    if (repoKeys.length === 0) return []
-    const rows = await this.db
-      .selectFrom('assets')
-      .selectAll()
-      .where(algorithm, '=', value.toLowerCase())
-      .where('repo_key', 'in', repoKeys)
-      .orderBy('repo_key')
-      .orderBy('path')
-      .limit(SEARCH_LIMIT)
-      .execute()
-    return rows.map(toAsset)
+  /** Deletes the properties named `names` of an item, and below it if `recursive`; a `guard` as for {@link setProperties}. */
+  async deleteProperties(repository: Repository, path: string, names: readonly string[], recursive: boolean, guard?: ChangeGuard): Promise<void> {
+    await this.changeProperties(repository, path, recursive, guard, async (trx, paths) => {
+      if (names.length === 0) return
+      await trx.deleteFrom('properties').where('repo_key', '=', repository.key).where('path', 'in', paths).where('name', 'in', names).execute()
+    })
   }
 
   /** Remote repositories: the upstream confirmed a cached file is current (its cache period starts again). */
@@ -523,12 +412,22 @@ export class ArtifactService {
     return { repoKey: repository.key, path: '', createdAt: repository.createdAt, createdBy: 'system' }
   }
 
-  private async propertyTargets(repository: Repository, path: string, recursive: boolean): Promise<string[]> {
+  /** Runs `change` in one transaction on the item at `path`, then, if `recursive`, on each page of the items below it. */
+  private async changeProperties(
+    repository: Repository,
+    path: string,
+    recursive: boolean,
+    guard: ChangeGuard | undefined,
+    change: (trx: Transaction<Database>, paths: string[]) => Promise<void>,
+  ): Promise<void> {
     const item = await this.getItem(repository, path)
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
-    if (!recursive || item.kind === 'file') return [path]
-    const below = await this.listDeep(repository.key, path)
-    return [path, ...below.folders.map((f) => f.path), ...below.files.map((f) => f.path)]
+    if (guard && !guard.allows(path)) throw guard.refusal()
+    await this.db.transaction().execute(async (trx) => {
+      await change(trx, [path])
+      if (!recursive || item.kind === 'file') return
+      for await (const { paths } of checkedPagesBelow(trx, repository.key, path, guard)) await change(trx, paths)
+    })
   }
 
   private async assertDeployable(repository: Repository, path: string): Promise<void> {
@@ -594,107 +493,5 @@ export class ArtifactService {
       .values(paths.map((p) => ({ repo_key: repoKey, path: p, folder: parentOf(p), name: nameOf(p), created_at: now, created_by: user })))
       .onConflict((oc) => oc.columns(['repo_key', 'path']).doNothing())
       .execute()
-  }
-}
-
-function assetRow(input: {
-  readonly repoKey: string
-  readonly path: string
-  readonly blob: Pick<BlobInfo, 'sha256' | 'sha1' | 'md5' | 'size'>
-  readonly contentType: string
-  readonly original: Readonly<Record<string, string | undefined>>
-  readonly user: string
-  readonly now: number
-  readonly source?: { readonly url: string; readonly fetchedAt: number } | undefined
-}): AssetTable {
-  return {
-    repo_key: input.repoKey,
-    path: input.path,
-    folder: parentOf(input.path),
-    name: nameOf(input.path),
-    sha256: input.blob.sha256,
-    sha1: input.blob.sha1,
-    md5: input.blob.md5,
-    size: input.blob.size,
-    content_type: input.contentType,
-    original_checksums: JSON.stringify(input.original),
-    created_at: input.now,
-    created_by: input.user,
-    modified_at: input.now,
-    modified_by: input.user,
-    downloaded_at: null,
-    downloaded_by: null,
-    download_count: 0,
-    source_url: input.source?.url ?? null,
-    fetched_at: input.source?.fetchedAt ?? null,
-  }
-}
-
-/** Creates a file, or points an existing one at new content (keeping its creation and download history). */
-async function upsertAsset(trx: Transaction<Database>, row: AssetTable): Promise<void> {
-  await trx
-    .insertInto('assets')
-    .values(row)
-    .onConflict((oc) =>
-      oc.columns(['repo_key', 'path']).doUpdateSet({
-        sha256: row.sha256,
-        sha1: row.sha1,
-        md5: row.md5,
-        size: row.size,
-        content_type: row.content_type,
-        original_checksums: row.original_checksums,
-        modified_at: row.modified_at,
-        modified_by: row.modified_by,
-        source_url: row.source_url ?? null,
-        fetched_at: row.fetched_at ?? null,
-      }),
-    )
-    .execute()
-}
-
-async function writeProperties(trx: Transaction<Database>, repoKey: string, path: string, properties: Properties, replaceAll: boolean) {
-  let clear = trx.deleteFrom('properties').where('repo_key', '=', repoKey).where('path', '=', path)
-  if (!replaceAll) clear = clear.where('name', 'in', [...properties.keys()])
-  await clear.execute()
-  const rows = [...properties].flatMap(([name, values]) => [...new Set(values)].map((value) => ({ repo_key: repoKey, path, name, value })))
-  if (rows.length > 0) await trx.insertInto('properties').values(rows).execute()
-}
-
-/**
- * Restricts a query to paths strictly below `folder` with an index-friendly range instead of
- * LIKE: every path below `a/b` sorts between `a/b/` and `a/b0` (`0` follows `/`).
- */
-function withinFolder<Q extends { where: (...args: never[]) => Q }>(query: Q, folder: string): Q {
-  if (folder === '') return query
-  const q = query as unknown as { where(column: string, op: string, value: string): unknown }
-  return (q.where('path', '>=', `${folder}/`) as typeof q).where('path', '<', `${folder}0`) as unknown as Q
-}
-
-/** The total size of the assets of `repoKey` a query selects (for quota accounting). */
-async function sizeOf(query: SelectQueryBuilder<Database, 'assets', object>, repoKey: string): Promise<number> {
-  const row = await query.select((eb) => eb.fn.sum<number>('size').as('bytes')).where('repo_key', '=', repoKey).executeTakeFirst()
-  return Number(row?.bytes ?? 0)
-}
-
-function toAsset(row: AssetTable): Asset {
-  return {
-    repoKey: row.repo_key,
-    path: row.path,
-    name: row.name,
-    sha256: row.sha256,
-    sha1: row.sha1,
-    md5: row.md5,
-    size: row.size,
-    contentType: row.content_type,
-    originalChecksums: JSON.parse(row.original_checksums) as Asset['originalChecksums'],
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    modifiedAt: row.modified_at,
-    modifiedBy: row.modified_by,
-    downloadedAt: row.downloaded_at,
-    downloadedBy: row.downloaded_by,
-    downloadCount: row.download_count,
-    sourceUrl: row.source_url ?? null,
-    fetchedAt: row.fetched_at ?? null,
   }
 }

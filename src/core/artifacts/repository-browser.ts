@@ -1,7 +1,13 @@
 import { allOf, patternAccess, type PathAccess } from '../auth/path-access.js'
 import { repositoryPatterns, type Repository, type RepositoryService } from '../repositories/repository-service.js'
 import { virtualMembers } from '../remote/virtual-members.js'
-import type { ArtifactService, Asset, Children, Folder } from './artifact-service.js'
+import type { ArtifactService, Asset, Children, Folder, SearchPage } from './artifact-service.js'
+
+/** The quick searches' result limit (Artifactory's default). */
+const SEARCH_LIMIT = 1000
+
+/** Rows a search reads at a time. */
+const SEARCH_PAGE = 1000
 
 /** A repository whose stored files a view shows, with the paths of it the caller may read. */
 export interface ViewSource {
@@ -95,25 +101,36 @@ export class RepositoryBrowser {
   }
 
   /**
-   * The files `find` returns from the views' sources (it is asked once, for all of them), each
-   * shown through the view it was found in (a virtual's key in `repoKey`), once per view, and only
-   * where the view shows that very file: a file hidden behind an earlier member's file of the same
-   * path is not reported. Ordered by repository and path.
+   * The files `find` returns from the views' sources, each shown through the view it was found in
+   * (a virtual's key in `repoKey`), once per view, and only where the view shows that very file: a
+   * file hidden behind an earlier member's file of the same path is not reported. At most `limit`,
+   * counted among what the caller may see: `find` is asked for a page at a time (for all sources
+   * at once) until that many are found or no rows are left. Ordered by repository and path.
    */
-  async search(views: readonly RepositoryView[], find: (repoKeys: readonly string[]) => Promise<Asset[]>): Promise<Asset[]> {
+  async search(
+    views: readonly RepositoryView[],
+    find: (repoKeys: readonly string[], page: SearchPage) => Promise<Asset[]>,
+    limit = SEARCH_LIMIT,
+  ): Promise<Asset[]> {
     const keys = [...new Set(views.flatMap((v) => v.sources.map((s) => s.repository.key)))]
-    const bySource = groupByRepository(await find(keys))
     const results: Asset[] = []
-    for (const view of views) {
-      const hits = view.sources.flatMap(({ repository, access }) => (bySource.get(repository.key) ?? []).filter((a) => access.file(a.path)))
-      const shown = view.sources.length > 1 && hits.length > 0 ? await this.shownFiles(view, hits) : undefined
-      for (const asset of hits) {
-        if (shown && shown.get(asset.path) !== asset.repoKey) continue
-        shown?.delete(asset.path)
-        results.push(asset.repoKey === view.repository.key ? asset : { ...asset, repoKey: view.repository.key })
+    for (let after: SearchPage['after']; ; ) {
+      const page = await find(keys, { after, limit: SEARCH_PAGE })
+      const bySource = groupByRepository(page)
+      for (const view of views) {
+        const hits = view.sources.flatMap(({ repository, access }) => (bySource.get(repository.key) ?? []).filter((a) => access.file(a.path)))
+        const shown = view.sources.length > 1 && hits.length > 0 ? await this.shownFiles(view, hits) : undefined
+        for (const asset of hits) {
+          if (shown && shown.get(asset.path) !== asset.repoKey) continue
+          shown?.delete(asset.path)
+          results.push(asset.repoKey === view.repository.key ? asset : { ...asset, repoKey: view.repository.key })
+        }
       }
+      const last = page[page.length - 1]
+      if (results.length >= limit || page.length < SEARCH_PAGE || !last) break
+      after = { repoKey: last.repoKey, path: last.path }
     }
-    return results.sort((a, b) => compare(a.repoKey, b.repoKey) || compare(a.path, b.path))
+    return results.sort((a, b) => compare(a.repoKey, b.repoKey) || compare(a.path, b.path)).slice(0, limit)
   }
 
   /** For each path of `hits`: the key of the first source of the view with a readable file there, whose file the view shows. */

@@ -5,7 +5,7 @@ import { TroveError, notFound } from '../../core/errors.js'
 import { PlainResolver } from '../../core/remote/plain-resolver.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
-import { refusal, type AccessGuard } from '../../http/access.js'
+import { folderChangeGuard, refusal, type AccessGuard } from '../../http/access.js'
 import { declaredLength, uploadBody } from '../../http/drain.js'
 import { sendRestError, sendRestUploadError } from '../../http/errors.js'
 import { sendFile, sendGenerated } from '../../http/send.js'
@@ -120,7 +120,8 @@ export async function helmRoutes(app: FastifyInstance, services: CoreServices, l
     const repository = await helmRepository(request.params.repo)
     const path = pathOf(request)
     if (repository.rclass === 'virtual') throw new TroveError('UNSUPPORTED', `'${repository.key}' is virtual; delete in its member repository`)
-    const count = await artifacts.delete(repository, path)
+    const guard = await folderChangeGuard(authorizer, request.principal, 'delete', repository.key, path)
+    const count = await artifacts.delete(repository, path, guard)
     request.log.info({ repo: repository.key, path, files: count }, 'deleted')
     await layout.changed(repository)
     return reply.status(204).send()

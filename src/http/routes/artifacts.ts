@@ -2,14 +2,17 @@ import { finished } from 'node:stream/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
 import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
+import { RepositoryBrowser } from '../../core/artifacts/repository-browser.js'
 import type { PlainLayout } from '../../core/artifacts/plain-layout.js'
+import type { PathAccess } from '../../core/auth/path-access.js'
 import { principalName, type Principal } from '../../core/auth/principal.js'
 import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../../core/digest.js'
 import { TroveError, notFound } from '../../core/errors.js'
 import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
-import { refusal, type AccessGuard } from '../access.js'
+import { actionRefusal, folderChangeGuard, refusal, type AccessGuard } from '../access.js'
+import { readAccessOf, searchedViews } from '../browsing.js'
 import { declaredLength, uploadBody } from '../drain.js'
 import { sendRestUploadError } from '../errors.js'
 import { PlainResolver } from '../../core/remote/plain-resolver.js'
@@ -33,16 +36,24 @@ export async function artifactRoutes(
   const { repositories, artifacts } = services
   const layoutOf = (repository: Repository) => layouts.get(repository.packageType)
   const resolver = new PlainResolver(repositories, artifacts, services.remote, layoutOf)
+  const browser = new RepositoryBrowser(repositories, artifacts)
 
   // Uploads are raw bytes whatever their Content-Type: no parser may touch the body.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
   app.setErrorHandler(async (err, request, reply) => sendRestUploadError(request, reply, err))
 
+  // The caller's read access to the paths of the repository a GET asks for: worked out by the access rule, used by the handler.
+  const readAccesses = new WeakMap<FastifyRequest, PathAccess>()
+
   const access = async (request: FastifyRequest, guard: AccessGuard) => {
     const target = targetOf(request)
     const principal = request.principal
-    if (request.method === 'GET' || request.method === 'HEAD') return guard.require(principal, 'read', target.repoKey, target.path)
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      // Read somewhere in the repository; whether at this path depends on what is there (download).
+      readAccesses.set(request, await guard.requirePaths(principal, 'read', target.repoKey))
+      return
+    }
     if (request.method === 'DELETE') return guard.require(principal, 'delete', target.repoKey, target.path)
     await guard.require(principal, 'deploy', target.repoKey, target.path)
     // As in Artifactory, properties given as matrix parameters need the right to annotate.
@@ -56,6 +67,23 @@ export async function artifactRoutes(
   const download = async (request: FastifyRequest, reply: FastifyReply) => {
     const target = targetOf(request)
     const repository = await repositories.require(target.repoKey)
+    const paths = readAccesses.get(request) ?? (await services.authorizer.pathAccess(request.principal, 'read', repository.key))
+    const readAccess = readAccessOf(services, request.principal, { repoKey: repository.key, access: paths })
+    // A folder is listed as the storage API shows it: what the caller may read in it, a virtual's
+    // readable members merged. `undefined` when no folder the caller may browse is there.
+    const listFolder = async () => {
+      const view = await browser.view(repository, readAccess)
+      const item = view.access.folder(target.path) ? await browser.item(view, target.path) : undefined
+      return item?.kind === 'folder' ? sendListing(reply, repository, item.folder, await browser.children(view, target.path)) : undefined
+    }
+    // A folder URL (a trailing slash), or a path the caller may read only as a folder, is browsed
+    // first: where only a folder may be readable, nothing is fetched upstream or generated, and a
+    // path the caller may not read is refused whether or not something is there.
+    const isListingTried = target.isFolder || !paths.file(target.path)
+    if (isListingTried) {
+      if (await listFolder()) return reply
+      if (!paths.file(target.path)) throw actionRefusal(request.principal, 'read', repository.key, target.path)
+    }
     const options = {
       canRead: (key: string) => services.authorizer.can(request.principal, 'read', key, target.path),
       principal: request.principal,
@@ -63,7 +91,8 @@ export async function artifactRoutes(
     const found = await resolver.resolve(repository, target.path, target.isFolder, options)
     if (found.kind === 'generated') return sendGenerated(request, reply, found.file)
     if (found.kind === 'folder') {
-      return sendListing(reply, repository, found.folder, await artifacts.children(found.repository.key, target.path))
+      if (!isListingTried && (await listFolder())) return reply
+      throw notFound(`'${repository.key}/${target.path}' does not exist`)
     }
     // Download policies (core/scanning/policies.ts): a blocked file is refused before any byte is sent.
     await services.policies.assertDownloadAllowed({
@@ -116,7 +145,7 @@ export async function artifactRoutes(
       declaredSize: declaredLength(request),
     }
     const isChecksumDeploy = String(request.headers['x-checksum-deploy']).toLowerCase() === 'true'
-    if (isChecksumDeploy) await assertReadableContent(services, request.principal, expected)
+    if (isChecksumDeploy) await assertReadableContent(services, browser, request.principal, expected)
     const layout = layoutOf(repository)
     // A format's checks apply to a checksum deploy too: it gets the stored content as the body.
     const body = isChecksumDeploy && layout?.deploy ? await services.blobs.open((await artifacts.blobByChecksum(expected)).sha256) : uploadBody(request)
@@ -139,7 +168,8 @@ export async function artifactRoutes(
     const target = targetOf(request)
     const repository = await repositories.require(target.repoKey)
     if (repository.rclass === 'virtual') throw new TroveError('UNSUPPORTED', `'${repository.key}' is virtual; delete in its member repository`)
-    const count = await artifacts.delete(repository, target.path)
+    const guard = await folderChangeGuard(services.authorizer, request.principal, 'delete', repository.key, target.path)
+    const count = await artifacts.delete(repository, target.path, guard)
     request.log.info({ repo: repository.key, path: target.path, files: count }, 'deleted')
     await layoutOf(repository)?.changed?.(repository, target.path, 'deleted')
     return reply.status(204).send()
@@ -158,18 +188,17 @@ function targetOf(request: FastifyRequest): RawRepositoryPath {
 
 /**
  * A checksum deploy copies content the caller never sent, so it must be content they could
- * download from a repository they may read; otherwise a deploy grant and a known digest would
- * disclose any artifact. Content they may not read is reported as unknown (404), like missing
- * content. Malformed or missing checksums are left to {@link ArtifactService.deployByChecksum}.
+ * download: a file they may read (at its path) somewhere; otherwise a deploy grant and a known
+ * digest would disclose any artifact. Content they may not read is reported as unknown (404), like
+ * missing content. Malformed or missing checksums are left to {@link ArtifactService.deployByChecksum}.
  */
-async function assertReadableContent(services: CoreServices, principal: Principal, expected: ExpectedChecksums): Promise<void> {
+async function assertReadableContent(services: CoreServices, browser: RepositoryBrowser, principal: Principal, expected: ExpectedChecksums): Promise<void> {
   const algorithm = (['sha256', 'sha1', 'md5'] as const).find((a) => expected[a] !== undefined)
   const value = algorithm ? expected[algorithm] : undefined
   if (!algorithm || !value || !CHECKSUM_PATTERNS[algorithm].test(value)) return
-  const keys = (await services.repositories.list()).map((r) => r.key)
-  const readable = await services.authorizer.readableRepositories(principal, keys)
-  if (readable.size === keys.length) return // may read everything: nothing to disclose
-  const found = await services.artifacts.searchByChecksum(algorithm, value, [...readable])
+  const views = await searchedViews(services, browser, principal, [])
+  if (views.every((view) => view.access.isEverywhere)) return // may read everything: nothing to disclose
+  const found = await browser.search(views, (repoKeys, page) => services.artifacts.search.byChecksum(algorithm, value, repoKeys, page), 1)
   if (found.length === 0) throw notFound(`checksum deploy failed: no content with ${algorithm} ${value} is stored`)
 }
 

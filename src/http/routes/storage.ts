@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Asset, Folder } from '../../core/artifacts/artifact-service.js'
-import { RepositoryBrowser, type ReadAccess, type RepositoryView, type ViewItem } from '../../core/artifacts/repository-browser.js'
-import type { PathAccess } from '../../core/auth/path-access.js'
-import type { Principal } from '../../core/auth/principal.js'
+import type { Asset, ChangeGuard, Folder } from '../../core/artifacts/artifact-service.js'
+import { RepositoryBrowser, type RepositoryView } from '../../core/artifacts/repository-browser.js'
 import { TroveError, notFound } from '../../core/errors.js'
 import { parseRepositoryPath, type RawRepositoryPath } from '../../core/paths.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
-import { actionRefusal, type AccessGuard } from '../access.js'
+import { folderChangeGuard, type AccessGuard } from '../access.js'
+import { readAccessOf, readableItem, searchedViews } from '../browsing.js'
 import { baseUrlOf, displayPath, encodePath, isoTime } from '../urls.js'
 import { deployBody } from './artifacts.js'
 
@@ -98,7 +97,8 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
     if (!('properties' in request.query)) throw new TroveError('BAD_REQUEST', 'use ?properties=name=value[,value][|name=value]')
     const repository = annotatable(await repositories.require(target.repoKey))
     const properties = parsePropertyAssignments(request.query.properties ?? '')
-    await artifacts.setProperties(repository, target.path, properties, isTrue(request.query.recursive ?? '1'))
+    const { isRecursive, guard } = await propertyChangeReach(services, request, repository, target.path)
+    await artifacts.setProperties(repository, target.path, properties, isRecursive, guard)
     return reply.status(204).send()
   })
 
@@ -108,7 +108,8 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
     const repository = annotatable(await repositories.require(target.repoKey))
     const names = splitList(request.query.properties)
     if (names.length === 0) throw new TroveError('BAD_REQUEST', 'name the properties to delete: ?properties=name[,name]')
-    await artifacts.deleteProperties(repository, target.path, names, isTrue(request.query.recursive ?? '1'))
+    const { isRecursive, guard } = await propertyChangeReach(services, request, repository, target.path)
+    await artifacts.deleteProperties(repository, target.path, names, isRecursive, guard)
     return reply.status(204).send()
   })
 
@@ -118,8 +119,8 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
     async (request) => {
       const name = request.query.name
       if (!name) throw new TroveError('BAD_REQUEST', 'the name parameter is required, e.g. ?name=*.jar')
-      const views = await searchedViews(services, browser, request.principal, request.query.repos)
-      const results = await browser.search(views, (repoKeys) => artifacts.searchByName(name, repoKeys))
+      const views = await searchedViews(services, browser, request.principal, splitList(request.query.repos))
+      const results = await browser.search(views, (repoKeys, page) => artifacts.search.byName(name, repoKeys, page))
       return { results: results.map((a) => ({ uri: storageUriOf(baseUrlOf(request, services.config.baseUrl), a) })) }
     },
   )
@@ -131,36 +132,11 @@ export async function storageRoutes(app: FastifyInstance, services: CoreServices
       const { sha256, sha1, md5 } = request.query
       const [algorithm, value] = sha256 ? (['sha256', sha256] as const) : sha1 ? (['sha1', sha1] as const) : md5 ? (['md5', md5] as const) : []
       if (!algorithm || !value) throw new TroveError('BAD_REQUEST', 'give one of sha256, sha1 or md5')
-      const views = await searchedViews(services, browser, request.principal, request.query.repos)
-      const results = await browser.search(views, (repoKeys) => artifacts.searchByChecksum(algorithm, value, repoKeys))
+      const views = await searchedViews(services, browser, request.principal, splitList(request.query.repos))
+      const results = await browser.search(views, (repoKeys, page) => artifacts.search.byChecksum(algorithm, value, repoKeys, page))
       return { results: results.map((a) => ({ uri: storageUriOf(baseUrlOf(request, services.config.baseUrl), a) })) }
     },
   )
-}
-
-/** The caller's read access to each repository's paths, asked once per repository. */
-function readAccessOf(services: CoreServices, principal: Principal): ReadAccess {
-  const asked = new Map<string, Promise<PathAccess>>()
-  return (repoKey) => {
-    let access = asked.get(repoKey)
-    if (!access) asked.set(repoKey, (access = services.authorizer.pathAccess(principal, 'read', repoKey)))
-    return access
-  }
-}
-
-/**
- * The item at `path` of a view. Where the caller may not read, the refusal (DENIED) comes whether
- * or not something is there, so that it tells nothing about what is; a folder may be read when
- * something in it may be.
- */
-async function readableItem(browser: RepositoryBrowser, view: RepositoryView, principal: Principal, path: string): Promise<ViewItem> {
-  const { access, repository } = view
-  if (!access.file(path) && !access.folder(path)) throw actionRefusal(principal, 'read', repository.key, path)
-  const item = await browser.item(view, path)
-  const isReadable = item?.kind === 'folder' ? access.folder(path) : access.file(path)
-  if (!isReadable) throw actionRefusal(principal, 'read', repository.key, path)
-  if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
-  return item
 }
 
 /** The direct children of a folder of a view, folders with their own facts. */
@@ -176,18 +152,18 @@ async function childItems(browser: RepositoryBrowser, view: RepositoryView, path
 }
 
 /**
- * What a search looks in: the repositories named (a virtual: its readable members' files, shown
- * through it), or, without names, every repository's own files (a virtual has none of its own:
- * its members' are found in them).
+ * How far a property change reaches: below the item too unless `recursive=0` (Artifactory's
+ * default), and then only as far as the caller may annotate all of it (see folderChangeGuard).
  */
-async function searchedViews(services: CoreServices, browser: RepositoryBrowser, principal: Principal, repos: string | undefined): Promise<RepositoryView[]> {
-  const named = [...new Set(splitList(repos))]
-  const candidates =
-    named.length > 0
-      ? (await Promise.all(named.map((key) => services.repositories.get(key)))).filter((r): r is Repository => r !== undefined)
-      : (await services.repositories.list()).filter((r) => r.rclass !== 'virtual')
-  const readAccess = readAccessOf(services, principal)
-  return Promise.all(candidates.map((repository) => browser.view(repository, readAccess)))
+async function propertyChangeReach(
+  services: CoreServices,
+  request: FastifyRequest<{ Querystring: StorageQuery }>,
+  repository: Repository,
+  path: string,
+): Promise<{ isRecursive: boolean; guard: ChangeGuard | undefined }> {
+  const isRecursive = isTrue(request.query.recursive ?? '1')
+  const guard = isRecursive ? await folderChangeGuard(services.authorizer, request.principal, 'annotate', repository.key, path) : undefined
+  return { isRecursive, guard }
 }
 
 /** Properties are set on a file where it is stored: a virtual stores none. */

@@ -3,7 +3,7 @@
  * whose read access comes from permission targets (issue #13, items 7 and 8): the root of a
  * repository opens and shows the folders leading to what the target's pattern allows, and a
  * virtual repository shows its readable members' files, merged, with a file's page pointing
- * through the virtual.
+ * through the virtual and no properties editor (a virtual's properties are changed in its member).
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -55,6 +55,7 @@ describe.skipIf(missing.length > 0)('console tree for a permission-target user',
     await admin('PUT', '/artifactory/team-files/public/a.txt', 'public')
     await admin('PUT', '/artifactory/team-files/private/b.txt', 'private')
     await admin('PUT', '/artifactory/other-files/other/c.txt', OTHER_FILE.toString())
+    await admin('PUT', '/artifactory/api/storage/other-files/other/c.txt?properties=team=core')
     await admin('POST', '/artifactory/api/v2/security/permissions/team-public', {
       name: 'team-public',
       repo: { repositories: ['team-files'], 'include-patterns': ['public/**'], actions: { users: { dana: ['read'] } } },
@@ -113,6 +114,22 @@ describe.skipIf(missing.length > 0)('console tree for a permission-target user',
     const href = await page.getByRole('link', { name: 'Download' }).getAttribute('href')
     expect(href).toBe('/artifactory/all-files/other/c.txt')
     expect(await page.evaluate(async (url) => (await fetch(url)).text(), href!)).toBe(OTHER_FILE.toString())
+    expect(pageErrors).toEqual([])
+  })
+
+  it("4. a virtual's file shows its properties without an editor: they are changed in the member", async () => {
+    const addForm = () => page.getByRole('form', { name: 'Add a property' })
+    await page.goto(`${server.url}/ui/repositories/team-files/public/a.txt`)
+    await page.getByRole('heading', { name: 'a.txt', level: 2 }).waitFor()
+    await addForm().waitFor()
+    expect(await page.getByTestId('virtual-properties-note').count()).toBe(0)
+
+    await page.goto(`${server.url}/ui/repositories/all-files/other/c.txt`)
+    await page.getByRole('heading', { name: 'c.txt', level: 2 }).waitFor()
+    await page.getByTestId('virtual-properties-note').waitFor()
+    expect(await page.locator('[data-property=team]').textContent()).toBe('core')
+    expect(await addForm().count()).toBe(0)
+    expect(await page.getByRole('button', { name: /^(Edit|Delete) / }).count()).toBe(0)
     expect(pageErrors).toEqual([])
   })
 })

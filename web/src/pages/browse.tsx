@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import { api, ApiError, downloadUrl, type StorageItem } from '../api.js'
 import { CopyButton, ErrorMessage, Loading, PageHeader, useAsync, useTitle } from '../components.js'
 import { formatBytes, formatDate, isoDate } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
-import { useSession } from '../session.js'
+import { Properties } from './properties.js'
 
 interface Child {
   readonly name: string
@@ -19,6 +19,8 @@ interface FolderState {
 /** A repository: a lazy tree of its folders and files beside the selected item's details. */
 export function BrowsePage({ repoKey, path }: { repoKey: string; path: string }) {
   useTitle(path ? `${path.split('/').pop()} · ${repoKey}` : repoKey)
+  // Its class decides whether a file's properties can be changed here (not through a virtual).
+  const { value: repository } = useAsync(() => api.repository(repoKey), [repoKey])
   return (
     <section>
       <PageHeader title={repoKey}>
@@ -30,7 +32,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
       <div className="browser">
         <Tree repoKey={repoKey} selected={path} />
         <div className="details" aria-live="polite">
-          <ItemView key={path} repoKey={repoKey} path={path} />
+          <ItemView key={path} repoKey={repoKey} path={path} repositoryClass={repository?.rclass} />
         </div>
       </div>
     </section>
@@ -239,7 +241,7 @@ function Tree({ repoKey, selected }: { repoKey: string; selected: string }) {
   )
 }
 
-function ItemView({ repoKey, path }: { repoKey: string; path: string }) {
+function ItemView({ repoKey, path, repositoryClass }: { repoKey: string; path: string; repositoryClass: string | undefined }) {
   const { value: item, error, loading, reload } = useAsync(() => api.item(repoKey, path), [repoKey, path])
   if (loading && !item) return <Loading />
   if (error) {
@@ -263,7 +265,11 @@ function ItemView({ repoKey, path }: { repoKey: string; path: string }) {
     )
   }
   if (!item) return null
-  return item.children ? <FolderView repoKey={repoKey} path={path} item={item} /> : <FileView repoKey={repoKey} path={path} item={item} onChanged={reload} />
+  return item.children ? (
+    <FolderView repoKey={repoKey} path={path} item={item} />
+  ) : (
+    <FileView repoKey={repoKey} path={path} item={item} repositoryClass={repositoryClass} onChanged={reload} />
+  )
 }
 
 function FolderView({ repoKey, path, item }: { repoKey: string; path: string; item: StorageItem }) {
@@ -304,7 +310,19 @@ function FolderView({ repoKey, path, item }: { repoKey: string; path: string; it
   )
 }
 
-function FileView({ repoKey, path, item, onChanged }: { repoKey: string; path: string; item: StorageItem; onChanged: () => void }) {
+function FileView({
+  repoKey,
+  path,
+  item,
+  repositoryClass,
+  onChanged,
+}: {
+  repoKey: string
+  path: string
+  item: StorageItem
+  repositoryClass: string | undefined
+  onChanged: () => void
+}) {
   const stats = useAsync(() => api.stats(repoKey, path), [repoKey, path, item])
   const href = downloadUrl(repoKey, path)
   const checksums = item.checksums ?? {}
@@ -383,164 +401,7 @@ function FileView({ repoKey, path, item, onChanged }: { repoKey: string; path: s
           )}
         </tbody>
       </table>
-      <Properties repoKey={repoKey} path={path} onChanged={onChanged} />
+      <Properties repoKey={repoKey} path={path} repositoryClass={repositoryClass} onChanged={onChanged} />
     </article>
   )
-}
-
-function Properties({ repoKey, path, onChanged }: { repoKey: string; path: string; onChanged: () => void }) {
-  const { readOnly } = useSession()
-  const { value: properties, error, loading, reload } = useAsync(() => api.properties(repoKey, path), [repoKey, path])
-  const [editing, setEditing] = useState<string | undefined>()
-  const [actionError, setActionError] = useState<{ name: string; message: string } | undefined>()
-  const entries = Object.entries(properties ?? {}).sort(([a], [b]) => a.localeCompare(b))
-
-  const save = async (name: string, values: string[]) => {
-    setActionError(undefined)
-    try {
-      await api.setProperty(repoKey, path, name, values)
-      setEditing(undefined)
-      reload()
-      onChanged()
-      return true
-    } catch (err) {
-      setActionError({ name, message: (err as Error).message })
-      return false
-    }
-  }
-  const remove = async (name: string) => {
-    setActionError(undefined)
-    try {
-      await api.deleteProperty(repoKey, path, name)
-      reload()
-    } catch (err) {
-      setActionError({ name, message: (err as Error).message })
-    }
-  }
-
-  return (
-    <section aria-labelledby="properties-heading">
-      <h3 id="properties-heading">Properties</h3>
-      {loading && !properties ? <Loading /> : null}
-      <ErrorMessage error={error} />
-      {properties && entries.length === 0 ? <p className="muted">No properties. Add one below, e.g. build.number = 42.</p> : null}
-      {entries.length > 0 ? (
-        <table className="properties">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Values</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map(([name, values]) =>
-              editing === name ? (
-                <tr key={name}>
-                  <th scope="row">{name}</th>
-                  <td colSpan={2}>
-                    <PropertyEditor
-                      name={name}
-                      initial={values}
-                      onSave={(v) => save(name, v)}
-                      onCancel={() => setEditing(undefined)}
-                      error={actionError?.name === name ? actionError.message : undefined}
-                    />
-                  </td>
-                </tr>
-              ) : (
-                <tr key={name}>
-                  <th scope="row">{name}</th>
-                  <td data-property={name}>{values.join(', ')}</td>
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(name)} disabled={readOnly?.enabled} aria-label={`Edit ${name}`}>
-                      Edit
-                    </button>
-                    <button type="button" className="small" onClick={() => remove(name)} disabled={readOnly?.enabled} aria-label={`Delete ${name}`}>
-                      Delete
-                    </button>
-                    {actionError?.name === name ? <ErrorMessage error={actionError.message} /> : null}
-                  </td>
-                </tr>
-              ),
-            )}
-          </tbody>
-        </table>
-      ) : null}
-      <AddProperty onAdd={save} error={actionError && !(properties && actionError.name in properties) ? actionError.message : undefined} disabled={readOnly?.enabled === true} />
-    </section>
-  )
-}
-
-function PropertyEditor({
-  name,
-  initial,
-  onSave,
-  onCancel,
-  error,
-}: {
-  name: string
-  initial: readonly string[]
-  onSave: (values: string[]) => Promise<boolean>
-  onCancel: () => void
-  error?: string | undefined
-}) {
-  const [text, setText] = useState(initial.join(', '))
-  const submit = (event: FormEvent) => {
-    event.preventDefault()
-    void onSave(splitValues(text))
-  }
-  return (
-    <form className="inline-form" onSubmit={submit}>
-      <label htmlFor={`edit-${name}`} className="visually-hidden">
-        Values of {name}, separated by commas
-      </label>
-      <input id={`edit-${name}`} value={text} onChange={(e) => setText(e.target.value)} autoFocus />
-      <button type="submit" className="small primary">
-        Save
-      </button>
-      <button type="button" className="small" onClick={onCancel}>
-        Cancel
-      </button>
-      <ErrorMessage error={error} />
-    </form>
-  )
-}
-
-function AddProperty({ onAdd, error, disabled }: { onAdd: (name: string, values: string[]) => Promise<boolean>; error?: string | undefined; disabled: boolean }) {
-  const [name, setName] = useState('')
-  const [values, setValues] = useState('')
-  const submit = async (event: FormEvent) => {
-    event.preventDefault()
-    if (await onAdd(name.trim(), splitValues(values))) {
-      setName('')
-      setValues('')
-    }
-  }
-  return (
-    <form className="inline-form add-property" onSubmit={submit} aria-label="Add a property">
-      <div className="field inline">
-        <label htmlFor="property-name">Name</label>
-        <input id="property-name" value={name} onChange={(e) => setName(e.target.value)} required />
-      </div>
-      <div className="field inline">
-        <label htmlFor="property-values">Values (comma-separated)</label>
-        <input id="property-values" value={values} onChange={(e) => setValues(e.target.value)} />
-      </div>
-      <button type="submit" className="small" disabled={disabled || name.trim() === ''}>
-        Add property
-      </button>
-      <ErrorMessage error={error} />
-    </form>
-  )
-}
-
-function splitValues(text: string): string[] {
-  const values = text
-    .split(',')
-    .map((v) => v.trim())
-    .filter((v) => v !== '')
-  return values.length > 0 ? values : ['']
 }
