@@ -46,8 +46,9 @@ function wantedKind(path: string, installed: readonly InstalledPackageReader[]):
  * another repository's copy of a digest; a foreign layer it does not hold is skipped and named
  * (`context.skip`). Layers are read in order, each streamed (gzip, zstd or plain tar) and never
  * extracted: the scanner keeps, per path, only the files that say something (OS package databases,
- * os-release, `node_modules/**\/package.json`, `site-packages/*.dist-info/METADATA`, jars), read
- * or spooled with a size cap, and applies each layer's whiteouts (`.wh.<name>` deletes a path of
+ * os-release, and what the formats' installed-package readers in `context.installed` take:
+ * `node_modules/**\/package.json`, `site-packages/*.dist-info/METADATA`, jars), read or spooled
+ * with a size cap, and applies each layer's whiteouts (`.wh.<name>` deletes a path of
  * the layers below, `.wh..wh..opq` empties a folder of them), so a package a later layer removed is
  * not reported. Every component's location names its layer: `layer <index> (<digest>): <path>`.
  */
