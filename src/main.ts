@@ -25,6 +25,7 @@ import { RepositoryService } from './core/repositories/repository-service.js'
 import { DownloadPolicies } from './core/scanning/policies.js'
 import { ScanReports } from './core/scanning/reports.js'
 import { Scanner } from './core/scanning/scanner.js'
+import { ScanningRegistry } from './core/scanning/scanning-registry.js'
 import { VulnDbSync } from './core/scanning/sync.js'
 import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
@@ -79,8 +80,10 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const groups = new GroupService(db)
   const projects = new ProjectService(db, users, repositories)
   const permissionTargets = new PermissionTargetService(db)
-  const vulndb = new VulnerabilityDatabase(db)
-  const scanner = new Scanner({ db, blobs, repositories, vulndb, jobs, logger, limits: config.scanning })
+  // What the formats give the scanner (extractors, ecosystems): the core asks this, never a package type.
+  const scanning = new ScanningRegistry(FORMATS)
+  const vulndb = new VulnerabilityDatabase(db, scanning)
+  const scanner = new Scanner({ db, blobs, repositories, vulndb, jobs, logger, registry: scanning, limits: config.scanning })
   scanner.registerJobs()
   // Scan on upload and on first caching: every committed file an extractor reads queues a job.
   artifacts.onStored((repository, files) => {

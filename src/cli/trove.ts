@@ -3,6 +3,8 @@ import { Command } from 'commander'
 import { ConfigError, loadConfig } from '../config/config.js'
 import { createTrove } from '../main.js'
 import { importVulnerabilities } from '../core/scanning/import-command.js'
+import { ScanningRegistry } from '../core/scanning/scanning-registry.js'
+import { FORMATS } from '../formats/index.js'
 import { VERSION } from '../version.js'
 
 const program = new Command()
@@ -51,7 +53,7 @@ program
   .description('import OSV records from a .json file, a .zip archive or a folder of them')
   .option('-c, --config <file>', 'YAML configuration file (default: $TROVE_CONFIG)')
   .action(async (path: string, options: { config?: string }) => {
-    const summary = await importVulnerabilities(loadConfig({ file: options.config }), path)
+    const summary = await importVulnerabilities(loadConfig({ file: options.config }), path, new ScanningRegistry(FORMATS))
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
   })
 

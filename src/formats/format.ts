@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { PlainLayout } from '../core/artifacts/plain-layout.js'
 import type { RepositoryClass } from '../core/repositories/repository-service.js'
+import type { FormatScanning } from '../core/scanning/format-scanning.js'
 import type { CoreServices } from '../core/services.js'
 
 /**
@@ -13,6 +14,8 @@ export interface Format {
   readonly id: string
   /** Repository classes it supports; creating another class of this type is refused. */
   readonly kinds: readonly RepositoryClass[]
+  /** What the scanner gets from this format: extractors, ecosystems, readers of installed packages. */
+  readonly scanning?: FormatScanning
   /**
    * Registers the format's own routes (if any) in an encapsulated plugin, with its own error
    * handler. Plain-layout formats (generic) are served by the core's `/artifactory/{repo}/{path}`.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { cvssRating, cvssV3BaseScore } from './cvss.js'
-import { assessSeverity, parseSeverityLevel, purlOf } from './reports.js'
+import { scanningRegistryWithGo } from '../../../test/helpers/scanning-registry.js'
+import { assessSeverity, parseSeverityLevel } from './reports.js'
 
 describe('CVSS v3 base scores', () => {
   // Scores as NVD publishes them for these vectors (FIRST's calculator gives the same).
@@ -59,6 +60,7 @@ describe('severity of a vulnerability', () => {
 })
 
 describe('package URLs', () => {
+  const ecosystems = scanningRegistryWithGo()
   it.each([
     [{ ecosystem: 'npm', name: 'lodash', version: '4.17.15' }, 'pkg:npm/lodash@4.17.15'],
     [{ ecosystem: 'npm', name: '@babel/core', version: '7.0.0' }, 'pkg:npm/%40babel/core@7.0.0'],
@@ -69,6 +71,6 @@ describe('package URLs', () => {
     [{ ecosystem: 'Alpine:v3.19', name: 'musl', version: '1.2.4-r2' }, 'pkg:apk/alpine/musl@1.2.4-r2?distro=alpine-3.19'],
     [{ ecosystem: 'Go', name: 'github.com/dgrijalva/jwt-go', version: '3.2.0' }, 'pkg:golang/github.com/dgrijalva/jwt-go@3.2.0'],
   ])('%j → %s', (component, purl) => {
-    expect(purlOf(component)).toBe(purl)
+    expect(ecosystems.purl(component)).toBe(purl)
   })
 })

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import type { AssessedReport } from './reports.js'
-import { purlOf } from './reports.js'
+import type { ScanningRegistry } from './scanning-registry.js'
 
 /**
  * An artifact's scan report as a CycloneDX 1.5 SBOM (JSON; ECMA-424 / cyclonedx.org
  * `bom-1.5.schema.json`): the artifact as `metadata.component`, each found component with its
  * purl, and each vulnerability with its ratings (the advisory's level, and the CVSS v3 score
- * computed from its vector) and what it `affects`.
+ * computed from its vector) and what it `affects`. Purls are the ecosystems' own (`ecosystems`).
  */
-export function toCycloneDx(report: AssessedReport, tool: { readonly name: string; readonly version: string }): Record<string, unknown> {
+export function toCycloneDx(report: AssessedReport, tool: { readonly name: string; readonly version: string }, ecosystems: Pick<ScanningRegistry, 'purl'>): Record<string, unknown> {
   const refOf = (seq: number) => `component-${seq}`
   const seqOf = new Map(report.components.map((c, seq) => [`${c.name}\0${c.version}\0${c.location}`, seq]))
   const components = report.components.map((c, seq) => {
-    const purl = purlOf(c)
+    const purl = ecosystems.purl(c)
     return {
       type: 'library',
       'bom-ref': refOf(seq),

@@ -1,4 +1,5 @@
-import { comparatorFor, compareSemver, type VersionComparator } from './versions/index.js'
+import type { VersionComparator } from './ecosystem.js'
+import { compareSemver } from './versions/semver.js'
 
 /** An OSV range event: exactly one of the keys is set. */
 export interface OsvEvent {
@@ -26,11 +27,11 @@ export interface AffectedPackage {
  * affected when the last event at or below it is an `introduced` (`"0"` is below everything):
  * `introduced` inclusive, `fixed` and `limit` exclusive, `last_affected` inclusive. Several ranges
  * are OR-ed. `ECOSYSTEM` ranges use the ecosystem's ordering, `SEMVER` ranges SemVer 2.0; `GIT`
- * ranges (commits) say nothing about a version and are ignored. An ecosystem without a known
- * ordering matches by `versions` only.
+ * ranges (commits) say nothing about a version and are ignored. `ecosystemOrder` is the entry's
+ * ecosystem's ordering (declared by a format); without one, `ECOSYSTEM` ranges are ignored and only
+ * `versions` and `SEMVER` ranges match.
  */
-export function isAffected(entry: AffectedPackage, version: string): boolean {
-  const ecosystemOrder = comparatorFor(entry.ecosystem)
+export function isAffected(entry: AffectedPackage, version: string, ecosystemOrder: VersionComparator | undefined): boolean {
   if (entry.versions.includes(version)) return true
   if (ecosystemOrder && entry.versions.some((v) => ecosystemOrder(v, version) === 0)) return true
   for (const range of entry.ranges) {

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely'
-import semver from 'semver'
 import type { Repository } from '../repositories/repository-service.js'
 import type { Database } from '../../metadata/schema.js'
 import { cvssRating, cvssV3BaseScore, type CvssScore } from './cvss.js'
@@ -225,45 +224,4 @@ function subjectKey(row: { repo_key: string; sha256: string }): string {
 
 function zeroCounts(): Counts {
   return { critical: 0, high: 0, moderate: 0, low: 0 }
-}
-
-/** A package URL (purl-spec) of a component, when its ecosystem has a purl type; declared ranges get none. */
-export function purlOf(component: { ecosystem: string; name: string; version: string }): string | undefined {
-  const [base, release] = splitEcosystem(component.ecosystem)
-  const version = component.version
-  // A declared dependency's range (`^4.17.0`) is no version: such a purl names the package only.
-  const isExact = base === 'npm' ? semver.valid(version) !== null : /^[\w.+~:-]+$/.test(version)
-  const at = isExact ? `@${encodeURIComponent(version).replace(/%3A/g, ':')}` : ''
-  const enc = (s: string) => encodeURIComponent(s)
-  switch (base) {
-    case 'npm': {
-      const [scope, name] = component.name.startsWith('@') ? (component.name.split('/') as [string, string]) : [undefined, component.name]
-      return `pkg:npm/${scope ? `${enc(scope)}/` : ''}${enc(name)}${at}`
-    }
-    case 'PyPI':
-      return `pkg:pypi/${enc(component.name.toLowerCase().replace(/[-_.]+/g, '-'))}${at}`
-    case 'Maven': {
-      const [group, artifact] = component.name.split(':')
-      return artifact ? `pkg:maven/${enc(group!)}/${enc(artifact)}${at}` : undefined
-    }
-    case 'Go':
-      return `pkg:golang/${component.name.split('/').map(enc).join('/')}${at}`
-    case 'RubyGems':
-      return `pkg:gem/${enc(component.name)}${at}`
-    case 'NuGet':
-      return `pkg:nuget/${enc(component.name)}${at}`
-    case 'Debian':
-    case 'Ubuntu':
-      return `pkg:deb/${base.toLowerCase()}/${enc(component.name)}${at}${release ? `?distro=${base.toLowerCase()}-${enc(release)}` : ''}`
-    case 'Alpine':
-      return `pkg:apk/alpine/${enc(component.name)}${at}${release ? `?distro=alpine-${enc(release.replace(/^v/, ''))}` : ''}`
-    default:
-      return undefined
-  }
-}
-
-/** `Debian:12` → [`Debian`, `12`]. */
-export function splitEcosystem(ecosystem: string): [string, string | undefined] {
-  const i = ecosystem.indexOf(':')
-  return i < 0 ? [ecosystem, undefined] : [ecosystem.slice(0, i), ecosystem.slice(i + 1)]
 }

@@ -1,82 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import type { ExpressionBuilder, Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import semver from 'semver'
 import type { BlobStore } from '../blobs/blob-store.js'
 import { notFound } from '../errors.js'
 import type { JobQueue } from '../jobs/job-queue.js'
 import type { Repository, RepositoryService } from '../repositories/repository-service.js'
 import type { Database } from '../../metadata/schema.js'
 import { DEFAULT_EXTRACTION_LIMITS, ScanFailure, type Component, type ExtractionLimits } from './components.js'
-import { normalizePackageName } from './ecosystems.js'
-import type { ExtractionContext, LinkedBlobs } from './extractors/archive-limits.js'
-import { extractJar, extractPom } from './extractors/maven.js'
-import { extractNpmTarball } from './extractors/npm.js'
-import { extractOciManifest, resolveImageFile } from './extractors/oci.js'
-import { extractSdist, extractWheel } from './extractors/python.js'
+import type { ExtractionContext, LinkedBlobs, RepositoryFiles } from './extractor.js'
+import type { ScanningRegistry } from './scanning-registry.js'
 import type { ImportSummary, OsvRecord, VulnerabilityDatabase } from './vulndb.js'
-
-/** Reads the components of one kind of artifact. */
-export interface Extractor {
-  readonly format: string
-  /** Whether a file at `path` of `repository` is this extractor's to read. */
-  accepts(repository: Repository, path: string): boolean
-  /** `context` gives the repository's other blobs (an image's layers) and a scratch folder the scanner removes afterwards. */
-  extract(source: Readable, limits: ExtractionLimits, context: ExtractionContext): Promise<Component[]>
-}
-
-export const NPM_EXTRACTOR: Extractor = {
-  format: 'npm',
-  accepts: (repository, path) => repository.packageType === 'npm' && /\/-\/[^/]+\.tgz$/.test(path),
-  extract: extractNpmTarball,
-}
-
-/** An image manifest or index in a docker repository (not a blob of the `_uploads` folder). */
-export const OCI_EXTRACTOR: Extractor = {
-  format: 'oci',
-  accepts: (repository, path) => repository.packageType === 'docker' && /(?:^|\/)(?:list\.)?manifest\.json$/.test(path) && !path.includes('/_uploads/'),
-  extract: extractOciManifest,
-}
-
-/** Python wheels, by name, whatever the repository type (PyPI, generic). */
-export const PYTHON_WHEEL_EXTRACTOR: Extractor = {
-  format: 'pypi-wheel',
-  accepts: (repository, path) => repository.packageType !== 'docker' && /\.whl$/i.test(path),
-  extract: extractWheel,
-}
-
-/** Python sdists: `<name>-<version>.tar.gz` outside npm and docker repositories (a tarball without PKG-INFO fails its scan, saying so). */
-export const PYTHON_SDIST_EXTRACTOR: Extractor = {
-  format: 'pypi-sdist',
-  accepts: (repository, path) =>
-    repository.packageType !== 'npm' && repository.packageType !== 'docker' && /(?:^|\/)[A-Za-z0-9][A-Za-z0-9._]*(?:-[A-Za-z0-9._]+)*-\d[^/]*\.tar\.gz$/.test(path),
-  extract: (source, limits) => extractSdist(source, limits),
-}
-
-/** Jars, wars and ears, and poms, whatever the repository type (Maven, generic). */
-export const MAVEN_ARCHIVE_EXTRACTOR: Extractor = {
-  format: 'maven-archive',
-  accepts: (repository, path) => repository.packageType !== 'docker' && /\.(?:jar|war|ear)$/i.test(path),
-  extract: extractJar,
-}
-
-export const MAVEN_POM_EXTRACTOR: Extractor = {
-  format: 'maven-pom',
-  accepts: (repository, path) => repository.packageType !== 'docker' && /\.pom$/i.test(path),
-  extract: (source, limits) => extractPom(source, limits),
-}
-
-export const DEFAULT_EXTRACTORS: readonly Extractor[] = [
-  NPM_EXTRACTOR,
-  OCI_EXTRACTOR,
-  PYTHON_WHEEL_EXTRACTOR,
-  PYTHON_SDIST_EXTRACTOR,
-  MAVEN_ARCHIVE_EXTRACTOR,
-  MAVEN_POM_EXTRACTOR,
-]
 
 export const SCAN_JOB = 'scan'
 export const REMATCH_JOB = 'scan-rematch'
@@ -138,7 +73,8 @@ export interface ScanSubject {
  * database within one job run.
  */
 export class Scanner {
-  private readonly extractors: readonly Extractor[]
+  /** The formats' extractors and ecosystems, which the scanner asks (it knows no package type). */
+  readonly registry: ScanningRegistry
 
   constructor(
     private readonly deps: {
@@ -148,13 +84,17 @@ export class Scanner {
       readonly vulndb: VulnerabilityDatabase
       readonly jobs: JobQueue
       readonly logger: Logger
+      readonly registry: ScanningRegistry
       readonly limits?: ExtractionLimits
-      readonly extractors?: readonly Extractor[]
       /** Where each scan gets its scratch folder (jars, wheels, RPM databases spooled); default the OS temp folder. */
       readonly scratchDir?: string
     },
   ) {
-    this.extractors = deps.extractors ?? DEFAULT_EXTRACTORS
+    this.registry = deps.registry
+  }
+
+  private get extractors() {
+    return this.registry.extractors
   }
 
   /** Registers the scan and re-match jobs. */
@@ -241,7 +181,7 @@ export class Scanner {
     const skipped: SkippedPart[] = []
     const scratchDir = await mkdtemp(join(this.deps.scratchDir ?? tmpdir(), 'trove-scan-'))
     try {
-      const context: ExtractionContext = { linked, scratchDir, skip: (location, why) => skipped.push({ location, reason: why }) }
+      const context: ExtractionContext = { linked, scratchDir, installed: this.registry.installed, skip: (location, why) => skipped.push({ location, reason: why }) }
       components = await extractor.extract(await this.deps.blobs.open(sha256), limits, context)
     } catch (err) {
       // Only what the archive caused ends the scan; anything else (storage down) is retried by the job.
@@ -278,7 +218,7 @@ export class Scanner {
               sha256,
               seq: i + j,
               ecosystem: c.ecosystem,
-              name: normalizePackageName(c.ecosystem, c.name),
+              name: this.registry.normalizeName(c.ecosystem, c.name),
               display_name: c.name,
               version: c.version,
               relation: c.relation,
@@ -318,8 +258,8 @@ export class Scanner {
     if (subjects.length === 0) return
     const db = this.deps.db
     const rows = await db.selectFrom('scan_components').selectAll().where((eb) => isOneOf(eb, subjects)).execute()
-    // Declared dependencies are ranges: only exact versions are matched.
-    const matchable = rows.filter((r) => (r.ecosystem !== 'npm' || semver.valid(r.version) !== null) && (r.relation !== 'dependency' || isExactVersion(r.version)))
+    // Declared dependencies are ranges, and a lockfile may pin a URL: only exact versions are matched.
+    const matchable = rows.filter((r) => this.registry.isVersion(r.ecosystem, r.version) && (r.relation !== 'dependency' || isExactVersion(r.version)))
     const matches = await this.deps.vulndb.matchMany(matchable.map((r) => ({ ecosystem: r.ecosystem, name: r.name, version: r.version })))
     const findings = matchable.flatMap((r, i) => (matches.get(i) ?? []).map((m) => ({ repo_key: r.repo_key, sha256: r.sha256, seq: r.seq, vuln_id: m.id })))
     const now = Date.now()
@@ -351,13 +291,10 @@ export class Scanner {
   async report(repository: Repository, path: string): Promise<ScanReport> {
     const db = this.deps.db
     let asset = await db.selectFrom('assets').select(['sha256']).where('repo_key', '=', repository.key).where('path', '=', path).executeTakeFirst()
-    if (!asset && repository.packageType === 'docker') {
-      // `<image>/<tag>`, `<image>:<tag>` or `<image>@sha256:<hex>`: the manifest file they name.
-      const file = await resolveImageFile(db, repository.key, path)
-      if (file) {
-        path = file
-        asset = await db.selectFrom('assets').select(['sha256']).where('repo_key', '=', repository.key).where('path', '=', path).executeTakeFirst()
-      }
+    const named = asset ? undefined : await this.resolveReportPath(repository, path)
+    if (named !== undefined) {
+      path = named
+      asset = await db.selectFrom('assets').select(['sha256']).where('repo_key', '=', repository.key).where('path', '=', path).executeTakeFirst()
     }
     if (!asset) throw notFound(`'${repository.key}/${path}' does not exist`)
     const sha256 = asset.sha256
@@ -374,7 +311,6 @@ export class Scanner {
     const groups = groupByAlias([...records.values()])
     const vulnerabilities = groups.map((group): ScanReportVulnerability => {
       const ids = group.map((r) => r.id)
-      const main = group[0]!
       const hit = findings.filter((f) => ids.includes(f.vuln_id))
       const seqs = [...new Set(hit.map((f) => f.seq))].sort((a, b) => a - b)
       return {
@@ -385,7 +321,7 @@ export class Scanner {
         severityLevel: group.map((r) => r.database_specific?.severity).find((s): s is string => typeof s === 'string') ?? null,
         components: seqs.map((seq) => {
           const c = components.find((x) => x.seq === seq)!
-          return { name: c.display_name, version: c.version, relation: c.relation, location: c.location, fixedVersions: fixesFor(main, group, c) }
+          return { name: c.display_name, version: c.version, relation: c.relation, location: c.location, fixedVersions: this.fixesFor(group, c) }
         }),
       }
     })
@@ -405,6 +341,45 @@ export class Scanner {
       vulnerabilities,
       skipped: result.skipped === null ? [] : (JSON.parse(result.skipped) as SkippedPart[]),
     }
+  }
+
+  /** The versions that fix a vulnerability (its records' `fixed` events) for a component of the report. */
+  private fixesFor(group: readonly OsvRecord[], component: { ecosystem: string; name: string }): string[] {
+    const fixes = new Set<string>()
+    for (const record of group) {
+      for (const affected of record.affected ?? []) {
+        if (affected.package?.ecosystem !== component.ecosystem) continue
+        if (this.registry.normalizeName(component.ecosystem, affected.package.name ?? '') !== component.name) continue
+        for (const range of affected.ranges ?? []) if (range.type !== 'GIT') for (const e of range.events) if (e.fixed !== undefined) fixes.add(e.fixed)
+      }
+    }
+    return [...fixes]
+  }
+
+  /** A report path in a form people write (an image's `<name>:<tag>`): the stored file the first extractor that knows the form says it names. */
+  private async resolveReportPath(repository: Repository, path: string): Promise<string | undefined> {
+    const db = this.deps.db
+    const files: RepositoryFiles = {
+      existing: async (paths) =>
+        paths.length === 0 ? [] : (await db.selectFrom('assets').select('path').where('repo_key', '=', repository.key).where('path', 'in', [...paths]).execute()).map((r) => r.path),
+      withContent: async (sha256, folder) =>
+        (
+          await db
+            .selectFrom('assets')
+            .select('path')
+            .where('repo_key', '=', repository.key)
+            .where('sha256', '=', sha256)
+            // Paths under `folder/`: from `folder/` up to `folder0` ('0' follows '/').
+            .where('path', '>=', `${folder}/`)
+            .where('path', '<', `${folder}0`)
+            .execute()
+        ).map((r) => r.path),
+    }
+    for (const extractor of this.extractors) {
+      const file = await extractor.resolveReportPath?.(repository, path, files)
+      if (file !== undefined) return file
+    }
+    return undefined
   }
 }
 
@@ -436,19 +411,6 @@ function groupByAlias(records: readonly OsvRecord[]): OsvRecord[][] {
     groups.set(root, [...(groups.get(root) ?? []), r])
   }
   return [...groups.values()].sort((a, b) => (a[0]!.id < b[0]!.id ? -1 : 1))
-}
-
-function fixesFor(_main: OsvRecord, group: readonly OsvRecord[], component: { ecosystem: string; name: string }): string[] {
-  const fixes = new Set<string>()
-  for (const record of group) {
-    for (const affected of record.affected ?? []) {
-      if (affected.package?.ecosystem !== component.ecosystem) continue
-      const name = affected.package.name ?? ''
-      if (normalizePackageName(component.ecosystem, name) !== component.name) continue
-      for (const range of affected.ranges ?? []) if (range.type !== 'GIT') for (const e of range.events) if (e.fixed !== undefined) fixes.add(e.fixed)
-    }
-  }
-  return [...fixes]
 }
 
 /** Whether a declared dependency's version is one exact version (no range operator, wildcard, property or URL). */

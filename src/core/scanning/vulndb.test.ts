@@ -7,9 +7,12 @@ import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createCoreFixture, type CoreFixture } from '../../../test/helpers/core.js'
 import { metadataBackends } from '../../../test/helpers/postgres.js'
+import { scanningRegistryWithGo } from '../../../test/helpers/scanning-registry.js'
 import { VulnerabilityDatabase } from './vulndb.js'
 
 const OSV = join(import.meta.dirname, '../../../test/fixtures/osv')
+/** Names and orderings as Trove's formats declare them, and Go's (the fixtures hold Go advisories). */
+const ECOSYSTEMS = scanningRegistryWithGo()
 
 interface Row {
   readonly n: string
@@ -41,7 +44,7 @@ describe.each(backends)('vulnerability database on %s', (backend) => {
 
   beforeAll(async () => {
     core = await createCoreFixture(backend)
-    vulndb = new VulnerabilityDatabase(core.metadata.db)
+    vulndb = new VulnerabilityDatabase(core.metadata.db, ECOSYSTEMS)
     scratch = await mkdtemp(join(tmpdir(), 'trove-vulndb-'))
   })
   afterAll(async () => {
@@ -130,7 +133,7 @@ describe.each(backends)('vulnerability database on %s', (backend) => {
     await pipeline(zip.outputStream, createWriteStream(zipPath))
     const fresh = await createCoreFixture(backend)
     try {
-      const db = new VulnerabilityDatabase(fresh.metadata.db)
+      const db = new VulnerabilityDatabase(fresh.metadata.db, ECOSYSTEMS)
       expect(await db.importZip(zipPath)).toMatchObject({ imported: 39, withdrawn: 1, invalid: 0 })
 
       // 64 MiB of zeros compresses about a thousand times.

@@ -7,8 +7,8 @@ import { TroveError } from '../errors.js'
 import { parseJson } from '../json.js'
 import { readLimited } from '../streams.js'
 import type { Database } from '../../metadata/schema.js'
-import { normalizePackageName } from './ecosystems.js'
 import { isAffected, type AffectedPackage, type OsvRange } from './matcher.js'
+import type { ScanningRegistry } from './scanning-registry.js'
 
 /** One OSV record (the fields Trove reads; the whole record is kept as imported). */
 export interface OsvRecord {
@@ -82,11 +82,14 @@ const BATCH = 200
  * form OSV publishes per ecosystem), kept in the metadata store so that every node sees the same.
  * A record replaces the stored one only when its `modified` is newer; a withdrawn record is
  * removed. Each `affected[]` entry is a row keyed by ecosystem + normalised name: matching one
- * package version reads only the advisories of that package.
+ * package version reads only the advisories of that package. Names are normalised and versions
+ * ordered as the formats declare their ecosystems (`ecosystems`); records of any other ecosystem
+ * are kept and matched by exact names, `versions` and `SEMVER` ranges.
  */
 export class VulnerabilityDatabase {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly ecosystems: Pick<ScanningRegistry, 'normalizeName' | 'comparator'>,
     private readonly limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
   ) {}
 
@@ -192,7 +195,7 @@ export class VulnerabilityDatabase {
   async matchMany(packages: readonly { ecosystem: string; name: string; version?: string | undefined }[]): Promise<Map<number, VulnMatch[]>> {
     const byPackage = new Map<string, number[]>()
     packages.forEach((p, i) => {
-      const key = `${p.ecosystem}\0${normalizePackageName(p.ecosystem, p.name)}`
+      const key = `${p.ecosystem}\0${this.ecosystems.normalizeName(p.ecosystem, p.name)}`
       byPackage.set(key, [...(byPackage.get(key) ?? []), i])
     })
     const result = new Map<number, VulnMatch[]>()
@@ -211,11 +214,12 @@ export class VulnerabilityDatabase {
         id: r.vuln_id,
         entry: { ecosystem, ranges: JSON.parse(r.ranges) as OsvRange[], versions: JSON.parse(r.versions) as string[] } satisfies AffectedPackage,
       }))
+      const order = this.ecosystems.comparator(ecosystem)
       for (const index of indexes) {
         const version = packages[index]!.version
         const matched = new Map<string, string[]>()
         for (const { id, entry } of entries) {
-          if (version !== undefined && !isAffected(entry, version)) continue
+          if (version !== undefined && !isAffected(entry, version, order)) continue
           const fixes = matched.get(id) ?? []
           for (const range of entry.ranges) for (const e of range.events) if (e.fixed !== undefined && range.type !== 'GIT' && !fixes.includes(e.fixed)) fixes.push(e.fixed)
           matched.set(id, fixes)
@@ -299,7 +303,7 @@ export class VulnerabilityDatabase {
           const ecosystem = a.package?.ecosystem
           const name = a.package?.name
           if (typeof ecosystem !== 'string' || typeof name !== 'string') return []
-          const normalized = normalizePackageName(ecosystem, name)
+          const normalized = this.ecosystems.normalizeName(ecosystem, name)
           summary.changedPackages.add(`${ecosystem}\0${normalized}`)
           return [
             {

@@ -1,4 +1,5 @@
 import type { Format } from '../format.js'
+import { mavenScanning } from './scanning.js'
 import { MavenLayout } from './maven-layout.js'
 
 /**
@@ -11,6 +12,7 @@ import { MavenLayout } from './maven-layout.js'
 export const mavenFormat: Format = {
   id: 'maven',
   kinds: ['local', 'remote', 'virtual'],
+  scanning: mavenScanning,
   register: async () => {},
   plainLayout: (services) => new MavenLayout(services),
 }

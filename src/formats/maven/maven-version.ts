@@ -1,12 +1,18 @@
 /**
- * Maven's version order (Maven 3's `ComparableVersion`), so that `latest` and `release` in a
- * generated `maven-metadata.xml` are the versions Maven itself would pick: `1.10` after `1.9`,
- * `1.0-alpha-1` < `1.0-beta` < `1.0-rc1` < `1.0-SNAPSHOT` < `1.0` = `1.0.0` = `1-ga` < `1.0-sp1`,
- * unknown qualifiers after all of those, in text order.
+ * Maven's version order, the one copy Trove has: the format orders `maven-metadata.xml`'s
+ * `<versions>`, `<latest>` and `<release>` with it, and the scanner matches Maven advisories' ranges
+ * with it (`scanning.ts`). `1.10` after `1.9`, `1.0-alpha-1` < `1.0-beta` < `1.0-rc1` <
+ * `1.0-SNAPSHOT` < `1.0` = `1.0.0` = `1-ga` < `1.0-sp1`, unknown qualifiers after all of those, in
+ * text order.
  *
- * A version is split at `.`, `-` and at every change between digits and letters; a `-` or such a
- * change opens a nested list, and trailing "null" items (`0`, empty, `ga`, `final`, `release`) are
- * dropped from each list, which is what makes `1.0` equal to `1`.
+ * Maven 3's `ComparableVersion` algorithm: a version is split at `.`, `-` and at every change
+ * between digits and letters; a `-` or such a change opens a nested list, and trailing "null" items
+ * (`0`, empty, `ga`, `final`, `release`) are dropped from each list, which is what makes `1.0` equal
+ * to `1`. One rule is the POM reference's "Version Order Specification" rather than that class:
+ * the nulls are trimmed "at each remaining hyphen", so a hyphen list left holding nothing but the
+ * next hyphen list is that list (`1-ga-1` = `1-0-1` = `1-1`). OSV orders Maven advisories' ranges
+ * by the specification and the ordering vectors (test/fixtures/versions, from osv-scalibr) say so;
+ * `ComparableVersion` itself (3.8 and 3.9 alike) keeps `1-ga-1` below `1-1`.
  */
 
 type Item = IntItem | StringItem | ListItem
@@ -81,7 +87,10 @@ function parse(version: string): ListItem {
     }
   }
   if (text.length > start) list.items.push(item(isDigit, text.slice(start), false))
-  while (stack.length > 0) normalize(stack.pop()!)
+  while (stack.length > 0) {
+    const list = stack.pop()!
+    normalize(list, list === root)
+  }
   return root
 }
 
@@ -100,12 +109,15 @@ function stringItem(text: string, isFollowedByDigit: boolean): StringItem {
   return { kind: 'string', value: ALIASES[value] ?? value }
 }
 
-function normalize(list: ListItem): void {
+/** Drops trailing nulls (past nested lists); a hyphen list then holding only one list becomes it (`1-ga-1` → `1-1`). */
+function normalize(list: ListItem, isRoot: boolean): void {
   for (let i = list.items.length - 1; i >= 0; i--) {
     const last = list.items[i]!
     if (isNull(last)) list.items.splice(i, 1)
     else if (last.kind !== 'list') break
   }
+  const only = list.items[0]
+  if (!isRoot && list.items.length === 1 && only!.kind === 'list') list.items.splice(0, 1, ...only!.items)
 }
 
 function isNull(item: Item): boolean {

@@ -1,4 +1,5 @@
 import type { Format } from '../format.js'
+import { npmScanning } from './scanning.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
 
 /**
@@ -12,6 +13,7 @@ import { NPM_PREFIX, npmRoutes } from './routes.js'
 export const npmFormat: Format = {
   id: 'npm',
   kinds: ['local', 'remote', 'virtual'],
+  scanning: npmScanning,
   register: async (app, services) => {
     await app.register(async (scope) => npmRoutes(scope, services), { prefix: NPM_PREFIX })
   },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { CoreServices } from '../../core/services.js'
 import type { Format } from '../format.js'
+import { ociScanning } from './scanning.js'
 import { DownloadRecorder } from './download-recorder.js'
 import { ManifestCache } from './manifest-cache.js'
 import { LocalRegistry } from './registry.js'
@@ -19,6 +20,7 @@ const UPLOAD_SWEEP_JOB = 'oci-upload-cleanup'
 export const ociFormat: Format = {
   id: 'docker',
   kinds: ['local', 'remote', 'virtual'],
+  scanning: ociScanning,
   async register(app: FastifyInstance, services: CoreServices): Promise<void> {
     const { config } = services
     const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))

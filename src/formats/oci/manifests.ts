@@ -1,5 +1,5 @@
 import { parseJson } from '../../core/json.js'
-import { isForeignLayer } from '../../core/scanning/extractors/oci.js'
+import { isForeignLayer } from './image-components.js'
 import { OciError } from './errors.js'
 import { parseDigest } from './names.js'
 

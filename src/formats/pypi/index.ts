@@ -1,4 +1,5 @@
 import type { Format } from '../format.js'
+import { pypiScanning } from './scanning.js'
 import { PYPI_PREFIX, pypiRoutes } from './routes.js'
 
 /**
@@ -12,6 +13,7 @@ import { PYPI_PREFIX, pypiRoutes } from './routes.js'
 export const pypiFormat: Format = {
   id: 'pypi',
   kinds: ['local', 'remote', 'virtual'],
+  scanning: pypiScanning,
   register: async (app, services) => {
     await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })
   },

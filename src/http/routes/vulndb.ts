@@ -75,7 +75,7 @@ export async function vulndbRoutes(app: FastifyInstance, services: CoreServices)
     const repository = await services.repositories.require(target.repoKey)
     const report = assessReport(await scanner.report(repository, target.path))
     if (format === 'json') return report
-    return reply.type('application/vnd.cyclonedx+json; version=1.5').send(toCycloneDx(report, { name: 'trove', version: VERSION }))
+    return reply.type('application/vnd.cyclonedx+json; version=1.5').send(toCycloneDx(report, { name: 'trove', version: VERSION }, scanner.registry))
   })
 }
 

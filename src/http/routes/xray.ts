@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { TroveError, isTroveError } from '../../core/errors.js'
 import { parseRepositoryPath } from '../../core/paths.js'
-import { assessReport, splitEcosystem, type AssessedReport, type AssessedVulnerability } from '../../core/scanning/reports.js'
+import { assessReport, type AssessedReport, type AssessedVulnerability } from '../../core/scanning/reports.js'
+import type { ScanningRegistry } from '../../core/scanning/scanning-registry.js'
 import type { CoreServices } from '../../core/services.js'
 
 /** Paths and checksums one request may ask about at most. */
@@ -42,7 +43,7 @@ export async function xrayRoutes(app: FastifyInstance, services: CoreServices): 
       try {
         const report = assessReport(await scanner.report(repository, path))
         if (report.status === 'unsupported' || report.status === 'pending') return false
-        artifacts.push(xrayArtifact(report, repository.packageType))
+        artifacts.push(xrayArtifact(report, repository.packageType, scanner.registry))
         return true
       } catch (err) {
         if (isTroveError(err) && err.code === 'NOT_FOUND') return false
@@ -73,16 +74,16 @@ export async function xrayRoutes(app: FastifyInstance, services: CoreServices): 
   })
 }
 
-/** One artifact as Xray's `ArtifactObj`. */
-function xrayArtifact(report: AssessedReport, packageType: string) {
+/** One artifact as Xray's `ArtifactObj`; component ids and package types as the formats declare them. */
+function xrayArtifact(report: AssessedReport, packageType: string, ecosystems: ScanningRegistry) {
   const self = report.components.find((c) => c.relation === 'self')
   const fullPath = `${INSTANCE}/${report.repo}/${report.path}`
   return {
     general: {
-      component_id: self ? componentId(self) : report.path.split('/').pop(),
+      component_id: self ? ecosystems.xrayComponentId(self) : report.path.split('/').pop(),
       name: report.path.split('/').pop() ?? report.path,
       path: fullPath,
-      pkg_type: PKG_TYPES[packageType] ?? packageType,
+      pkg_type: ecosystems.xrayPackageType(packageType),
       sha256: report.sha256,
     },
     issues: report.vulnerabilities.map((v) => xrayIssue(v, fullPath)),
@@ -111,27 +112,3 @@ function xrayIssue(v: AssessedVulnerability, fullPath: string) {
 }
 
 const XRAY_SEVERITY = { low: 'Low', moderate: 'Medium', high: 'High', critical: 'Critical' } as const
-
-const PKG_TYPES: Record<string, string> = { npm: 'Npm', docker: 'Docker', pypi: 'Pypi', maven: 'Maven', helm: 'Helm', generic: 'Generic', go: 'Go' }
-
-/** Xray's component ids: `npm://lodash:4.17.15`, `pypi://requests:2.0.0`, `gav://g:a:1.0`, `deb://debian:12:openssl:3.0`. */
-function componentId(c: { ecosystem: string; name: string; version: string }): string {
-  const [base, release] = splitEcosystem(c.ecosystem)
-  switch (base) {
-    case 'npm':
-      return `npm://${c.name}:${c.version}`
-    case 'PyPI':
-      return `pypi://${c.name}:${c.version}`
-    case 'Maven':
-      return `gav://${c.name}:${c.version}`
-    case 'Go':
-      return `go://${c.name}:${c.version}`
-    case 'Debian':
-    case 'Ubuntu':
-      return `deb://${base.toLowerCase()}:${release ?? ''}:${c.name}:${c.version}`
-    case 'Alpine':
-      return `alpine://${release ?? ''}:${c.name}:${c.version}`
-    default:
-      return `${base.toLowerCase()}://${c.name}:${c.version}`
-  }
-}

@@ -6,35 +6,6 @@ import * as zlib from 'node:zlib'
 import { readLimited } from '../../streams.js'
 import { ScanFailure, type ExtractionLimits } from '../components.js'
 
-/**
- * What an extractor may use besides the bytes it is given: other blobs of the artifact's repository
- * (an image's layers), a scratch folder of its own (removed by the scanner after the scan) for what
- * must be read whole (a zip's directory is at its end, SQLite needs a file), and a way to say what
- * it left unread.
- */
-export interface ExtractionContext {
-  readonly linked: LinkedBlobs
-  readonly scratchDir: string
-  /** Records a part of the artifact that was not read, and why (`layer 2 (sha256:…)`, a foreign layer). */
-  skip(location: string, reason: string): void
-}
-
-/**
- * The blobs of the repository that holds the scanned artifact: a scan reads nothing else, so what
- * a manifest names but its repository does not hold (another project's layer) is never read, and
- * whether such bytes exist anywhere else changes nothing.
- */
-export interface LinkedBlobs {
-  /** Whether the repository holds the blob (some file of it has these bytes). */
-  holds(sha256: string): Promise<boolean>
-  /**
-   * The bytes of a blob the repository holds. One it does not hold fails the scan (`ScanFailure`
-   * naming `what`), except in a remote repository, which caches blobs as clients pull them: there
-   * a plain error makes the job try again later.
-   */
-  open(sha256: string, what: string): Promise<Readable>
-}
-
 /** Jars inside jars inside jars... deeper than this ends the scan (a nested-zip bomb). */
 export const MAX_NESTING_DEPTH = 4
 /** A small identity file (`etc/os-release`) read at most. */

@@ -1,39 +1,11 @@
-import { compareApk } from './apk.js'
-import { compareDpkg } from './dpkg.js'
-import { compareMaven } from './maven.js'
-import { comparePep440 } from './pep440.js'
-import { compareRpm } from './rpm.js'
-import { compareSemver } from './semver.js'
-
-export { compareApk, compareDpkg, compareMaven, comparePep440, compareRpm, compareSemver }
-
-/** Orders two versions of one ecosystem: negative, 0 or positive. Never throws. */
-export type VersionComparator = (a: string, b: string) => number
-
-/** Base ecosystem (OSV spelling, without a `:release` suffix) → its ordering. */
-const COMPARATORS: Record<string, VersionComparator> = {
-  npm: compareSemver,
-  Go: compareSemver,
-  Hex: compareSemver,
-  PyPI: comparePep440,
-  Maven: compareMaven,
-  Debian: compareDpkg,
-  Ubuntu: compareDpkg,
-  Alpine: compareApk,
-  'Red Hat': compareRpm,
-  AlmaLinux: compareRpm,
-  'Rocky Linux': compareRpm,
-  openSUSE: compareRpm,
-  SUSE: compareRpm,
-}
-
-/** The comparator of an OSV ecosystem (`Debian:12` → dpkg), or undefined when Trove has none. */
-export function comparatorFor(ecosystem: string): VersionComparator | undefined {
-  return COMPARATORS[baseEcosystem(ecosystem)]
-}
-
-/** `Debian:12` → `Debian`; `npm` → `npm`. */
-export function baseEcosystem(ecosystem: string): string {
-  const colon = ecosystem.indexOf(':')
-  return colon >= 0 ? ecosystem.slice(0, colon) : ecosystem
-}
+/**
+ * Version orderings more than one ecosystem or format uses (SemVer: npm, and OSV's `SEMVER`
+ * ranges of any ecosystem; dpkg, apk and rpm: distributions). A format declares which one its
+ * ecosystems use (`Ecosystem.compare`); an ordering only one format uses lives in its folder
+ * (Maven's in `formats/maven`).
+ */
+export { compareApk } from './apk.js'
+export { compareDpkg } from './dpkg.js'
+export { compareRpm } from './rpm.js'
+export { compareSemver } from './semver.js'
+export type { VersionComparator } from '../ecosystem.js'

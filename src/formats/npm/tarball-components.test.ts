@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { packTarball } from '../../../../test/helpers/npm.js'
-import { DEFAULT_EXTRACTION_LIMITS, ScanFailure } from '../components.js'
-import { extractNpmTarball } from './npm.js'
+import { packTarball } from '../../../test/helpers/npm.js'
+import { DEFAULT_EXTRACTION_LIMITS, ScanFailure } from '../../core/scanning/components.js'
+import { extractNpmTarball } from './tarball-components.js'
 
 const extract = (bytes: Buffer, limits = DEFAULT_EXTRACTION_LIMITS) => extractNpmTarball(Readable.from([bytes]), limits)
 

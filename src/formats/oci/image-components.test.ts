@@ -4,11 +4,16 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { sha256 } from '../../../../test/helpers/oci-images.js'
-import { dpkgParagraph, jarOf, rpmHeader, rpmSqliteOf, tarOfFiles, tarOfItems, type TarItem } from '../../../../test/helpers/scan-archives.js'
-import { DEFAULT_EXTRACTION_LIMITS, ScanFailure, type ExtractionLimits } from '../components.js'
-import type { ExtractionContext } from './archive-limits.js'
-import { extractOciManifest } from './oci.js'
+import { sha256 } from '../../../test/helpers/oci-images.js'
+import { dpkgParagraph, jarOf, rpmHeader, rpmSqliteOf, tarOfFiles, tarOfItems, type TarItem } from '../../../test/helpers/scan-archives.js'
+import { DEFAULT_EXTRACTION_LIMITS, ScanFailure, type ExtractionLimits } from '../../core/scanning/components.js'
+import type { ExtractionContext } from '../../core/scanning/extractor.js'
+import { ScanningRegistry } from '../../core/scanning/scanning-registry.js'
+import { FORMATS } from '../index.js'
+import { extractOciManifest } from './image-components.js'
+
+/** Every format's readers of installed packages (npm's, PyPI's, Maven's), as the scanner passes them. */
+const INSTALLED = new ScanningRegistry(FORMATS).installed
 
 const LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
 
@@ -31,6 +36,7 @@ class Blobs {
         return Readable.from([bytes])
       },
     },
+    installed: INSTALLED,
     skip: (location, reason) => this.skipped.push({ location, reason }),
   })
 }

@@ -1,21 +1,16 @@
 import { rm } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { Readable } from 'node:stream'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../../metadata/schema.js'
-import { ScanFailure, type Component, type ExtractionLimits } from '../components.js'
-import { MAX_SMALL_FILE_BYTES, MAX_SPOOLED_BYTES, UnpackBudget, readCapped, spoolCapped, type ExtractionContext } from './archive-limits.js'
-import { scanJarFile } from './maven.js'
+import { ScanFailure, type Component, type ExtractionLimits } from '../../core/scanning/components.js'
+import type { ExtractionContext, InstalledPackageReader, RepositoryFiles } from '../../core/scanning/extractor.js'
+import { MAX_SMALL_FILE_BYTES, MAX_SPOOLED_BYTES, UnpackBudget, readCapped, spoolCapped } from '../../core/scanning/extractors/archive-limits.js'
+import { walkTar } from '../../core/scanning/extractors/tar-walk.js'
 import { osEcosystem, parseApkInstalled, parseDpkgStatus, parseOsRelease, readRpmSqlite, type OsIdentity, type OsPackage } from './os-packages.js'
-import { componentsOfMetadata } from './python.js'
-import { walkTar } from './tar-walk.js'
 
 /** A manifest read at most (the registry refuses larger ones). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 /** Child manifests of an index scanned at most. */
 const MAX_INDEX_CHILDREN = 64
-/** One `package.json` in `node_modules` read at most (larger ones are skipped, not failed). */
-const MAX_PACKAGE_JSON_BYTES = 1024 * 1024
 const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'])
 
 /** Which layer a file came from: its index in the manifest's `layers` (from 0) and its digest. */
@@ -32,21 +27,16 @@ type Held =
 
 const IDENTITY_FILES = new Set(['etc/os-release', 'usr/lib/os-release', 'etc/debian_version', 'etc/alpine-release'])
 const RPM_DATABASES = new Set(['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/rpmdb.sqlite'])
-const NODE_PACKAGE = /(?:^|\/)node_modules\/(?:@[^/]+\/)?[^/@.][^/]*\/package\.json$/
-const PYTHON_METADATA = /(?:^|\/)(?:site|dist)-packages\/[^/]+\.dist-info\/METADATA$/
-const JAR = /\.(?:jar|war|ear)$/i
 
-type Wanted = 'identity' | 'dpkg' | 'apk' | 'rpm' | 'npm' | 'python' | 'jar'
+type Wanted = 'identity' | 'dpkg' | 'apk' | 'rpm' | InstalledPackageReader
 
-function wantedKind(path: string): Wanted | undefined {
+/** What a file of the image's file system is: the OS's own files first, then any format's installed packages. */
+function wantedKind(path: string, installed: readonly InstalledPackageReader[]): Wanted | undefined {
   if (IDENTITY_FILES.has(path)) return 'identity'
   if (path === 'var/lib/dpkg/status' || (/^var\/lib\/dpkg\/status\.d\/[^/]+$/.test(path) && !path.endsWith('.md5sums'))) return 'dpkg'
   if (path === 'lib/apk/db/installed') return 'apk'
   if (RPM_DATABASES.has(path)) return 'rpm'
-  if (NODE_PACKAGE.test(path)) return 'npm'
-  if (PYTHON_METADATA.test(path)) return 'python'
-  if (JAR.test(path)) return 'jar'
-  return undefined
+  return installed.find((reader) => reader.accepts(path))
 }
 
 /**
@@ -56,8 +46,9 @@ function wantedKind(path: string): Wanted | undefined {
  * another repository's copy of a digest; a foreign layer it does not hold is skipped and named
  * (`context.skip`). Layers are read in order, each streamed (gzip, zstd or plain tar) and never
  * extracted: the scanner keeps, per path, only the files that say something (OS package databases,
- * os-release, `node_modules/**\/package.json`, `site-packages/*.dist-info/METADATA`, jars), read
- * or spooled with a size cap, and applies each layer's whiteouts (`.wh.<name>` deletes a path of
+ * os-release, and what the formats' installed-package readers in `context.installed` take:
+ * `node_modules/**\/package.json`, `site-packages/*.dist-info/METADATA`, jars), read or spooled
+ * with a size cap, and applies each layer's whiteouts (`.wh.<name>` deletes a path of
  * the layers below, `.wh..wh..opq` empties a folder of them), so a package a later layer removed is
  * not reported. Every component's location names its layer: `layer <index> (<digest>): <path>`.
  */
@@ -171,9 +162,16 @@ async function scanImage(manifest: Record<string, unknown>, limits: ExtractionLi
       // Any other entry (a file, a link) replaces what lower layers had at this path.
       if (held.get(path)?.layer.index !== index) held.delete(path)
       if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return undefined // links are never followed
-      const kind = wantedKind(path)
+      const kind = wantedKind(path, context.installed)
       if (!kind) return undefined
       const where = `layer ${index} (${layer.digest}): ${path}`
+      if (typeof kind !== 'string') {
+        return async (stream) => {
+          const components = await kind.read(Readable.from(stream), { path, where, size: entry.size }, limits, context)
+          count(components.length)
+          held.set(path, { kind: 'components', layer, components })
+        }
+      }
       switch (kind) {
         case 'identity':
           return async (stream) => {
@@ -199,33 +197,6 @@ async function scanImage(manifest: Record<string, unknown>, limits: ExtractionLi
             } finally {
               await rm(file, { force: true })
               await rm(`${file}-journal`, { force: true })
-            }
-          }
-        case 'npm':
-          return async (stream) => {
-            if (entry.size > MAX_PACKAGE_JSON_BYTES) return void entry.resume()
-            const manifestOf = parseJsonObject(await readCapped(stream, MAX_PACKAGE_JSON_BYTES, where))
-            // A broken package.json in an image is not the image's fault to fail on: it is skipped.
-            if (!manifestOf || typeof manifestOf.name !== 'string' || typeof manifestOf.version !== 'string') return
-            count(1)
-            held.set(path, { kind: 'components', layer, components: [{ ecosystem: 'npm', name: manifestOf.name, version: manifestOf.version, relation: 'installed', location: where }] })
-          }
-        case 'python':
-          return async (stream) => {
-            const components = componentsOfMetadata(await readCapped(stream, limits.maxMetadataBytes, where), where, 'installed', false)
-            count(components.length)
-            held.set(path, { kind: 'components', layer, components })
-          }
-        case 'jar':
-          return async (stream) => {
-            const file = join(context.scratchDir, `layer-${index}.jar`)
-            try {
-              await spoolCapped(Readable.from(stream), file, MAX_SPOOLED_BYTES, where)
-              const components = await scanJarFile(file, limits, context, { label: where, prefix: `${where}!/`, relation: 'installed' })
-              count(components.length)
-              held.set(path, { kind: 'components', layer, components })
-            } finally {
-              await rm(file, { force: true })
             }
           }
       }
@@ -268,15 +239,6 @@ async function scanImage(manifest: Record<string, unknown>, limits: ExtractionLi
   return found
 }
 
-function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(bytes.toString('utf8'))
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
-
 const MANIFEST_NAMES = ['manifest.json', 'list.manifest.json']
 
 /**
@@ -284,29 +246,16 @@ const MANIFEST_NAMES = ['manifest.json', 'list.manifest.json']
  * `<image>/<tag>`, `<image>:<tag>`, `<image>@sha256:<hex>` or `<image>/sha256:<hex>` (the layout
  * keeps `<image>/<tag>/manifest.json`, `list.manifest.json` for an index). Undefined when none.
  */
-export async function resolveImageFile(db: Kysely<Database>, repoKey: string, path: string): Promise<string | undefined> {
+export async function resolveImageFile(path: string, files: RepositoryFiles): Promise<string | undefined> {
   const digest = /^(.+?)(?:@|\/)sha256:([a-f0-9]{64})$/.exec(path)
   if (digest) {
     const image = digest[1]!
-    const rows = await db
-      .selectFrom('assets')
-      .select(['path'])
-      .where('repo_key', '=', repoKey)
-      .where('sha256', '=', digest[2]!)
-      .where('path', '>=', `${image}/`)
-      .where('path', '<', `${image}0`)
-      .execute()
+    const paths = await files.withContent(digest[2]!, image)
     // A manifest directly in a tag or digest folder of this image (not of an image nested below it).
-    const hit = rows.map((r) => r.path).find((p) => MANIFEST_NAMES.includes(posix.basename(p)) && posix.dirname(posix.dirname(p)) === image)
-    return hit
+    return paths.find((p) => MANIFEST_NAMES.includes(posix.basename(p)) && posix.dirname(posix.dirname(p)) === image)
   }
   const colon = path.lastIndexOf(':')
   const folder = colon > path.lastIndexOf('/') && colon > 0 ? `${path.slice(0, colon)}/${path.slice(colon + 1)}` : path
-  const rows = await db
-    .selectFrom('assets')
-    .select(['path'])
-    .where('repo_key', '=', repoKey)
-    .where('path', 'in', MANIFEST_NAMES.map((n) => `${folder}/${n}`))
-    .execute()
-  return rows[0]?.path
+  const found = await files.existing(MANIFEST_NAMES.map((n) => `${folder}/${n}`))
+  return MANIFEST_NAMES.map((n) => `${folder}/${n}`).find((p) => found.includes(p))
 }

@@ -1,42 +1,15 @@
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { ScanFailure, type Component, type ExtractionLimits } from '../components.js'
-import { readCapped, spoolCapped, UnpackBudget, type ExtractionContext } from './archive-limits.js'
-import { walkTar } from './tar-walk.js'
-import { walkZip } from './zip-walk.js'
+import { ScanFailure, type Component, type ExtractionLimits } from '../../core/scanning/components.js'
+import type { ExtractionContext } from '../../core/scanning/extractor.js'
+import { readCapped, spoolCapped, UnpackBudget } from '../../core/scanning/extractors/archive-limits.js'
+import { walkTar } from '../../core/scanning/extractors/tar-walk.js'
+import { walkZip } from '../../core/scanning/extractors/zip-walk.js'
+import { parseCoreMetadata } from './core-metadata.js'
+import { normalizeName } from './names.js'
 
 /** Core metadata (`METADATA`, `PKG-INFO`) read at most: PyPI's largest are well under 1 MiB. */
 const MAX_CORE_METADATA_BYTES = 4 * 1024 * 1024
-
-/** PEP 503: lower case, runs of `-`, `_`, `.` as one `-` (how OSV's PyPI records are matched). */
-export function normalizePythonName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-')
-}
-
-export interface CoreMetadata {
-  readonly name: string | undefined
-  readonly version: string | undefined
-  readonly requiresDist: readonly string[]
-}
-
-/**
- * The header fields of a core metadata file (RFC 822 style, up to the first blank line; a line
- * starting with whitespace continues the previous field).
- */
-export function parseCoreMetadata(text: string): CoreMetadata {
-  const fields: [string, string][] = []
-  for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
-    if (line === '') break
-    if (/^[ \t]/.test(line) && fields.length > 0) {
-      fields[fields.length - 1]![1] += ` ${line.trim()}`
-      continue
-    }
-    const colon = line.indexOf(':')
-    if (colon > 0) fields.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()])
-  }
-  const first = (key: string) => fields.find(([k]) => k === key)?.[1]
-  return { name: first('name'), version: first('version'), requiresDist: fields.filter(([k]) => k === 'requires-dist').map(([, v]) => v) }
-}
 
 /**
  * A `Requires-Dist` value (PEP 508: `name[extras] (spec) ; marker` or `name[extras]spec; marker`)
@@ -48,21 +21,22 @@ export function requirementOf(value: string): { name: string; version: string } 
   const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$/.exec(requirement)
   if (!match) return undefined
   const spec = match[2]!.replace(/^\((.*)\)$/, '$1').trim()
-  if (spec.startsWith('@')) return { name: normalizePythonName(match[1]!), version: spec } // a URL reference
+  if (spec.startsWith('@')) return { name: normalizeName(match[1]!), version: spec } // a URL reference
   const pin = /^===?\s*([A-Za-z0-9._+!-]+)$/.exec(spec)
-  return { name: normalizePythonName(match[1]!), version: pin ? pin[1]! : spec === '' ? '*' : spec.replace(/\s+/g, '') }
+  return { name: normalizeName(match[1]!), version: pin ? pin[1]! : spec === '' ? '*' : spec.replace(/\s+/g, '') }
 }
 
 /** The components one core metadata file names: its project, and for the artifact's own, its `Requires-Dist`. */
 export function componentsOfMetadata(bytes: Buffer, location: string, relation: Component['relation'], withRequirements: boolean): Component[] {
-  const metadata = parseCoreMetadata(bytes.toString('utf8'))
+  const fields = parseCoreMetadata(bytes.toString('utf8'))
+  const name = fields.get('name')?.[0]
+  const version = fields.get('version')?.[0]
   const found: Component[] = []
-  if (metadata.name && metadata.version) {
-    found.push({ ecosystem: 'PyPI', name: normalizePythonName(metadata.name), version: metadata.version, relation, location })
-  }
+  if (name && version) found.push({ ecosystem: 'PyPI', name: normalizeName(name), version, relation, location })
   if (withRequirements) {
-    for (const value of metadata.requiresDist) {
-      const requirement = requirementOf(value)
+    // A value continued on the next line is one requirement.
+    for (const value of fields.get('requires-dist') ?? []) {
+      const requirement = requirementOf(value.replace(/\s*\n\s*/g, ' '))
       if (requirement) found.push({ ecosystem: 'PyPI', ...requirement, relation: 'dependency', location: `${location} Requires-Dist` })
     }
   }
