@@ -46,8 +46,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
     // What the router refuses before any route runs (a URL that is not valid percent-encoding, a
     // path past maxParamLength) gets the REST error body too, not Fastify's own.
-    frameworkErrors: (err, _request, reply) =>
-      sendRestError(reply, { status: err.statusCode ?? 400, code: err.code, message: err.message }),
+    frameworkErrors: (err, request, reply) => sendRestError(reply, normalizeError(err, request)),
   })
 
   // Fastify's own JSON parser (with its __proto__ and constructor checks), behind the depth limit

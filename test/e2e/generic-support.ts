@@ -152,7 +152,7 @@ export function expectRestError(response: HttpResponse, status: number, message?
   expect({ status: response.status, body: response.text }).toMatchObject({ status })
   expect(response.headers['content-type']).toMatch(/^application\/json/)
   const body = response.json()
-  expect(body).toEqual({ errors: [{ status, message: expect.any(String) }] })
+  expect(body).toEqual({ errors: [{ status, code: expect.stringMatching(/^[A-Z_]+$/), message: expect.any(String) }] })
   if (message !== undefined) expect(body.errors[0].message).toMatch(message)
 }
 
