@@ -7,6 +7,7 @@ import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
+import { formatRoutes } from './routes/formats.js'
 import { repositoryRoutes } from './routes/repositories.js'
 import { projectRoutes } from './routes/projects.js'
 import { securityRoutes } from './routes/security.js'
@@ -90,6 +91,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(services)] as const] : [])))
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
+  await app.register(async (scope) => formatRoutes(scope, services, formats))
   await app.register(async (scope) => ssoRoutes(scope, services))
   await app.register(async (scope) => vulndbRoutes(scope, services))
   await app.register(async (scope) => scanPolicyRoutes(scope, services))

@@ -1,5 +1,6 @@
 import type { Format } from '../format.js'
 import { MavenLayout } from './maven-layout.js'
+import { mavenSetMeUp } from './set-me-up.js'
 
 /**
  * Maven repositories (local, remote, virtual) on the core's plain layout
@@ -11,6 +12,9 @@ import { MavenLayout } from './maven-layout.js'
 export const mavenFormat: Format = {
   id: 'maven',
   kinds: ['local', 'remote', 'virtual'],
+  title: 'Maven',
+  setMeUp: mavenSetMeUp,
+  console: { packageNoun: 'artifact', browseHints: ['Folders are <group, one folder per dot>/<artifact>/<version>, beside their maven-metadata.xml.'] },
   register: async () => {},
   plainLayout: (services) => new MavenLayout(services),
 }

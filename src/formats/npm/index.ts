@@ -1,5 +1,6 @@
 import type { Format } from '../format.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
+import { npmSetMeUp } from './set-me-up.js'
 
 /**
  * npm repositories: the npm registry API (publish, install, dist-tags, deprecate, unpublish,
@@ -12,6 +13,9 @@ import { NPM_PREFIX, npmRoutes } from './routes.js'
 export const npmFormat: Format = {
   id: 'npm',
   kinds: ['local', 'remote', 'virtual'],
+  title: 'npm',
+  setMeUp: npmSetMeUp,
+  console: { packageNoun: 'package', browseHints: ['A package is a folder; its tarballs are in its - folder.'] },
   register: async (app, services) => {
     await app.register(async (scope) => npmRoutes(scope, services), { prefix: NPM_PREFIX })
   },
