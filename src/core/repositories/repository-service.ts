@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import picomatch from 'picomatch'
+import type { RepositoryConfigBody } from '../../api/repositories.js'
 import { z } from 'zod'
 import type { Database, RepositoryTable } from '../../metadata/schema.js'
 import { TroveError, ValidationError, conflict, fieldPath, invalidField, notFound, schemaProblems } from '../errors.js'
@@ -9,30 +10,14 @@ export const REPOSITORY_CLASSES = ['local', 'remote', 'virtual', 'federated'] as
 export type RepositoryClass = (typeof REPOSITORY_CLASSES)[number]
 
 /**
- * A repository's configuration in Artifactory's JSON shape. Fields Trove does not know are kept
- * as given and returned on GET, so that tools which round-trip configurations lose nothing.
+ * A repository's configuration in Artifactory's JSON shape (src/api/repositories.ts), as stored:
+ * validated, with its patterns. Fields Trove does not know are kept as given and returned on GET,
+ * so that tools which round-trip configurations lose nothing.
  */
-export interface RepositoryConfig {
-  readonly key: string
+export interface RepositoryConfig extends RepositoryConfigBody {
   readonly rclass: RepositoryClass
-  readonly packageType: string
-  readonly description?: string
-  readonly notes?: string
   readonly includesPattern: string
   readonly excludesPattern: string
-  /** Trove: callers without credentials may read (download, browse) this repository. */
-  readonly anonymousRead?: boolean
-  // remote
-  readonly url?: string
-  readonly username?: string
-  readonly password?: string
-  readonly offline?: boolean
-  readonly retrievalCachePeriodSecs?: number
-  readonly missedRetrievalCachePeriodSecs?: number
-  // virtual
-  readonly repositories?: readonly string[]
-  readonly defaultDeploymentRepo?: string
-  readonly [unknownField: string]: unknown
 }
 
 export interface Repository {

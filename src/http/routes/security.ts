@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { CreatedTokenBody, TokenList, UserBody, UserSummary } from '../../api/security.js'
 import type { CoreServices } from '../../core/services.js'
 import { TroveError, denied, invalidField, notFound } from '../../core/errors.js'
 import type { User, UserInput } from '../../core/auth/user-service.js'
@@ -16,7 +17,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
 
   app.get('/artifactory/api/security/users', { config: { access: 'admin' } }, async (request) => {
     const base = baseUrlOf(request, services.config.baseUrl)
-    return (await users.list()).map((u) => ({ name: u.name, uri: `${base}/artifactory/api/security/users/${encodeURIComponent(u.name)}`, realm: 'internal' }))
+    return (await users.list()).map((u): UserSummary => ({ name: u.name, uri: `${base}/artifactory/api/security/users/${encodeURIComponent(u.name)}`, realm: 'internal' }))
   })
 
   // A user may read their own record; admins any.
@@ -160,7 +161,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
   app.get('/access/api/v1/tokens', { config: { access: 'authenticated' } }, async (request) => {
     const principal = request.principal
     const list = await tokens.list(principal.kind === 'user' && principal.isAdmin ? undefined : principalUser(request))
-    return {
+    const body: TokenList = {
       tokens: list.map((t) => ({
         token_id: t.id,
         subject: t.subject,
@@ -173,6 +174,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
         refreshable: t.isRefreshable,
       })),
     }
+    return body
   })
 
   app.delete<{ Params: { id: string } }>('/access/api/v1/tokens/:id', { config: { access: 'authenticated' } }, async (request, reply) => {
@@ -187,7 +189,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
   })
 }
 
-function tokenBody(created: CreatedToken) {
+function tokenBody(created: CreatedToken): CreatedTokenBody {
   return {
     token_id: created.id,
     access_token: created.token,
@@ -228,7 +230,7 @@ function principalUser(request: FastifyRequest): string {
   return principal.name
 }
 
-function userBody(user: User) {
+function userBody(user: User): UserBody {
   return {
     ...user.attributes,
     name: user.name,
