@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'DENIED'
   | 'CONFLICT'
   | 'UNSUPPORTED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RANGE_NOT_SATISFIABLE'
   | 'PAYLOAD_TOO_LARGE'
   | 'QUOTA_EXCEEDED'
@@ -38,6 +39,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   DENIED: 403,
   CONFLICT: 409,
   UNSUPPORTED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   PAYLOAD_TOO_LARGE: 413,
   QUOTA_EXCEEDED: 413,
@@ -65,6 +67,45 @@ export class TroveError extends Error {
   get status(): number {
     return HTTP_STATUS[this.code]
   }
+}
+
+/** One problem with one field of a request body (or with the whole body: no field). */
+export interface FieldProblem {
+  /** The field's JSON path in the body: `url`, `repositories[1]`, `repo.actions.users`. */
+  readonly field?: string
+  /** A sentence that stands on its own (it names the field), e.g. `url: must be an http or https URL`. */
+  readonly message: string
+}
+
+/**
+ * A request body that breaks its rules, field by field: the REST API answers one error entry per
+ * problem, each with its `field`, so that a form shows each message next to its field without
+ * reading the message. The code is BAD_REQUEST unless a rule has its own (NAME_INVALID, CONFLICT).
+ */
+export class ValidationError extends TroveError {
+  constructor(
+    readonly problems: readonly FieldProblem[],
+    options: { readonly code?: ErrorCode; readonly message?: string } = {},
+  ) {
+    super(options.code ?? 'BAD_REQUEST', options.message ?? problems.map((p) => p.message).join('; '), { problems })
+    this.name = 'ValidationError'
+  }
+}
+
+/** A problem with one field; `message` names the field itself. */
+export const invalidField = (field: string, message: string, code?: ErrorCode) => new ValidationError([{ field, message }], code ? { code } : {})
+
+/** A JSON path as the REST errors name fields: `repositories[1]`, `repo.actions.users`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text === '' ? String(part) : `${text}.${String(part)}`), '')
+}
+
+/** Problems of a schema check (zod's issues), each named by its path (none for the whole body). */
+export function schemaProblems(issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[]): FieldProblem[] {
+  return issues.map((issue) => {
+    const field = fieldPath(issue.path)
+    return field === '' ? { message: `the body: ${issue.message}` } : { field, message: `${field}: ${issue.message}` }
+  })
 }
 
 export const notFound = (message: string, details?: Record<string, unknown>) =>

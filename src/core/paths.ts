@@ -1,4 +1,4 @@
-import { TroveError } from './errors.js'
+import { TroveError, invalidField } from './errors.js'
 
 /** DESIGN.md: `[a-z0-9][a-z0-9._-]{1,63}`. */
 const REPOSITORY_KEY = /^[a-z0-9][a-z0-9._-]{1,63}$/
@@ -8,14 +8,13 @@ const RESERVED_KEYS = new Set(['api', 'ui', 'webapp', 'list', 'access'])
 export const MAX_SEGMENT_LENGTH = 255
 export const MAX_PATH_LENGTH = 1024
 
-export function assertRepositoryKey(key: string): void {
+/** Refuses (NAME_INVALID) a key that is not a repository key; `field` names it when it comes from a request body. */
+export function assertRepositoryKey(key: string, field?: string): void {
+  const refuse = (message: string) => (field === undefined ? new TroveError('NAME_INVALID', message) : invalidField(field, message, 'NAME_INVALID'))
   if (!REPOSITORY_KEY.test(key)) {
-    throw new TroveError(
-      'NAME_INVALID',
-      `invalid repository key '${key}': use 2 to 64 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit`,
-    )
+    throw refuse(`invalid repository key '${key}': use 2 to 64 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit`)
   }
-  if (RESERVED_KEYS.has(key)) throw new TroveError('NAME_INVALID', `repository key '${key}' is reserved`)
+  if (RESERVED_KEYS.has(key)) throw refuse(`repository key '${key}' is reserved`)
 }
 
 /**

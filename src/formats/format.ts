@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
+import type { ConsoleDescriptor, SetupContext, Snippet } from '../api/formats.js'
 import type { PlainLayout } from '../core/artifacts/plain-layout.js'
 import type { RepositoryClass } from '../core/repositories/repository-service.js'
 import type { FormatScanning } from '../core/scanning/format-scanning.js'
+import type { RepositorySetting } from '../core/repositories/repository-settings.js'
 import type { CoreServices } from '../core/services.js'
 
 /**
@@ -12,10 +14,22 @@ import type { CoreServices } from '../core/services.js'
 export interface Format {
   /** The Artifactory `packageType` it serves, e.g. `generic`, `docker`, `npm`. */
   readonly id: string
+  /** For people, as the console shows it: `Docker`, `npm`, `PyPI`. */
+  readonly title: string
   /** Repository classes it supports; creating another class of this type is refused. */
   readonly kinds: readonly RepositoryClass[]
   /** What the scanner gets from this format: extractors, ecosystems, readers of installed packages. */
   readonly scanning?: FormatScanning
+  /** Repository settings this format adds (Artifactory field names), validated on create/update, described for the console. */
+  readonly settings?: readonly RepositorySetting[]
+  /**
+   * Set Me Up: the commands and files that point a client at one repository. Pure; the server
+   * renders them for the console (`GET /api/v1/ui/repositories/{key}/set-me-up`) with the token
+   * placeholder, and test/e2e/set-me-up.test.ts runs them with the real clients.
+   */
+  setMeUp?(context: SetupContext): Snippet[]
+  /** How the console speaks of this format's content. */
+  readonly console?: ConsoleDescriptor
   /**
    * Registers the format's own routes (if any) in an encapsulated plugin, with its own error
    * handler. Plain-layout formats (generic) are served by the core's `/artifactory/{repo}/{path}`.

@@ -7,6 +7,7 @@ import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
+import { formatRoutes } from './routes/formats.js'
 import { repositoryRoutes } from './routes/repositories.js'
 import { projectRoutes } from './routes/projects.js'
 import { securityRoutes } from './routes/security.js'
@@ -46,8 +47,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
     // What the router refuses before any route runs (a URL that is not valid percent-encoding, a
     // path past maxParamLength) gets the REST error body too, not Fastify's own.
-    frameworkErrors: (err, _request, reply) =>
-      sendRestError(reply, { status: err.statusCode ?? 400, code: err.code, message: err.message }),
+    frameworkErrors: (err, request, reply) => sendRestError(reply, normalizeError(err, request)),
   })
 
   // Fastify's own JSON parser (with its __proto__ and constructor checks), behind the depth limit
@@ -91,6 +91,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(services)] as const] : [])))
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
+  await app.register(async (scope) => formatRoutes(scope, services, formats))
   await app.register(async (scope) => ssoRoutes(scope, services))
   await app.register(async (scope) => vulndbRoutes(scope, services))
   await app.register(async (scope) => scanPolicyRoutes(scope, services))

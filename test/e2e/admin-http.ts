@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import type { RestError, RestErrorBody } from '../../src/api/errors.js'
 import { basicAuth, type TestServer } from '../helpers/server.js'
 
 /** Options of one call: `auth` is an `Authorization` value, `null` for none (anonymous); the admin by default. */
@@ -40,21 +41,31 @@ export async function createRepository(call: ApiCall, key: string, extra: Record
 }
 
 /**
- * Asserts Artifactory's REST error body, `{"errors":[{"status","message"}]}`, with the status
- * given and a message matching `message`; returns the message.
+ * Asserts Artifactory's REST error body, `{"errors":[{"status","message","code"[,"field"]}]}`, with
+ * one entry, the status given, a message matching `message` and, when given, the `field` (`null`:
+ * none); returns the message.
  */
-export async function expectRestError(res: Response, status: number, message?: RegExp | string): Promise<string> {
+export async function expectRestError(res: Response, status: number, message?: RegExp | string, field?: string | null): Promise<string> {
+  const [error] = await expectRestErrors(res, status, 1)
+  if (message !== undefined) expect(error!.message).toMatch(message)
+  if (field !== undefined) expect(error!.field).toBe(field ?? undefined)
+  return error!.message
+}
+
+/** Asserts a REST error body of `count` entries with the status given, a code each; returns them. */
+export async function expectRestErrors(res: Response, status: number, count: number): Promise<RestError[]> {
   const text = await res.text()
   expect(res.status, text).toBe(status)
   expect(res.headers.get('content-type')).toMatch(/^application\/json/)
-  const body = JSON.parse(text) as { errors?: { status?: unknown; message?: unknown }[] }
-  expect(body.errors).toHaveLength(1)
-  const error = body.errors![0]!
-  expect(error.status).toBe(status)
-  expect(typeof error.message).toBe('string')
-  if (message !== undefined) expect(error.message).toMatch(message)
+  const body = JSON.parse(text) as RestErrorBody
+  expect(body.errors, text).toHaveLength(count)
+  for (const error of body.errors) {
+    expect(error.status).toBe(status)
+    expect(typeof error.message).toBe('string')
+    expect(error.code).toMatch(/^[A-Z_]+$/)
+  }
   if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm=/)
-  return error.message as string
+  return [...body.errors]
 }
 
 /** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes; returns whether it did. */

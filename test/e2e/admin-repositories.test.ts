@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { metadataBackends } from '../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
-import { apiClient, createRepository, createUser, expectRestError, type ApiCall } from './admin-http.js'
+import { apiClient, createRepository, createUser, expectRestError, expectRestErrors, type ApiCall } from './admin-http.js'
 
 const backends = await metadataBackends()
 
@@ -86,7 +86,8 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
     })
 
     it('answers 404 with a REST error for a repository that does not exist', async () => {
-      await expectRestError(await call('GET', repoPath('no-such-repo')), 404, /no-such-repo/)
+      const [error] = await expectRestErrors(await call('GET', repoPath('no-such-repo')), 404, 1)
+      expect(error).toEqual({ status: 404, code: 'NOT_FOUND', message: expect.stringMatching(/no-such-repo/) })
     })
   })
 
@@ -94,29 +95,29 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
     const put = (key: string, json: unknown) => call('PUT', repoPath(key), { json })
     const base = (key: string) => ({ key, rclass: 'local', packageType: 'generic' })
 
-    /** Refused with 400 and a message matching `message`; nothing was created. */
-    async function refused(key: string, json: unknown, message: RegExp): Promise<void> {
-      await expectRestError(await put(key, json), 400, message)
+    /** Refused with 400, a message matching `message` and the `field` at fault; nothing was created. */
+    async function refused(key: string, json: unknown, message: RegExp, field: string | null): Promise<void> {
+      await expectRestError(await put(key, json), 400, message, field)
       expect((await call('GET', repoPath(key))).status).toBe(404)
     }
 
     it('refuses an unknown rclass', async () => {
-      await refused('bad-rclass', { ...base('bad-rclass'), rclass: 'bogus' }, /rclass/)
+      await refused('bad-rclass', { ...base('bad-rclass'), rclass: 'bogus' }, /rclass/, 'rclass')
     })
 
     it('refuses a missing rclass or packageType', async () => {
-      await refused('no-rclass', { key: 'no-rclass', packageType: 'generic' }, /rclass/)
-      await refused('no-type', { key: 'no-type', rclass: 'local' }, /packageType/)
+      await refused('no-rclass', { key: 'no-rclass', packageType: 'generic' }, /rclass/, 'rclass')
+      await refused('no-type', { key: 'no-type', rclass: 'local' }, /packageType/, 'packageType')
     })
 
     it.each(['bogus', 'not-a-format'])('refuses the unsupported packageType %s, naming what is supported', async (packageType) => {
       const key = `unsupported-${packageType}`
-      await refused(key, { ...base(key), packageType }, new RegExp(`packageType '${packageType}' is not supported.*generic`))
+      await refused(key, { ...base(key), packageType }, new RegExp(`packageType '${packageType}' is not supported.*generic`), 'packageType')
     })
 
     it('refuses a class the package type does not support', async () => {
       // generic supports every class; federated has no implementation for any type yet.
-      await refused('generic-federated', { ...base('generic-federated'), rclass: 'federated' }, /rclass 'federated' is not supported/)
+      await refused('generic-federated', { ...base('generic-federated'), rclass: 'federated' }, /rclass 'federated' is not supported/, 'rclass')
     })
 
     it.each([
@@ -130,17 +131,37 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
       ['url', 'ftp://127.0.0.1/'],
     ])('refuses %s = %j, naming the field', async (field, value) => {
       const key = `wrong-${field.toLowerCase()}`
-      await refused(key, { ...base(key), [field]: value }, new RegExp(`${field}:`))
+      await refused(key, { ...base(key), [field]: value }, new RegExp(`${field}:`), field)
     })
 
-    it('lists several wrong fields at once', async () => {
-      const message = await expectRestError(await put('many-wrong', { ...base('many-wrong'), offline: 'yes', description: 1 }), 400)
-      expect(message).toContain('offline')
-      expect(message).toContain('description')
+    it('names the element of a list at fault by its JSON path', async () => {
+      await refused('wrong-member', { ...base('wrong-member'), repositories: ['fine', 7] }, /^repositories\[1\]: /, 'repositories[1]')
+    })
+
+    it('refuses a remote repository without an upstream url, naming the url field', async () => {
+      await refused('no-url', { ...base('no-url'), rclass: 'remote' }, /url/, 'url')
+    })
+
+    it('refuses an upstream on a private address (not allowed here), naming the url field', async () => {
+      await refused('private-url', { ...base('private-url'), rclass: 'remote', url: 'http://10.1.2.3/' }, /private/, 'url')
+    })
+
+    it('lists several wrong fields at once, one error entry each with its field', async () => {
+      const errors = await expectRestErrors(await put('many-wrong', { ...base('many-wrong'), offline: 'yes', description: 1 }), 400, 2)
+      expect(errors.map((e) => e.field).sort()).toEqual(['description', 'offline'])
+      for (const error of errors) expect(error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(new RegExp(`^${error.field}: `)) })
+    })
+
+    it('refuses virtual members that do not fit, naming the member by its index', async () => {
+      await createRepository(call, 'member-local')
+      const virtual = (repositories: string[], extra: Record<string, unknown> = {}) => ({ ...base('v-members'), rclass: 'virtual', repositories, ...extra })
+      await refused('v-members', virtual(['member-local', 'no-such-member']), /'no-such-member' does not exist/, 'repositories[1]')
+      await refused('v-members', virtual(['v-members']), /cannot contain itself/, 'repositories[0]')
+      await refused('v-members', virtual(['member-local'], { defaultDeploymentRepo: 'elsewhere' }), /defaultDeploymentRepo/, 'defaultDeploymentRepo')
     })
 
     it('refuses a key in the body that differs from the key in the URL', async () => {
-      await refused('url-key', base('body-key'), /body-key.*url-key|url-key.*body-key/)
+      await refused('url-key', base('body-key'), /body-key.*url-key|url-key.*body-key/, 'key')
       expect((await call('GET', repoPath('body-key'))).status).toBe(404)
     })
 
@@ -153,22 +174,24 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
       ['api', 'reserved'],
     ])('refuses the invalid key %s (%s)', async (key) => {
       const res = await put(key, { rclass: 'local', packageType: 'generic' })
-      await expectRestError(res, 400, /key/)
+      const [error] = await expectRestErrors(res, 400, 1)
+      expect(error).toMatchObject({ code: 'NAME_INVALID', field: 'key', message: expect.stringMatching(/key/) })
     })
 
     it('refuses a body that is not a JSON object', async () => {
-      await expectRestError(await put('array-body', [base('array-body')]), 400, /JSON object/)
+      await expectRestError(await put('array-body', [base('array-body')]), 400, /JSON object/, null)
       await expectRestError(await call('PUT', repoPath('text-body'), { body: '{"key":', headers: { 'content-type': 'application/json' } }), 400)
       expect((await call('GET', repoPath('text-body'))).status).toBe(404)
     })
 
     it('refuses patterns with a leading slash', async () => {
-      await refused('slash-pattern', { ...base('slash-pattern'), includesPattern: 'a/**,/etc/**' }, /includesPattern/)
+      await refused('slash-pattern', { ...base('slash-pattern'), includesPattern: 'a/**,/etc/**' }, /includesPattern/, 'includesPattern')
     })
 
     it('refuses to create a repository twice with 409, keeping the first', async () => {
       await createRepository(call, 'twice-local', { description: 'first' })
-      await expectRestError(await put('twice-local', { ...base('twice-local'), description: 'second' }), 409, /already exists/)
+      const [error] = await expectRestErrors(await put('twice-local', { ...base('twice-local'), description: 'second' }), 409, 1)
+      expect(error).toMatchObject({ code: 'CONFLICT', field: 'key', message: expect.stringMatching(/already exists/) })
       expect(await (await call('GET', repoPath('twice-local'))).json()).toMatchObject({ description: 'first' })
     })
   })
@@ -192,8 +215,8 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
 
     it('cannot change rclass or packageType, but may repeat them', async () => {
       await createRepository(call, 'fixed-local')
-      await expectRestError(await call('POST', repoPath('fixed-local'), { json: { rclass: 'virtual' } }), 400, /rclass cannot be changed/)
-      await expectRestError(await call('POST', repoPath('fixed-local'), { json: { packageType: 'maven' } }), 400, /packageType cannot be changed/)
+      await expectRestError(await call('POST', repoPath('fixed-local'), { json: { rclass: 'virtual' } }), 400, /rclass cannot be changed/, 'rclass')
+      await expectRestError(await call('POST', repoPath('fixed-local'), { json: { packageType: 'maven' } }), 400, /packageType cannot be changed/, 'packageType')
       const same = await call('POST', repoPath('fixed-local'), { json: { rclass: 'LOCAL', packageType: 'generic', description: 'same class' } })
       expect(same.status).toBe(200)
       expect(await (await call('GET', repoPath('fixed-local'))).json()).toMatchObject({ rclass: 'local', packageType: 'generic', description: 'same class' })

@@ -107,18 +107,18 @@ describe.each(backends)('users, authentication and tokens (%s)', (backend) => {
     })
 
     it('refuses a short password on create and on update, changing nothing', async () => {
-      await expectRestError(await call('PUT', userPath('shorty'), { json: { password: 'short' } }), 400, /at least 8/)
+      await expectRestError(await call('PUT', userPath('shorty'), { json: { password: 'short' } }), 400, /at least 8/, 'password')
       expect((await call('GET', userPath('shorty'))).status).toBe(404)
       const xena = await createUser(call, 'xena')
-      await expectRestError(await call('POST', userPath('xena'), { json: { password: '1234567' } }), 400, /at least 8/)
+      await expectRestError(await call('POST', userPath('xena'), { json: { password: '1234567' } }), 400, /at least 8/, 'password')
       expect(await whoAmI(xena, 'xena')).toBe(200)
     })
 
     it('refuses a new user without a password, and wrong field types', async () => {
-      await expectRestError(await call('PUT', userPath('nopass'), { json: { email: 'n@example.test' } }), 400, /password/)
-      await expectRestError(await call('PUT', userPath('typed'), { json: { password: 'long-enough-1', admin: 'yes' } }), 400, /admin/)
-      await expectRestError(await call('PUT', userPath('typed'), { json: { password: 12345678 } }), 400, /password/)
-      await expectRestError(await call('PUT', userPath('typed'), { json: ['password'] }), 400, /JSON object/)
+      await expectRestError(await call('PUT', userPath('nopass'), { json: { email: 'n@example.test' } }), 400, /password/, 'password')
+      await expectRestError(await call('PUT', userPath('typed'), { json: { password: 'long-enough-1', admin: 'yes' } }), 400, /admin/, 'admin')
+      await expectRestError(await call('PUT', userPath('typed'), { json: { password: 12345678 } }), 400, /password/, 'password')
+      await expectRestError(await call('PUT', userPath('typed'), { json: ['password'] }), 400, /JSON object/, null)
       expect((await call('GET', userPath('nopass'))).status).toBe(404)
       expect((await call('GET', userPath('typed'))).status).toBe(404)
     })
@@ -130,7 +130,7 @@ describe.each(backends)('users, authentication and tokens (%s)', (backend) => {
       ['a'.repeat(65), 'too long'],
       ['semi%3Bcolon', 'a semicolon'],
     ])('refuses the invalid name %s (%s)', async (name) => {
-      await expectRestError(await call('PUT', userPath(name), { json: { password: 'long-enough-1' } }), 400, /invalid user name/)
+      await expectRestError(await call('PUT', userPath(name), { json: { password: 'long-enough-1' } }), 400, /invalid user name/, 'name')
     })
 
     it('deletes a user, whose credentials stop working', async () => {
@@ -147,7 +147,7 @@ describe.each(backends)('users, authentication and tokens (%s)', (backend) => {
       await expectRestError(await call('DELETE', userPath('admin')), 400, /cannot be deleted/)
       await expectRestError(await call('POST', userPath('admin'), { json: { admin: false } }), 400, /admin/)
       await expectRestError(await call('PUT', userPath('admin'), { json: { admin: false } }), 400, /admin/)
-      await expectRestError(await call('POST', userPath('admin'), { json: { disabled: true } }), 400, /disabled/)
+      await expectRestError(await call('POST', userPath('admin'), { json: { disabled: true } }), 400, /disabled/, 'disabled')
       expect(await (await call('GET', userPath('admin'))).json()).toMatchObject({ name: 'admin', admin: true })
       expect(await whoAmI(server.adminAuth, 'admin')).toBe(200)
     })
@@ -279,9 +279,9 @@ describe.each(backends)('users, authentication and tokens (%s)', (backend) => {
 
     it('refuses bad expires_in values and anonymous callers', async () => {
       for (const expires_in of ['abc', -5, 1.5]) {
-        await expectRestError(await call('POST', '/access/api/v1/tokens', { auth: tina, json: { expires_in } }), 400, /expires_in/)
+        await expectRestError(await call('POST', '/access/api/v1/tokens', { auth: tina, json: { expires_in } }), 400, /expires_in/, 'expires_in')
       }
-      await expectRestError(await call('POST', '/access/api/v1/tokens', { auth: tina, json: { description: 7 } }), 400, /description/)
+      await expectRestError(await call('POST', '/access/api/v1/tokens', { auth: tina, json: { description: 7 } }), 400, /description/, 'description')
       await expectRestError(await call('POST', '/access/api/v1/tokens', { auth: null, json: {} }), 401)
       await expectRestError(await call('GET', '/access/api/v1/tokens', { auth: null }), 401)
     })

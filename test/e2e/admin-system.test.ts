@@ -160,6 +160,7 @@ describe.each(backends)('system endpoints (%s)', (backend) => {
     it('refuses to start when a route declares no access rule', async () => {
       const careless: Format = {
         id: 'careless',
+        title: 'Careless',
         kinds: ['local'],
         register: async (app) => {
           app.get('/careless/open', async () => 'anyone?')

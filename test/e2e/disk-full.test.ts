@@ -96,7 +96,7 @@ describe.skipIf(!canMount)('uploads to a full blob store (a real full tmpfs)', (
   it('a plain deploy (generic, Maven, Helm): 507 in the REST error format', async () => {
     for (const path of ['generic-local/big.bin', 'maven-local/com/example/big/1.0/big-1.0.jar', 'helm-local/big-1.0.0.tgz']) {
       const text = await expectFull(await client.send('PUT', `/artifactory/${path}`, payload))
-      expect(JSON.parse(text)).toEqual({ errors: [{ status: 507, message: expect.stringMatching(FULL_MESSAGE) }] })
+      expect(JSON.parse(text)).toEqual({ errors: [{ status: 507, code: 'INSUFFICIENT_STORAGE', message: expect.stringMatching(FULL_MESSAGE) }] })
       expect((await client.send('GET', `/artifactory/${path}`)).status).toBe(404)
     }
     await expectConnectionUsable()

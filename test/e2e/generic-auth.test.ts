@@ -60,7 +60,7 @@ describe.skipIf(!hasCurl).each(backends)('access to generic repositories (%s)', 
       const result = await curl(['-T', input, `${server.url}/artifactory/team-local/anon/curl.txt`], join(work, 'anon-out.json'))
 
       expect(result.status).toBe(401)
-      expect(JSON.parse(result.body.toString())).toEqual({ errors: [{ status: 401, message: expect.any(String) }] })
+      expect(JSON.parse(result.body.toString())).toEqual({ errors: [{ status: 401, code: 'UNAUTHORIZED', message: expect.any(String) }] })
       expectRestError(await admin.get('/artifactory/team-local/anon/curl.txt'), 404)
     })
 

@@ -147,12 +147,16 @@ export function rawExchange(baseUrl: string, head: string): Promise<{ status: nu
   })
 }
 
-/** Asserts Artifactory's REST error body, `{"errors":[{"status":…,"message":…}]}`. */
-export function expectRestError(response: HttpResponse, status: number, message?: RegExp | string): void {
+/**
+ * Asserts Artifactory's REST error body with Trove's code, `{"errors":[{"status","message","code"[,"field"]}]}`:
+ * one entry, and the `field` at fault when given (any, or none, when not).
+ */
+export function expectRestError(response: HttpResponse, status: number, message?: RegExp | string, field?: string): void {
   expect({ status: response.status, body: response.text }).toMatchObject({ status })
   expect(response.headers['content-type']).toMatch(/^application\/json/)
   const body = response.json()
-  expect(body).toEqual({ errors: [{ status, message: expect.any(String) }] })
+  const named = field ?? (body.errors?.[0]?.field === undefined ? undefined : expect.any(String))
+  expect(body).toEqual({ errors: [{ status, code: expect.stringMatching(/^[A-Z_]+$/), message: expect.any(String), ...(named === undefined ? {} : { field: named }) }] })
   if (message !== undefined) expect(body.errors[0].message).toMatch(message)
 }
 

@@ -51,7 +51,7 @@ describe('JSON nested thousands of levels deep', () => {
   it('in a REST body: 400 in the REST error format, nothing created', async () => {
     const reply = await call('PUT', '/artifactory/api/repositories/deep-local', `{"key":"deep-local","rclass":"local","packageType":"generic","notes":${deepArray}}`)
     expect(reply.status, reply.text).toBe(400)
-    expect(reply.body).toEqual({ errors: [{ status: 400, message: expect.stringMatching(new RegExp(`^the request body ${TOO_DEEP.source}$`)) }] })
+    expect(reply.body).toEqual({ errors: [{ status: 400, code: 'BAD_REQUEST', message: expect.stringMatching(new RegExp(`^the request body ${TOO_DEEP.source}$`)) }] })
     expect((await fetch(`${server.url}/artifactory/api/repositories/deep-local`, { headers: { authorization: server.adminAuth } })).status).toBe(404)
   })
 

@@ -71,7 +71,7 @@ describe.skipIf(!hasCurl).each(backends)('login limits (%s)', (backend) => {
     const retryAfter = Number(blocked.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThanOrEqual(1)
     expect(retryAfter).toBeLessThanOrEqual(LIMITS.blockSecs)
-    expect(JSON.parse(blocked.body)).toEqual({ errors: [{ status: 429, message: expect.stringMatching(/too many failed logins for account 'alice'/) }] })
+    expect(JSON.parse(blocked.body)).toEqual({ errors: [{ status: 429, code: 'TOO_MANY_REQUESTS', message: expect.stringMatching(/too many failed logins for account 'alice'/) }] })
     const onSecond = await fetch(`${second.url}/artifactory/files/hello.txt`, { headers: { authorization: basicAuth('alice', ALICE_PASSWORD) } })
     await expectRestError(onSecond, 429, /too many failed logins/)
 

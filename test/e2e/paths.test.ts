@@ -128,7 +128,7 @@ describe.each(backends)('path validation (%s)', (backend) => {
     ])('with %s cannot be created (400)', async (_name, key) => {
       const response = await admin.put(`/artifactory/api/repositories/${key}`, { body: { rclass: 'local', packageType: 'generic' } })
 
-      expectRestError(response, 400)
+      expectRestError(response, 400, /key/, 'key')
       const keys = (await admin.get('/artifactory/api/repositories')).json().map((r: { key: string }) => r.key)
       expect(keys).toEqual(['generic-local', 'other-local'])
     })

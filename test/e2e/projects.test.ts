@@ -57,9 +57,9 @@ describe.each(backends)('projects and access (%s)', (backend) => {
     })
 
     it('refuses bad project input, duplicates and non-admins, changing nothing', async () => {
-      await expectRestError(await call('POST', '/access/api/v1/projects', { json: { project_key: 'Bad-Key' } }), 400, /invalid project key/)
-      await expectRestError(await call('POST', '/access/api/v1/projects', { json: { project_key: 'okkey', storage_quota_bytes: -5 } }), 400, /storage_quota_bytes/)
-      await expectRestError(await call('POST', '/access/api/v1/projects', { json: { project_key: 'team' } }), 409, /already exists/)
+      await expectRestError(await call('POST', '/access/api/v1/projects', { json: { project_key: 'Bad-Key' } }), 400, /invalid project key/, 'project_key')
+      await expectRestError(await call('POST', '/access/api/v1/projects', { json: { project_key: 'okkey', storage_quota_bytes: -5 } }), 400, /storage_quota_bytes/, 'storage_quota_bytes')
+      await expectRestError(await call('POST', '/access/api/v1/projects', { json: { project_key: 'team' } }), 409, /already exists/, 'project_key')
       await expectRestError(await call('POST', '/access/api/v1/projects', { auth: auth.lead, json: { project_key: 'mine' } }), 403)
       await expectRestError(await call('POST', '/access/api/v1/projects', { auth: null, json: { project_key: 'mine' } }), 401)
       const keys = ((await (await call('GET', '/access/api/v1/projects')).json()) as { project_key: string }[]).map((p) => p.project_key)
@@ -67,7 +67,7 @@ describe.each(backends)('projects and access (%s)', (backend) => {
     })
 
     it('makes lead the Project Admin; roles must be the built-in ones', async () => {
-      await expectRestError(await call('PUT', '/access/api/v1/projects/team/users/lead', { json: { roles: ['Owner'] } }), 400, /roles must be/)
+      await expectRestError(await call('PUT', '/access/api/v1/projects/team/users/lead', { json: { roles: ['Owner'] } }), 400, /roles must be/, 'roles')
       await expectRestError(await call('PUT', '/access/api/v1/projects/team/users/ghost', { json: { roles: ['Viewer'] } }), 404, /ghost/)
       const res = await call('PUT', '/access/api/v1/projects/team/users/lead', { json: { roles: ['Project Admin'] } })
       expect(await res.json()).toEqual({ name: 'lead', roles: ['Project Admin'] })
@@ -98,7 +98,7 @@ describe.each(backends)('projects and access (%s)', (backend) => {
         400,
         /must be named 'rival-/,
       )
-      await expectRestError(await call('POST', '/artifactory/api/repositories/team-generic', { auth: auth.lead, json: { projectKey: 'rival' } }), 400, /cannot be changed/)
+      await expectRestError(await call('POST', '/artifactory/api/repositories/team-generic', { auth: auth.lead, json: { projectKey: 'rival' } }), 400, /cannot be changed/, 'projectKey')
       expect((await call('GET', '/artifactory/api/repositories/team-odd')).status).toBe(404)
       expect((await call('PUT', '/artifactory/api/repositories/rival-generic', { json: { rclass: 'local', packageType: 'generic' } })).status).toBe(200)
     })
@@ -142,7 +142,7 @@ describe.each(backends)('projects and access (%s)', (backend) => {
       const npm = await call('PUT', '/artifactory/api/npm/team-npm/-/user/org.couchdb.user:team-ci', { auth: null, json: { name: 'team-ci', password: 'any-password-1' } })
       expect(npm.status).toBe(401)
       expect(((await npm.json()) as { error: string }).error).toMatch(/service account/)
-      await expectRestError(await call('POST', '/artifactory/api/security/users/team-ci', { json: { password: 'new-password-1' } }), 400, /service account/)
+      await expectRestError(await call('POST', '/artifactory/api/security/users/team-ci', { json: { password: 'new-password-1' } }), 400, /service account/, 'password')
     })
   })
 

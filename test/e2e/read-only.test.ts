@@ -211,7 +211,7 @@ describe.skipIf(!hasCurl).each(backends)('read-only mode (%s)', (backend) => {
       const result = await curl(['-u', `admin:${ADMIN_PASSWORD}`, '-T', input, target], join(work, 'refused.json'))
 
       expect(result.status).toBe(503)
-      expect(JSON.parse(result.body.toString())).toEqual({ errors: [{ status: 503, message: MESSAGE }] })
+      expect(JSON.parse(result.body.toString())).toEqual({ errors: [{ status: 503, code: 'READ_ONLY', message: MESSAGE }] })
       expectRestError(await admin.get('/artifactory/generic-local/dir/big.bin'), 404)
       expect(await storeSnapshot(server.dataDir)).toEqual(before)
     })

@@ -827,7 +827,7 @@ describe.each(backends)('upstream address guard (%s)', (backend) => {
       const response = await admin.put('/artifactory/api/repositories/ssrf-remote', {
         body: { key: 'ssrf-remote', rclass: 'remote', packageType: 'generic', url },
       })
-      expectRestError(response, 400, /TROVE_ALLOWED_UPSTREAM_HOSTS/)
+      expectRestError(response, 400, /TROVE_ALLOWED_UPSTREAM_HOSTS/, 'url')
     }
   })
 

@@ -1,6 +1,7 @@
 /**
- * The console's Set Me Up snippets, run for real: rendered by the console's own function for a
- * live Trove's repositories, with a token made as the console makes it, written out exactly as a
+ * The console's Set Me Up snippets, run for real: rendered by a live Trove for its repositories
+ * (`GET /api/v1/ui/repositories/{key}/set-me-up`, each format's `setMeUp`), with a token made and
+ * filled in as the console makes and fills it in (`withToken`), written out exactly as a
  * user pastes them (`~/.npmrc`, `~/.config/pip/pip.conf`, `~/.pypirc`, `~/.m2/settings.xml`,
  * the `pom.xml` block, shell commands), then run by the real clients: curl, npm, twine and pip,
  * mvn, skopeo and podman. Nothing here compares a snippet with a string: a snippet is right when
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { extract as extractTar } from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setupSnippets, type Snippet } from '../../web/src/setup/snippets.js'
+import { withToken, type Snippet, type UiSetMeUp } from '../../src/api/formats.js'
 import { clientCommand, requireClients } from '../helpers/clients.js'
 import { buildChart } from '../helpers/helm.js'
 import { PLUGINS, startStaticMavenRepository, tail, writeProject, type StaticMavenRepository } from '../helpers/maven.js'
@@ -51,11 +52,13 @@ describe.skipIf(!hasClients)('Set Me Up snippets against a live Trove', () => {
   /** A token made as the console's Set Me Up page makes it: by the user, for themselves. */
   let token: string
 
-  /** The snippets the console shows for a repository, by id. */
+  /** The snippets the console shows the user for a repository once it made the token, by id. */
   const snippetsOf = async (key: string): Promise<Record<string, Snippet>> => {
-    const repository = (await admin.get(`/artifactory/api/repositories/${key}`)).json() as { key: string; packageType: string; rclass: string }
-    const snippets = setupSnippets({ key: repository.key, packageType: repository.packageType, rclass: repository.rclass, baseUrl: server.url, user: USER, token })
-    return Object.fromEntries(snippets.map((s) => [s.id, s]))
+    const rendered = await admin.asUser(USER, PASSWORD).get(`/api/v1/ui/repositories/${key}/set-me-up`)
+    expect(rendered.status, rendered.text).toBe(200)
+    const { snippets, user } = rendered.json() as UiSetMeUp
+    expect(user).toBe(USER)
+    return Object.fromEntries(snippets.map((s) => [s.id, withToken(s, token)]))
   }
 
   /** A user's machine: an empty HOME, its own folders, the Debian clients first on PATH. */

@@ -115,7 +115,7 @@ describe('uploads refused halfway answer at once and release what they held', ()
     for (let i = 0; i < 3; i++) {
       const reply = await client.send('PUT', '/artifactory/maven-local/com/example/lib/maven-metadata.xml', tooLarge)
       expect(reply.status, reply.text).toBe(413)
-      expect(JSON.parse(reply.text)).toEqual({ errors: [{ status: 413, message: expect.stringMatching(/maven-metadata\.xml is larger than the limit/) }] })
+      expect(JSON.parse(reply.text)).toEqual({ errors: [{ status: 413, code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/maven-metadata\.xml is larger than the limit/) }] })
       expect(reply.ms).toBeLessThan(AT_ONCE_MS)
       const next = await client.send('GET', '/artifactory/api/repositories')
       expect(next.status, next.text).toBe(200)

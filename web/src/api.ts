@@ -1,15 +1,37 @@
-import type { UiMe, UiRepository, UiRepositoryList, UiSsoProviders } from '../../src/api/ui.js'
+import type { RestError, RestErrorBody } from '../../src/api/errors.js'
+import type { UiFormat, UiFormatList, UiSetMeUp } from '../../src/api/formats.js'
+import type { RepositoryConfigBody, RepositoryConfigRequest } from '../../src/api/repositories.js'
+import type { CreatedTokenBody, TokenList, TokenRequest, UserBody, UserRequest, UserSummary } from '../../src/api/security.js'
+import type { SearchResults, StorageInfo, StorageItem, StorageProperties, StorageStats } from '../../src/api/storage.js'
+import type { Readiness, ReadOnlyRequest, ReadOnlyState, SystemVersion } from '../../src/api/system.js'
+import type { UiLoginRequest, UiMe, UiRepositoryList, UiSsoProviders } from '../../src/api/ui.js'
 
-export type { UiMe, UiRepository }
+export type { UiMe, UiRepository } from '../../src/api/ui.js'
+export type { UiFormat, UiRepositorySetting } from '../../src/api/formats.js'
+export type { ReadOnlyState } from '../../src/api/system.js'
+export type { StorageItem } from '../../src/api/storage.js'
+export type { TokenInfo } from '../../src/api/security.js'
+export type { RepositoryConfigBody }
 
-/** An error answer of the REST API (`{"errors":[{"status","message"}]}`), or a network failure (status 0). */
+/**
+ * An error answer of the REST API (`{"errors":[{"status","message","code","field"}]}`,
+ * src/api/errors.ts), or a network failure (status 0): its entries say which field each problem
+ * is with, so that forms place them without reading the messages.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The entries of the error body; empty when the answer had none (a proxy's page, a network failure). */
+    readonly errors: readonly RestError[] = [],
   ) {
     super(message)
     this.name = 'ApiError'
+  }
+
+  /** The stable code of the first entry (`NOT_FOUND`, `BAD_REQUEST`, …), if the answer had one. */
+  get code(): string | undefined {
+    return this.errors[0]?.code
   }
 }
 
@@ -41,7 +63,7 @@ export interface RequestOptions {
 }
 
 /** One call to Trove's REST API with the session cookie, the CSRF header and the console marker. */
-export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
+async function request(path: string, options: RequestOptions = {}): Promise<Response> {
   const method = options.method ?? 'GET'
   const headers: Record<string, string> = { 'x-requested-with': 'XMLHttpRequest', ...options.headers }
   if (!SAFE.has(method)) headers['x-csrf-token'] = csrfToken()
@@ -58,38 +80,41 @@ export async function request(path: string, options: RequestOptions = {}): Promi
     throw new ApiError(0, `Trove did not answer (${(err as Error).message}); check your connection and try again`)
   }
   if (response.ok) return response
-  const message = await errorMessage(response)
+  const error = await errorOf(response)
   if (response.status === 401 && !options.isLogin) onUnauthorized()
-  throw new ApiError(response.status, message)
+  throw error
 }
 
-async function errorMessage(response: Response): Promise<string> {
+/** The REST error body of a refused call; any other body (a proxy's page) becomes the message. */
+async function errorOf(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '')
-  try {
-    const parsed = JSON.parse(text) as { errors?: { message?: string }[]; error?: string | { message?: string } }
-    const first = parsed.errors?.[0]?.message
-    if (first) return first
-    if (typeof parsed.error === 'string') return parsed.error
-    if (parsed.error?.message) return parsed.error.message
-  } catch {
-    // not JSON
-  }
-  return text.trim() || `${response.status} ${response.statusText}`
+  const errors = restErrors(text)
+  const message = errors.length > 0 ? errors.map((e) => e.message).join('; ') : text.trim() || `${response.status} ${response.statusText}`
+  return new ApiError(response.status, message, errors)
 }
 
-export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+function restErrors(text: string): RestError[] {
+  try {
+    const body = JSON.parse(text) as Partial<RestErrorBody>
+    return Array.isArray(body.errors) ? body.errors.filter((e) => typeof e?.message === 'string') : []
+  } catch {
+    return [] // not JSON
+  }
+}
+
+async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
   return (await (await request(path, options)).json()) as T
 }
 
-export async function sendJson<T = unknown>(method: string, path: string, json: unknown): Promise<T | undefined> {
+/** A call whose answer is JSON of type `T`. */
+async function sendJson<T>(method: string, path: string, json: unknown, options: RequestOptions = {}): Promise<T> {
+  return (await (await request(path, { ...options, method, json })).json()) as T
+}
+
+/** A call whose answer carries nothing the console reads (a status line, a text confirmation). */
+async function send(method: string, path: string, json?: unknown): Promise<void> {
   const response = await request(path, { method, json })
-  const text = await response.text()
-  if (!text) return undefined
-  try {
-    return JSON.parse(text) as T
-  } catch {
-    return text as unknown as T
-  }
+  await response.body?.cancel()
 }
 
 /** Percent-encodes each segment of a repository path, keeping the slashes. */
@@ -97,12 +122,15 @@ export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/')
 }
 
-// --- Typed calls, all to the documented REST API.
+const repositoryUrl = (key: string) => `/artifactory/api/repositories/${encodeURIComponent(key)}`
+const userUrl = (name: string) => `/artifactory/api/security/users/${encodeURIComponent(name)}`
+
+// --- Typed calls, all to the documented REST API; bodies and answers typed in src/api/.
 
 export const api = {
   me: () => getJson<UiMe>('/api/v1/ui/me'),
-  login: async (user: string, password: string) => (await (await request('/api/v1/ui/login', { method: 'POST', json: { user, password }, isLogin: true })).json()) as UiMe,
-  logout: () => request('/api/v1/ui/logout', { method: 'POST' }),
+  login: (user: string, password: string) => sendJson<UiMe>('POST', '/api/v1/ui/login', { user, password } satisfies UiLoginRequest, { isLogin: true }),
+  logout: () => send('POST', '/api/v1/ui/logout'),
   /** Single sign-on providers, one login button each (none until they are configured). */
   ssoProviders: async (): Promise<UiSsoProviders['providers']> => {
     try {
@@ -111,46 +139,50 @@ export const api = {
       return []
     }
   },
+  /** The formats the server serves, with their classes, settings and console descriptors. */
+  formats: async (): Promise<readonly UiFormat[]> => (await getJson<UiFormatList>('/api/v1/ui/formats')).formats,
+  /** A repository's Set Me Up snippets for this user, with the token placeholder. */
+  setMeUp: (key: string) => getJson<UiSetMeUp>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/set-me-up`),
   repositories: async () => (await getJson<UiRepositoryList>('/api/v1/ui/repositories')).repositories,
-  repository: (key: string) => getJson<RepositoryConfig>(`/artifactory/api/repositories/${encodeURIComponent(key)}`),
+  repository: (key: string) => getJson<RepositoryConfigBody>(repositoryUrl(key)),
+  createRepository: (key: string, body: RepositoryConfigRequest) => send('PUT', repositoryUrl(key), body),
+  updateRepository: (key: string, body: RepositoryConfigRequest) => send('POST', repositoryUrl(key), body),
+  deleteRepository: (key: string) => send('DELETE', repositoryUrl(key)),
   item: (key: string, path: string) => getJson<StorageItem>(storageUrl(key, path)),
   stats: (key: string, path: string) => getJson<StorageStats>(`${storageUrl(key, path)}?stats`),
-  properties: async (key: string, path: string): Promise<Record<string, string[]>> => {
+  properties: async (key: string, path: string): Promise<StorageProperties['properties']> => {
     try {
-      return (await getJson<{ properties: Record<string, string[]> }>(`${storageUrl(key, path)}?properties`)).properties
+      return (await getJson<StorageProperties>(`${storageUrl(key, path)}?properties`)).properties
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return {}
       throw err
     }
   },
   setProperty: (key: string, path: string, name: string, values: readonly string[]) =>
-    request(`${storageUrl(key, path)}?properties=${encodeURIComponent(`${escapeProperty(name)}=${values.map(escapeProperty).join(',')}`)}&recursive=0`, { method: 'PUT' }),
-  deleteProperty: (key: string, path: string, name: string) =>
-    request(`${storageUrl(key, path)}?properties=${encodeURIComponent(name)}&recursive=0`, { method: 'DELETE' }),
-  searchByName: (name: string) => getJson<{ results: { uri: string }[] }>(`/artifactory/api/search/artifact?name=${encodeURIComponent(name)}`),
+    send('PUT', `${storageUrl(key, path)}?properties=${encodeURIComponent(`${escapeProperty(name)}=${values.map(escapeProperty).join(',')}`)}&recursive=0`),
+  deleteProperty: (key: string, path: string, name: string) => send('DELETE', `${storageUrl(key, path)}?properties=${encodeURIComponent(name)}&recursive=0`),
+  searchByName: (name: string) => getJson<SearchResults>(`/artifactory/api/search/artifact?name=${encodeURIComponent(name)}`),
   searchByChecksum: (algorithm: 'sha256' | 'sha1' | 'md5', value: string) =>
-    getJson<{ results: { uri: string }[] }>(`/artifactory/api/search/checksum?${algorithm}=${encodeURIComponent(value)}`),
+    getJson<SearchResults>(`/artifactory/api/search/checksum?${algorithm}=${encodeURIComponent(value)}`),
   createToken: (description: string, expiresInSecs: number) =>
-    sendJson<{ access_token: string; token_id: string; expires_in: number }>('POST', '/access/api/v1/tokens', {
-      description,
-      ...(expiresInSecs > 0 ? { expires_in: expiresInSecs } : {}),
-    }),
-  tokens: () => getJson<{ tokens: TokenInfo[] }>('/access/api/v1/tokens'),
-  revokeToken: (id: string) => request(`/access/api/v1/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    sendJson<CreatedTokenBody>('POST', '/access/api/v1/tokens', { description, ...(expiresInSecs > 0 ? { expires_in: expiresInSecs } : {}) } satisfies TokenRequest),
+  tokens: () => getJson<TokenList>('/access/api/v1/tokens'),
+  revokeToken: (id: string) => send('DELETE', `/access/api/v1/tokens/${encodeURIComponent(id)}`),
   readOnly: () => getJson<ReadOnlyState>('/api/v1/system/read-only'),
-  setReadOnly: (enabled: boolean, message: string) => sendJson<ReadOnlyState>('PUT', '/api/v1/system/read-only', { enabled, message }),
-  version: () => getJson<{ version: string; revision: string }>('/artifactory/api/system/version'),
+  setReadOnly: (body: ReadOnlyRequest) => sendJson<ReadOnlyState>('PUT', '/api/v1/system/read-only', body),
+  version: () => getJson<SystemVersion>('/artifactory/api/system/version'),
   readiness: async () => {
     // 503 carries the same body: which check failed.
     const response = await fetch('/api/v1/system/readiness', { headers: { 'x-requested-with': 'XMLHttpRequest' } })
-    return (await response.json()) as { status: string; checks: { name: string; status: string; error?: string }[] }
+    return (await response.json()) as Readiness
   },
-  storageInfo: () =>
-    getJson<{ repositoriesSummaryList: { repoKey: string; packageType: string; repoType: string; filesCount: number; usedSpaceInBytes: number }[]; totals: { filesCount: number; usedSpaceInBytes: number } }>(
-      '/artifactory/api/storageinfo',
-    ),
-  users: () => getJson<{ name: string }[]>('/artifactory/api/security/users'),
-  user: (name: string) => getJson<UserRecord>(`/artifactory/api/security/users/${encodeURIComponent(name)}`),
+  storageInfo: () => getJson<StorageInfo>('/artifactory/api/storageinfo'),
+  users: () => getJson<UserSummary[]>('/artifactory/api/security/users'),
+  user: (name: string) => getJson<UserBody>(userUrl(name)),
+  /** Creates a user (a password is required) or replaces one. */
+  putUser: (name: string, body: UserRequest) => send('PUT', userUrl(name), body),
+  updateUser: (name: string, body: UserRequest) => send('POST', userUrl(name), body),
+  deleteUser: (name: string) => send('DELETE', userUrl(name)),
 }
 
 export function storageUrl(key: string, path: string): string {
@@ -171,74 +203,4 @@ export function parseStorageUri(uri: string): { repo: string; path: string } | u
   const match = /\/artifactory\/api\/storage\/([^/]+)\/(.*)$/.exec(new URL(uri, location.origin).pathname)
   if (!match) return undefined
   return { repo: decodeURIComponent(match[1]!), path: match[2]!.split('/').map(decodeURIComponent).join('/') }
-}
-
-export interface RepositoryConfig {
-  key: string
-  rclass: string
-  packageType: string
-  description?: string
-  notes?: string
-  includesPattern?: string
-  excludesPattern?: string
-  anonymousRead?: boolean
-  url?: string
-  username?: string
-  password?: string
-  offline?: boolean
-  repositories?: string[]
-  defaultDeploymentRepo?: string
-  [field: string]: unknown
-}
-
-export interface StorageItem {
-  repo: string
-  path: string
-  created: string
-  createdBy: string
-  lastModified: string
-  modifiedBy: string
-  uri: string
-  /** Folders only. */
-  children?: { uri: string; folder: boolean }[]
-  /** Files only. */
-  size?: string
-  mimeType?: string
-  downloadUri?: string
-  checksums?: { sha1?: string; sha256?: string; md5?: string }
-  originalChecksums?: { sha1?: string; sha256?: string; md5?: string }
-  /** Remote repositories' cached files, once they exist. */
-  remoteUrl?: string
-  lastUpdated?: string
-}
-
-export interface StorageStats {
-  downloadCount: number
-  lastDownloaded: number
-  lastDownloadedBy: string
-}
-
-export interface TokenInfo {
-  token_id: string
-  subject: string
-  description: string
-  scope: string
-  issued_at: number
-  expiry?: number
-  last_used?: number
-}
-
-export interface ReadOnlyState {
-  enabled: boolean
-  message: string
-  updatedAt: string | null
-}
-
-export interface UserRecord {
-  name: string
-  email?: string
-  admin: boolean
-  disabled?: boolean
-  internalPasswordDisabled?: boolean
-  [field: string]: unknown
 }

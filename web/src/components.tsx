@@ -145,3 +145,43 @@ export function RepositoryColumns({ repository: r }: { repository: UiRepository 
     </>
   )
 }
+
+/** A checkbox with its label and its own error message. */
+export function Checkbox({
+  label,
+  checked,
+  onChange,
+  error,
+  help,
+}: {
+  label: ReactNode
+  checked: boolean
+  onChange: (value: boolean) => void
+  error?: string | undefined
+  help?: ReactNode
+}) {
+  const id = useId()
+  return (
+    <div className={`field checkbox${error ? ' invalid' : ''}`}>
+      <label>
+        <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-invalid={Boolean(error)} aria-describedby={help ? `${id}-help` : undefined} />{' '}
+        {label}
+      </label>
+      {help ? (
+        <small id={`${id}-help`} className="help">
+          {help}
+        </small>
+      ) : null}
+      {error ? (
+        <small className="field-error" role="alert">
+          {error}
+        </small>
+      ) : null}
+    </div>
+  )
+}
+
+/** Moves the focus to the first field marked invalid, after the render that marks it. */
+export function focusFirstInvalid(): void {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus())
+}

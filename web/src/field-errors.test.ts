@@ -1,35 +1,33 @@
 import { describe, expect, it } from 'vitest'
-import { fieldErrors, REPOSITORY_RULES, USER_RULES } from './field-errors.js'
+import { ApiError } from './api.js'
+import { fieldErrors } from './field-errors.js'
 
-const REPO_FIELDS = ['key', 'rclass', 'packageType', 'url', 'includesPattern', 'repositories', 'defaultDeploymentRepo', 'retrievalCachePeriodSecs']
+const FIELDS = ['key', 'rclass', 'packageType', 'url', 'repositories', 'offline', 'handleSnapshots']
+const refused = (...errors: { message: string; field?: string; code?: string }[]) =>
+  new ApiError(400, errors.map((e) => e.message).join('; '), errors.map((e) => ({ status: 400, code: 'BAD_REQUEST', ...e })))
 
 describe('fieldErrors', () => {
-  it('splits a validation message into its fields', () => {
-    const message = 'invalid repository configuration: url: must be an http or https URL; retrievalCachePeriodSecs: Invalid input: expected number, received string'
-    expect(fieldErrors(message, REPO_FIELDS, REPOSITORY_RULES)).toEqual({
-      fields: { url: 'must be an http or https URL', retrievalCachePeriodSecs: 'Invalid input: expected number, received string' },
-    })
+  it('places each entry next to the field the API names, whatever its message says', () => {
+    const error = refused({ field: 'url', message: 'must be an http or https URL' }, { field: 'offline', message: 'says nothing about its field' })
+    expect(fieldErrors(error, FIELDS)).toEqual({ fields: { url: 'must be an http or https URL', offline: 'says nothing about its field' } })
   })
 
-  it('ties messages that name a field without a prefix to it', () => {
-    expect(fieldErrors("invalid repository key 'Bad Key': use 2 to 64 characters", REPO_FIELDS, REPOSITORY_RULES).fields.key).toMatch(/^invalid repository key/)
-    expect(fieldErrors("repository key 'api' is reserved", REPO_FIELDS, REPOSITORY_RULES).fields.key).toBeDefined()
-    expect(fieldErrors("repository 'x' already exists", REPO_FIELDS, REPOSITORY_RULES).fields.key).toBeDefined()
-    expect(fieldErrors("packageType 'cargo' is not supported (supported: generic)", REPO_FIELDS, REPOSITORY_RULES).fields.packageType).toBeDefined()
-    expect(fieldErrors("rclass 'remote' is not supported for packageType 'generic'", REPO_FIELDS, REPOSITORY_RULES).fields.rclass).toBeDefined()
+  it('never reads a message to find a field: one that names a field but has none goes above the form', () => {
+    expect(fieldErrors(refused({ message: 'url: must be an http or https URL' }), FIELDS)).toEqual({ fields: {}, general: 'url: must be an http or https URL' })
   })
 
-  it('keeps a prefix on a field the form does not have as a general message', () => {
-    expect(fieldErrors('body: expected object', REPO_FIELDS, REPOSITORY_RULES)).toEqual({ fields: {}, general: 'body: expected object' })
+  it('an element of a list counts for the list, and two problems of one field are both shown', () => {
+    const error = refused({ field: 'repositories[1]', message: "'b' does not exist" }, { field: 'repositories[0]', message: "'a' is a maven repository" })
+    expect(fieldErrors(error, FIELDS).fields.repositories).toBe("'b' does not exist; 'a' is a maven repository")
   })
 
-  it('nested paths count for their top-level field', () => {
-    expect(fieldErrors('repositories.0: expected string', REPO_FIELDS).fields.repositories).toBe('expected string')
+  it('a field the form does not have goes above the form, with what names no field', () => {
+    const error = refused({ field: 'projectKey', message: 'projectKey cannot be changed' }, { field: 'key', message: 'invalid key' }, { message: 'the body must be a JSON object' })
+    expect(fieldErrors(error, FIELDS)).toEqual({ fields: { key: 'invalid key' }, general: 'projectKey cannot be changed; the body must be a JSON object' })
   })
 
-  it('user messages', () => {
-    const fields = ['name', 'email', 'password']
-    expect(fieldErrors('a password needs at least 8 characters', fields, USER_RULES).fields.password).toBeDefined()
-    expect(fieldErrors('something else went wrong', fields, USER_RULES)).toEqual({ fields: {}, general: 'something else went wrong' })
+  it('an answer without REST error entries (a proxy, the network) is shown above the form', () => {
+    expect(fieldErrors(new ApiError(0, 'Trove did not answer'), FIELDS)).toEqual({ fields: {}, general: 'Trove did not answer' })
+    expect(fieldErrors(new Error('boom'), FIELDS)).toEqual({ fields: {}, general: 'boom' })
   })
 })

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
-import { TroveError } from '../errors.js'
+import { TroveError, invalidField } from '../errors.js'
 
 export interface AccessSettingsValue {
   /** Longest lifetime of an access token, in seconds; 0: no maximum. */
@@ -40,14 +40,14 @@ export class AccessSettings {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
     const input = body as Record<string, unknown>
     for (const field of Object.keys(input)) {
-      if (!(field in DEFAULT_ACCESS_SETTINGS)) throw new TroveError('BAD_REQUEST', `unknown setting '${field}' (known: ${Object.keys(DEFAULT_ACCESS_SETTINGS).join(', ')})`)
+      if (!(field in DEFAULT_ACCESS_SETTINGS)) throw invalidField(field, `unknown setting '${field}' (known: ${Object.keys(DEFAULT_ACCESS_SETTINGS).join(', ')})`)
     }
     const max = input.tokenMaxExpirySecs
     if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0)) {
-      throw new TroveError('BAD_REQUEST', 'tokenMaxExpirySecs must be a whole number of seconds (0: no maximum)')
+      throw invalidField('tokenMaxExpirySecs', 'tokenMaxExpirySecs must be a whole number of seconds (0: no maximum)')
     }
     const remote = input.remoteReadableByAuthenticated
-    if (remote !== undefined && typeof remote !== 'boolean') throw new TroveError('BAD_REQUEST', 'remoteReadableByAuthenticated must be true or false')
+    if (remote !== undefined && typeof remote !== 'boolean') throw invalidField('remoteReadableByAuthenticated', 'remoteReadableByAuthenticated must be true or false')
     this.pending = undefined
     const value = JSON.stringify({ ...(await this.get()), ...input })
     const now = Date.now()

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
-import { TroveError, notFound } from '../errors.js'
+import { TroveError, invalidField, notFound } from '../errors.js'
 import { assertUserName } from './user-service.js'
 
 /** A group in Artifactory's JSON shape (`/artifactory/api/security/groups/{name}`). */
@@ -51,17 +51,17 @@ export class GroupService {
     assertUserName(name)
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
     const input = body as Record<string, unknown>
-    if (input.name !== undefined && input.name !== name) throw new TroveError('BAD_REQUEST', `the name in the body ('${String(input.name)}') differs from the name in the URL ('${name}')`)
+    if (input.name !== undefined && input.name !== name) throw invalidField('name', `the name in the body ('${String(input.name)}') differs from the name in the URL ('${name}')`)
     if (input.adminPrivileges === true) {
-      throw new TroveError('BAD_REQUEST', 'adminPrivileges: administrator groups are not supported; make the users administrators instead')
+      throw invalidField('adminPrivileges', 'adminPrivileges: administrator groups are not supported; make the users administrators instead')
     }
     for (const field of ['description', 'realm'] as const) {
-      if (input[field] !== undefined && typeof input[field] !== 'string') throw new TroveError('BAD_REQUEST', `${field} must be a string`)
+      if (input[field] !== undefined && typeof input[field] !== 'string') throw invalidField(field, `${field} must be a string`)
     }
-    if (input.autoJoin !== undefined && typeof input.autoJoin !== 'boolean') throw new TroveError('BAD_REQUEST', 'autoJoin must be true or false')
+    if (input.autoJoin !== undefined && typeof input.autoJoin !== 'boolean') throw invalidField('autoJoin', 'autoJoin must be true or false')
     const userNames = input.userNames
     if (userNames !== undefined && (!Array.isArray(userNames) || userNames.some((u) => typeof u !== 'string'))) {
-      throw new TroveError('BAD_REQUEST', 'userNames must be a list of user names')
+      throw invalidField('userNames', 'userNames must be a list of user names')
     }
     const existing = await this.get(name)
     if (merge && !existing) throw notFound(`group '${name}' does not exist`)
@@ -69,7 +69,7 @@ export class GroupService {
     if (members && members.length > 0) {
       const found = await this.db.selectFrom('users').select('name').where('name', 'in', members).execute()
       const missing = members.filter((m) => !found.some((f) => f.name === m))
-      if (missing.length > 0) throw new TroveError('BAD_REQUEST', `userNames: no such user ${missing.map((m) => `'${m}'`).join(', ')}`)
+      if (missing.length > 0) throw invalidField('userNames', `userNames: no such user ${missing.map((m) => `'${m}'`).join(', ')}`)
     }
     const base = merge && existing ? { description: existing.description, autoJoin: existing.autoJoin, realm: existing.realm, ...existing.attributes } : {}
     const config = JSON.stringify({ ...base, ...Object.fromEntries(Object.entries(input).filter(([k]) => k !== 'name' && k !== 'userNames' && k !== 'adminPrivileges')) })

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
-import { TroveError, notFound } from '../errors.js'
+import { TroveError, invalidField, notFound } from '../errors.js'
 import { patternAccess, type PathAccess } from './path-access.js'
 import type { Action } from './principal.js'
 import { assertUserName } from './user-service.js'
@@ -185,19 +185,19 @@ function covers(target: PermissionTarget, repository: TargetRepository): boolean
 
 function parseTarget(name: string, body: unknown): PermissionTarget {
   if (!isObject(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
-  if (body.name !== undefined && body.name !== name) throw new TroveError('BAD_REQUEST', `the name in the body ('${String(body.name)}') differs from the name in the URL ('${name}')`)
+  if (body.name !== undefined && body.name !== name) throw invalidField('name', `the name in the body ('${String(body.name)}') differs from the name in the URL ('${name}')`)
   const repo = body.repo
-  if (!isObject(repo)) throw new TroveError('BAD_REQUEST', 'repo: a permission target needs a "repo" section (build and release bundle sections are not supported)')
+  if (!isObject(repo)) throw invalidField('repo', 'repo: a permission target needs a "repo" section (build and release bundle sections are not supported)')
   const repositories = stringList(repo.repositories, 'repo.repositories')
-  if (repositories.length === 0) throw new TroveError('BAD_REQUEST', `repo.repositories: name at least one repository (or ${ANY.join(', ')})`)
+  if (repositories.length === 0) throw invalidField('repo.repositories', `repo.repositories: name at least one repository (or ${ANY.join(', ')})`)
   const patterns = (hyphen: string, underscore: string, fallback: string[]) => {
     const value = repo[hyphen] ?? repo[underscore]
     const list = value === undefined ? fallback : stringList(value, `repo.${hyphen}`).filter((p) => p !== '')
-    for (const p of list) if (p.startsWith('/')) throw new TroveError('BAD_REQUEST', `repo.${hyphen}: patterns are relative to the repository root (no leading '/'): '${p}'`)
+    for (const p of list) if (p.startsWith('/')) throw invalidField(`repo.${hyphen}`, `repo.${hyphen}: patterns are relative to the repository root (no leading '/'): '${p}'`)
     return list
   }
   const actions = repo.actions === undefined ? {} : repo.actions
-  if (!isObject(actions)) throw new TroveError('BAD_REQUEST', 'repo.actions must be an object {"users": {…}, "groups": {…}}')
+  if (!isObject(actions)) throw invalidField('repo.actions', 'repo.actions must be an object {"users": {…}, "groups": {…}}')
   return {
     name,
     repositories,
@@ -210,19 +210,19 @@ function parseTarget(name: string, body: unknown): PermissionTarget {
 
 function principalActions(value: unknown, field: string): Record<string, Action[]> {
   if (value === undefined) return {}
-  if (!isObject(value)) throw new TroveError('BAD_REQUEST', `${field} must be an object {"<name>": ["read", …]}`)
+  if (!isObject(value)) throw invalidField(field, `${field} must be an object {"<name>": ["read", …]}`)
   const result: Record<string, Action[]> = {}
   for (const [name, words] of Object.entries(value)) {
     const list = stringList(words, `${field}.${name}`)
     const unknown = list.filter((w) => !(w in ACTION_WORDS))
-    if (unknown.length > 0) throw new TroveError('BAD_REQUEST', `${field}.${name}: unknown action ${unknown.map((u) => `'${u}'`).join(', ')} (known: read, annotate, write, delete, manage)`)
+    if (unknown.length > 0) throw invalidField(`${field}.${name}`, `${field}.${name}: unknown action ${unknown.map((u) => `'${u}'`).join(', ')} (known: read, annotate, write, delete, manage)`)
     result[name] = [...new Set(list.map((w) => ACTION_WORDS[w]).filter((a): a is Action => a !== null && a !== undefined))]
   }
   return result
 }
 
 function stringList(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new TroveError('BAD_REQUEST', `${field} must be a list of strings`)
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalidField(field, `${field} must be a list of strings`)
   return value as string[]
 }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database, ProjectTable } from '../../metadata/schema.js'
-import { TroveError, conflict, notFound } from '../errors.js'
+import { TroveError, conflict, invalidField, notFound } from '../errors.js'
 import type { Repository, RepositoryService } from '../repositories/repository-service.js'
 import { ACTIONS, type Action } from './principal.js'
 import type { UserService } from './user-service.js'
@@ -63,7 +63,7 @@ const DEFAULT_PRIVILEGES: AdminPrivileges = { manageMembers: true, manageResourc
 
 export function assertProjectKey(key: string): void {
   if (!PROJECT_KEY.test(key)) {
-    throw new TroveError('NAME_INVALID', `invalid project key '${key}': 2 to 32 characters, a-z then a-z or 0-9 (repositories of the project are named '${key}-…')`)
+    throw invalidField('project_key', `invalid project key '${key}': 2 to 32 characters, a-z then a-z or 0-9 (repositories of the project are named '${key}-…')`, 'NAME_INVALID')
   }
 }
 
@@ -115,7 +115,7 @@ export class ProjectService {
       updated_at: now,
     }
     const result = await this.db.insertInto('projects').values(row).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst()
-    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw conflict(`project '${key}' already exists`)
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw invalidField('project_key', `project '${key}' already exists`, 'CONFLICT')
     // Repositories named `<key>-…` before the project existed stay outside it: membership is the
     // explicit `projectKey` of a repository, set when the repository is created.
     return toProject(row)
@@ -255,20 +255,20 @@ export class ProjectService {
   async repositoryBody(repoKey: string, body: unknown, existing: Repository | undefined): Promise<unknown> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return body
     const given = (body as Record<string, unknown>).projectKey
-    if (given !== undefined && given !== null && given !== '' && typeof given !== 'string') throw new TroveError('BAD_REQUEST', 'projectKey must be a string')
+    if (given !== undefined && given !== null && given !== '' && typeof given !== 'string') throw invalidField('projectKey', 'projectKey must be a string')
     const asked = typeof given === 'string' && given !== '' ? given : undefined
     if (existing) {
       // An update: the project stays.
       const existingProject = typeof existing.config.projectKey === 'string' ? existing.config.projectKey : undefined
       if (given !== undefined && asked !== existingProject) {
-        throw new TroveError('BAD_REQUEST', `projectKey cannot be changed (the repository ${existingProject ? `belongs to project '${existingProject}'` : 'belongs to no project'})`)
+        throw invalidField('projectKey', `projectKey cannot be changed (the repository ${existingProject ? `belongs to project '${existingProject}'` : 'belongs to no project'})`)
       }
       return body
     }
     if (asked !== undefined) {
       await this.require(asked)
       if (!repoKey.startsWith(`${asked}-`)) {
-        throw new TroveError('BAD_REQUEST', `a repository of project '${asked}' must be named '${asked}-…' (got '${repoKey}')`)
+        throw invalidField('key', `a repository of project '${asked}' must be named '${asked}-…' (got '${repoKey}')`)
       }
       return body
     }
@@ -313,13 +313,13 @@ export function roleActions(roles: Iterable<string>): Set<Action> {
 
 function checkedRoles(roles: unknown): string[] {
   if (!Array.isArray(roles) || roles.length === 0 || roles.some((r) => typeof r !== 'string' || !(r in PROJECT_ROLES))) {
-    throw new TroveError('BAD_REQUEST', `roles must be a non-empty list of ${Object.keys(PROJECT_ROLES).map((r) => `'${r}'`).join(', ')}; got ${JSON.stringify(roles)}`)
+    throw invalidField('roles', `roles must be a non-empty list of ${Object.keys(PROJECT_ROLES).map((r) => `'${r}'`).join(', ')}; got ${JSON.stringify(roles)}`)
   }
   return [...new Set(roles as string[])]
 }
 
 function checkedQuota(value: number): number {
-  if (!Number.isSafeInteger(value) || value < -1) throw new TroveError('BAD_REQUEST', 'storage_quota_bytes must be a whole number of bytes, or -1 for no quota')
+  if (!Number.isSafeInteger(value) || value < -1) throw invalidField('storage_quota_bytes', 'storage_quota_bytes must be a whole number of bytes, or -1 for no quota')
   return value
 }
 

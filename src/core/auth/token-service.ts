@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database, TokenTable } from '../../metadata/schema.js'
-import { TroveError, notFound } from '../errors.js'
+import { TroveError, invalidField, notFound } from '../errors.js'
 import type { AccessSettings } from './access-settings.js'
 import { checkMintingBound, type MintingBound } from './token-minting.js'
 
@@ -61,25 +61,25 @@ export function parseTokenScope(text: string): TokenScope {
   // Entries are space-separated; a quoted name may hold spaces (`roles:team:"Project Admin"`).
   for (const entry of text.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []) {
     const match = /^applied-permissions\/(user|admin|groups|roles)(?::(.+))?$/.exec(entry)
-    if (!match) throw new TroveError('BAD_REQUEST', `unsupported scope '${entry}' (use applied-permissions/user, /admin, /groups:<g1>,<g2> or /roles:<project>:<role>)`)
+    if (!match) throw invalidField('scope', `unsupported scope '${entry}' (use applied-permissions/user, /admin, /groups:<g1>,<g2> or /roles:<project>:<role>)`)
     const kind = match[1] as AppliedPermissions['kind']
     const rest = match[2]
     if (kind === 'user' || kind === 'admin') {
-      if (rest !== undefined) throw new TroveError('BAD_REQUEST', `scope '${entry}' takes no argument`)
+      if (rest !== undefined) throw invalidField('scope', `scope '${entry}' takes no argument`)
       applied.push({ kind })
     } else if (kind === 'groups') {
       const groups = (rest ?? '').split(',').map((g) => g.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean)
-      if (groups.length === 0) throw new TroveError('BAD_REQUEST', `scope '${entry}' names no group`)
+      if (groups.length === 0) throw invalidField('scope', `scope '${entry}' names no group`)
       applied.push({ kind, groups })
     } else {
       const colon = (rest ?? '').indexOf(':')
       const project = colon > 0 ? rest!.slice(0, colon).replace(/^"(.*)"$/, '$1') : ''
       const roles = colon > 0 ? rest!.slice(colon + 1).split(',').map((r) => r.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean) : []
-      if (!project || roles.length === 0) throw new TroveError('BAD_REQUEST', `scope '${entry}' must be applied-permissions/roles:<project>:<role>[,<role>]`)
+      if (!project || roles.length === 0) throw invalidField('scope', `scope '${entry}' must be applied-permissions/roles:<project>:<role>[,<role>]`)
       applied.push({ kind, project, roles })
     }
   }
-  if (applied.length === 0) throw new TroveError('BAD_REQUEST', 'the scope is empty')
+  if (applied.length === 0) throw invalidField('scope', 'the scope is empty')
   return { applied }
 }
 
@@ -132,7 +132,7 @@ export class TokenService {
     isSession?: boolean | undefined
   }): Promise<CreatedToken> {
     if (input.expiresInSecs !== undefined && (!Number.isSafeInteger(input.expiresInSecs) || input.expiresInSecs < 0)) {
-      throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds (0 for no expiry)')
+      throw invalidField('expires_in', 'expires_in must be a whole number of seconds (0 for no expiry)')
     }
     const scope = input.scope ?? DEFAULT_TOKEN_SCOPE
     const parsed = parseTokenScope(scope)
@@ -140,7 +140,7 @@ export class TokenService {
     const max = (await this.settings?.get())?.tokenMaxExpirySecs ?? 0
     if (max > 0) {
       if (expiresInSecs > max) {
-        throw new TroveError('BAD_REQUEST', `expires_in ${expiresInSecs} is longer than the maximum token lifetime the administrator set (${max} seconds)`)
+        throw invalidField('expires_in', `expires_in ${expiresInSecs} is longer than the maximum token lifetime the administrator set (${max} seconds)`)
       }
       if (expiresInSecs === 0) expiresInSecs = max
     }

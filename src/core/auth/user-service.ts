@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database, UserTable } from '../../metadata/schema.js'
-import { TroveError, notFound } from '../errors.js'
+import { TroveError, invalidField, notFound } from '../errors.js'
 import { hashPassword, verifyPassword } from './password.js'
 
 export interface User {
@@ -88,7 +88,7 @@ export class UserService {
     assertUserName(name)
     const existing = await this.get(name)
     if (!existing && input.password === undefined) {
-      throw new TroveError('BAD_REQUEST', 'a new user needs a password')
+      throw invalidField('password', 'a new user needs a password')
     }
     if (existing) {
       await this.update(name, input)
@@ -115,10 +115,10 @@ export class UserService {
   async update(name: string, input: UserInput): Promise<void> {
     const user = await this.require(name)
     if (name === ADMIN_USER && (input.isAdmin === false || input.isDisabled === true)) {
-      throw new TroveError('BAD_REQUEST', `the '${ADMIN_USER}' user cannot lose admin rights or be disabled`)
+      throw invalidField(input.isAdmin === false ? 'admin' : 'disabled', `the '${ADMIN_USER}' user cannot lose admin rights or be disabled`)
     }
     if (input.password !== undefined && (await this.isServiceAccount(name))) {
-      throw new TroveError('BAD_REQUEST', `'${name}' is a service account: it has no password and acts only through access tokens`)
+      throw invalidField('password', `'${name}' is a service account: it has no password and acts only through access tokens`)
     }
     const changes: Partial<UserTable> = { updated_at: Date.now() }
     if (input.email !== undefined) changes.email = input.email
@@ -184,15 +184,16 @@ export class UserService {
 
   private async hashChecked(password: string): Promise<string> {
     if (password.length < MIN_PASSWORD_LENGTH) {
-      throw new TroveError('BAD_REQUEST', `a password needs at least ${MIN_PASSWORD_LENGTH} characters`)
+      throw invalidField('password', `a password needs at least ${MIN_PASSWORD_LENGTH} characters`)
     }
     return hashPassword(password)
   }
 }
 
+/** Refuses (NAME_INVALID, naming the `name` field) what is not a user name. */
 export function assertUserName(name: string): void {
   if (!USER_NAME.test(name) || name === 'anonymous') {
-    throw new TroveError('NAME_INVALID', `invalid user name '${name}': 1 to 64 characters from A-Z, a-z, 0-9, '.', '_', '@', '-'`)
+    throw invalidField('name', `invalid user name '${name}': 1 to 64 characters from A-Z, a-z, 0-9, '.', '_', '@', '-'`, 'NAME_INVALID')
   }
 }
 

@@ -1,38 +1,23 @@
 import type { Kysely } from 'kysely'
 import picomatch from 'picomatch'
+import type { RepositoryConfigBody } from '../../api/repositories.js'
 import { z } from 'zod'
 import type { Database, RepositoryTable } from '../../metadata/schema.js'
-import { TroveError, conflict, notFound } from '../errors.js'
+import { TroveError, ValidationError, conflict, fieldPath, invalidField, notFound, schemaProblems } from '../errors.js'
 import { assertRepositoryKey } from '../paths.js'
 
 export const REPOSITORY_CLASSES = ['local', 'remote', 'virtual', 'federated'] as const
 export type RepositoryClass = (typeof REPOSITORY_CLASSES)[number]
 
 /**
- * A repository's configuration in Artifactory's JSON shape. Fields Trove does not know are kept
- * as given and returned on GET, so that tools which round-trip configurations lose nothing.
+ * A repository's configuration in Artifactory's JSON shape (src/api/repositories.ts), as stored:
+ * validated, with its patterns. Fields Trove does not know are kept as given and returned on GET,
+ * so that tools which round-trip configurations lose nothing.
  */
-export interface RepositoryConfig {
-  readonly key: string
+export interface RepositoryConfig extends RepositoryConfigBody {
   readonly rclass: RepositoryClass
-  readonly packageType: string
-  readonly description?: string
-  readonly notes?: string
   readonly includesPattern: string
   readonly excludesPattern: string
-  /** Trove: callers without credentials may read (download, browse) this repository. */
-  readonly anonymousRead?: boolean
-  // remote
-  readonly url?: string
-  readonly username?: string
-  readonly password?: string
-  readonly offline?: boolean
-  readonly retrievalCachePeriodSecs?: number
-  readonly missedRetrievalCachePeriodSecs?: number
-  // virtual
-  readonly repositories?: readonly string[]
-  readonly defaultDeploymentRepo?: string
-  readonly [unknownField: string]: unknown
 }
 
 export interface Repository {
@@ -137,7 +122,7 @@ export class RepositoryService {
       .onConflict((oc) => oc.column('key').doNothing())
       .executeTakeFirst()
       .finally(() => this.lookups.clear())
-    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw conflict(`repository '${key}' already exists`)
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw invalidField('key', `repository '${key}' already exists`, 'CONFLICT')
     return toRepository(row)
   }
 
@@ -147,7 +132,7 @@ export class RepositoryService {
     if (!isObject(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
     for (const field of ['rclass', 'packageType'] as const) {
       if (body[field] !== undefined && String(body[field]).toLowerCase() !== existing.config[field]) {
-        throw new TroveError('BAD_REQUEST', `${field} cannot be changed (it is '${existing.config[field]}')`)
+        throw invalidField(field, `${field} cannot be changed (it is '${existing.config[field]}')`)
       }
     }
     // The body's key, if any, must match the URL's: validate() refuses a mismatch instead of ignoring it.
@@ -188,41 +173,35 @@ export class RepositoryService {
   }
 
   private async validate(key: string, body: unknown, existing: Repository | undefined): Promise<RepositoryConfig> {
-    assertRepositoryKey(key)
+    assertRepositoryKey(key, 'key')
     if (!isObject(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
     const input: Record<string, unknown> = { ...body }
     if (input.key !== undefined && input.key !== key) {
-      throw new TroveError('BAD_REQUEST', `the key in the body ('${String(input.key)}') differs from the key in the URL ('${key}')`)
+      throw invalidField('key', `the key in the body ('${String(input.key)}') differs from the key in the URL ('${key}')`)
     }
     input.key = key
     if (typeof input.rclass === 'string') input.rclass = input.rclass.toLowerCase()
     if (typeof input.packageType === 'string') input.packageType = input.packageType.toLowerCase()
     const parsed = KnownFields.safeParse(input)
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
-      throw new TroveError('BAD_REQUEST', `invalid repository configuration: ${problems.join('; ')}`, { problems })
+      const problems = schemaProblems(parsed.error.issues)
+      throw new ValidationError(problems, { message: `invalid repository configuration: ${problems.map((p) => p.message).join('; ')}` })
     }
     const known = parsed.data
     const classes = this.supported.get(known.packageType)
     if (!classes) {
-      throw new TroveError(
-        'BAD_REQUEST',
-        `packageType '${known.packageType}' is not supported (supported: ${[...this.supported.keys()].join(', ')})`,
-      )
+      throw invalidField('packageType', `packageType '${known.packageType}' is not supported (supported: ${[...this.supported.keys()].join(', ')})`)
     }
     if (!classes.includes(known.rclass)) {
-      throw new TroveError(
-        'BAD_REQUEST',
-        `rclass '${known.rclass}' is not supported for packageType '${known.packageType}' (supported: ${classes.join(', ')})`,
-      )
+      throw invalidField('rclass', `rclass '${known.rclass}' is not supported for packageType '${known.packageType}' (supported: ${classes.join(', ')})`)
     }
     for (const field of ['includesPattern', 'excludesPattern'] as const) {
       const value = known[field]
       if (value !== undefined && splitPatterns(value).some((p) => p.startsWith('/'))) {
-        throw new TroveError('BAD_REQUEST', `${field}: patterns are relative to the repository root (no leading '/')`)
+        throw invalidField(field, `${field}: patterns are relative to the repository root (no leading '/')`)
       }
     }
-    if (known.rclass === 'remote' && !known.url) throw new TroveError('BAD_REQUEST', 'url: a remote repository needs an upstream url')
+    if (known.rclass === 'remote' && !known.url) throw invalidField('url', 'url: a remote repository needs an upstream url')
     if (known.rclass === 'remote' && known.url) this.options.checkUpstreamUrl?.(known.url)
     if (known.rclass === 'virtual') await this.validateVirtual(key, known)
     const config: Record<string, unknown> = {
@@ -239,19 +218,20 @@ export class RepositoryService {
 
   private async validateVirtual(key: string, known: z.infer<typeof KnownFields>): Promise<void> {
     const members = known.repositories ?? []
-    for (const member of members) {
-      if (member === key) throw new TroveError('BAD_REQUEST', 'repositories: a virtual repository cannot contain itself')
+    for (const [index, member] of members.entries()) {
+      const field = fieldPath(['repositories', index])
+      if (member === key) throw invalidField(field, 'repositories: a virtual repository cannot contain itself')
       const repository = await this.get(member)
-      if (!repository) throw new TroveError('BAD_REQUEST', `repositories: '${member}' does not exist`)
+      if (!repository) throw invalidField(field, `repositories: '${member}' does not exist`)
       if (repository.packageType !== known.packageType) {
-        throw new TroveError('BAD_REQUEST', `repositories: '${member}' is a ${repository.packageType} repository, not ${known.packageType}`)
+        throw invalidField(field, `repositories: '${member}' is a ${repository.packageType} repository, not ${known.packageType}`)
       }
     }
     const target = known.defaultDeploymentRepo
     if (target !== undefined) {
       const repository = members.includes(target) ? await this.get(target) : undefined
       if (!repository || repository.rclass !== 'local') {
-        throw new TroveError('BAD_REQUEST', `defaultDeploymentRepo: '${target}' must be a local repository listed in repositories`)
+        throw invalidField('defaultDeploymentRepo', `defaultDeploymentRepo: '${target}' must be a local repository listed in repositories`)
       }
     }
   }

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
-import { TroveError } from '../errors.js'
+import { TroveError, invalidField } from '../errors.js'
 
 /**
  * Which addresses an upstream URL (or a redirect) may reach. Loopback, link-local, private and
@@ -112,7 +112,7 @@ export class UpstreamHostPolicy {
   /** For configuration checks: refuses an upstream URL whose literal IP is forbidden. */
   assertUrl(url: string): void {
     const refusal = this.refusalOf(url)
-    if (refusal) throw new TroveError('BAD_REQUEST', `url: ${refusal}`)
+    if (refusal) throw invalidField('url', `url: ${refusal}`)
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Format } from '../format.js'
+import { genericSetMeUp } from './set-me-up.js'
 
 /**
  * Generic repositories: any file at any path. Their whole protocol is the core's plain layout
@@ -8,6 +9,9 @@ import type { Format } from '../format.js'
 export const genericFormat: Format = {
   id: 'generic',
   kinds: ['local', 'remote', 'virtual'],
+  title: 'Generic',
+  setMeUp: genericSetMeUp,
+  console: { packageNoun: 'file' },
   register: async () => {},
   plainLayout: () => ({}),
 }

@@ -1,6 +1,7 @@
 import type { Format } from '../format.js'
 import { HelmLayout, REINDEX_JOB } from './helm-layout.js'
 import { HELM_PREFIX, helmRoutes } from './routes.js'
+import { helmSetMeUp } from './set-me-up.js'
 
 /**
  * Helm chart repositories (HTTP, as `helm repo add` uses them) under
@@ -11,6 +12,9 @@ import { HELM_PREFIX, helmRoutes } from './routes.js'
 export const helmFormat: Format = {
   id: 'helm',
   kinds: ['local', 'remote', 'virtual'],
+  title: 'Helm',
+  setMeUp: helmSetMeUp,
+  console: { packageNoun: 'chart', browseHints: ['Charts are <chart>-<version>.tgz files; index.yaml is generated from them.'] },
   register: async (app, services) => {
     const layout = new HelmLayout(services, app.log)
     services.jobs.register(REINDEX_JOB, (payload) => layout.runReindexJob(payload))

@@ -1,6 +1,7 @@
 import type { Format } from '../format.js'
 import { mavenScanning } from './scanning.js'
 import { MavenLayout } from './maven-layout.js'
+import { mavenSetMeUp } from './set-me-up.js'
 
 /**
  * Maven repositories (local, remote, virtual) on the core's plain layout
@@ -13,6 +14,9 @@ export const mavenFormat: Format = {
   id: 'maven',
   kinds: ['local', 'remote', 'virtual'],
   scanning: mavenScanning,
+  title: 'Maven',
+  setMeUp: mavenSetMeUp,
+  console: { packageNoun: 'artifact', browseHints: ['Folders are <group, one folder per dot>/<artifact>/<version>, beside their maven-metadata.xml.'] },
   register: async () => {},
   plainLayout: (services) => new MavenLayout(services),
 }

@@ -1,6 +1,7 @@
 import type { Format } from '../format.js'
 import { npmScanning } from './scanning.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
+import { npmSetMeUp } from './set-me-up.js'
 
 /**
  * npm repositories: the npm registry API (publish, install, dist-tags, deprecate, unpublish,
@@ -14,6 +15,9 @@ export const npmFormat: Format = {
   id: 'npm',
   kinds: ['local', 'remote', 'virtual'],
   scanning: npmScanning,
+  title: 'npm',
+  setMeUp: npmSetMeUp,
+  console: { packageNoun: 'package', browseHints: ['A package is a folder; its tarballs are in its - folder.'] },
   register: async (app, services) => {
     await app.register(async (scope) => npmRoutes(scope, services), { prefix: NPM_PREFIX })
   },

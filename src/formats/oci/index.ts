@@ -6,6 +6,7 @@ import { DownloadRecorder } from './download-recorder.js'
 import { ManifestCache } from './manifest-cache.js'
 import { LocalRegistry } from './registry.js'
 import { registryRoutes } from './routes.js'
+import { ociSetMeUp } from './set-me-up.js'
 import { UploadSessions } from './uploads.js'
 
 /** Manifest bytes kept in memory per node (content-addressed, so never stale). */
@@ -21,6 +22,9 @@ export const ociFormat: Format = {
   id: 'docker',
   kinds: ['local', 'remote', 'virtual'],
   scanning: ociScanning,
+  title: 'Docker',
+  setMeUp: ociSetMeUp,
+  console: { packageNoun: 'image', browseHints: ['An image is a folder, with a folder per tag holding its manifest.json and layers.'] },
   async register(app: FastifyInstance, services: CoreServices): Promise<void> {
     const { config } = services
     const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))

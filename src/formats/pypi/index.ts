@@ -1,6 +1,7 @@
 import type { Format } from '../format.js'
 import { pypiScanning } from './scanning.js'
 import { PYPI_PREFIX, pypiRoutes } from './routes.js'
+import { pypiSetMeUp } from './set-me-up.js'
 
 /**
  * PyPI repositories: the simple repository API (PEP 503/691, with PEP 592 yanks and PEP 658/714
@@ -14,6 +15,9 @@ export const pypiFormat: Format = {
   id: 'pypi',
   kinds: ['local', 'remote', 'virtual'],
   scanning: pypiScanning,
+  title: 'PyPI',
+  setMeUp: pypiSetMeUp,
+  console: { packageNoun: 'package', browseHints: ['A project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
   register: async (app, services) => {
     await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })
   },

@@ -3,7 +3,7 @@ import type { AdminPrivileges, MemberKind, Project, ProjectInput } from '../../c
 import { PROJECT_ROLES } from '../../core/auth/projects.js'
 import { QUOTA_WARNING_RATIO, isOverWarning } from '../../core/auth/quota.js'
 import type { CoreServices } from '../../core/services.js'
-import { TroveError, denied, notFound } from '../../core/errors.js'
+import { TroveError, denied, invalidField, notFound } from '../../core/errors.js'
 import type { AccessGuard } from '../access.js'
 
 type KeyParams = { Params: { key: string } }
@@ -48,7 +48,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
   app.post<{ Body: unknown }>('/access/api/v1/projects', { config: { access: 'admin' } }, async (request, reply) => {
     const body = objectBody(request.body)
     const key = body.project_key
-    if (typeof key !== 'string' || key === '') throw new TroveError('BAD_REQUEST', 'project_key is required')
+    if (typeof key !== 'string' || key === '') throw invalidField('project_key', 'project_key is required')
     const project = await projects.create(key, projectInput(body))
     request.log.info({ project: key, quota: project.storageQuotaBytes }, 'project created')
     return reply.status(201).send(projectBody(project))
@@ -59,7 +59,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
   app.put<KeyParams & { Body: unknown }>('/access/api/v1/projects/:key', { config: { access: 'admin' } }, async (request) => {
     const body = objectBody(request.body)
     if (body.project_key !== undefined && body.project_key !== request.params.key) {
-      throw new TroveError('BAD_REQUEST', `project_key cannot be changed (the URL names '${request.params.key}')`)
+      throw invalidField('project_key', `project_key cannot be changed (the URL names '${request.params.key}')`)
     }
     return projectBody(await projects.update(request.params.key, projectInput(body)))
   })
@@ -90,7 +90,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
       async (request) => {
         const body = objectBody(request.body)
         if (body.name !== undefined && body.name !== request.params.name) {
-          throw new TroveError('BAD_REQUEST', `the name in the body ('${String(body.name)}') differs from the name in the URL ('${request.params.name}')`)
+          throw invalidField('name', `the name in the body ('${String(body.name)}') differs from the name in the URL ('${request.params.name}')`)
         }
         const member = await projects.setMember(request.params.key, kind as MemberKind, request.params.name, body.roles)
         return { name: member.name, roles: member.roles }
@@ -181,18 +181,18 @@ function projectBody(project: Project) {
 function projectInput(body: Record<string, unknown>): ProjectInput {
   const text = (field: string) => {
     const value = body[field]
-    if (value !== undefined && typeof value !== 'string') throw new TroveError('BAD_REQUEST', `${field} must be a string`)
+    if (value !== undefined && typeof value !== 'string') throw invalidField(field, `${field} must be a string`)
     return value as string | undefined
   }
   const quota = body.storage_quota_bytes
-  if (quota !== undefined && typeof quota !== 'number') throw new TroveError('BAD_REQUEST', 'storage_quota_bytes must be a number of bytes (-1: no quota)')
+  if (quota !== undefined && typeof quota !== 'number') throw invalidField('storage_quota_bytes', 'storage_quota_bytes must be a number of bytes (-1: no quota)')
   const privileges = body.admin_privileges
   let adminPrivileges: Partial<AdminPrivileges> | undefined
   if (privileges !== undefined) {
-    if (typeof privileges !== 'object' || privileges === null || Array.isArray(privileges)) throw new TroveError('BAD_REQUEST', 'admin_privileges must be an object')
+    if (typeof privileges !== 'object' || privileges === null || Array.isArray(privileges)) throw invalidField('admin_privileges', 'admin_privileges must be an object')
     const p = privileges as Record<string, unknown>
     const flag = (field: string) => {
-      if (p[field] !== undefined && typeof p[field] !== 'boolean') throw new TroveError('BAD_REQUEST', `admin_privileges.${field} must be true or false`)
+      if (p[field] !== undefined && typeof p[field] !== 'boolean') throw invalidField(`admin_privileges.${field}`, `admin_privileges.${field} must be true or false`)
       return p[field] as boolean | undefined
     }
     adminPrivileges = Object.fromEntries(

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { CreatedTokenBody, TokenList, UserBody, UserSummary } from '../../api/security.js'
 import type { CoreServices } from '../../core/services.js'
-import { TroveError, denied, notFound } from '../../core/errors.js'
+import { TroveError, denied, invalidField, notFound } from '../../core/errors.js'
 import type { User, UserInput } from '../../core/auth/user-service.js'
 import { PROJECT_ROLES } from '../../core/auth/projects.js'
 import { parseTokenScope, type CreatedToken, type TokenScope } from '../../core/auth/token-service.js'
@@ -16,7 +17,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
 
   app.get('/artifactory/api/security/users', { config: { access: 'admin' } }, async (request) => {
     const base = baseUrlOf(request, services.config.baseUrl)
-    return (await users.list()).map((u) => ({ name: u.name, uri: `${base}/artifactory/api/security/users/${encodeURIComponent(u.name)}`, realm: 'internal' }))
+    return (await users.list()).map((u): UserSummary => ({ name: u.name, uri: `${base}/artifactory/api/security/users/${encodeURIComponent(u.name)}`, realm: 'internal' }))
   })
 
   // A user may read their own record; admins any.
@@ -71,7 +72,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
   const targets = services.permissionTargets
   const exists = {
     users: async (names: string[]) => {
-      for (const name of names) if (!(await users.get(name))) throw new TroveError('BAD_REQUEST', `repo.actions.users: no such user '${name}'`)
+      for (const name of names) if (!(await users.get(name))) throw invalidField('repo.actions.users', `repo.actions.users: no such user '${name}'`)
     },
     groups: (names: string[]) => services.groups.assertExists(names),
   }
@@ -114,11 +115,11 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     async (request) => {
       const body = request.body ?? {}
       if (body.grant_type !== undefined && body.grant_type !== 'refresh_token' && body.grant_type !== 'client_credentials') {
-        throw new TroveError('BAD_REQUEST', `unsupported grant_type '${String(body.grant_type)}' (use client_credentials or refresh_token)`)
+        throw invalidField('grant_type', `unsupported grant_type '${String(body.grant_type)}' (use client_credentials or refresh_token)`)
       }
       if (body.grant_type === 'refresh_token') {
         const refreshToken = optionalString(body, 'refresh_token')
-        if (!refreshToken) throw new TroveError('BAD_REQUEST', 'refresh_token is required with grant_type=refresh_token')
+        if (!refreshToken) throw invalidField('refresh_token', 'refresh_token is required with grant_type=refresh_token')
         const refreshed = await tokens.refresh(refreshToken, optionalString(body, 'access_token'))
         if (!refreshed) throw new TroveError('UNAUTHORIZED', 'the refresh token is invalid or was already used')
         request.log.info({ subject: refreshed.subject, tokenId: refreshed.id }, 'access token refreshed')
@@ -137,12 +138,12 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
       }
       const rawExpiry = body.expires_in
       const expiresIn = rawExpiry === undefined || rawExpiry === '' ? undefined : typeof rawExpiry === 'number' || (typeof rawExpiry === 'string' && /^\d+$/.test(rawExpiry)) ? Number(rawExpiry) : Number.NaN
-      if (expiresIn !== undefined && !Number.isSafeInteger(expiresIn)) throw new TroveError('BAD_REQUEST', 'expires_in must be a whole number of seconds')
+      if (expiresIn !== undefined && !Number.isSafeInteger(expiresIn)) throw invalidField('expires_in', 'expires_in must be a whole number of seconds')
       const scope = optionalString(body, 'scope')
       if (scope !== undefined) await checkScopeNames(services, subject, parseTokenScope(scope))
       const rawRefreshable = body.refreshable
       if (rawRefreshable !== undefined && typeof rawRefreshable !== 'boolean' && rawRefreshable !== 'true' && rawRefreshable !== 'false') {
-        throw new TroveError('BAD_REQUEST', 'refreshable must be true or false')
+        throw invalidField('refreshable', 'refreshable must be true or false')
       }
       // Within the caller's own credential: its scope and its expiry (token-minting.ts).
       const created = await tokens.create({
@@ -160,7 +161,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
   app.get('/access/api/v1/tokens', { config: { access: 'authenticated' } }, async (request) => {
     const principal = request.principal
     const list = await tokens.list(principal.kind === 'user' && principal.isAdmin ? undefined : principalUser(request))
-    return {
+    const body: TokenList = {
       tokens: list.map((t) => ({
         token_id: t.id,
         subject: t.subject,
@@ -173,6 +174,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
         refreshable: t.isRefreshable,
       })),
     }
+    return body
   })
 
   app.delete<{ Params: { id: string } }>('/access/api/v1/tokens/:id', { config: { access: 'authenticated' } }, async (request, reply) => {
@@ -187,7 +189,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
   })
 }
 
-function tokenBody(created: CreatedToken) {
+function tokenBody(created: CreatedToken): CreatedTokenBody {
   return {
     token_id: created.id,
     access_token: created.token,
@@ -205,13 +207,13 @@ function tokenBody(created: CreatedToken) {
 async function checkScopeNames(services: CoreServices, subject: string, scope: TokenScope): Promise<void> {
   for (const applied of scope.applied) {
     if (applied.kind === 'admin' && !(await services.users.require(subject)).isAdmin) {
-      throw new TroveError('BAD_REQUEST', `scope applied-permissions/admin: '${subject}' is not an administrator`)
+      throw invalidField('scope', `scope applied-permissions/admin: '${subject}' is not an administrator`)
     }
     if (applied.kind === 'groups') await services.groups.assertExists(applied.groups)
     if (applied.kind === 'roles') {
       await services.projects.require(applied.project)
       const unknown = applied.roles.filter((r) => !(r in PROJECT_ROLES))
-      if (unknown.length > 0) throw new TroveError('BAD_REQUEST', `scope: unknown role ${unknown.map((r) => `'${r}'`).join(', ')} (known: ${Object.keys(PROJECT_ROLES).join(', ')})`)
+      if (unknown.length > 0) throw invalidField('scope', `scope: unknown role ${unknown.map((r) => `'${r}'`).join(', ')} (known: ${Object.keys(PROJECT_ROLES).join(', ')})`)
     }
   }
 }
@@ -228,7 +230,7 @@ function principalUser(request: FastifyRequest): string {
   return principal.name
 }
 
-function userBody(user: User) {
+function userBody(user: User): UserBody {
   return {
     ...user.attributes,
     name: user.name,
@@ -249,7 +251,7 @@ function userInput(body: unknown): UserInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
   const b = body as Record<string, unknown>
   for (const field of ['admin', 'disabled'] as const) {
-    if (b[field] !== undefined && typeof b[field] !== 'boolean') throw new TroveError('BAD_REQUEST', `${field} must be true or false`)
+    if (b[field] !== undefined && typeof b[field] !== 'boolean') throw invalidField(field, `${field} must be true or false`)
   }
   const email = optionalString(b, 'email')
   const password = optionalString(b, 'password')
@@ -266,6 +268,6 @@ function userInput(body: unknown): UserInput {
 function optionalString(body: Record<string, unknown>, field: string): string | undefined {
   const value = body[field]
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string') throw new TroveError('BAD_REQUEST', `${field} must be a string`)
+  if (typeof value !== 'string') throw invalidField(field, `${field} must be a string`)
   return value
 }

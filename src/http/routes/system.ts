@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify'
+import type { StorageInfo } from '../../api/storage.js'
+import type { Readiness, ReadOnlyState, SystemVersion } from '../../api/system.js'
 import type { CoreServices } from '../../core/services.js'
 import { TroveError } from '../../core/errors.js'
 import { VERSION } from '../../version.js'
@@ -13,7 +15,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
     revision: VERSION,
     addons: [],
     license: 'Apache-2.0 (Trove, open source)',
-  }))
+  }) satisfies SystemVersion)
 
   // Liveness: the process answers. Readiness: it can also reach both of its stores.
   for (const prefix of ['', '/artifactory']) {
@@ -25,7 +27,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
       ])
       const isReady = checks.every((c) => c.status === 'UP')
       if (!isReady) request.log.warn({ checks }, 'not ready')
-      return reply.status(isReady ? 200 : 503).send({ status: isReady ? 'UP' : 'DOWN', checks })
+      return reply.status(isReady ? 200 : 503).send({ status: isReady ? 'UP' : 'DOWN', checks } satisfies Readiness)
     })
   }
 
@@ -41,7 +43,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
       repositoriesSummaryList: summaries,
       fileStoreSummary: { storageType: services.storage.name },
       totals: { filesCount: total.files, usedSpaceInBytes: total.bytes },
-    }
+    } satisfies StorageInfo
   })
 
   // Runs garbage collection now (Artifactory's route) and answers with what it removed.
@@ -87,7 +89,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
   )
 }
 
-function readOnlyBody(state: { isReadOnly: boolean; message: string; updatedAt: number | null }) {
+function readOnlyBody(state: { isReadOnly: boolean; message: string; updatedAt: number | null }): ReadOnlyState {
   return { enabled: state.isReadOnly, message: state.message, updatedAt: state.updatedAt ? new Date(state.updatedAt).toISOString() : null }
 }
 

@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONSOLE_BUILD, clientCommand, requireClients } from '../../helpers/clients.js'
+import { openBrowser, type Browser } from '../../helpers/browser.js'
+import { CONSOLE_BUILD, requireClients } from '../../helpers/clients.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js'
 
 const run = promisify(execFile)
@@ -27,11 +28,10 @@ const hasBrowser = await requireClients("the console's browser tests", ['chromiu
 
 describe.skipIf(!hasBrowser)('web console in a browser', () => {
   let server: TestServer
+  let browser: Browser
   let context: BrowserContext
   let page: Page
-  let profile: string
   let work: string
-  const pageErrors: string[] = []
 
   const admin = (path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${path}`, { ...init, headers: { authorization: server.adminAuth, ...(init.headers as Record<string, string>) } })
@@ -39,33 +39,17 @@ describe.skipIf(!hasBrowser)('web console in a browser', () => {
 
   beforeAll(async () => {
     server = await startTestServer()
-    profile = await mkdtemp(join(tmpdir(), 'trove-chromium-'))
     work = await mkdtemp(join(tmpdir(), 'trove-console-'))
     await mkdir(SCREENSHOTS, { recursive: true })
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: clientCommand('chromium'),
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-    })
+    browser = await openBrowser()
+    context = browser.context
+    page = browser.page
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
-    context.setDefaultTimeout(15_000)
-    page = context.pages()[0] ?? (await context.newPage())
-    page.on('pageerror', (err) => pageErrors.push(err.message))
-    // Content-Security-Policy violations and script errors; failed calls are the tests' business.
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text())
-    })
-    page.on('dialog', (dialog) => {
-      pageErrors.push(`unexpected dialog: ${dialog.message()}`)
-      void dialog.dismiss()
-    })
   }, 120_000)
 
   afterAll(async () => {
-    await context?.close()
+    await browser?.close()
     await server?.close()
-    await rm(profile, { recursive: true, force: true })
     await rm(work, { recursive: true, force: true })
   })
 
@@ -98,6 +82,21 @@ describe.skipIf(!hasBrowser)('web console in a browser', () => {
     const keyError = page.locator('.field.invalid .field-error')
     await expect.poll(() => keyError.textContent()).toMatch(/invalid repository key 'Bad Key'/)
     expect(await page.getByLabel('Key').getAttribute('aria-invalid')).toBe('true')
+
+    // Two wrong fields of a remote repository: each message next to the field the API names in its error entry.
+    await page.getByLabel('Key').fill('console-remote')
+    await page.getByLabel('Class').selectOption('remote')
+    await page.getByLabel('URL', { exact: true }).fill('ftp://127.0.0.1/')
+    await page.getByLabel('Metadata cache period (seconds)').fill('soon')
+    await page.getByRole('button', { name: 'Create repository' }).click()
+    const errorOf = (label: string) => page.locator('.field', { has: page.getByLabel(label, { exact: true }) }).locator('.field-error')
+    await expect.poll(() => errorOf('URL').textContent()).toMatch(/must be an http or https URL/)
+    expect(await page.getByLabel('URL', { exact: true }).getAttribute('aria-invalid')).toBe('true')
+    expect(await errorOf('Metadata cache period (seconds)').textContent()).toMatch(/expected number/)
+    expect(await page.locator('.repo-form > .error').count()).toBe(0) // nothing left over for above the form
+    await page.screenshot({ path: join(SCREENSHOTS, 'repository-field-errors.png'), fullPage: true })
+    expect((await admin('/artifactory/api/repositories/console-remote')).status).toBe(404)
+    await page.getByLabel('Class').selectOption('local')
 
     await page.getByLabel('Key').fill('console-local')
     await page.getByLabel('Description').fill('Build outputs')
@@ -321,6 +320,6 @@ describe.skipIf(!hasBrowser)('web console in a browser', () => {
     expect((await context.cookies(server.url)).find((c) => c.name === 'trove_session')).toBeUndefined()
     const res = await fetch(`${server.url}/artifactory/api/security/users`, { headers: { authorization: `Bearer ${session}` } })
     expect(res.status).toBe(401)
-    expect(pageErrors).toEqual([])
+    expect(browser.pageErrors).toEqual([])
   })
 })

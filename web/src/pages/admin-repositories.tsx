@@ -1,12 +1,12 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react'
-import { api, request, sendJson, type RepositoryConfig } from '../api.js'
-import { ErrorMessage, Field, Loading, PageHeader, RepositoryColumnHeaders, RepositoryColumns, useAsync, useTitle } from '../components.js'
-import { fieldErrors, REPOSITORY_RULES, type FieldErrors } from '../field-errors.js'
+import { useEffect, useState, type FormEvent } from 'react'
+import { api, type RepositoryConfigBody, type UiFormat } from '../api.js'
+import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, RepositoryColumnHeaders, RepositoryColumns, useAsync, useTitle } from '../components.js'
+import { fieldErrors, type FieldErrors } from '../field-errors.js'
+import { settingsBody, settingsFor, settingValue, type SettingValue } from '../repository-settings.js'
 import { Link, navigate, routePath } from '../router.js'
+import { SettingFields } from './setting-fields.js'
 
-/** Package types a form offers; the server says which it serves today when one is not. */
-const PACKAGE_TYPES = ['generic', 'docker', 'npm', 'pypi', 'maven', 'helm'] as const
-const CLASSES = ['local', 'remote', 'virtual'] as const
+/** The form's own fields; a format's settings come with it from the server. */
 const FIELDS = [
   'key',
   'rclass',
@@ -37,7 +37,7 @@ export function AdminRepositoriesPage() {
     setDeleting(true)
     setDeleteError(undefined)
     try {
-      await request(`/artifactory/api/repositories/${encodeURIComponent(key)}`, { method: 'DELETE' })
+      await api.deleteRepository(key)
       setConfirming(undefined)
       reload()
     } catch (err) {
@@ -123,12 +123,15 @@ interface FormState {
   retrievalCachePeriodSecs: string
   repositories: string
   defaultDeploymentRepo: string
+  /** The format's settings as their controls hold them; a setting not here shows its default. */
+  settings: Readonly<Record<string, SettingValue>>
 }
 
+/** A new repository; its package type is the server's first format until one is chosen. */
 const EMPTY: FormState = {
   key: '',
   rclass: 'local',
-  packageType: 'generic',
+  packageType: '',
   description: '',
   notes: '',
   includesPattern: '**/*',
@@ -141,9 +144,10 @@ const EMPTY: FormState = {
   retrievalCachePeriodSecs: '',
   repositories: '',
   defaultDeploymentRepo: '',
+  settings: {},
 }
 
-function fromConfig(config: RepositoryConfig): FormState {
+function fromConfig(config: RepositoryConfigBody, format: UiFormat | undefined): FormState {
   return {
     ...EMPTY,
     key: config.key,
@@ -160,12 +164,14 @@ function fromConfig(config: RepositoryConfig): FormState {
     retrievalCachePeriodSecs: typeof config.retrievalCachePeriodSecs === 'number' ? String(config.retrievalCachePeriodSecs) : '',
     repositories: (config.repositories ?? []).join(', '),
     defaultDeploymentRepo: config.defaultDeploymentRepo ?? '',
+    settings: Object.fromEntries((format?.settings ?? []).map((s) => [s.name, settingValue(s, config)])),
   }
 }
 
-/** The JSON the API takes: Artifactory's fields for the class chosen; empty optional fields left out. */
-function toBody(form: FormState, isNew: boolean): Record<string, unknown> {
+/** The JSON the API takes: Artifactory's fields for the class chosen and the format's settings for it; empty optional fields left out. */
+function toBody(form: FormState, format: UiFormat | undefined, isNew: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = {
+    ...settingsBody(settingsFor(format, form.rclass), form.settings, isNew),
     key: form.key.trim(),
     description: form.description,
     notes: form.notes,
@@ -202,16 +208,24 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
   const isNew = repoKey === undefined
   useTitle(isNew ? 'Create a repository' : `Edit ${repoKey}`)
   const existing = useAsync(async () => (isNew ? undefined : api.repository(repoKey)), [repoKey])
+  const formats = useAsync(() => api.formats(), [])
   const [form, setForm] = useState<FormState>(EMPTY)
   const [errors, setErrors] = useState<FieldErrors>({ fields: {} })
   const [isSaving, setSaving] = useState(false)
   const [saved, setSaved] = useState<string | undefined>()
+  const formatOf = (id: string) => formats.value?.find((f) => f.id === id)
   useEffect(() => {
-    if (existing.value) setForm(fromConfig(existing.value))
-  }, [existing.value])
+    if (!formats.value) return
+    if (existing.value) setForm(fromConfig(existing.value, formatOf(existing.value.packageType)))
+    else if (isNew) setForm((f) => (f.packageType === '' && formats.value![0] ? withPackageType(f, formats.value![0]) : f))
+  }, [existing.value, formats.value])
 
   const set = <K extends keyof FormState>(field: K, value: FormState[K]) => setForm((f) => ({ ...f, [field]: value }))
   const err = (field: string) => errors.fields[field]
+  const format = formatOf(form.packageType)
+  const settings = settingsFor(format, form.rclass)
+  // Classes the format serves; an existing repository's own class is shown even when it serves it no more.
+  const classes = [...new Set([...(format?.kinds ?? []), ...(isNew ? [] : [form.rclass])])]
 
   const submit = async (event: FormEvent) => {
     event.preventDefault()
@@ -228,20 +242,22 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
       return
     }
     try {
-      await sendJson(isNew ? 'PUT' : 'POST', `/artifactory/api/repositories/${encodeURIComponent(isNew ? key : repoKey)}`, toBody(form, isNew))
+      const body = toBody(form, format, isNew)
+      await (isNew ? api.createRepository(key, body) : api.updateRepository(repoKey, body))
       setErrors({ fields: {} })
       if (isNew) navigate(routePath('repositories', key))
       else setSaved(`Saved ${repoKey}.`)
     } catch (e) {
-      setErrors(fieldErrors((e as Error).message, FIELDS, REPOSITORY_RULES))
+      setErrors(fieldErrors(e, [...FIELDS, ...settings.map((s) => s.name)]))
       focusFirstInvalid()
     } finally {
       setSaving(false)
     }
   }
 
-  if (!isNew && existing.loading && !existing.value) return <Loading />
+  if ((!isNew && existing.loading && !existing.value) || (formats.loading && !formats.value)) return <Loading />
   if (!isNew && existing.error) return <ErrorMessage error={existing.error} />
+  if (formats.error) return <ErrorMessage error={formats.error} />
   return (
     <section>
       <PageHeader title={isNew ? 'Create a repository' : `Edit ${repoKey}`} />
@@ -257,17 +273,20 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
         <div className="row">
           <Field label="Package type" error={err('packageType')}>
             {(props) => (
-              <select {...props} value={form.packageType} onChange={(e) => set('packageType', e.target.value)} disabled={!isNew}>
-                {[...new Set([...PACKAGE_TYPES, form.packageType])].map((t) => (
-                  <option key={t}>{t}</option>
+              <select {...props} value={form.packageType} onChange={(e) => setForm((f) => withPackageType(f, formatOf(e.target.value)))} disabled={!isNew}>
+                {(formats.value ?? []).map((f) => (
+                  <option key={f.id} value={f.id}>
+                    {f.title}
+                  </option>
                 ))}
+                {format ? null : <option value={form.packageType}>{form.packageType}</option>}
               </select>
             )}
           </Field>
           <Field label="Class" error={err('rclass')}>
             {(props) => (
               <select {...props} value={form.rclass} onChange={(e) => set('rclass', e.target.value)} disabled={!isNew}>
-                {[...new Set([...CLASSES, form.rclass])].map((c) => (
+                {classes.map((c) => (
                   <option key={c}>{c}</option>
                 ))}
               </select>
@@ -311,6 +330,12 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
             </Field>
           </fieldset>
         ) : null}
+        {settings.length > 0 ? (
+          <fieldset>
+            <legend>{format?.title} settings</legend>
+            <SettingFields settings={settings} values={form.settings} errors={errors.fields} onChange={(name, value) => set('settings', { ...form.settings, [name]: value })} />
+          </fieldset>
+        ) : null}
         <details>
           <summary>Paths and access</summary>
           <Field label="Include patterns" error={err('includesPattern')} help="Comma-separated globs, relative to the repository root.">
@@ -335,23 +360,9 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
   )
 }
 
-function Checkbox({ label, checked, onChange, error }: { label: ReactNode; checked: boolean; onChange: (value: boolean) => void; error?: string | undefined }) {
-  return (
-    <div className={`field checkbox${error ? ' invalid' : ''}`}>
-      <label>
-        <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-invalid={Boolean(error)} /> {label}
-      </label>
-      {error ? (
-        <small className="field-error" role="alert">
-          {error}
-        </small>
-      ) : null}
-    </div>
-  )
+/** The form with another package type: a class it serves (the one chosen, if it does). */
+function withPackageType(form: FormState, format: UiFormat | undefined): FormState {
+  if (!format) return form
+  const rclass = format.kinds.some((k) => k === form.rclass) ? form.rclass : (format.kinds[0] ?? form.rclass)
+  return { ...form, packageType: format.id, rclass }
 }
-
-function focusFirstInvalid(): void {
-  requestAnimationFrame(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus())
-}
-
-export { Checkbox, focusFirstInvalid }

@@ -1,10 +1,9 @@
 import { useEffect, useState, type FormEvent } from 'react'
-import { api, sendJson } from '../api.js'
-import { ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
+import { api } from '../api.js'
+import { Checkbox, ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
 import { formatBytes, formatDate } from '../format.js'
 import { Link, routePath } from '../router.js'
 import { useSession } from '../session.js'
-import { Checkbox } from './admin-repositories.js'
 
 export function AdminSystemPage() {
   useTitle('System')
@@ -59,8 +58,8 @@ function ReadOnlySwitch() {
     setError(undefined)
     setDone(undefined)
     try {
-      const state = await sendJson<{ enabled: boolean }>('PUT', '/api/v1/system/read-only', { enabled: isEnabled, message })
-      setDone(state?.enabled ? 'Read-only mode is on: every change is refused.' : 'Read-only mode is off.')
+      const state = await api.setReadOnly({ enabled: isEnabled, message })
+      setDone(state.enabled ? 'Read-only mode is on: every change is refused.' : 'Read-only mode is off.')
       refreshReadOnly()
     } catch (e) {
       setError((e as Error).message)

@@ -1,10 +1,10 @@
 import { useEffect, useState, type FormEvent } from 'react'
-import { api, request, sendJson } from '../api.js'
-import { ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
-import { fieldErrors, USER_RULES, type FieldErrors } from '../field-errors.js'
+import type { UserRequest } from '../../../src/api/security.js'
+import { api } from '../api.js'
+import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, useAsync, useTitle } from '../components.js'
+import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { Link, navigate, routePath } from '../router.js'
 import { useSession } from '../session.js'
-import { Checkbox, focusFirstInvalid } from './admin-repositories.js'
 
 export function AdminUsersPage() {
   useTitle('Users')
@@ -69,22 +69,21 @@ export function UserFormPage({ userName }: { userName?: string }) {
       focusFirstInvalid()
       return
     }
-    const body: Record<string, unknown> = { email: email.trim() || undefined, admin: isAdmin, disabled: isDisabled }
-    if (password) body.password = password
+    const body: UserRequest = { email: email.trim() || undefined, admin: isAdmin, disabled: isDisabled, ...(password ? { password } : {}) }
     try {
-      await sendJson(isNew ? 'PUT' : 'POST', `/artifactory/api/security/users/${encodeURIComponent(isNew ? name.trim() : userName)}`, body)
+      await (isNew ? api.putUser(name.trim(), body) : api.updateUser(userName, body))
       setErrors({ fields: {} })
       setPassword('')
       if (isNew) navigate(routePath('admin', 'users', name.trim()))
       else setSaved(`Saved ${userName}.`)
     } catch (e) {
-      setErrors(fieldErrors((e as Error).message, USER_FIELDS, USER_RULES))
+      setErrors(fieldErrors(e, USER_FIELDS))
       focusFirstInvalid()
     }
   }
   const remove = async () => {
     try {
-      await request(`/artifactory/api/security/users/${encodeURIComponent(userName!)}`, { method: 'DELETE' })
+      await api.deleteUser(userName!)
       navigate('/admin/users')
     } catch (e) {
       setErrors({ fields: {}, general: (e as Error).message })

@@ -4,6 +4,8 @@ import { CopyButton, ErrorMessage, Loading, PageHeader, useAsync, useTitle } fro
 import { formatBytes, formatDate, isoDate } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
 import { Properties } from './properties.js'
+import { useSession } from '../session.js'
+import { BrowseHints } from './browse-hints.js'
 
 interface Child {
   readonly name: string
@@ -29,6 +31,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
         </Link>
       </PageHeader>
       <Breadcrumbs repoKey={repoKey} path={path} />
+      <BrowseHints repoKey={repoKey} />
       <div className="browser">
         <Tree repoKey={repoKey} selected={path} />
         <div className="details" aria-live="polite">

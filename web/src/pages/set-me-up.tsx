@@ -1,9 +1,8 @@
 import { useState, type FormEvent } from 'react'
+import { TOKEN_PLACEHOLDER, withToken } from '../../../src/api/formats.js'
 import { api } from '../api.js'
 import { CopyButton, ErrorMessage, Loading, PageHeader, useAsync, useTitle } from '../components.js'
 import { Link, routePath } from '../router.js'
-import { useSession } from '../session.js'
-import { setupSnippets, TOKEN_PLACEHOLDER } from '../setup/snippets.js'
 
 const EXPIRY_CHOICES: readonly [label: string, secs: number][] = [
   ['1 day', 86_400],
@@ -12,11 +11,22 @@ const EXPIRY_CHOICES: readonly [label: string, secs: number][] = [
   ['Never', 0],
 ]
 
+/**
+ * A repository's Set Me Up snippets, rendered by its format on the server for this user and the
+ * address Trove was reached at; a token created here is filled in where the placeholder stands.
+ */
 export function SetMeUpPage({ repoKey }: { repoKey: string }) {
   useTitle(`Set Me Up: ${repoKey}`)
-  const { me } = useSession()
-  const { value: repository, error, loading } = useAsync(() => api.repository(repoKey), [repoKey])
+  const { value, error, loading } = useAsync(
+    async () => {
+      const [repository, setup, formats] = await Promise.all([api.repository(repoKey), api.setMeUp(repoKey), api.formats()])
+      return { repository, setup, format: formats.find((f) => f.id === repository.packageType) }
+    },
+    [repoKey],
+  )
   const [token, setToken] = useState<string | undefined>()
+  const repository = value?.repository
+  const setup = value?.setup
 
   return (
     <section>
@@ -27,17 +37,19 @@ export function SetMeUpPage({ repoKey }: { repoKey: string }) {
       </PageHeader>
       {loading && !repository ? <Loading /> : null}
       <ErrorMessage error={error} />
-      {repository ? (
+      {repository && setup ? (
         <>
           <p>
-            A <strong>{repository.rclass}</strong> <strong>{repository.packageType}</strong> repository
-            {repository.description ? `: ${repository.description}` : ''}. The commands use the address this browser reached Trove at,{' '}
-            <code>{location.origin}</code>, and your user name, <code>{me.name}</code>.
+            A <strong>{repository.rclass}</strong> <strong>{value.format?.title ?? repository.packageType}</strong> repository
+            {repository.description ? `: ${repository.description}` : ''}. The commands use the address Trove was reached at,{' '}
+            <code>{setup.baseUrl}</code>, and your user name, <code>{setup.user}</code>.
+            {value.format?.console ? ` The ${value.format.console.packageNoun} names and versions in them are examples: put in your own.` : null}
           </p>
-          <TokenMaker repoKey={repoKey} token={token} onToken={setToken} />
+          {setup.snippets.length === 0 ? <p className="empty">Trove has no Set Me Up snippets for this package type.</p> : <TokenMaker repoKey={repoKey} token={token} onToken={setToken} />}
           <ol className="snippets">
-            {setupSnippets({ key: repository.key, packageType: repository.packageType, rclass: repository.rclass, baseUrl: location.origin, user: me.name, token }).map(
-              (snippet) => (
+            {setup.snippets
+              .map((snippet) => (token ? withToken(snippet, token) : snippet))
+              .map((snippet) => (
                 <li key={snippet.id} className="snippet" data-snippet={snippet.id}>
                   <div className="snippet-head">
                     <h2 id={`snippet-${snippet.id}`}>{snippet.title}</h2>
@@ -56,8 +68,7 @@ export function SetMeUpPage({ repoKey }: { repoKey: string }) {
                     <code>{snippet.text}</code>
                   </pre>
                 </li>
-              ),
-            )}
+              ))}
           </ol>
         </>
       ) : null}

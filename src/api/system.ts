@@ -1,0 +1,30 @@
+/** System calls the console makes: version, readiness and the read-only switch. */
+
+/** `GET /artifactory/api/system/version`. */
+export interface SystemVersion {
+  readonly version: string
+  readonly revision: string
+  readonly addons: readonly string[]
+  readonly license: string
+}
+
+/** `GET /api/v1/system/readiness`: 200 when every check is `UP`, else 503 with the same body. */
+export interface Readiness {
+  readonly status: 'UP' | 'DOWN'
+  readonly checks: readonly { readonly name: string; readonly status: 'UP' | 'DOWN'; readonly error?: string }[]
+}
+
+/** `GET`/`PUT /api/v1/system/read-only`. */
+export interface ReadOnlyState {
+  readonly enabled: boolean
+  /** Shown to clients in the 503 and in the console's banner. */
+  readonly message: string
+  /** ISO 8601; null when never switched. */
+  readonly updatedAt: string | null
+}
+
+/** The body of `PUT /api/v1/system/read-only`. */
+export interface ReadOnlyRequest {
+  readonly enabled: boolean
+  readonly message?: string
+}
