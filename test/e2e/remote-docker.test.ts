@@ -530,4 +530,38 @@ describe.each(backends)('docker remote and virtual repositories on %s', (backend
     expect(res.status).toBe(200)
     expect(((await res.json()) as { repositories: string[] }).repositories).toEqual(expect.arrayContaining(['shared/app', 'team/pushed', 'public/tool']))
   })
+
+  it('guards an image a local holds in a nested virtual, and merges tags/list past a member whose upstream fails', async () => {
+    const up = await fake()
+    const ours = buildImage('nested-guard-ours', 1)
+    const impostor = buildImage('nested-guard-impostor', 1)
+    up.state.add('team/app', 'v1', impostor)
+    up.state.add('team/app', 'v9', impostor)
+    await admin.createRepository('n-private')
+    await admin.pushImage('n-private/team/app', 'v1', ours)
+    await createRemote('n-remote', up.upstream.url)
+    let res = await createRepo('n-inner', { rclass: 'virtual', repositories: ['n-private'] })
+    expect(res.status, await res.text()).toBe(200)
+    res = await createRepo('n-outer', { rclass: 'virtual', repositories: ['n-inner', 'n-remote'] })
+    expect(res.status, await res.text()).toBe(200)
+
+    // 1. The local image is one level down: the remote is still not asked for its name (a tag only the upstream has is unknown).
+    res = await admin.call('GET', '/v2/n-outer/team/app/manifests/v1', { headers: accept })
+    expect(res.headers.get('docker-content-digest')).toBe(ours.manifest.descriptor.digest)
+    await res.arrayBuffer()
+    await expectOciError(await admin.call('GET', '/v2/n-outer/team/app/manifests/v9', { headers: accept }), 404, 'MANIFEST_UNKNOWN')
+    res = await admin.call('GET', '/v2/n-outer/team/app/tags/list')
+    expect(((await res.json()) as { tags: string[] }).tags).toEqual(['v1'])
+    expect(up.upstream.hits('/v2/team/app/manifests/v9') + up.upstream.hits('/v2/team/app/tags/list')).toBe(0)
+
+    // 2. A member whose upstream fails with nothing cached is left out of the merged tag list.
+    const down = await fake()
+    down.state.status = 503
+    await createRemote('n-down', down.upstream.url)
+    res = await createRepo('n-mixed', { rclass: 'virtual', repositories: ['n-down', 'n-private'], dependencyConfusionGuard: false })
+    expect(res.status, await res.text()).toBe(200)
+    res = await admin.call('GET', '/v2/n-mixed/team/app/tags/list')
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { tags: string[] }).tags).toEqual(['v1'])
+  })
 })
