@@ -8,14 +8,19 @@
  * 3. a virtual's include/exclude patterns apply to every format's files (npm, PyPI and docker
  *    ignored them; the plain layout and Maven applied them);
  * 4. a merged document whose members all failed upstream is a 502, not an empty document (Helm's
- *    index used to answer 200 with no entries; npm, PyPI, Maven and the plain layout said 502).
+ *    index used to answer 200 with no entries; npm, PyPI, Maven and the plain layout said 502);
+ * 5. the dependency-confusion guard counts locals in nested virtuals (docker looked at direct
+ *    members only), and a member whose upstream fails is left out of a merged docker tag list
+ *    (docker failed the whole list; npm, PyPI and Maven merged the others).
  */
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { npmPackage } from '../helpers/npm.js'
+import { buildImage } from '../helpers/oci-images.js'
+import { RegistryClient, expectOciError, startOciServer, type OciServer } from '../helpers/oci.js'
 import { metadataBackends } from '../helpers/postgres.js'
-import { startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, expectRestError, waitUntil } from './generic-support.js'
+import { fakeRegistry } from './registry-support.js'
 import { createRemote, sendBody, startUpstream, type FakeUpstream } from './remote-support.js'
 
 const backends = await metadataBackends()
@@ -23,8 +28,9 @@ const ALLOW_LOOPBACK = { remote: { allowedUpstreamHosts: ['127.0.0.1'] } }
 const NPM = '/artifactory/api/npm'
 
 describe.each(backends)('virtual resolution, one rule for every format (%s)', (backend) => {
-  let server: TestServer
+  let server: OciServer
   let admin: Client
+  let registry: RegistryClient
   const upstreams: FakeUpstream[] = []
   let tarball: Buffer
 
@@ -40,13 +46,14 @@ describe.each(backends)('virtual resolution, one rule for every format (%s)', (b
   const statsOf = async (repoPath: string) => (await admin.get(`/artifactory/api/storage/${repoPath}?stats`)).json() as { downloadCount?: number }
 
   beforeAll(async () => {
-    server = await startTestServer({ backend, settings: ALLOW_LOOPBACK })
+    server = await startOciServer(backend, ALLOW_LOOPBACK)
     admin = new Client(server.url, server.adminAuth)
+    registry = new RegistryClient(server, server.adminAuth)
 
     // An npm registry with one package, whose tarball the packument describes.
     tarball = (await npmPackage({ name: 'leftpad', version: '1.0.0' })).tarball
     let base = ''
-    const registry = await upstream((request, response) => {
+    const npmUpstream = await upstream((request, response) => {
       const path = (request.url ?? '').split('?')[0]
       if (path === '/leftpad') {
         const dist = { tarball: `${base}/leftpad/-/leftpad-1.0.0.tgz`, shasum: createHash('sha1').update(tarball).digest('hex') }
@@ -56,9 +63,9 @@ describe.each(backends)('virtual resolution, one rule for every format (%s)', (b
       if (path === '/leftpad/-/leftpad-1.0.0.tgz') return sendBody(response, tarball)
       return sendBody(response, '{"error":"not found"}', { 'content-type': 'application/json' }, 404)
     })
-    base = registry.url
+    base = npmUpstream.url
     await create('npm-local', { rclass: 'local', packageType: 'npm' })
-    await create('npm-remote', { rclass: 'remote', packageType: 'npm', url: registry.url })
+    await create('npm-remote', { rclass: 'remote', packageType: 'npm', url: npmUpstream.url })
     await create('npm-virtual', { rclass: 'virtual', packageType: 'npm', repositories: ['npm-local', 'npm-remote'] })
     await create('npm-narrow', { rclass: 'virtual', packageType: 'npm', repositories: ['npm-remote'], excludesPattern: 'leftpad/**' })
 
@@ -126,5 +133,38 @@ describe.each(backends)('virtual resolution, one rule for every format (%s)', (b
     const served = await admin.get('/artifactory/api/helm/helm-with-local/index.yaml')
     expect(served.status, served.text).toBe(200)
     expect(served.text).toMatch(/^apiVersion: v1/m)
+  })
+
+  it('5. guards an image a local holds in a nested virtual, and merges tags/list past a member whose upstream fails', async () => {
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' }
+    const up = fakeRegistry()
+    const upUpstream = await upstream(up.handler)
+    const ours = buildImage('nested-guard-ours', 1)
+    const impostor = buildImage('nested-guard-impostor', 1)
+    up.state.add('team/app', 'v1', impostor)
+    up.state.add('team/app', 'v9', impostor)
+    await create('n-private', { rclass: 'local', packageType: 'docker' })
+    await registry.pushImage('n-private/team/app', 'v1', ours)
+    await create('n-remote', { rclass: 'remote', packageType: 'docker', url: upUpstream.url })
+    await create('n-inner', { rclass: 'virtual', packageType: 'docker', repositories: ['n-private'] })
+    await create('n-outer', { rclass: 'virtual', packageType: 'docker', repositories: ['n-inner', 'n-remote'] })
+
+    // The local image is one level down: the remote is still not asked for its name (a tag only the upstream has is unknown).
+    let res = await registry.call('GET', '/v2/n-outer/team/app/manifests/v1', { headers: accept })
+    expect(res.headers.get('docker-content-digest')).toBe(ours.manifest.descriptor.digest)
+    await res.arrayBuffer()
+    await expectOciError(await registry.call('GET', '/v2/n-outer/team/app/manifests/v9', { headers: accept }), 404, 'MANIFEST_UNKNOWN')
+    res = await registry.call('GET', '/v2/n-outer/team/app/tags/list')
+    expect(((await res.json()) as { tags: string[] }).tags).toEqual(['v1'])
+    expect(upUpstream.hits('/v2/team/app/manifests/v9') + upUpstream.hits('/v2/team/app/tags/list')).toBe(0)
+
+    // A member whose upstream fails with nothing cached is left out of the merged tag list.
+    const down = fakeRegistry()
+    down.state.status = 503
+    await create('n-down', { rclass: 'remote', packageType: 'docker', url: (await upstream(down.handler)).url })
+    await create('n-mixed', { rclass: 'virtual', packageType: 'docker', repositories: ['n-down', 'n-private'], dependencyConfusionGuard: false })
+    res = await registry.call('GET', '/v2/n-mixed/team/app/tags/list')
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { tags: string[] }).tags).toEqual(['v1'])
   })
 })
