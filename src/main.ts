@@ -20,7 +20,9 @@ import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { Metrics } from './core/metrics.js'
+import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
+import { ResolutionEngine } from './core/remote/resolution.js'
 import { RepositoryService } from './core/repositories/repository-service.js'
 import { DownloadPolicies } from './core/scanning/policies.js'
 import { ScanReports } from './core/scanning/reports.js'
@@ -93,6 +95,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const vulndbSync = new VulnDbSync({ db, vulndb, scanner, upstream, jobs, logger, scratchDir: config.dataDir, checkUrl: (url) => hostPolicy.assertUrl(url) })
   vulndbSync.registerJobs()
   const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
+  const downloads = new Downloads({ policies, artifacts, logger })
   const services: CoreServices = {
     config,
     metadata,
@@ -130,6 +133,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     metrics,
     upstream,
     remote: new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger }),
+    resolution: new ResolutionEngine(repositories),
+    downloads,
     vulndb,
     scanner,
     policies,
@@ -175,6 +180,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       clearInterval(sweeper)
       await jobs.stop()
       await app.close()
+      await downloads.close() // the counts of the last downloads
       await upstream.close()
       await metadata.close()
     },

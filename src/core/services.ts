@@ -16,7 +16,9 @@ import type { TokenService } from './auth/token-service.js'
 import type { UserService } from './auth/user-service.js'
 import type { BlobStore } from './blobs/blob-store.js'
 import type { Metrics } from './metrics.js'
+import type { Downloads } from './remote/downloads.js'
 import type { RemoteEngine } from './remote/remote-engine.js'
+import type { ResolutionEngine } from './remote/resolution.js'
 import type { UpstreamClient } from './upstream/upstream-client.js'
 import type { GarbageCollector } from './blobs/garbage-collector.js'
 import type { JobQueue } from './jobs/job-queue.js'
@@ -62,12 +64,16 @@ export interface CoreServices {
   readonly upstream: UpstreamClient
   /** Remote repositories: pull-through caching for every format. */
   readonly remote: RemoteEngine
+  /** Reads through virtual repositories for every format: member order, readability, the guard, fall-through (src/core/remote/resolution.ts). */
+  readonly resolution: ResolutionEngine
+  /** The one download path: the policy check before a download, and its statistics (src/core/remote/downloads.ts). */
+  readonly downloads: Downloads
   readonly gc: GarbageCollector
   /** OSV records: import, query, match (src/core/scanning/vulndb.ts). */
   readonly vulndb: VulnerabilityDatabase
   /** Scans stored artifacts as jobs and keeps their reports (src/core/scanning/scanner.ts). */
   readonly scanner: Scanner
-  /** Download policies: every download path asks `assertDownloadAllowed` (src/core/scanning/policies.ts). */
+  /** Download policies (src/core/scanning/policies.ts); downloads ask them through {@link downloads}. */
   readonly policies: DownloadPolicies
   /** Repository and project scan summaries (src/core/scanning/reports.ts). */
   readonly scanReports: ScanReports

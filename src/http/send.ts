@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ArtifactService, FoundFile } from '../core/artifacts/artifact-service.js'
 import type { GeneratedFile } from '../core/artifacts/plain-layout.js'
 import { principalName } from '../core/auth/principal.js'
 import { TroveError } from '../core/errors.js'
+import type { Downloads, ServedFile } from '../core/remote/downloads.js'
 import type { Sender } from '../storage/storage-driver.js'
 import { matchesEtag, notModifiedSince, parseRange } from './ranges.js'
 
@@ -30,11 +30,13 @@ export async function sendBody(request: FastifyRequest, reply: FastifyReply, sen
 /**
  * Answers a `GET`/`HEAD` with a file, as every format's file downloads do: validators
  * (`ETag`, `Last-Modified`) and conditional requests, `Range`, Artifactory's checksum headers, the
- * download count, and headers that keep a browser from running stored content on Trove's origin.
- * A file pulled through from an upstream streams as it is cached; an error mid-way cuts the
- * connection, so the client sees a failure rather than a short file.
+ * download count (on the file of the repository that served it, see {@link Downloads.count}),
+ * and headers that keep a browser from running stored content on Trove's origin. A file pulled
+ * through from an upstream streams as it is cached; an error mid-way cuts the connection, so the
+ * client sees a failure rather than a short file. The download policies were asked before
+ * ({@link Downloads.admit}).
  */
-export async function sendFile(request: FastifyRequest, reply: FastifyReply, artifacts: ArtifactService, found: FoundFile): Promise<void> {
+export async function sendFile(request: FastifyRequest, reply: FastifyReply, downloads: Downloads, found: ServedFile): Promise<void> {
   reply.header('x-content-type-options', 'nosniff')
   reply.header('content-security-policy', "sandbox; default-src 'none'")
   if (found.kind === 'stream') {
@@ -44,6 +46,7 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, art
       found.stream.resume() // the cache write goes on without a reader
       return reply.send()
     }
+    downloads.count(found, principalName(request.principal))
     return reply.send(found.stream)
   }
   const asset = found.asset
@@ -75,10 +78,8 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, art
     reply.header('content-length', asset.size)
   }
   if (request.method === 'HEAD') return reply.send()
-  const send = await artifacts.openSender(asset, range.kind === 'partial' ? range.range : undefined)
-  artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
-    request.log.warn({ err }, 'could not record the download')
-  })
+  const send = await downloads.openSender(asset, range.kind === 'partial' ? range.range : undefined)
+  downloads.count(found, principalName(request.principal))
   await sendBody(request, reply, send, { repo: asset.repoKey, path: asset.path })
 }
 

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { Principal } from '../auth/principal.js'
 import type { Resolution } from '../remote/plain-resolver.js'
+import type { Collected, MemberRead, MemberRequest } from '../remote/resolution.js'
 import type { Repository } from '../repositories/repository-service.js'
 import type { ExpectedChecksums } from '../digest.js'
 import type { Asset, DeployOptions } from './artifact-service.js'
@@ -46,6 +47,14 @@ export interface PlainLayout {
    * be cheap for a path already cached.
    */
   remoteSource?(repository: Repository, path: string): Promise<RemoteSource | undefined>
+
+  /**
+   * For the dependency-confusion guard of virtual repositories: whether the local repository
+   * `local` holds the package that `path` belongs to (a Helm chart's name). When one does, no
+   * remote member is asked for `path` (see `ResolutionEngine`). Without it, paths name no package
+   * (generic, Maven) and the guard does not apply to them.
+   */
+  isLocalName?(local: Repository, path: string): Promise<boolean>
 }
 
 /** See {@link PlainLayout.remoteSource}. */
@@ -60,6 +69,12 @@ export interface PlainReadContext {
   resolve(repository: Repository, path: string): Promise<Resolution>
   /** Whether the caller may read a repository (members of a virtual the caller may not read are skipped). */
   canRead(repoKey: string): Promise<boolean>
+  /**
+   * Reads every member of a virtual repository for a document the format merges (an index,
+   * `maven-metadata.xml`), under the engine's rules: member order, each repository once, the
+   * members the caller may read, the guard, the fall-through of failures (`ResolutionEngine.all`).
+   */
+  members<T>(virtual: Repository, request: MemberRequest, read: MemberRead<T>): Promise<Collected<T>>
 }
 
 /** A small generated document (metadata, checksums, an index): built in memory, bounded by its nature. */

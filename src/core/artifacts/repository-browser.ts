@@ -1,6 +1,6 @@
 import { allOf, patternAccess, type PathAccess } from '../auth/path-access.js'
 import { repositoryPatterns, type Repository, type RepositoryService } from '../repositories/repository-service.js'
-import { virtualMembers } from '../remote/virtual-members.js'
+import { ResolutionEngine } from '../remote/resolution.js'
 import type { ArtifactService, Asset, Children, Folder, SearchPage } from './artifact-service.js'
 
 /** The quick searches' result limit (Artifactory's default). */
@@ -49,15 +49,16 @@ export type ReadAccess = (repoKey: string) => Promise<PathAccess>
  */
 export class RepositoryBrowser {
   constructor(
-    private readonly repositories: RepositoryService,
+    repositories: RepositoryService,
     private readonly artifacts: ArtifactService,
+    private readonly resolution: ResolutionEngine = new ResolutionEngine(repositories),
   ) {}
 
   async view(repository: Repository, readAccess: ReadAccess): Promise<RepositoryView> {
     const access = await readAccess(repository.key)
     if (access.isNowhere) return { repository, access, sources: [] }
     if (repository.rclass !== 'virtual') return { repository, access, sources: [{ repository, access }] }
-    return { repository, access, sources: await this.members(repository, access, readAccess, new Set()) }
+    return { repository, access, sources: await this.members(repository, access, readAccess) }
   }
 
   /** The file or folder at `path` (`''`: the root) as the view shows it; `undefined` when none is readable there. */
@@ -145,41 +146,33 @@ export class RepositoryBrowser {
   }
 
   /**
-   * A virtual's members the caller may read, in order, nested virtuals flattened. One traversal,
-   * through {@link virtualMembers}: browsing names no package, so no local member "has the name"
-   * its dependency-confusion guard looks for, and every readable member is shown.
+   * A virtual's members the caller may read, in order, nested virtuals flattened, each once: the
+   * resolution engine's traversal. Browsing names no package, so its dependency-confusion guard
+   * does not apply, and every readable member is shown. What the caller may read of a member
+   * through the virtual: what it may read there, in every virtual on the way, and what those
+   * virtuals' include/exclude patterns let through (as resolution answers).
    */
-  private async members(virtual: Repository, above: PathAccess, readAccess: ReadAccess, seen: Set<string>): Promise<ViewSource[]> {
-    seen.add(virtual.key)
-    // Through a virtual, what its own patterns exclude is not there (as resolution answers).
-    const { includes, excludes } = repositoryPatterns(virtual.config)
-    const through = allOf([above, patternAccess(includes, excludes)])
+  private async members(virtual: Repository, above: PathAccess, readAccess: ReadAccess): Promise<ViewSource[]> {
     const accesses = new Map<string, PathAccess>()
     const canRead = async (key: string) => {
       const access = await readAccess(key)
       accesses.set(key, access)
       return !access.isNowhere
     }
-    const { members } = await virtualMembers(this.repositories, virtual, {
-      packageType: virtual.packageType,
-      isLocalName: async () => false,
-      canRead,
-      seen,
-      noRemotes: false,
-    })
     const sources: ViewSource[] = []
-    for (const member of members) {
-      if (seen.has(member.key)) continue // already reached through an earlier nested virtual
-      const access = allOf([through, accesses.get(member.key)!])
-      if (member.rclass === 'virtual') {
-        sources.push(...(await this.members(member, access, readAccess, seen)))
-      } else {
-        seen.add(member.key)
-        if (!access.isNowhere) sources.push({ repository: member, access })
-      }
+    for await (const { repository, via } of this.resolution.members(virtual, {}, { canRead })) {
+      const on = via.flatMap((v) => [patternsOf(v), ...(v.key === virtual.key ? [] : [accesses.get(v.key)!])])
+      const access = allOf([above, ...on, accesses.get(repository.key)!])
+      if (!access.isNowhere) sources.push({ repository, access })
     }
     return sources
   }
+}
+
+/** The paths a virtual's include/exclude patterns let through it. */
+function patternsOf(virtual: Repository): PathAccess {
+  const { includes, excludes } = repositoryPatterns(virtual.config)
+  return patternAccess(includes, excludes)
 }
 
 /** Entries keyed by path, the first one given for a path kept. */

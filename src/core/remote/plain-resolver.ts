@@ -1,10 +1,11 @@
-import type { Readable } from 'node:stream'
-import type { ArtifactService, Asset, Folder } from '../artifacts/artifact-service.js'
+import type { ArtifactService, Folder } from '../artifacts/artifact-service.js'
 import type { GeneratedFile, PlainLayout, PlainReadContext } from '../artifacts/plain-layout.js'
 import { ANONYMOUS, type Principal } from '../auth/principal.js'
-import { TroveError, isTroveError, notFound } from '../errors.js'
+import { TroveError, notFound } from '../errors.js'
 import type { Repository, RepositoryService } from '../repositories/repository-service.js'
+import { servedFrom, type ServedFile } from './downloads.js'
 import type { RemoteEngine } from './remote-engine.js'
+import { ResolutionEngine, type Reached } from './resolution.js'
 
 export interface ResolveOptions {
   /**
@@ -18,21 +19,14 @@ export interface ResolveOptions {
 }
 
 export type Resolution =
-  | { readonly kind: 'file'; readonly repository: Repository; readonly asset: Asset }
+  | ServedFile
   | { readonly kind: 'folder'; readonly repository: Repository; readonly folder: Folder }
   | { readonly kind: 'generated'; readonly repository: Repository; readonly file: GeneratedFile }
-  | {
-      readonly kind: 'stream'
-      readonly repository: Repository
-      readonly stream: Readable
-      readonly size: number | undefined
-      readonly contentType: string
-    }
 
 /**
  * Resolves a path of a plain-layout repository (generic, Maven, Helm) whatever its class: a file
  * the format generates, a local repository's own file, a remote's cached or pulled-through file,
- * or the first member of a virtual repository that has it, in the listed order.
+ * or, through the {@link ResolutionEngine}, the first member of a virtual repository that has it.
  */
 export class PlainResolver {
   constructor(
@@ -41,10 +35,27 @@ export class PlainResolver {
     private readonly remote: RemoteEngine,
     /** The rules of each repository's format, when it has some. */
     private readonly layoutOf: (repository: Repository) => PlainLayout | undefined = () => undefined,
+    private readonly resolution: ResolutionEngine = new ResolutionEngine(repositories),
   ) {}
 
   async resolve(repository: Repository, path: string, isFolderRequest: boolean, options: ResolveOptions = {}): Promise<Resolution> {
-    return this.resolveIn(repository, path, isFolderRequest, new Set(), options)
+    // A virtual's generated files (an index, merged metadata) are the format's merge of its members'.
+    if (repository.rclass === 'virtual') {
+      const generated = await this.generated(repository, path, isFolderRequest, options)
+      if (generated) return generated
+    }
+    const layout = this.layoutOf(repository)
+    const found = await this.resolution.first(
+      repository,
+      {
+        path,
+        what: `'${path}'`,
+        ...(layout?.isLocalName && path !== '' ? { isLocalName: (local: Repository) => layout.isLocalName!(local, path) } : {}),
+      },
+      options,
+      (member) => this.readMember(member, path, isFolderRequest, options),
+    )
+    return found.value
   }
 
   /** Where a deploy to `repository` lands: itself when local, a virtual's default deployment repository. */
@@ -60,24 +71,23 @@ export class PlainResolver {
     throw new TroveError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository; deploy to a local repository`)
   }
 
-  private async resolveIn(
-    repository: Repository,
-    path: string,
-    isFolderRequest: boolean,
-    seen: Set<string>,
-    options: ResolveOptions,
-  ): Promise<Resolution> {
-    seen.add(repository.key)
+  /** A file the repository's format generates at `path`, if it generates one there. */
+  private async generated(repository: Repository, path: string, isFolderRequest: boolean, options: ResolveOptions): Promise<Resolution | undefined> {
     const layout = this.layoutOf(repository)
-    if (layout?.generate && !isFolderRequest && path !== '') {
-      const file = await layout.generate(repository, path, this.readContext(options))
-      if (file) return { kind: 'generated', repository, file }
-    }
-    if (repository.rclass === 'virtual') return this.resolveVirtual(repository, path, isFolderRequest, seen, options)
+    if (!layout?.generate || isFolderRequest || path === '') return undefined
+    const file = await layout.generate(repository, path, this.readContext(options))
+    return file ? { kind: 'generated', repository, file } : undefined
+  }
+
+  /** `path` in one local or remote repository: generated, stored, or (remote) cached or pulled through. */
+  private async readMember({ repository }: Reached, path: string, isFolderRequest: boolean, options: ResolveOptions): Promise<Resolution> {
+    const generated = await this.generated(repository, path, isFolderRequest, options)
+    if (generated) return generated
     const item = await this.artifacts.getItem(repository, path)
     if (item?.kind === 'folder') return { kind: 'folder', repository, folder: item.folder }
     if (item?.kind === 'file' && repository.rclass !== 'remote') return { kind: 'file', repository, asset: item.asset }
     if (repository.rclass === 'remote' && !isFolderRequest) {
+      const layout = this.layoutOf(repository)
       const source = await layout?.remoteSource?.(repository, path)
       const result = await this.remote.fetch(repository, path, {
         expectedFromHeaders: declaredChecksums,
@@ -85,49 +95,19 @@ export class PlainResolver {
         ...(source?.upstreamUrl ? { upstreamUrl: source.upstreamUrl } : {}),
         ...(source?.expected ? { expected: source.expected } : {}),
       })
-      return result.kind === 'cached'
-        ? { kind: 'file', repository, asset: result.asset }
-        : { kind: 'stream', repository, stream: result.stream, size: result.size, contentType: result.contentType }
+      return servedFrom(repository, path, result)
     }
     throw notFound(`'${repository.key}/${path}' does not exist`)
   }
 
   private readContext(options: ResolveOptions): PlainReadContext {
+    const caller = { canRead: options.canRead }
     return {
       principal: options.principal ?? ANONYMOUS,
       resolve: (repository, path) => this.resolve(repository, path, false, options),
       canRead: options.canRead ?? (async () => true),
+      members: (virtual, request, read) => this.resolution.all(virtual, request, caller, read),
     }
-  }
-
-  private async resolveVirtual(
-    virtual: Repository,
-    path: string,
-    isFolderRequest: boolean,
-    seen: Set<string>,
-    options: ResolveOptions,
-  ): Promise<Resolution> {
-    // A virtual's own patterns narrow what it resolves (an admin's guard against names that must not come from its remotes).
-    if (path !== '' && !virtual.isPathAllowed(path)) {
-      throw notFound(`'${path}' is excluded from virtual repository '${virtual.key}' by its include/exclude patterns`)
-    }
-    let upstreamFailure: TroveError | undefined
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      const member = await this.repositories.get(key)
-      if (!member) continue
-      if (options.canRead && !(await options.canRead(key))) continue
-      try {
-        return await this.resolveIn(member, path, isFolderRequest, seen, options)
-      } catch (err) {
-        if (!isTroveError(err)) throw err
-        if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') upstreamFailure ??= err
-        else if (err.code !== 'NOT_FOUND') throw err
-      }
-    }
-    // Nothing had it: when a remote member failed, say so rather than claim it does not exist.
-    if (upstreamFailure) throw upstreamFailure
-    throw notFound(`'${path}' is in no member of virtual repository '${virtual.key}'`)
   }
 }
 

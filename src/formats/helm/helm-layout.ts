@@ -1,8 +1,8 @@
 import type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext, RemoteSource } from '../../core/artifacts/plain-layout.js'
-import { TroveError, isTroveError, notFound } from '../../core/errors.js'
+import { TroveError, isTroveError } from '../../core/errors.js'
 import { nameOf } from '../../core/paths.js'
 import { RemoteEngine } from '../../core/remote/remote-engine.js'
-import { CONFUSION_GUARD_FIELD } from '../../core/remote/virtual-members.js'
+import type { GuardScope } from '../../core/remote/resolution.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { readLimited } from '../../core/streams.js'
@@ -28,7 +28,6 @@ import {
 
 export const INDEX_FILE = 'index.yaml'
 export const REINDEX_JOB = 'helm-reindex'
-/** Per virtual repository, on unless `false` (as for npm and docker). */
 /** Largest upstream `index.yaml` read (large public indexes are tens of MiB). */
 const MAX_UPSTREAM_INDEX_BYTES = 64 * 1024 * 1024
 /** Parsed upstream indexes kept in memory, by repository and content (the most recently used). */
@@ -47,9 +46,6 @@ interface RemoteIndex {
   readonly rendered: string
   readonly fetchedAt: number
 }
-
-/** An entry of a virtual's index, and whether it came from a remote repository (for the guard). */
-type MemberEntry = IndexEntry & { readonly isFromRemote: boolean }
 
 /**
  * Helm chart repositories on the core's plain layout: charts are assets (`<name>-<version>.tgz`,
@@ -92,10 +88,9 @@ export class HelmLayout implements PlainLayout {
         const index = await this.remoteIndex(repository)
         return { body: index.rendered, contentType: INDEX_CONTENT_TYPE, modifiedAt: index.fetchedAt }
       }
-      const entries = await this.virtualEntries(repository, context, new Set())
+      const entries = await this.virtualEntries(repository, context)
       return { body: renderIndex(entries, new Date()), contentType: INDEX_CONTENT_TYPE }
     }
-    if (repository.rclass === 'virtual') await this.guardVirtualDownload(repository, path)
     return undefined
   }
 
@@ -302,37 +297,38 @@ export class HelmLayout implements PlainLayout {
   // --- virtual -----------------------------------------------------------------------------
 
   /**
-   * A virtual's members' entries merged in order: for one name and version the first member
-   * wins; with the guard on, a chart name stored in a local member (at any depth, also one the
-   * caller may not read) is never taken from a remote member. A remote member whose upstream
-   * fails with nothing cached is left out (its charts are missing, the rest is served).
+   * A virtual's members' entries merged in order (members as the core's engine resolves them: each
+   * once, those the caller may read): for one name and version the first member wins; a remote
+   * member under a virtual with the guard on contributes no chart whose name is stored in a local
+   * below that virtual (at any depth, also one the caller may not read). A remote member whose
+   * upstream fails with nothing cached is left out (its charts are missing, the rest is served).
    */
-  private async virtualEntries(virtual: Repository, context: PlainReadContext, seen: Set<string>): Promise<MemberEntry[]> {
-    seen.add(virtual.key)
-    const isGuarded = virtual.config[CONFUSION_GUARD_FIELD] !== false
-    const localNames = isGuarded ? await this.store.chartNames(await this.localMembers(virtual, new Set())) : new Set<string>()
-    const merged = new Map<string, MemberEntry>()
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      const member = await this.services.repositories.get(key)
-      if (!member || member.packageType !== 'helm' || !(await context.canRead(key))) continue
-      let entries: readonly MemberEntry[]
-      if (member.rclass === 'local') {
-        entries = (await this.localEntries(member, false)).map((e) => ({ ...e, isFromRemote: false }))
-      } else if (member.rclass === 'remote') {
-        try {
-          const index = await this.remoteIndex(member)
-          entries = index.entries.map((e) => ({ ...e, urls: [relativeUrl(remoteChartPath(e.name, e.version))], isFromRemote: true }))
-        } catch (err) {
-          if (!isTroveError(err) || !['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'NOT_FOUND'].includes(err.code)) throw err
-          this.logWarn({ repo: virtual.key, member: key, err: err.message }, 'a remote member of a virtual Helm repository is left out of its index')
-          continue
+  private async virtualEntries(virtual: Repository, context: PlainReadContext): Promise<IndexEntry[]> {
+    const localNames = new Map<GuardScope, Promise<Set<string>>>()
+    const namesOf = (scope: GuardScope) => {
+      let names = localNames.get(scope)
+      if (!names) localNames.set(scope, (names = scope.locals().then((locals) => this.store.chartNames(locals.map((l) => l.key)))))
+      return names
+    }
+    const collected = await context.members(virtual, {}, async ({ repository, guard }): Promise<IndexEntry[]> => {
+      if (repository.rclass !== 'remote') return this.localEntries(repository, false)
+      let index: RemoteIndex
+      try {
+        index = await this.remoteIndex(repository)
+      } catch (err) {
+        if (isTroveError(err) && (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT')) {
+          this.logWarn({ repo: virtual.key, member: repository.key, err: err.message }, 'a remote member of a virtual Helm repository is left out of its index')
         }
-      } else {
-        entries = await this.virtualEntries(member, context, seen)
+        throw err
       }
-      for (const entry of entries) {
-        if (entry.isFromRemote && localNames.has(entry.name)) continue
+      const guarded = guard ? await namesOf(guard) : new Set<string>()
+      return index.entries
+        .filter((e) => !guarded.has(e.name))
+        .map((e) => ({ ...e, urls: [relativeUrl(remoteChartPath(e.name, e.version))] }))
+    })
+    const merged = new Map<string, IndexEntry>()
+    for (const { value } of collected.found) {
+      for (const entry of value) {
         const id = `${entry.name}\0${entry.version}`
         if (!merged.has(id)) merged.set(id, entry)
       }
@@ -340,34 +336,19 @@ export class HelmLayout implements PlainLayout {
     return [...merged.values()]
   }
 
-  /** Keys of the local repositories in a virtual, nested virtuals included. */
-  private async localMembers(virtual: Repository, seen: Set<string>): Promise<string[]> {
-    seen.add(virtual.key)
-    const keys: string[] = []
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      const member = await this.services.repositories.get(key)
-      if (member?.rclass === 'local') keys.push(key)
-      else if (member?.rclass === 'virtual') keys.push(...(await this.localMembers(member, seen)))
-    }
-    return keys
-  }
-
   /**
-   * The guard for direct downloads through a virtual: `charts/<name>-<version>.tgz` is where
-   * remote members keep upstream charts, so with the guard on such a path for a name a local
-   * member has is not taken from a remote (unless a local member has that very path).
+   * The dependency-confusion guard for downloads through a virtual: `charts/<name>-<version>.tgz`
+   * (and its `.prov`) is where remote members keep upstream charts, so such a path belongs to the
+   * chart name it starts with when a local repository stores a chart of that name.
    */
-  private async guardVirtualDownload(virtual: Repository, path: string): Promise<void> {
-    if (virtual.config[CONFUSION_GUARD_FIELD] === false || !path.startsWith('charts/')) return
+  async isLocalName(local: Repository, path: string): Promise<boolean> {
+    if (!path.startsWith('charts/')) return false
     const file = nameOf(isProvenanceFile(path) ? path.slice(0, -'.prov'.length) : path)
-    if (!isChartFile(file)) return
-    const locals = await this.localMembers(virtual, new Set())
-    for (const name of await this.store.chartNames(locals)) {
-      if (!file.startsWith(`${name}-`) || !isSemver2(file.slice(name.length + 1, -'.tgz'.length))) continue
-      for (const key of locals) if (await this.services.artifacts.getAsset(key, path)) return
-      throw notFound(`chart '${name}' is stored in a local member of '${virtual.key}', so it is not taken from its remote members (dependencyConfusionGuard)`)
+    if (!isChartFile(file)) return false
+    for (const name of await this.store.chartNames([local.key])) {
+      if (file.startsWith(`${name}-`) && isSemver2(file.slice(name.length + 1, -'.tgz'.length))) return true
     }
+    return false
   }
 
   private logWarn(context: Record<string, unknown>, message: string): void {

@@ -26,7 +26,7 @@ type RepoParams = { Params: { repo: string } }
  */
 export async function helmRoutes(app: FastifyInstance, services: CoreServices, layout: HelmLayout): Promise<void> {
   const { repositories, artifacts, authorizer } = services
-  const resolver = new PlainResolver(repositories, artifacts, services.remote, (r) => (r.packageType === 'helm' ? layout : undefined))
+  const resolver = new PlainResolver(repositories, artifacts, services.remote, (r) => (r.packageType === 'helm' ? layout : undefined), services.resolution)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
@@ -72,14 +72,8 @@ export async function helmRoutes(app: FastifyInstance, services: CoreServices, l
     })
     if (found.kind === 'generated') return sendGenerated(request, reply, found.file)
     if (found.kind === 'folder') throw notFound(`'${repository.key}/${path}' is a folder`)
-    await services.policies.assertDownloadAllowed({
-      repository: found.repository,
-      via: repository,
-      path,
-      sha256: found.kind === 'file' ? found.asset.sha256 : undefined,
-      stream: found.kind === 'stream' ? found.stream : undefined,
-    })
-    await sendFile(request, reply, artifacts, found)
+    await services.downloads.admit(repository, found)
+    await sendFile(request, reply, services.downloads, found)
   }
 
   app.get<FileParams>('/:repo/*', { config: { access: readAccess }, exposeHeadRoute: false }, download)

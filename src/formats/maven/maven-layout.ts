@@ -3,7 +3,7 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import { pipeline } from 'node:stream/promises'
 import type { Asset } from '../../core/artifacts/artifact-service.js'
 import type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext } from '../../core/artifacts/plain-layout.js'
-import { TroveError, conflict, isTroveError, notFound } from '../../core/errors.js'
+import { TroveError, conflict, isTroveError } from '../../core/errors.js'
 import type { Resolution } from '../../core/remote/plain-resolver.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
@@ -90,7 +90,7 @@ export class MavenLayout implements PlainLayout {
     if (!isMetadataFile(path)) return undefined
     // A remote repository serves its upstream's metadata, cached under the metadata TTL.
     if (repository.rclass === 'remote') return undefined
-    const metadata = repository.rclass === 'virtual' ? await this.mergedMetadata(repository, path, context, new Set()) : await this.localMetadata(repository, path)
+    const metadata = repository.rclass === 'virtual' ? await this.mergedMetadata(repository, path, context) : await this.localMetadata(repository, path)
     if (!metadata) return undefined
     return { body: renderMetadata(metadata.document), contentType: 'application/xml', modifiedAt: metadata.modifiedAt }
   }
@@ -362,47 +362,24 @@ export class MavenLayout implements PlainLayout {
     }
   }
 
-  /** A virtual repository's `maven-metadata.xml`: its readable members' documents, merged. */
-  private async mergedMetadata(
-    virtual: Repository,
-    path: string,
-    context: PlainReadContext,
-    seen: Set<string>,
-  ): Promise<{ document: MavenMetadata; modifiedAt: number } | undefined> {
-    seen.add(virtual.key)
-    if (!virtual.isPathAllowed(path)) throw notFound(`'${path}' is excluded from virtual repository '${virtual.key}' by its include/exclude patterns`)
-    const documents: MavenMetadata[] = []
-    let modifiedAt = 0
-    let upstreamFailure: TroveError | undefined
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key) || !(await context.canRead(key))) continue
-      const member = await this.services.repositories.get(key)
-      if (!member || member.packageType !== virtual.packageType) continue
+  /**
+   * A virtual repository's `maven-metadata.xml`: the documents of its members (resolved by the
+   * core's engine: in order, each once, those the caller may read), merged.
+   */
+  private async mergedMetadata(virtual: Repository, path: string, context: PlainReadContext): Promise<{ document: MavenMetadata; modifiedAt: number } | undefined> {
+    const collected = await context.members(virtual, { path }, async ({ repository }) => {
       try {
-        if (member.rclass === 'virtual') {
-          const nested = await this.mergedMetadata(member, path, context, seen)
-          if (nested) {
-            documents.push(nested.document)
-            modifiedAt = Math.max(modifiedAt, nested.modifiedAt)
-          }
-          continue
-        }
-        const found = await context.resolve(member, path)
-        const read = await this.readResolved(found)
-        if (!read) continue
-        documents.push(parseMetadata(read.body))
-        modifiedAt = Math.max(modifiedAt, read.modifiedAt)
+        const read = await this.readResolved(await context.resolve(repository, path))
+        return read && { document: parseMetadata(read.body), modifiedAt: read.modifiedAt }
       } catch (err) {
-        if (!isTroveError(err)) throw err
-        if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') upstreamFailure ??= err
         // A member's unreadable or malformed metadata must not hide the others'.
-        else if (err.code !== 'NOT_FOUND' && err.code !== 'BAD_REQUEST' && err.code !== 'PAYLOAD_TOO_LARGE') throw err
+        if (isTroveError(err) && (err.code === 'BAD_REQUEST' || err.code === 'PAYLOAD_TOO_LARGE')) return undefined
+        throw err
       }
-    }
-    const document = mergeMetadata(documents)
-    if (document) return { document, modifiedAt: modifiedAt || Date.now() }
-    if (upstreamFailure) throw upstreamFailure
-    throw notFound(`'${path}' is in no member of virtual repository '${virtual.key}'`)
+    })
+    const document = mergeMetadata(collected.found.map((f) => f.value.document))
+    if (!document) throw await collected.missing(`'${path}'`)
+    return { document, modifiedAt: Math.max(0, ...collected.found.map((f) => f.value.modifiedAt)) || Date.now() }
   }
 
   private async readResolved(found: Resolution): Promise<{ body: Buffer; modifiedAt: number } | undefined> {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
-import type { ArtifactService, FoundFile } from '../../core/artifacts/artifact-service.js'
+import type { ArtifactService } from '../../core/artifacts/artifact-service.js'
 import type { ExpectedChecksums } from '../../core/digest.js'
-import { TroveError, isTroveError, notFound } from '../../core/errors.js'
-import { RemoteEngine } from '../../core/remote/remote-engine.js'
-import { virtualMembers } from '../../core/remote/virtual-members.js'
+import { TroveError, notFound } from '../../core/errors.js'
+import { servedFrom, type ServedFile } from '../../core/remote/downloads.js'
+import type { RemoteEngine } from '../../core/remote/remote-engine.js'
+import type { MemberRequest, ResolutionEngine } from '../../core/remote/resolution.js'
 import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
 import { readLimited } from '../../core/streams.js'
 import { isObject, type Json, type JsonObject } from './manifest.js'
@@ -11,11 +12,6 @@ import type { PackageName } from './names.js'
 import type { NpmStore } from './npm-store.js'
 import { mergePackuments, type Packument, type PackumentVersion } from './packument.js'
 import type { NpmRegistry } from './registry.js'
-
-/**
- * The per-virtual switch of the dependency-confusion guard (on unless set to `false`): when a
- * package name exists in a local member, the virtual's remote members are not consulted for it.
- */
 
 export interface NpmReadOptions {
   /**
@@ -49,6 +45,7 @@ export class NpmResolver {
     private readonly engine: RemoteEngine,
     private readonly store: NpmStore,
     private readonly registry: NpmRegistry,
+    private readonly resolution: ResolutionEngine,
   ) {}
 
   /** Where remote packuments are cached, as in Artifactory: `.npm/<name>/package.json`. */
@@ -56,14 +53,26 @@ export class NpmResolver {
     return `.npm/${name.full}/package.json`
   }
 
-  /** The packument of `name` in any class of repository; NOT_FOUND when no (readable) member has it. */
+  /** The packument of `name` in any class of repository (a virtual's members' merged); NOT_FOUND when no (readable) member has it. */
   async packument(repository: Repository, name: PackageName, options: NpmReadOptions = {}): Promise<Packument> {
-    return this.packumentIn(repository, name, options, new Set(), false)
+    const collected = await this.resolution.all(repository, this.request(name), options, ({ repository: member }) =>
+      member.rclass === 'remote' ? this.remotePackument(member, name).then((r) => r.packument) : this.registry.packument(member, name),
+    )
+    const merged = mergePackuments(collected.found.map((f) => f.value))
+    if (!merged) throw await collected.missing()
+    return merged
   }
 
-  /** A tarball, `<name>/-/<file>`, in any class of repository. */
-  async tarball(repository: Repository, name: PackageName, file: string, options: NpmReadOptions = {}): Promise<FoundFile> {
-    return this.tarballIn(repository, name, file, options, new Set(), false)
+  /** A tarball, `<name>/-/<file>`, in any class of repository (a virtual's first member that has it), with the repository that holds it. */
+  async tarball(repository: Repository, name: PackageName, file: string, options: NpmReadOptions = {}): Promise<ServedFile> {
+    const path = `${name.full}/-/${file}`
+    const found = await this.resolution.first(repository, { ...this.request(name), path, what: `'${path}'` }, options, async ({ repository: member }) => {
+      if (member.rclass === 'remote') return this.remoteTarball(member, name, file)
+      const asset = await this.artifacts.getAsset(member.key, path)
+      if (!asset) throw notFound(`'${path}' is not in '${member.key}'`)
+      return { kind: 'file', repository: member, asset } as const
+    })
+    return found.value
   }
 
   /** Where publish, dist-tag changes and unpublish land: a local repository itself, a virtual's defaultDeploymentRepo. */
@@ -87,58 +96,6 @@ export class NpmResolver {
       'UNSUPPORTED',
       `'${repository.key}' is a ${repository.rclass} npm repository (a cache of ${String(repository.config.url)}): publish to a local npm repository`,
     )
-  }
-
-  /** `noRemotes`: an enclosing virtual's guard already ruled out remote repositories for this name. */
-  private async packumentIn(repository: Repository, name: PackageName, options: NpmReadOptions, seen: Set<string>, noRemotes: boolean): Promise<Packument> {
-    seen.add(repository.key)
-    if (repository.rclass === 'local') return this.registry.packument(repository, name)
-    if (repository.rclass === 'remote') return (await this.remotePackument(repository, name)).packument
-    if (repository.rclass !== 'virtual') throw notFound(`package ${name.full} is not in '${repository.key}'`)
-    const found: Packument[] = []
-    let failure: TroveError | undefined
-    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
-    for (const member of members) {
-      try {
-        found.push(await this.packumentIn(member, name, options, seen, isGuarded))
-      } catch (err) {
-        failure = skippable(err, failure)
-      }
-    }
-    const merged = mergePackuments(found)
-    if (merged) return merged
-    if (failure) throw failure
-    throw notFound(`package ${name.full} is in no member of virtual repository '${repository.key}'`)
-  }
-
-  private async tarballIn(
-    repository: Repository,
-    name: PackageName,
-    file: string,
-    options: NpmReadOptions,
-    seen: Set<string>,
-    noRemotes: boolean,
-  ): Promise<FoundFile> {
-    seen.add(repository.key)
-    const path = `${name.full}/-/${file}`
-    if (repository.rclass === 'local') {
-      const asset = await this.artifacts.getAsset(repository.key, path)
-      if (!asset) throw notFound(`'${path}' is not in '${repository.key}'`)
-      return { kind: 'file', asset }
-    }
-    if (repository.rclass === 'remote') return this.remoteTarball(repository, name, file)
-    if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'`)
-    let failure: TroveError | undefined
-    const { members, isGuarded } = await this.membersFor(repository, name, options, seen, noRemotes)
-    for (const member of members) {
-      try {
-        return await this.tarballIn(member, name, file, options, seen, isGuarded)
-      } catch (err) {
-        failure = skippable(err, failure)
-      }
-    }
-    if (failure) throw failure
-    throw notFound(`'${path}' is in no member of virtual repository '${repository.key}'`)
   }
 
   /** The upstream's full packument, through the engine: cached as metadata, stale if the upstream fails. */
@@ -169,11 +126,11 @@ export class NpmResolver {
     return parseUpstream(repository, name, body, createHash('sha256').update(body).digest('hex'), Date.now())
   }
 
-  private async remoteTarball(repository: Repository, name: PackageName, file: string): Promise<FoundFile> {
+  private async remoteTarball(repository: Repository, name: PackageName, file: string): Promise<ServedFile> {
     const path = `${name.full}/-/${file}`
     // Tarballs never change once cached: no need to look at the packument again.
     const cached = await this.artifacts.getAsset(repository.key, path)
-    if (cached) return { kind: 'file', asset: cached }
+    if (cached) return { kind: 'file', repository, asset: cached }
     const { tarballs } = await this.remotePackument(repository, name)
     const source = tarballs.get(file)
     if (!source) throw notFound(`'${path}' is not a tarball of any version of ${name.full} upstream of '${repository.key}'`)
@@ -183,29 +140,13 @@ export class NpmResolver {
       extraDigests: source.extraDigests,
       contentType: 'application/octet-stream',
     })
-    return result.kind === 'cached'
-      ? { kind: 'file', asset: result.asset }
-      : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
+    return servedFrom(repository, path, result)
   }
 
-  /** The members of a virtual to consult for `name`, in order, with the dependency-confusion guard (see {@link virtualMembers}). */
-  private membersFor(virtual: Repository, name: PackageName, options: NpmReadOptions, seen: ReadonlySet<string>, noRemotes: boolean) {
-    return virtualMembers(this.repositories, virtual, {
-      packageType: 'npm',
-      isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined,
-      canRead: options.canRead,
-      seen,
-      noRemotes,
-    })
+  /** A request for `name` through the engine: the dependency-confusion guard asks whether a local repository has it. */
+  private request(name: PackageName): MemberRequest {
+    return { what: `package ${name.full}`, isLocalName: async (local) => (await this.store.state(local.key, name.full)) !== undefined }
   }
-}
-
-/** NOT_FOUND and upstream failures let a virtual try its next member; anything else is an error. */
-function skippable(err: unknown, failure: TroveError | undefined): TroveError | undefined {
-  if (!isTroveError(err)) throw err
-  if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') return failure ?? err
-  if (err.code === 'NOT_FOUND') return failure
-  throw err
 }
 
 

@@ -49,7 +49,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
   const registry = new NpmRegistry(store, artifacts)
   const publisher = new NpmPublisher(services.blobs, artifacts, store, config.npm)
   // Remote and virtual repositories (local ones are read by the registry directly).
-  const resolver = new NpmResolver(repositories, artifacts, services.remote, store, registry)
+  const resolver = new NpmResolver(repositories, artifacts, services.remote, store, registry, services.resolution)
   const renderedPackuments = new PackumentCache(RENDERED_CACHE_BYTES)
   /** Reading through a virtual needs the right to read each member too (as for generic virtuals). */
   const readOptions = (request: FastifyRequest, path: string): NpmReadOptions => ({
@@ -258,8 +258,9 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     const path = `${target.name.full}/-/${target.file}`
     const asset = await artifacts.getAsset(repository.key, path)
     if (!asset) throw notFound(`'${path}' is not in '${repository.key}'`)
-    await services.policies.assertDownloadAllowed({ repository, path, sha256: asset.sha256 })
-    return sendFile(request, reply, artifacts, { kind: 'file', asset })
+    const served = { kind: 'file', repository, asset } as const
+    await services.downloads.admit(repository, served)
+    return sendFile(request, reply, services.downloads, served)
   }
   /** A remote's or a virtual's packument, version or tarball (see NpmResolver). */
   const downloadThrough = async (request: FastifyRequest<RepoParams>, reply: FastifyReply, repository: Repository, target: Target) => {
@@ -293,13 +294,9 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
     }
     if (target.kind !== 'tarball' || target.rev !== undefined) throw notFound(`no such npm registry endpoint: ${request.method} ${request.url}`)
     const found = await resolver.tarball(repository, target.name, target.file, options)
-    await services.policies.assertDownloadAllowed(
-      found.kind === 'file'
-        ? { repository: found.asset.repoKey, via: repository, path: found.asset.path, sha256: found.asset.sha256 }
-        : { repository, path: `${target.name.full}/-/${target.file}`, stream: found.stream },
-    )
+    await services.downloads.admit(repository, found)
     // Pulled through (the last bytes are sent only once the download is verified and cached), or cached.
-    return sendFile(request, reply, artifacts, found)
+    return sendFile(request, reply, services.downloads, found)
   }
 
   /**

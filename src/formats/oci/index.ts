@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify'
 import type { CoreServices } from '../../core/services.js'
 import type { Format } from '../format.js'
 import { ociScanning } from './scanning.js'
-import { DownloadRecorder } from './download-recorder.js'
 import { ManifestCache } from './manifest-cache.js'
 import { LocalRegistry } from './registry.js'
 import { registryRoutes } from './routes.js'
@@ -11,7 +10,6 @@ import { UploadSessions } from './uploads.js'
 
 /** Manifest bytes kept in memory per node (content-addressed, so never stale). */
 const MANIFEST_CACHE_BYTES = 32 * 1024 * 1024
-const DOWNLOAD_FLUSH_MS = 5_000
 const UPLOAD_SWEEP_JOB = 'oci-upload-cleanup'
 
 /**
@@ -29,13 +27,11 @@ export const ociFormat: Format = {
     const { config } = services
     const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
     const uploads = new UploadSessions(services.metadata.db, services.blobs, services.repositories, registry, { maxPerUser: config.oci.maxUploadsPerUser })
-    const downloads = new DownloadRecorder(services.artifacts, app.log, DOWNLOAD_FLUSH_MS)
-    app.addHook('onClose', async () => downloads.close())
 
     // Abandoned upload sessions go after the configured time, on whichever node leases the job.
     services.jobs.register(UPLOAD_SWEEP_JOB, async () => uploads.sweep(config.oci.uploadExpirySecs * 1000))
     services.jobs.schedule(UPLOAD_SWEEP_JOB, Math.min(config.oci.uploadExpirySecs * 1000, 3600_000))
 
-    await registryRoutes(app, services, { registry, uploads, downloads })
+    await registryRoutes(app, services, { registry, uploads })
   },
 }

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import type { Asset } from '../../core/artifacts/artifact-service.js'
 import { TroveError, isTroveError } from '../../core/errors.js'
 import { REMOTE_DEFAULTS, RemoteEngine } from '../../core/remote/remote-engine.js'
+import type { MemberRequest } from '../../core/remote/resolution.js'
 import type { Repository } from '../../core/repositories/repository-service.js'
 import type { CoreServices } from '../../core/services.js'
 import { discard, readSmall } from '../../core/upstream/upstream-client.js'
@@ -58,58 +59,52 @@ export class DockerResolver {
     private readonly logger: FastifyBaseLogger,
   ) {}
 
-  async manifest(repository: Repository, image: string, reference: Reference, options: DockerResolveOptions, seen = new Set<string>()): Promise<FoundManifest | undefined> {
-    seen.add(repository.key)
-    if (repository.rclass === 'local') {
-      const manifest = await this.registry.resolve(repository.key, image, reference)
-      return manifest ? { repoKey: repository.key, manifest } : undefined
-    }
-    if (repository.rclass === 'remote') {
-      const manifest = await this.remoteManifest(repository, image, reference)
-      return manifest ? { repoKey: repository.key, manifest } : undefined
-    }
-    return this.firstMember(repository, image, options, seen, (member, memberSeen) => this.manifest(member, image, reference, options, memberSeen))
+  /** The manifest a tag or digest names: in the repository, or in the first member of a virtual that has it. */
+  async manifest(repository: Repository, image: string, reference: Reference, options: DockerResolveOptions): Promise<FoundManifest | undefined> {
+    const found = await notFoundAsUndefined(
+      this.services.resolution.first(repository, this.request(image), options, async ({ repository: member }) => {
+        const manifest = member.rclass === 'remote' ? await this.remoteManifest(member, image, reference) : await this.registry.resolve(member.key, image, reference)
+        return manifest && { repoKey: member.key, manifest }
+      }),
+    )
+    return found?.value
   }
 
-  async blob(repository: Repository, image: string, hex: string, options: DockerResolveOptions, seen = new Set<string>()): Promise<FoundBlob | undefined> {
-    seen.add(repository.key)
-    const held = await this.registry.blob(repository.key, image, hex)
-    if (held) return { kind: 'stored', repoKey: repository.key, size: held.size }
-    if (repository.rclass === 'local') return undefined
-    if (repository.rclass === 'remote') {
-      const path = uploadedBlobPath(image, hex)
-      const result = await notFoundAsUndefined(
-        this.services.remote.fetch(repository, path, { upstreamUrl: this.upstreamUrl(repository, image, 'blobs', digestOf(hex)), expected: { sha256: hex } }),
-      )
-      if (!result) return undefined
-      if (result.kind === 'cached') return { kind: 'stored', repoKey: repository.key, size: result.asset.size }
-      return { kind: 'stream', repoKey: repository.key, stream: result.stream, size: result.size }
-    }
-    return this.firstMember(repository, image, options, seen, (member, memberSeen) => this.blob(member, image, hex, options, memberSeen))
+  /** A blob the image holds: in the repository, or in the first member of a virtual that has it (a remote pulls it through). */
+  async blob(repository: Repository, image: string, hex: string, options: DockerResolveOptions): Promise<FoundBlob | undefined> {
+    const found = await notFoundAsUndefined(
+      this.services.resolution.first(repository, this.request(image), options, async ({ repository: member }): Promise<FoundBlob | undefined> => {
+        const held = await this.registry.blob(member.key, image, hex)
+        if (held) return { kind: 'stored', repoKey: member.key, size: held.size }
+        if (member.rclass !== 'remote') return undefined
+        const path = uploadedBlobPath(image, hex)
+        const result = await notFoundAsUndefined(
+          this.services.remote.fetch(member, path, { upstreamUrl: this.upstreamUrl(member, image, 'blobs', digestOf(hex)), expected: { sha256: hex } }),
+        )
+        if (!result) return undefined
+        if (result.kind === 'cached') return { kind: 'stored', repoKey: member.key, size: result.asset.size }
+        return { kind: 'stream', repoKey: member.key, stream: result.stream, size: result.size }
+      }),
+    )
+    return found?.value
   }
 
   /**
    * Tags of an image: a local repository's, a remote's upstream list (see {@link remoteTags}), a
    * virtual's members' merged. `undefined` when no repository knows the image.
    */
-  async tags(repository: Repository, image: string, options: DockerResolveOptions, seen = new Set<string>()): Promise<string[] | undefined> {
-    seen.add(repository.key)
-    if (repository.rclass === 'remote') return this.remoteTags(repository, image)
-    if (repository.rclass !== 'virtual') return this.registry.tags(repository.key, image)
-    let merged: Set<string> | undefined
-    for (const member of await this.members(repository, image, options, seen)) {
-      const tags = await this.tags(member, image, options, new Set(seen))
-      if (tags) for (const tag of tags) (merged ??= new Set()).add(tag)
-    }
-    return merged ? [...merged].sort() : undefined
+  async tags(repository: Repository, image: string, options: DockerResolveOptions): Promise<string[] | undefined> {
+    const collected = await this.services.resolution.all(repository, this.request(image), options, ({ repository: member }) =>
+      member.rclass === 'remote' ? this.remoteTags(member, image) : this.registry.tags(member.key, image),
+    )
+    if (collected.found.length === 0) return undefined
+    return [...new Set(collected.found.flatMap((f) => f.value))].sort(byteOrder)
   }
 
   /** The local and remote repositories whose images a repository lists (a virtual's readable members, recursively). */
-  async listedKeys(repository: Repository, options: DockerResolveOptions, seen = new Set<string>()): Promise<string[]> {
-    seen.add(repository.key)
-    if (repository.rclass !== 'virtual') return [repository.key]
+  async listedKeys(repository: Repository, options: DockerResolveOptions): Promise<string[]> {
     const keys: string[] = []
-    for (const member of await this.members(repository, undefined, options, seen)) keys.push(...(await this.listedKeys(member, options, new Set(seen))))
+    for await (const { repository: member } of this.services.resolution.members(repository, {}, options)) keys.push(member.key)
     return keys
   }
 
@@ -230,55 +225,13 @@ export class DockerResolver {
     return `${base}/v2/${name}/${kind}/${reference}`
   }
 
-  // ---- virtual ----
-
   /**
-   * A virtual's members the caller may read, in order; with the dependency-confusion guard on (the
-   * default), only local members when one of them holds `image`.
+   * A request for `image` through the core's resolution engine: with a virtual's
+   * `dependencyConfusionGuard` on (the default), remote members are not asked for an image that a
+   * local member holds.
    */
-  private async members(virtual: Repository, image: string | undefined, options: DockerResolveOptions, seen: Set<string>): Promise<Repository[]> {
-    const all: Repository[] = []
-    for (const key of virtual.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      const member = await this.services.repositories.get(key)
-      if (member && member.packageType === 'docker') all.push(member)
-    }
-    let members = all
-    // Every local member counts for the guard, readable by the caller or not: a private image's
-    // name must not be answered by a public upstream for callers who cannot see the private one.
-    if (image !== undefined && image !== '' && virtual.config.dependencyConfusionGuard !== false) {
-      for (const member of all) {
-        if (member.rclass === 'local' && (await this.registry.tags(member.key, image)) !== undefined) {
-          members = all.filter((m) => m.rclass !== 'remote')
-          break
-        }
-      }
-    }
-    const readable: Repository[] = []
-    for (const member of members) if (await options.canRead(member.key)) readable.push(member)
-    return readable
-  }
-
-  private async firstMember<T>(
-    virtual: Repository,
-    image: string,
-    options: DockerResolveOptions,
-    seen: Set<string>,
-    find: (member: Repository, seen: Set<string>) => Promise<T | undefined>,
-  ): Promise<T | undefined> {
-    let failure: unknown
-    for (const member of await this.members(virtual, image, options, seen)) {
-      try {
-        const found = await find(member, new Set(seen))
-        if (found !== undefined) return found
-      } catch (err) {
-        // A failing remote member does not hide the next member's answer; reported when none has it.
-        if (!isTroveError(err) || (err.code !== 'UPSTREAM_UNAVAILABLE' && err.code !== 'UPSTREAM_TIMEOUT')) throw err
-        failure ??= err
-      }
-    }
-    if (failure) throw failure
-    return undefined
+  private request(image: string): MemberRequest {
+    return { what: `image '${image}'`, isLocalName: async (local) => (await this.registry.tags(local.key, image)) !== undefined }
   }
 }
 

@@ -9,7 +9,6 @@ import { MAX_DRAIN_BYTES, declaredLength, drainBeforeAnswer, uploadBody } from '
 import { matchesEtag, parseRange } from '../../http/ranges.js'
 import { sendBody } from '../../http/send.js'
 import { baseUrlOf } from '../../http/urls.js'
-import type { DownloadRecorder } from './download-recorder.js'
 import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } from './errors.js'
 import { MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
 import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type Reference } from './names.js'
@@ -23,7 +22,6 @@ import { parseChunkRange, type UploadSessions } from './uploads.js'
 export interface RegistryDeps {
   readonly registry: LocalRegistry
   readonly uploads: UploadSessions
-  readonly downloads: DownloadRecorder
 }
 
 /** A manifest request's image and valid reference. */
@@ -49,7 +47,7 @@ const DOCKER_API = '/artifactory/api/docker/:repoKey/v2'
  * manifests are read with a 4 MiB limit.
  */
 export async function registryRoutes(app: FastifyInstance, services: CoreServices, deps: RegistryDeps): Promise<void> {
-  const { registry, uploads, downloads } = deps
+  const { registry, uploads } = deps
   const guard = new AccessGuard(services.authorizer)
   const resolver = new DockerResolver(services, registry, app.log)
 
@@ -252,11 +250,8 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     }
     // Download policies: an image manifest is the image (its scan covers its layers); indexes are
     // checked per platform manifest, which a client pulls next. Layer blobs are not checked.
-    await services.policies.assertDownloadAllowed({
-      repository: found!.repoKey,
-      via: repository,
-      path: served.path,
-      sha256: served.hex,
+    const download = { kind: 'stored', repository: found!.repoKey, path: served.path, sha256: served.hex } as const
+    await services.downloads.admit(repository, download, {
       label: reference.kind === 'tag' ? `${name.name}:${reference.tag}` : `${name.name}@${digestOf(reference.hex)}`,
       isScannable: !isIndexType(served.mediaType),
     })
@@ -266,7 +261,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     reply.header('content-length', served.size)
     if (request.method === 'HEAD') return reply.send()
     const bytes = await registry.readManifest(served.hex)
-    downloads.record(found!.repoKey, served.path, principalName(request.principal))
+    services.downloads.count(download, principalName(request.principal))
     return reply.send(bytes)
   }
 

@@ -1,7 +1,8 @@
-import type { ArtifactService, FoundFile } from '../../core/artifacts/artifact-service.js'
-import { TroveError, isTroveError, notFound } from '../../core/errors.js'
+import type { ArtifactService } from '../../core/artifacts/artifact-service.js'
+import { TroveError, notFound } from '../../core/errors.js'
+import { servedFrom, type ServedFile } from '../../core/remote/downloads.js'
 import type { RemoteEngine } from '../../core/remote/remote-engine.js'
-import { virtualMembers } from '../../core/remote/virtual-members.js'
+import type { MemberRequest, ResolutionEngine } from '../../core/remote/resolution.js'
 import type { Repository, RepositoryService } from '../../core/repositories/repository-service.js'
 import { readLimited } from '../../core/streams.js'
 import { isDistributionFilename, parseDistributionFilename } from './names.js'
@@ -46,6 +47,7 @@ export class PypiResolver {
     private readonly artifacts: ArtifactService,
     private readonly engine: RemoteEngine,
     private readonly store: PypiStore,
+    private readonly resolution: ResolutionEngine,
   ) {}
 
   /** Where a remote caches a project's upstream page. */
@@ -53,31 +55,40 @@ export class PypiResolver {
     return `.pypi/${project}/index`
   }
 
-  /** A project's page (`project` normalised) with URLs relative to the page; NOT_FOUND when no (readable) member has it. */
+  /**
+   * A project's page (`project` normalised) with URLs relative to the page; a virtual's members'
+   * pages merged in order (the first member with a file name wins). NOT_FOUND when no (readable)
+   * member has it.
+   */
   async page(repository: Repository, project: string, options: PypiReadOptions = {}): Promise<ProjectPage> {
-    return this.pageIn(repository, project, options, new Set(), false)
+    const collected = await this.resolution.all(repository, this.request(project), options, ({ repository: member }) =>
+      member.rclass === 'remote' ? this.remotePage(member, project) : this.localPage(member, project),
+    )
+    const [first] = collected.found
+    if (!first) throw await collected.missing()
+    const files = new Map<string, IndexFile>()
+    for (const { value } of collected.found) for (const file of value.files) if (!files.has(file.filename)) files.set(file.filename, file)
+    return { name: first.value.name, files: [...files.values()] }
   }
 
-  /** A file below `packages/`: a distribution or its `.metadata`. */
-  async file(repository: Repository, path: string, options: PypiReadOptions = {}): Promise<FoundFile> {
+  /** A file below `packages/`: a distribution or its `.metadata`, with the repository that holds it. */
+  async file(repository: Repository, path: string, options: PypiReadOptions = {}): Promise<ServedFile> {
     const project = path.split('/')[0] ?? ''
-    return this.fileIn(repository, project, path, options, new Set(), false)
+    const found = await this.resolution.first(repository, { ...this.request(project), path, what: `'${path}'` }, options, async ({ repository: member }) => {
+      if (member.rclass === 'remote') return this.remoteFile(member, project, path)
+      const asset = await this.artifacts.getAsset(member.key, path)
+      if (!asset) throw notFound(`'${path}' is not in '${member.key}'.`)
+      return { kind: 'file', repository: member, asset } as const
+    })
+    return found.value
   }
 
   /** Projects of a repository: a local's, a remote's cached ones, a virtual's members' merged. */
-  async projects(repository: Repository, options: PypiReadOptions = {}, seen = new Set<string>()): Promise<string[]> {
-    seen.add(repository.key)
-    if (repository.rclass === 'local') return this.store.folders(repository.key, '')
-    if (repository.rclass === 'remote') return this.store.folders(repository.key, '.pypi')
-    const names = new Set<string>()
-    for (const key of repository.config.repositories ?? []) {
-      if (seen.has(key)) continue
-      const member = await this.repositories.get(key)
-      if (!member || member.packageType !== 'pypi') continue
-      if (options.canRead && !(await options.canRead(key))) continue
-      for (const name of await this.projects(member, options, seen)) names.add(name)
-    }
-    return [...names].sort()
+  async projects(repository: Repository, options: PypiReadOptions = {}): Promise<string[]> {
+    const collected = await this.resolution.all(repository, {}, options, ({ repository: member }) =>
+      this.store.folders(member.key, member.rclass === 'remote' ? '.pypi' : ''),
+    )
+    return [...new Set(collected.found.flatMap((f) => f.value))].sort()
   }
 
   /** Where uploads land: a local repository itself, a virtual's defaultDeploymentRepo. */
@@ -95,51 +106,6 @@ export class PypiResolver {
       return target
     }
     throw new TroveError('UNSUPPORTED', `'${repository.key}' is a remote PyPI repository (a cache): upload to a local PyPI repository.`)
-  }
-
-  private async pageIn(repository: Repository, project: string, options: PypiReadOptions, seen: Set<string>, noRemotes: boolean): Promise<ProjectPage> {
-    seen.add(repository.key)
-    if (repository.rclass === 'local') return this.localPage(repository, project)
-    if (repository.rclass === 'remote') return this.remotePage(repository, project)
-    if (repository.rclass !== 'virtual') throw notFound(`No project '${project}' in '${repository.key}'.`)
-    const files = new Map<string, IndexFile>()
-    let name: string | undefined
-    let failure: TroveError | undefined
-    const { members, isGuarded } = await this.membersFor(repository, project, options, seen, noRemotes)
-    for (const member of members) {
-      try {
-        const page = await this.pageIn(member, project, options, seen, isGuarded)
-        name ??= page.name
-        for (const file of page.files) if (!files.has(file.filename)) files.set(file.filename, file)
-      } catch (err) {
-        failure = skippable(err, failure)
-      }
-    }
-    if (name !== undefined) return { name, files: [...files.values()] }
-    if (failure) throw failure
-    throw notFound(`No project '${project}' in any member of virtual repository '${repository.key}'.`)
-  }
-
-  private async fileIn(repository: Repository, project: string, path: string, options: PypiReadOptions, seen: Set<string>, noRemotes: boolean): Promise<FoundFile> {
-    seen.add(repository.key)
-    if (repository.rclass === 'local') {
-      const asset = await this.artifacts.getAsset(repository.key, path)
-      if (!asset) throw notFound(`'${path}' is not in '${repository.key}'.`)
-      return { kind: 'file', asset }
-    }
-    if (repository.rclass === 'remote') return this.remoteFile(repository, project, path)
-    if (repository.rclass !== 'virtual') throw notFound(`'${path}' is not in '${repository.key}'.`)
-    let failure: TroveError | undefined
-    const { members, isGuarded } = await this.membersFor(repository, project, options, seen, noRemotes)
-    for (const member of members) {
-      try {
-        return await this.fileIn(member, project, path, options, seen, isGuarded)
-      } catch (err) {
-        failure = skippable(err, failure)
-      }
-    }
-    if (failure) throw failure
-    throw notFound(`'${path}' is in no member of virtual repository '${repository.key}'.`)
   }
 
   private async localPage(repository: Repository, project: string): Promise<ProjectPage> {
@@ -199,12 +165,12 @@ export class PypiResolver {
     return parseUpstream(repository, project, await readLimited(result.stream, MAX_PAGE_BYTES, pageTooLarge), result.contentType, result.upstreamUrl)
   }
 
-  private async remoteFile(repository: Repository, project: string, path: string): Promise<FoundFile> {
+  private async remoteFile(repository: Repository, project: string, path: string): Promise<ServedFile> {
     const segments = path.split('/')
     if (segments.length !== 2) throw notFound(`'${path}' is not in '${repository.key}'.`)
     // Files never change once cached: no need to look at the page again.
     const cached = await this.artifacts.getAsset(repository.key, path)
-    if (cached) return { kind: 'file', asset: cached }
+    if (cached) return { kind: 'file', repository, asset: cached }
     const filename = segments[1]!
     const isMetadata = filename.endsWith('.metadata')
     const distribution = isMetadata ? filename.slice(0, -'.metadata'.length) : filename
@@ -220,20 +186,12 @@ export class PypiResolver {
       expected: sha256 ? { sha256 } : {},
       contentType: isMetadata ? 'text/plain; charset=utf-8' : 'application/octet-stream',
     })
-    return result.kind === 'cached'
-      ? { kind: 'file', asset: result.asset }
-      : { kind: 'stream', stream: result.stream, size: result.size, contentType: result.contentType }
+    return servedFrom(repository, path, result)
   }
 
-  /** The members of a virtual to consult for `project`, in order, with the dependency-confusion guard (see {@link virtualMembers}). */
-  private membersFor(virtual: Repository, project: string, options: PypiReadOptions, seen: ReadonlySet<string>, noRemotes: boolean) {
-    return virtualMembers(this.repositories, virtual, {
-      packageType: 'pypi',
-      isLocalName: (local) => this.store.hasProject(local.key, project),
-      canRead: options.canRead,
-      seen,
-      noRemotes,
-    })
+  /** A request for `project` through the engine: the dependency-confusion guard asks whether a local repository has it. */
+  private request(project: string): MemberRequest {
+    return { what: `Project '${project}'`, isLocalName: (local) => this.store.hasProject(local.key, project) }
   }
 }
 
@@ -257,14 +215,6 @@ function versionOf(filename: string, project: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/** NOT_FOUND and upstream failures let a virtual try its next member; anything else is an error. */
-function skippable(err: unknown, failure: TroveError | undefined): TroveError | undefined {
-  if (!isTroveError(err)) throw err
-  if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') return failure ?? err
-  if (err.code === 'NOT_FOUND') return failure
-  throw err
 }
 
 export function encodePath(path: string): string {

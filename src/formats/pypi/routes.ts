@@ -35,7 +35,7 @@ type ProjectParams = { Params: { repo: string; project: string } }
 export async function pypiRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
   const { repositories, artifacts, authorizer } = services
   const store = new PypiStore(services.artifacts)
-  const resolver = new PypiResolver(repositories, artifacts, services.remote, store)
+  const resolver = new PypiResolver(repositories, artifacts, services.remote, store, services.resolution)
   const publisher = new PypiPublisher(services.blobs, artifacts, MAX_UPLOAD_BYTES)
 
   // Uploads stream part by part (request.parts()); nothing is buffered to disk or memory.
@@ -96,12 +96,8 @@ export async function pypiRoutes(app: FastifyInstance, services: CoreServices): 
     const path = request.params['*']
     if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw notFound(`'${path}' is not a file`)
     const found = await resolver.file(repository, path, readOptions(request, path.split('/')[0]!))
-    await services.policies.assertDownloadAllowed(
-      found.kind === 'stream'
-        ? { repository, path, stream: found.stream }
-        : { repository: found.asset.repoKey, via: repository, path: found.asset.path, sha256: found.asset.sha256 },
-    )
-    await sendFile(request, reply, artifacts, found)
+    await services.downloads.admit(repository, found)
+    await sendFile(request, reply, services.downloads, found)
   })
 
   // --- Upload: twine posts to the repository URL, with or without a trailing slash.

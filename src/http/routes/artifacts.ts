@@ -35,8 +35,8 @@ export async function artifactRoutes(
 ): Promise<void> {
   const { repositories, artifacts } = services
   const layoutOf = (repository: Repository) => layouts.get(repository.packageType)
-  const resolver = new PlainResolver(repositories, artifacts, services.remote, layoutOf)
-  const browser = new RepositoryBrowser(repositories, artifacts)
+  const resolver = new PlainResolver(repositories, artifacts, services.remote, layoutOf, services.resolution)
+  const browser = new RepositoryBrowser(repositories, artifacts, services.resolution)
 
   // Uploads are raw bytes whatever their Content-Type: no parser may touch the body.
   app.removeAllContentTypeParsers()
@@ -94,22 +94,16 @@ export async function artifactRoutes(
       if (!isListingTried && (await listFolder())) return reply
       throw notFound(`'${repository.key}/${target.path}' does not exist`)
     }
-    // Download policies (core/scanning/policies.ts): a blocked file is refused before any byte is sent.
-    await services.policies.assertDownloadAllowed({
-      repository: found.repository,
-      via: repository,
-      path: target.path,
-      sha256: found.kind === 'file' ? found.asset.sha256 : undefined,
-      stream: found.kind === 'stream' ? found.stream : undefined,
-    })
+    // Download policies: a blocked file is refused before any byte is sent.
+    await services.downloads.admit(repository, found)
     if (found.kind === 'stream' && request.method === 'GET' && request.headers.range !== undefined) {
       // A range of a file not cached yet: the one download finishes into the cache (its stream
       // ends only once the file is verified and committed), and the range is served from there.
       await finished(found.stream.resume())
       const cached = await resolver.resolve(repository, target.path, false, options)
-      if (cached.kind === 'file' || cached.kind === 'stream') return sendFile(request, reply, artifacts, cached)
+      if (cached.kind === 'file' || cached.kind === 'stream') return sendFile(request, reply, services.downloads, cached)
     }
-    await sendFile(request, reply, artifacts, found)
+    await sendFile(request, reply, services.downloads, found)
   }
 
   app.get(`${PREFIX}*`, { config: { access }, exposeHeadRoute: false }, download)
