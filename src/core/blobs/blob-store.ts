@@ -3,6 +3,8 @@ import { pipeline } from 'node:stream/promises'
 import { TroveError } from '../errors.js'
 import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
 import { PathNotFoundError, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
+import type { BlobRecords } from './blob-records.js'
+import { writerId } from './temporary-sweeper.js'
 
 export interface BlobInfo extends Checksums {
   readonly size: number
@@ -15,12 +17,30 @@ export interface PutOptions {
   readonly signal?: AbortSignal | undefined
 }
 
+export interface BlobStoreOptions {
+  /** This process's instance id; its writers are named after it (see {@link writerId}). */
+  readonly owner?: string | undefined
+  /** Where each write is recorded, before the blob becomes visible (garbage collection's grace period counts from it). */
+  readonly records?: BlobRecords | undefined
+}
+
 /**
  * Content-addressed blobs over a {@link StorageDriver}: each blob is stored once, under its
  * sha256, and only after every byte has been written, synced and verified.
  */
 export class BlobStore {
-  constructor(readonly driver: StorageDriver) {}
+  /** Ids of this process's writers still running: their temporary data is not abandoned. */
+  private readonly writing = new Set<string>()
+
+  constructor(
+    readonly driver: StorageDriver,
+    private readonly options: BlobStoreOptions = {},
+  ) {}
+
+  /** Whether writer `id` of this process is still running. */
+  isWriting(id: string): boolean {
+    return this.writing.has(id)
+  }
 
   /**
    * Streams `source` to storage while hashing it. Commits only when the stream ended normally and
@@ -31,22 +51,32 @@ export class BlobStore {
   async put(source: Readable, options: PutOptions = {}): Promise<BlobInfo> {
     const { expected, maxBytes, signal } = options
     if (expected) validateExpected(expected)
-    const writer = await this.driver.createWriter()
-    const hashing = new HashingStream(maxBytes)
+    // Registered before its temporary data exists, so that no sweep ever takes it for abandoned.
+    const id = this.options.owner === undefined ? undefined : writerId(this.options.owner)
+    if (id !== undefined) this.writing.add(id)
     try {
-      await pipeline(source, hashing, writer.stream, signal ? { signal } : {})
-      const checksums = hashing.digest()
-      const info: BlobInfo = { ...checksums, size: hashing.size }
-      if (expected) verify(info, expected)
-      await writer.commit(this.keyOf(info.sha256))
-      return info
-    } catch (err) {
-      // The original failure is what the caller must see, even if the clean-up fails too.
-      await writer.abort().catch(() => {})
-      if (err instanceof SizeLimitError) {
-        throw new TroveError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${err.limit} bytes`)
+      const writer = await this.driver.createWriter(id)
+      const hashing = new HashingStream(maxBytes)
+      try {
+        await pipeline(source, hashing, writer.stream, signal ? { signal } : {})
+        const checksums = hashing.digest()
+        const info: BlobInfo = { ...checksums, size: hashing.size }
+        if (expected) verify(info, expected)
+        // Recorded first: garbage collection must see the fresh write before the commit can find
+        // the content already stored and keep that object as it is.
+        await this.options.records?.written(info)
+        await writer.commit(this.keyOf(info.sha256))
+        return info
+      } catch (err) {
+        // The original failure is what the caller must see, even if the clean-up fails too.
+        await writer.abort().catch(() => {})
+        if (err instanceof SizeLimitError) {
+          throw new TroveError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${err.limit} bytes`)
+        }
+        throw err
       }
-      throw err
+    } finally {
+      if (id !== undefined) this.writing.delete(id)
     }
   }
 

@@ -10,6 +10,7 @@ import { helm } from './007-helm.js'
 import { access } from './008-access.js'
 import { sso } from './009-sso.js'
 import { scanPolicies } from './010-scan-policies.js'
+import { storageLifecycle } from './011-storage-lifecycle.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
@@ -24,6 +25,7 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
     '008-access': access,
     '009-sso': sso,
     '010-scan-policies': scanPolicies,
+    '011-storage-lifecycle': storageLifecycle,
   }
 }
 
