@@ -201,7 +201,7 @@ describe.each(backends)('read-only mode (%s)', (backend) => {
     })
 
     it('refuses a large upload from curl -T before storing a byte', async () => {
-      const before = await storeSnapshot(server.dataDir)
+      const before = await storeSnapshot(server)
       const input = join(work, 'maintenance-upload.bin')
       await writeFile(input, randomPayload(512 * 1024))
 
@@ -211,7 +211,7 @@ describe.each(backends)('read-only mode (%s)', (backend) => {
       expect(result.status).toBe(503)
       expect(JSON.parse(result.body.toString())).toEqual({ errors: [{ status: 503, message: MESSAGE }] })
       expectRestError(await admin.get('/artifactory/generic-local/dir/big.bin'), 404)
-      expect(await storeSnapshot(server.dataDir)).toEqual(before)
+      expect(await storeSnapshot(server)).toEqual(before)
     })
 
     it('serves every read: downloads, storage info, listings, properties, search, repositories', async () => {

@@ -52,11 +52,13 @@ export async function isPostgresAvailable(): Promise<boolean> {
 export type MetadataBackend = 'sqlite' | 'postgres'
 
 /**
- * The metadata engines to run backend suites on: `METADATA_BACKENDS` (comma-separated) or both.
+ * The metadata engines to run backend suites on: `METADATA_BACKENDS` (comma-separated), else both,
+ * else on an S3 run (`TROVE_TEST_BLOBSTORE=s3`) PostgreSQL alone, as a cluster runs.
  * PostgreSQL missing: when run by hand its suites skip with a message; under CI=true they fail.
  */
 export async function metadataBackends(): Promise<MetadataBackend[]> {
-  const wanted = (process.env.METADATA_BACKENDS ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as MetadataBackend[]
+  const fallback = process.env.TROVE_TEST_BLOBSTORE === 's3' ? 'postgres' : 'sqlite,postgres'
+  const wanted = (process.env.METADATA_BACKENDS ?? fallback).split(',').map((s) => s.trim()) as MetadataBackend[]
   if (!wanted.includes('postgres')) return wanted
   if (await isPostgresAvailable()) return wanted
   if (process.env.CI === 'true') {
