@@ -76,7 +76,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const tokens = new TokenService(db, accessSettings)
   const registryTokens = new RegistryTokenService(db, { expirySecs: config.oci.tokenExpirySecs })
   const records = new BlobRecords(db)
-  const blobs = new BlobStore(storage, { owner: instances.id, records })
+  const blobs = new BlobStore(storage, {
+    owner: instances.id,
+    records,
+    redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
+  })
   const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
   const jobs = new JobQueue(db, logger)
   const gc = new GarbageCollector(records, blobs, sweeper, logger)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ArtifactService, FoundFile } from '../core/artifacts/artifact-service.js'
+import type { ArtifactService, Asset, FoundFile } from '../core/artifacts/artifact-service.js'
 import type { GeneratedFile } from '../core/artifacts/plain-layout.js'
 import { principalName } from '../core/auth/principal.js'
 import { TroveError } from '../core/errors.js'
@@ -32,7 +32,9 @@ export async function sendBody(request: FastifyRequest, reply: FastifyReply, sen
  * (`ETag`, `Last-Modified`) and conditional requests, `Range`, Artifactory's checksum headers, the
  * download count, and headers that keep a browser from running stored content on Trove's origin.
  * A file pulled through from an upstream streams as it is cached; an error mid-way cuts the
- * connection, so the client sees a failure rather than a short file.
+ * connection, so the client sees a failure rather than a short file. With download redirects on,
+ * a `GET` of a stored file, once every check has passed and the download is counted, answers 307
+ * to the object store's own short-lived URL instead (the client sends its `Range` there).
  */
 export async function sendFile(request: FastifyRequest, reply: FastifyReply, artifacts: ArtifactService, found: FoundFile): Promise<void> {
   reply.header('x-content-type-options', 'nosniff')
@@ -62,6 +64,13 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, art
   ) {
     return reply.status(304).send()
   }
+  if (request.method === 'GET') {
+    const location = await artifacts.downloadUrl(asset)
+    if (location !== undefined) {
+      recordDownload(request, artifacts, asset)
+      return reply.status(307).header('location', location).header('cache-control', 'no-store').send()
+    }
+  }
   const ifRange = request.headers['if-range']
   const range = ifRange && ifRange !== etag ? ({ kind: 'full' } as const) : parseRange(request.headers.range, asset.size)
   if (range.kind === 'unsatisfiable') {
@@ -76,10 +85,15 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, art
   }
   if (request.method === 'HEAD') return reply.send()
   const send = await artifacts.openSender(asset, range.kind === 'partial' ? range.range : undefined)
+  recordDownload(request, artifacts, asset)
+  await sendBody(request, reply, send, { repo: asset.repoKey, path: asset.path })
+}
+
+/** Counts a download (statistics: count, last time, by whom) without holding up the response. */
+function recordDownload(request: FastifyRequest, artifacts: ArtifactService, asset: Asset): void {
   artifacts.recordDownload(asset, principalName(request.principal)).catch((err: unknown) => {
     request.log.warn({ err }, 'could not record the download')
   })
-  await sendBody(request, reply, send, { repo: asset.repoKey, path: asset.path })
 }
 
 /** A file a format generates (checksums, metadata, an index), with validators so clients can revalidate it. */

@@ -231,7 +231,6 @@ export function blobKey(sha256: string): string {
   return `sha256/${sha256.slice(0, 2)}/${sha256}`
 }
 
-
 /** Polls `condition` every 25 ms until it holds or `timeoutMs` passes; returns whether it held. */
 export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<boolean> {
   const intervalMs = 25

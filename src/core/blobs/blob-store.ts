@@ -22,6 +22,15 @@ export interface BlobStoreOptions {
   readonly owner?: string | undefined
   /** Where each write is recorded, before the blob becomes visible (garbage collection's grace period counts from it). */
   readonly records?: BlobRecords | undefined
+  /** Set: downloads are redirected to the store's own URLs, valid this long (drivers that have them). */
+  readonly redirectExpirySecs?: number | undefined
+}
+
+export interface DownloadUrlRequest {
+  /** The `Content-Type` the store should answer with. */
+  readonly contentType?: string | undefined
+  /** Offered as the file's name. */
+  readonly filename?: string | undefined
 }
 
 /**
@@ -106,6 +115,20 @@ export class BlobStore {
       if (err instanceof PathNotFoundError) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
       throw err
     }
+  }
+
+  /**
+   * Where a client may fetch the blob straight from the store (a short-lived presigned URL), when
+   * download redirects are on and the driver has such URLs; else undefined (send the bytes). The
+   * caller has authorized the download. Throws `BLOB_UNKNOWN` when the blob is not stored, as a
+   * streamed download would, rather than sending the client to the store's own 404.
+   */
+  async downloadUrl(sha256: string, request: DownloadUrlRequest = {}): Promise<string | undefined> {
+    const { redirectExpirySecs } = this.options
+    if (redirectExpirySecs === undefined || !this.driver.downloadUrl) return undefined
+    const key = this.keyOf(sha256)
+    if ((await this.driver.stat(key)) === undefined) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
+    return this.driver.downloadUrl(key, { expiresInSecs: redirectExpirySecs, ...request })
   }
 
   async exists(sha256: string): Promise<boolean> {
