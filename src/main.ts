@@ -1,5 +1,5 @@
 import { writeFile, mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import type { TroveConfig } from './config/config.js'
@@ -16,6 +16,7 @@ import { RegistryTokenService } from './core/auth/registry-tokens.js'
 import { SsoService } from './core/auth/sso/sso-service.js'
 import { TokenService } from './core/auth/token-service.js'
 import { UserService } from './core/auth/user-service.js'
+import { BlobReadCache } from './core/blobs/blob-cache.js'
 import { BlobRecords } from './core/blobs/blob-records.js'
 import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
@@ -76,10 +77,15 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const tokens = new TokenService(db, accessSettings)
   const registryTokens = new RegistryTokenService(db, { expirySecs: config.oci.tokenExpirySecs })
   const records = new BlobRecords(db)
+  const { cache: cacheSettings } = config.blobstore
+  const cache = cacheSettings.dir === undefined ? undefined : new BlobReadCache(resolve(cacheSettings.dir), cacheSettings.maxBytes, logger)
+  // Indexed in the background: until then every read misses and is written through.
+  cache?.load().catch((err: unknown) => logger.warn({ err }, 'could not read the blob cache folder; it fills anew'))
   const blobs = new BlobStore(storage, {
     owner: instances.id,
     records,
     redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
+    cache,
   })
   const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
   const jobs = new JobQueue(db, logger)

@@ -32,7 +32,7 @@ describe.skipIf(!moto)('S3 blob store faults', () => {
   })
 
   /** A Trove whose blob store is a fresh bucket reached through `proxy`, its log lines kept. */
-  async function troveBehind(proxy: S3FaultProxy): Promise<{ trove: Trove; url: string; logs: string[] }> {
+  async function troveBehind(proxy: S3FaultProxy, blobstore: Record<string, unknown> = {}): Promise<{ trove: Trove; url: string; logs: string[]; dataDir: string }> {
     const dataDir = await mkdtemp(join(tmpdir(), 'trove-s3-faults-'))
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
     const bucket = await moto!.createBucket()
@@ -48,7 +48,7 @@ describe.skipIf(!moto)('S3 blob store faults', () => {
       blobstore: await createTestBlobstore(dataDir),
       settings: {
         log: { level: 'info' },
-        blobstore: { url: `s3://${bucket}/trove`, s3: { endpoint: proxy.endpoint, forcePathStyle: true, partSizeBytes: 5 * MiB } },
+        blobstore: { url: `s3://${bucket}/trove`, s3: { endpoint: proxy.endpoint, forcePathStyle: true, partSizeBytes: 5 * MiB }, ...blobstore },
       },
     })
     const trove = await createTrove(config, { logger: pino({ level: 'info' }, sink) })
@@ -60,7 +60,7 @@ describe.skipIf(!moto)('S3 blob store faults', () => {
       body: JSON.stringify({ key: 'generic-local', rclass: 'local', packageType: 'generic' }),
     })
     expect(created.status).toBe(200)
-    return { trove, url, logs }
+    return { trove, url, logs, dataDir }
   }
 
   async function startedProxy(): Promise<S3FaultProxy> {
@@ -113,6 +113,23 @@ describe.skipIf(!moto)('S3 blob store faults', () => {
     proxy.cutDownloads(undefined)
     const whole = await rawGet(`${url}/artifactory/generic-local/cut.bin`)
     expect(whole).toMatchObject({ status: 200, isComplete: true, received: content.length, sha256: sha256(content) })
+  })
+
+  it('with a read cache (blobstore.cache.dir), a blob read once is served from disk while the store is down', async () => {
+    const proxy = await startedProxy()
+    const cacheDir = await mkdtemp(join(tmpdir(), 'trove-s3-cache-'))
+    cleanups.push(() => rm(cacheDir, { recursive: true, force: true }))
+    const { url } = await troveBehind(proxy, { cache: { dir: cacheDir, maxBytes: 64 * MiB } })
+    const content = randomBytes(3 * MiB)
+    expect(await deploy(url, 'cached.bin', content)).toBe(201)
+    expect((await rawGet(`${url}/artifactory/generic-local/cached.bin`)).sha256).toBe(sha256(content))
+    expect(proxy.downloads).toBe(1)
+
+    await proxy.stop()
+    await sleep(300) // the write-through is committed in the background
+
+    expect(await rawGet(`${url}/artifactory/generic-local/cached.bin`)).toMatchObject({ status: 200, isComplete: true, sha256: sha256(content) })
+    expect(await rawGet(`${url}/artifactory/generic-local/cached.bin`, 'bytes=10-19')).toMatchObject({ status: 206, received: 10 })
   })
 
   it('starts while the store is down: readiness 503 and one clear log line, then recovers without a restart', async () => {

@@ -12,6 +12,8 @@ export class S3FaultProxy {
   reset = 0
   /** Object downloads (GetObject) cut short. */
   cut = 0
+  /** Object downloads (GetObject) asked for, ranged or whole. */
+  downloads = 0
   private slowDownNext = 0
   private resetNext = 0
   private cutDownloadsAfter: number | undefined
@@ -77,6 +79,7 @@ export class S3FaultProxy {
       return
     }
     const isDownload = request.method === 'GET' && (request.url ?? '').includes('x-id=GetObject')
+    if (isDownload) this.downloads++
     const upstreamUrl = new URL(request.url ?? '/', this.upstream)
     const forwarded = httpRequest(upstreamUrl, { method: request.method, headers: request.headers }, (upstream) => {
       response.writeHead(upstream.statusCode ?? 502, upstream.headers)

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import { TroveError } from '../errors.js'
 import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
 import { PathNotFoundError, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
+import type { BlobReadCache } from './blob-cache.js'
 import type { BlobRecords } from './blob-records.js'
 import { writerId } from './temporary-sweeper.js'
 
@@ -24,6 +25,8 @@ export interface BlobStoreOptions {
   readonly records?: BlobRecords | undefined
   /** Set: downloads are redirected to the store's own URLs, valid this long (drivers that have them). */
   readonly redirectExpirySecs?: number | undefined
+  /** Set: reads are served from, and written through to, this node's disk cache. */
+  readonly cache?: BlobReadCache | undefined
 }
 
 export interface DownloadUrlRequest {
@@ -89,28 +92,41 @@ export class BlobStore {
     }
   }
 
-  /** Opens a blob (or a byte range of it). Throws `BLOB_UNKNOWN` when it does not exist. */
+  /**
+   * Opens a blob (or a byte range of it). Throws `BLOB_UNKNOWN` when it does not exist. With a
+   * read cache: served from it on a hit; a whole blob read on a miss is written through to it.
+   */
   async open(sha256: string, range?: ByteRange): Promise<Readable> {
+    const key = this.keyOf(sha256)
+    const cache = this.options.cache
+    const cached = await cache?.open(sha256, range)
+    if (cached) return cached
+    let stream: Readable
     try {
-      return await this.driver.read(this.keyOf(sha256), range)
+      stream = await this.driver.read(key, range)
     } catch (err) {
       if (err instanceof PathNotFoundError) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
       throw err
     }
+    return cache && !range ? cache.fill(sha256, stream) : stream
   }
 
   /**
-   * Opens a blob (or a range) for sending to one destination: the driver's buffer-reusing fast
-   * path when it has one, else its read stream. Throws `BLOB_UNKNOWN` before any byte is sent.
+   * Opens a blob (or a range) for sending to one destination: the read cache's or the driver's
+   * buffer-reusing fast path when there is one, else a read stream. Throws `BLOB_UNKNOWN` before
+   * any byte is sent.
    */
   async openSender(sha256: string, range?: ByteRange): Promise<Sender> {
     const driver = this.driver
-    if (!driver.openSender) {
+    const key = this.keyOf(sha256)
+    const cached = await this.options.cache?.openSender(sha256, range)
+    if (cached) return cached
+    if (!driver.openSender || this.options.cache) {
       const stream = await this.open(sha256, range)
       return (destination) => pipeline(stream, destination, { end: false })
     }
     try {
-      return await driver.openSender(this.keyOf(sha256), range)
+      return await driver.openSender(key, range)
     } catch (err) {
       if (err instanceof PathNotFoundError) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
       throw err
@@ -142,8 +158,13 @@ export class BlobStore {
 
   keyOf(sha256: string): string {
     if (!CHECKSUM_PATTERNS.sha256.test(sha256)) throw new TroveError('DIGEST_INVALID', `not a sha256 digest: ${sha256}`)
-    return `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`
+    return blobKey(sha256)
   }
+}
+
+/** Where a blob is stored, by its (already validated) sha256: `blobs/sha256/<first two hex>/<hex>`. */
+export function blobKey(sha256: string): string {
+  return `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`
 }
 
 function validateExpected(expected: ExpectedChecksums): void {
