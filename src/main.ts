@@ -32,6 +32,7 @@ import { VulnDbSync } from './core/scanning/sync.js'
 import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
 import { InstanceRegistry } from './core/system/instances.js'
+import { StorageSummaries } from './core/system/storage-summary.js'
 import { SystemSettings } from './core/system/system-settings.js'
 import { UpstreamClient } from './core/upstream/upstream-client.js'
 import { UpstreamHostPolicy } from './core/upstream/upstream-hosts.js'
@@ -114,6 +115,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     metadata,
     storage,
     blobs,
+    storageSummaries: new StorageSummaries(db, repositories, {
+      type: storage.name,
+      location: config.blobstoreLocation,
+      description: describeLocation(config.blobstoreLocation),
+    }),
     repositories,
     artifacts,
     users,
