@@ -62,7 +62,8 @@ export class S3StorageDriver implements StorageDriver {
     this.client = createS3Client(options)
     this.bucket = options.bucket
     this.root = options.prefix === '' ? '' : `${options.prefix}/`
-    this.buffers = new PartBufferPool(options.partSizeBytes, 2 * options.maxConcurrentParts)
+    // Enough for one upload at full speed; concurrent uploads allocate more, and let it go when done.
+    this.buffers = new PartBufferPool(options.partSizeBytes, options.maxConcurrentParts + 1)
     this.copier = new S3Copier(this.client, this.bucket, options.maxConcurrentParts, options.singleCopyLimitBytes ?? SINGLE_COPY_LIMIT)
   }
 
