@@ -204,7 +204,7 @@ describe('loadConfig', () => {
     expect(config.blobstoreLocation).toEqual({ kind: 's3', bucket: 'trove-blobs', prefix: 'prod' })
     expect(config.blobstore).toMatchObject({
       redirectDownloads: true,
-      s3: { endpoint: 'http://minio.internal:9000', forcePathStyle: true, partSizeBytes: 16 * 1024 * 1024, maxConcurrentParts: 4 },
+      s3: { endpoint: 'http://minio.internal:9000', forcePathStyle: true, partSizeBytes: 16 * 1024 * 1024, maxConcurrentParts: 2 },
       cache: { dir: '/var/cache/trove', maxBytes: 10 * 1024 ** 3 },
     })
 

@@ -84,13 +84,16 @@ const ConfigSchema = z
             forcePathStyle: z.boolean().default(false),
             /** Uploads are sent in parts of this size; each upload holds at most (maxConcurrentParts + 1) of them in memory. */
             partSizeBytes: z.number().int().min(5 * MiB, 'must be at least 5 MiB (S3’s smallest part)').max(5 * GiB).default(8 * MiB),
-            /** Parts of one upload in flight at once. */
-            maxConcurrentParts: z.number().int().min(1).max(64).default(4),
+            /**
+             * Parts of one upload in flight at once. Two keep an upload to S3 moving at the speed of a
+             * part in flight per connection, and (2 + 1) × 8 MiB per upload in memory at most.
+             */
+            maxConcurrentParts: z.number().int().min(1).max(64).default(2),
             /** Attempts per request (throttling, 5xx and reset connections are retried with backoff). */
             maxAttempts: z.number().int().min(1).max(20).default(5),
           })
           .strict()
-          .default({ forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 4, maxAttempts: 5 }),
+          .default({ forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 2, maxAttempts: 5 }),
         /** A per-node disk cache of blobs read from the store, for object stores (any backend works). */
         cache: z
           .object({
@@ -106,7 +109,7 @@ const ConfigSchema = z
       .default({
         redirectDownloads: false,
         redirectExpirySecs: 300,
-        s3: { forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 4, maxAttempts: 5 },
+        s3: { forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 2, maxAttempts: 5 },
         cache: { maxBytes: 10 * GiB },
       }),
     log: z

@@ -15,6 +15,8 @@ import type { S3Copier } from './s3-copier.js'
 
 /** S3's limit on the parts of one multipart upload. */
 const MAX_PARTS = 10_000
+/** Up to this many bytes, an object's first bytes are kept as the chunks that came. */
+const LIST_LIMIT = 1024 * 1024
 
 /** Where one writer's bytes go and how they are cut. */
 export interface S3WriterTarget {
@@ -137,7 +139,9 @@ export class S3Writer implements StorageWriter {
     while (offset < chunk.length) {
       this.assertWriting()
       if (!this.part) {
-        if (!this.isMultipart && this.chunkBytes + chunk.length - offset < partSizeBytes) {
+        // Small objects gather in a list (no part buffer for a 1 KiB file); past LIST_LIMIT the
+        // bytes move into a part buffer, so a large object's first part is not held twice.
+        if (!this.isMultipart && this.chunkBytes + chunk.length - offset < Math.min(LIST_LIMIT, partSizeBytes)) {
           this.chunks.push(offset === 0 ? chunk : chunk.subarray(offset))
           this.chunkBytes += chunk.length - offset
           return
@@ -212,10 +216,14 @@ export class S3Writer implements StorageWriter {
   private async finish(): Promise<void> {
     const { client, bucket, tempKey } = this.target
     if (!this.isMultipart) {
-      const body = Buffer.concat(this.chunks, this.chunkBytes)
-      this.releaseChunks()
+      // One PUT: from the part buffer the bytes moved into, or from the chunks of a small object.
+      const body = this.part ? this.part.subarray(0, this.partFilled) : Buffer.concat(this.chunks, this.chunkBytes)
       this.mayHaveObject = true
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: tempKey, Body: body, ContentLength: body.length }))
+      try {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: tempKey, Body: body, ContentLength: body.length }))
+      } finally {
+        this.releaseChunks()
+      }
       return
     }
     if (this.part) this.sendPart()
