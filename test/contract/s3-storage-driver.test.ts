@@ -87,6 +87,28 @@ describe.skipIf(!moto)('S3StorageDriver in the bucket', () => {
     expect(await collect(driver.listTemporary())).toEqual([])
   })
 
+  it('lists objects page by page, and every unfinished upload', async () => {
+    const paged = new S3StorageDriver({ ...connection(bucket), listPageSize: 2 })
+    const keys = ['blobs/a1', 'blobs/a2', 'blobs/a3', 'blobs/a4', 'blobs/a5']
+    for (const key of keys) {
+      const writer = await paged.createWriter()
+      await pipeline(Readable.from([Buffer.from(key)]), writer.stream)
+      await writer.commit(key)
+    }
+    // Three uploads never completed (moto answers them in one page whatever the page size; S3 pages them).
+    const ids = ['owner.u1', 'owner.u2', 'owner.u3']
+    for (const id of ids) {
+      const upload = await moto!.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `store/_uploads/${id}` }))
+      expect(upload.UploadId).toBeDefined()
+    }
+
+    expect((await collect(paged.list('blobs/'))).sort()).toEqual(keys)
+    expect((await collect(paged.listTemporary())).map((t) => t.id).sort()).toEqual(ids)
+    for (const id of ids) await paged.deleteTemporary(id)
+    expect(await multipartUploads(bucket)).toEqual([])
+    await paged.close()
+  })
+
   it('reports a bucket that does not exist as unhealthy, naming the problem', async () => {
     const missing = new S3StorageDriver(connection('no-such-bucket-here'))
     await expect(missing.checkHealth()).rejects.toThrow(/bucket/i)

@@ -38,6 +38,8 @@ export interface S3StorageOptions extends S3ConnectionOptions {
   readonly maxConcurrentParts: number
   /** Objects above this are copied part by part (S3's CopyObject limit); only tests lower it. */
   readonly singleCopyLimitBytes?: number
+  /** Keys per listing page (S3: at most 1,000, the default); only tests lower it. */
+  readonly listPageSize?: number
 }
 
 /** A readiness probe must answer quickly, even while the SDK would still be retrying. */
@@ -198,7 +200,13 @@ export class S3StorageDriver implements StorageDriver {
     let uploadIdMarker: string | undefined
     do {
       const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+          MaxUploads: this.options.listPageSize,
+        }),
       )
       for (const upload of page.Uploads ?? []) {
         if (upload.Key && upload.UploadId) yield { key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated ?? new Date(0) }
@@ -212,7 +220,9 @@ export class S3StorageDriver implements StorageDriver {
   private async *listObjects(prefix: string): AsyncIterable<{ key: string; modifiedAt: Date }> {
     let token: string | undefined
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.options.listPageSize }),
+      )
       for (const object of page.Contents ?? []) {
         if (object.Key) yield { key: object.Key, modifiedAt: object.LastModified ?? new Date(0) }
       }
