@@ -103,10 +103,14 @@ export class S3Writer implements StorageWriter {
     this.state = 'committed'
     const { client, bucket, tempKey } = this.target
     try {
-      // The store must hold every byte written before anything becomes visible.
-      const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: tempKey }))
-      if (stored.ContentLength !== this.bytesWritten) {
-        throw new Error(`the store holds ${String(stored.ContentLength)} bytes of an upload of ${this.bytesWritten}`)
+      // The store must hold every byte written before anything becomes visible. A single PUT's
+      // length (and checksum) the store checked itself; the parts of a multipart upload it only
+      // assembles, so their sum is checked here.
+      if (this.isMultipart) {
+        const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: tempKey }))
+        if (stored.ContentLength !== this.bytesWritten) {
+          throw new Error(`the store holds ${String(stored.ContentLength)} bytes of an upload of ${this.bytesWritten}`)
+        }
       }
       await this.target.copier.copyUnlessExists(tempKey, this.target.objectKey(key), this.bytesWritten)
     } finally {
