@@ -24,6 +24,10 @@
  * scanning (issue 8): scan throughput of a ~200 MiB image and re-matching 100,000 stored
  * components after a database update, in this process, see `scanning.ts`.
  *
+ * s3 (issue 14): Trove on an S3 store (moto) against the store itself and the filesystem driver:
+ * downloads (streamed, read cache warm, redirect time to first byte) and a 1 GiB upload against a
+ * plain SDK multipart upload, see `s3.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -38,6 +42,7 @@ import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
 import { ociSuite, type SuiteContext } from './oci.js'
 import { pypiSuite } from './pypi.js'
+import { s3Suite } from './s3.js'
 import { scanningSuite } from './scanning.js'
 import {
   ADMIN_AUTH,
@@ -66,7 +71,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -120,6 +125,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   'oci-remote': ociRemoteSuite,
   pypi: pypiSuite,
   scanning: scanningSuite,
+  s3: s3Suite,
 }
 
 /** The suites named on the command line, all of them when none is. */

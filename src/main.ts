@@ -1,8 +1,8 @@
 import { writeFile, mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
-import { filesystemRoot, type TroveConfig } from './config/config.js'
+import type { TroveConfig } from './config/config.js'
 import { ArtifactService } from './core/artifacts/artifact-service.js'
 import { AccessSettings } from './core/auth/access-settings.js'
 import { Authenticator } from './core/auth/authenticator.js'
@@ -16,8 +16,11 @@ import { RegistryTokenService } from './core/auth/registry-tokens.js'
 import { SsoService } from './core/auth/sso/sso-service.js'
 import { TokenService } from './core/auth/token-service.js'
 import { UserService } from './core/auth/user-service.js'
+import { BlobReadCache } from './core/blobs/blob-cache.js'
+import { BlobRecords } from './core/blobs/blob-records.js'
 import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
+import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
@@ -31,17 +34,21 @@ import { ScanningRegistry } from './core/scanning/scanning-registry.js'
 import { VulnDbSync } from './core/scanning/sync.js'
 import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
+import { InstanceRegistry } from './core/system/instances.js'
+import { StorageSummaries } from './core/system/storage-summary.js'
 import { SystemSettings } from './core/system/system-settings.js'
 import { UpstreamClient } from './core/upstream/upstream-client.js'
 import { UpstreamHostPolicy } from './core/upstream/upstream-hosts.js'
 import { FORMATS } from './formats/index.js'
 import { buildHttpApp } from './http/app.js'
 import { openMetadataStore } from './metadata/database.js'
-import { FilesystemStorageDriver } from './storage/filesystem/filesystem-storage-driver.js'
+import { describeLocation, openStorageDriver } from './storage/open-storage-driver.js'
+import type { StorageDriver } from './storage/storage-driver.js'
 
-/** Temporary upload data untouched for this long belongs to no live upload (idle ones time out far sooner). */
-const STALE_UPLOAD_MS = 60 * 60 * 1000
+/** How often abandoned uploads' temporary data is looked for (garbage collection looks too). */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
+/** While the blob store cannot be reached, it is tried again this often (readiness checks it on every probe). */
+const STORAGE_RETRY_MS = 10_000
 const JOB_POLL_MS = 10_000
 
 export interface Trove {
@@ -60,8 +67,10 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
 
   const metadata = openMetadataStore(config.databaseUrl)
   await metadata.migrate()
-  const storage = new FilesystemStorageDriver(join(filesystemRoot(config.blobstoreUrl)))
+  const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
   const db = metadata.db
+  const instances = new InstanceRegistry(db, logger)
+  await instances.start()
 
   const hostPolicy = new UpstreamHostPolicy(config.remote.allowedUpstreamHosts)
   const repositories = new RepositoryService(db, new Map(FORMATS.map((f) => [f.id, f.kinds])), {
@@ -71,9 +80,20 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const accessSettings = new AccessSettings(db)
   const tokens = new TokenService(db, accessSettings)
   const registryTokens = new RegistryTokenService(db, { expirySecs: config.oci.tokenExpirySecs })
-  const blobs = new BlobStore(storage)
+  const records = new BlobRecords(db)
+  const { cache: cacheSettings } = config.blobstore
+  const cache = cacheSettings.dir === undefined ? undefined : new BlobReadCache(resolve(cacheSettings.dir), cacheSettings.maxBytes, logger)
+  // Indexed in the background: until then every read misses and is written through.
+  cache?.load().catch((err: unknown) => logger.warn({ err }, 'could not read the blob cache folder; it fills anew'))
+  const blobs = new BlobStore(storage, {
+    owner: instances.id,
+    records,
+    redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
+    cache,
+  })
+  const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
   const jobs = new JobQueue(db, logger)
-  const gc = new GarbageCollector(db, blobs, logger)
+  const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
   const settings = new SystemSettings(db)
@@ -101,6 +121,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     metadata,
     storage,
     blobs,
+    storageSummaries: new StorageSummaries(db, repositories, {
+      type: storage.name,
+      location: config.blobstoreLocation,
+      description: describeLocation(config.blobstoreLocation),
+    }),
     repositories,
     artifacts,
     users,
@@ -146,12 +171,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   if (config.gc.intervalSecs > 0) jobs.schedule('gc', config.gc.intervalSecs * 1000)
 
   await bootstrapAdmin(services, logger)
-  const swept = await storage.sweepTemporary(STALE_UPLOAD_MS)
-  if (swept > 0) logger.info({ swept }, 'removed abandoned upload data')
-  const sweeper = setInterval(() => {
-    storage.sweepTemporary(STALE_UPLOAD_MS).catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))
-  }, SWEEP_INTERVAL_MS)
-  sweeper.unref()
+  const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))
+  // A store that cannot be reached does not stop the start: readiness reports it until it can.
+  const storageCheck = checkStorage(storage, describeLocation(config.blobstoreLocation), logger, () => void sweep())
+  const sweepTimer = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
+  sweepTimer.unref()
 
   const app = await buildHttpApp(services, FORMATS, logger)
   return {
@@ -177,12 +201,51 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       return url
     },
     async close() {
-      clearInterval(sweeper)
+      clearInterval(sweepTimer)
+      storageCheck.cancel()
       await jobs.stop()
       await app.close()
       await downloads.close() // the counts of the last downloads
+      // After the last request: what this process still had in flight is now orphaned for others to reclaim.
+      await instances.stop()
+      await storage.close?.()
       await upstream.close()
       await metadata.close()
+    },
+  }
+}
+
+/**
+ * Checks the blob store until it answers, saying so once in the log when it does not (readiness
+ * answers 503 meanwhile) and again when it recovers; then runs `onReachable` (the first sweep).
+ */
+function checkStorage(storage: StorageDriver, location: string, logger: Logger, onReachable: () => void): { cancel(): void } {
+  let timer: NodeJS.Timeout | undefined
+  let isCancelled = false
+  const attempt = async (isFirst: boolean) => {
+    try {
+      await storage.checkHealth()
+    } catch (err) {
+      if (isCancelled) return
+      if (isFirst) {
+        logger.error(
+          { blobstore: location, error: (err as Error).message },
+          `the blob store ${location} cannot be reached (${(err as Error).message}); readiness reports DOWN until it can, retrying every ${STORAGE_RETRY_MS / 1000} s`,
+        )
+      }
+      timer = setTimeout(() => void attempt(false), STORAGE_RETRY_MS)
+      timer.unref()
+      return
+    }
+    if (isCancelled) return
+    if (!isFirst) logger.info({ blobstore: location }, `the blob store ${location} can be reached again`)
+    onReachable()
+  }
+  void attempt(true)
+  return {
+    cancel() {
+      isCancelled = true
+      clearTimeout(timer)
     },
   }
 }

@@ -5,6 +5,7 @@ import { createTrove } from '../main.js'
 import { importVulnerabilities } from '../core/scanning/import-command.js'
 import { ScanningRegistry } from '../core/scanning/scanning-registry.js'
 import { FORMATS } from '../formats/index.js'
+import { migrateStorage } from './storage-migrate.js'
 import { VERSION } from '../version.js'
 
 const program = new Command()
@@ -55,6 +56,27 @@ program
   .action(async (path: string, options: { config?: string }) => {
     const summary = await importVulnerabilities(loadConfig({ file: options.config }), path, new ScanningRegistry(FORMATS))
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+  })
+
+program
+  .command('storage')
+  .description('the blob store')
+  .command('migrate')
+  .description('copy every blob to another blob store (e.g. s3://bucket/prefix), verified by digest; run again to resume or catch up')
+  .requiredOption('--to <url>', 'the blob store to copy to: a folder, file://… or s3://bucket/prefix (S3 settings from blobstore.s3)')
+  .option('--from <url>', 'the blob store to copy from (default: the configured one)')
+  .option('--concurrency <n>', 'blobs copied at once', (value) => Number.parseInt(value, 10), 4)
+  .option('--verify-existing', 'hash the blobs the target has already, not only compare sizes')
+  .option('-c, --config <file>', 'YAML configuration file (default: $TROVE_CONFIG)')
+  .action(async (options: { to: string; from?: string; concurrency: number; verifyExisting?: boolean; config?: string }) => {
+    if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) throw new Error('--concurrency must be a whole number from 1')
+    const result = await migrateStorage(
+      loadConfig({ file: options.config }),
+      { to: options.to, from: options.from, concurrency: options.concurrency, verifyExisting: options.verifyExisting === true },
+      (line) => process.stderr.write(`${line}\n`),
+    )
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    if (result.failed > 0) process.exitCode = 1
   })
 
 program.parseAsync().catch((err: unknown) => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ConfigError, filesystemRoot, loadConfig } from './config.js'
+import { ConfigError, loadConfig, parseBlobstoreUrl } from './config.js'
 
 describe('loadConfig', () => {
   let dir: string
@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: { TROVE_DATA_DIR: 'some/where' } })
     expect(config.dataDir).toBe(resolve('some/where'))
     expect(config.databaseUrl).toBe(join(resolve('some/where'), 'trove.db'))
-    expect(filesystemRoot(config.blobstoreUrl)).toBe(resolve('some/where'))
+    expect(config.blobstoreLocation).toEqual({ kind: 'filesystem', root: resolve('some/where') })
   })
 
   it('reads a YAML file given by the file option', async () => {
@@ -177,10 +177,46 @@ describe('loadConfig', () => {
     expect(err.message.split('\n').filter((l) => l.trim().startsWith('- '))).toHaveLength(4)
   })
 
-  it('maps a blobstore URL to a folder and refuses schemes without a driver', () => {
-    expect(filesystemRoot('file:///var/lib/trove')).toBe('/var/lib/trove')
-    expect(filesystemRoot('/srv/blobs')).toBe('/srv/blobs')
-    expect(filesystemRoot('blobs')).toBe(resolve('blobs'))
-    expect(() => filesystemRoot('s3://bucket')).toThrow(ConfigError)
+  it('maps a blobstore URL to a folder or a bucket and prefix, and refuses other schemes', () => {
+    expect(parseBlobstoreUrl('file:///var/lib/trove')).toEqual({ kind: 'filesystem', root: '/var/lib/trove' })
+    expect(parseBlobstoreUrl('/srv/blobs')).toEqual({ kind: 'filesystem', root: '/srv/blobs' })
+    expect(parseBlobstoreUrl('blobs')).toEqual({ kind: 'filesystem', root: resolve('blobs') })
+    expect(parseBlobstoreUrl('s3://trove-blobs')).toEqual({ kind: 's3', bucket: 'trove-blobs', prefix: '' })
+    expect(parseBlobstoreUrl('s3://trove-blobs/')).toEqual({ kind: 's3', bucket: 'trove-blobs', prefix: '' })
+    expect(parseBlobstoreUrl('s3://trove-blobs/prod/eu-1/')).toEqual({ kind: 's3', bucket: 'trove-blobs', prefix: 'prod/eu-1' })
+    expect(() => parseBlobstoreUrl('gs://bucket')).toThrow(/unsupported scheme/)
+    expect(() => parseBlobstoreUrl('s3://Bad_Bucket')).toThrow(/not a valid S3 bucket name/)
+    expect(() => parseBlobstoreUrl('s3://ok-bucket/a/../b')).toThrow(/prefix segment "\.\."/)
+    expect(() => parseBlobstoreUrl('s3://ok-bucket/a b')).toThrow(ConfigError)
+  })
+
+  it('reads the S3 settings from TROVE_BLOBSTORE_* variables and refuses credentials in the file', async () => {
+    const config = loadConfig({
+      env: {
+        TROVE_BLOBSTORE_URL: 's3://trove-blobs/prod',
+        TROVE_BLOBSTORE_S3_ENDPOINT: 'http://minio.internal:9000',
+        TROVE_BLOBSTORE_S3_FORCE_PATH_STYLE: 'true',
+        TROVE_BLOBSTORE_S3_PART_SIZE_BYTES: String(16 * 1024 * 1024),
+        TROVE_BLOBSTORE_REDIRECT_DOWNLOADS: 'yes',
+        TROVE_BLOBSTORE_CACHE_DIR: '/var/cache/trove',
+      },
+    })
+    expect(config.blobstoreLocation).toEqual({ kind: 's3', bucket: 'trove-blobs', prefix: 'prod' })
+    expect(config.blobstore).toMatchObject({
+      redirectDownloads: true,
+      s3: { endpoint: 'http://minio.internal:9000', forcePathStyle: true, partSizeBytes: 16 * 1024 * 1024, maxConcurrentParts: 2 },
+      cache: { dir: '/var/cache/trove', maxBytes: 10 * 1024 ** 3 },
+    })
+
+    expect(() => loadConfig({ env: { TROVE_BLOBSTORE_S3_FORCE_PATH_STYLE: 'maybe' } })).toThrow(/TROVE_BLOBSTORE_S3_FORCE_PATH_STYLE: expected true or false/)
+    expect(() => loadConfig({ env: { TROVE_BLOBSTORE_S3_PART_SIZE_BYTES: '1024' } })).toThrow(/at least 5 MiB/)
+    const file = await yamlFile(['blobstore:', '  url: s3://trove-blobs', '  s3:', '    accessKeyId: AKIA0000', '    secretAccessKey: nope'].join('\n'))
+    expect(() => loadConfig({ file, env: {} })).toThrow(/blobstore\.s3.*accessKeyId/s)
+  })
+
+  it('warns that download redirects need an S3 blob store', () => {
+    expect(loadConfig({ env: { TROVE_BLOBSTORE_REDIRECT_DOWNLOADS: 'true' } }).warnings).toEqual([
+      'blobstore.redirectDownloads is on but only an s3:// blob store can redirect downloads; they are streamed',
+    ])
   })
 })

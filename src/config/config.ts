@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import type { StorageLocation } from '../storage/open-storage-driver.js'
 
 const seconds = z.number().int().nonnegative()
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
 
 /** Names a provider in URLs (`/auth/sso/<id>/login`) and in the sign-in records. */
 const SSO_PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/
@@ -60,7 +63,55 @@ const ConfigSchema = z
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
     adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
     database: z.object({ url: z.string().min(1).optional() }).strict().default({}),
-    blobstore: z.object({ url: z.string().min(1).optional() }).strict().default({}),
+    blobstore: z
+      .object({
+        /** A folder (default: the data folder), `file://…`, or `s3://<bucket>/<optional prefix>`. */
+        url: z.string().min(1).optional(),
+        /**
+         * Blob downloads answer with a 307 to a short-lived presigned URL of the object store, so the
+         * bytes go straight from the store to the client (S3 only). Checks and statistics happen first.
+         */
+        redirectDownloads: z.boolean().default(false),
+        /** How long a download redirect's URL stays valid. */
+        redirectExpirySecs: seconds.min(1).max(7 * 24 * 3600).default(300),
+        s3: z
+          .object({
+            /** An S3-compatible store's URL (MinIO, Ceph RGW, OpenShift Data Foundation); AWS when unset. */
+            endpoint: z.url({ protocol: /^https?$/ }).optional(),
+            /** Else `AWS_REGION`, else `us-east-1`. */
+            region: z.string().min(1).optional(),
+            /** `endpoint/bucket/key` addressing, which most S3-compatible stores need. */
+            forcePathStyle: z.boolean().default(false),
+            /** Uploads are sent in parts of this size; each upload holds at most (maxConcurrentParts + 1) of them in memory. */
+            partSizeBytes: z.number().int().min(5 * MiB, 'must be at least 5 MiB (S3’s smallest part)').max(5 * GiB).default(8 * MiB),
+            /**
+             * Parts of one upload in flight at once. Two keep an upload to S3 moving at the speed of a
+             * part in flight per connection, and (2 + 1) × 8 MiB per upload in memory at most.
+             */
+            maxConcurrentParts: z.number().int().min(1).max(64).default(2),
+            /** Attempts per request (throttling, 5xx and reset connections are retried with backoff). */
+            maxAttempts: z.number().int().min(1).max(20).default(5),
+          })
+          .strict()
+          .default({ forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 2, maxAttempts: 5 }),
+        /** A per-node disk cache of blobs read from the store, for object stores (any backend works). */
+        cache: z
+          .object({
+            /** Unset: no cache. Safe to empty or delete at any time. */
+            dir: z.string().min(1).optional(),
+            /** The least recently used blobs are evicted past this. */
+            maxBytes: z.number().int().positive().default(10 * GiB),
+          })
+          .strict()
+          .default({ maxBytes: 10 * GiB }),
+      })
+      .strict()
+      .default({
+        redirectDownloads: false,
+        redirectExpirySecs: 300,
+        s3: { forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 2, maxAttempts: 5 },
+        cache: { maxBytes: 10 * GiB },
+      }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -181,12 +232,14 @@ export type TroveConfig = z.infer<typeof ConfigSchema> & {
   readonly databaseUrl: string
   /** Resolved: the data folder when not configured. */
   readonly blobstoreUrl: string
+  /** Where {@link blobstoreUrl} points. */
+  readonly blobstoreLocation: BlobstoreLocation
   /** Problems that did not stop the start, to be logged. */
   readonly warnings: readonly string[]
 }
 
 /** `TROVE_*` environment variables and the configuration path they set. */
-const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 'string' | 'number' | 'list' }>> = {
+const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 'string' | 'number' | 'boolean' | 'list' }>> = {
   TROVE_HOST: { path: ['host'], type: 'string' },
   TROVE_PORT: { path: ['port'], type: 'number' },
   TROVE_DATA_DIR: { path: ['dataDir'], type: 'string' },
@@ -194,6 +247,15 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
   TROVE_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
   TROVE_BLOBSTORE_URL: { path: ['blobstore', 'url'], type: 'string' },
+  TROVE_BLOBSTORE_REDIRECT_DOWNLOADS: { path: ['blobstore', 'redirectDownloads'], type: 'boolean' },
+  TROVE_BLOBSTORE_REDIRECT_EXPIRY_SECS: { path: ['blobstore', 'redirectExpirySecs'], type: 'number' },
+  TROVE_BLOBSTORE_S3_ENDPOINT: { path: ['blobstore', 's3', 'endpoint'], type: 'string' },
+  TROVE_BLOBSTORE_S3_REGION: { path: ['blobstore', 's3', 'region'], type: 'string' },
+  TROVE_BLOBSTORE_S3_FORCE_PATH_STYLE: { path: ['blobstore', 's3', 'forcePathStyle'], type: 'boolean' },
+  TROVE_BLOBSTORE_S3_PART_SIZE_BYTES: { path: ['blobstore', 's3', 'partSizeBytes'], type: 'number' },
+  TROVE_BLOBSTORE_S3_MAX_CONCURRENT_PARTS: { path: ['blobstore', 's3', 'maxConcurrentParts'], type: 'number' },
+  TROVE_BLOBSTORE_CACHE_DIR: { path: ['blobstore', 'cache', 'dir'], type: 'string' },
+  TROVE_BLOBSTORE_CACHE_MAX_BYTES: { path: ['blobstore', 'cache', 'maxBytes'], type: 'number' },
   TROVE_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   TROVE_ALLOWED_UPSTREAM_HOSTS: { path: ['remote', 'allowedUpstreamHosts'], type: 'list' },
   TROVE_GC_GRACE_SECS: { path: ['gc', 'graceSecs'], type: 'number' },
@@ -252,6 +314,13 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
         continue
       }
       setPath(raw, path, Number(value))
+    } else if (type === 'boolean') {
+      const flag = BOOLEAN_WORDS[value.trim().toLowerCase()]
+      if (flag === undefined) {
+        problems.push(`${name}: expected true or false, got ${JSON.stringify(value)}`)
+        continue
+      }
+      setPath(raw, path, flag)
     } else if (type === 'list') {
       setPath(raw, path, value.split(',').map((item) => item.trim()).filter((item) => item !== ''))
     } else {
@@ -277,14 +346,27 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   if (problems.length > 0) throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}:\n  - ${problems.join('\n  - ')}`)
   const config = { ...parsed.data, sso }
   const dataDir = resolve(config.dataDir)
+  const blobstoreUrl = config.blobstore.url ?? dataDir
+  let blobstoreLocation: BlobstoreLocation
+  try {
+    blobstoreLocation = parseBlobstoreUrl(blobstoreUrl)
+  } catch (err) {
+    throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}:\n  - ${(err as Error).message}`)
+  }
+  if (config.blobstore.redirectDownloads && blobstoreLocation.kind !== 's3') {
+    warnings.push('blobstore.redirectDownloads is on but only an s3:// blob store can redirect downloads; they are streamed')
+  }
   return {
     ...config,
     dataDir,
     databaseUrl: config.database.url ?? join(dataDir, 'trove.db'),
-    blobstoreUrl: config.blobstore.url ?? dataDir,
+    blobstoreUrl,
+    blobstoreLocation,
     warnings,
   }
 }
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, false: false, '1': true, '0': false, yes: true, no: false }
 
 /** Variables that start with TROVE_ but are not settings. */
 const IGNORED_ENV = new Set(['TROVE_CONFIG'])
@@ -344,11 +426,32 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   node[path[path.length - 1]!] = value
 }
 
-/** Resolves a blob store URL to a filesystem folder; other schemes come with their drivers. */
-export function filesystemRoot(blobstoreUrl: string): string {
-  if (blobstoreUrl.startsWith('file://')) return new URL(blobstoreUrl).pathname
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(blobstoreUrl)) {
-    throw new ConfigError(`blobstore.url: unsupported scheme in ${blobstoreUrl} (supported: a folder path or file://)`)
+export type BlobstoreLocation = StorageLocation
+
+/** S3's bucket naming rules (3 to 63 lower-case letters, digits, dots and hyphens). */
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/
+
+/**
+ * Where a blob store URL points: a folder (a path or `file://`), or `s3://<bucket>/<prefix>`
+ * (the prefix optional). Throws a message naming the setting for anything else.
+ */
+export function parseBlobstoreUrl(blobstoreUrl: string): BlobstoreLocation {
+  if (blobstoreUrl.startsWith('s3://')) {
+    const [bucket = '', ...segments] = blobstoreUrl.slice('s3://'.length).split('/')
+    if (!BUCKET_PATTERN.test(bucket)) {
+      throw new ConfigError(`blobstore.url: ${JSON.stringify(bucket)} is not a valid S3 bucket name (3 to 63 characters: a-z, 0-9, '.', '-')`)
+    }
+    const prefix = segments.filter((segment) => segment !== '')
+    const invalid = prefix.find((segment) => !PREFIX_SEGMENT.test(segment) || segment === '.' || segment === '..')
+    if (invalid !== undefined) {
+      throw new ConfigError(`blobstore.url: the prefix segment ${JSON.stringify(invalid)} may hold only A-Z, a-z, 0-9, '.', '_' and '-'`)
+    }
+    return { kind: 's3', bucket, prefix: prefix.join('/') }
   }
-  return isAbsolute(blobstoreUrl) ? blobstoreUrl : resolve(blobstoreUrl)
+  if (blobstoreUrl.startsWith('file://')) return { kind: 'filesystem', root: new URL(blobstoreUrl).pathname }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(blobstoreUrl)) {
+    throw new ConfigError(`blobstore.url: unsupported scheme in ${blobstoreUrl} (supported: a folder path, file:// or s3://)`)
+  }
+  return { kind: 'filesystem', root: isAbsolute(blobstoreUrl) ? blobstoreUrl : resolve(blobstoreUrl) }
 }

@@ -23,6 +23,7 @@ import type { UpstreamClient } from './upstream/upstream-client.js'
 import type { GarbageCollector } from './blobs/garbage-collector.js'
 import type { JobQueue } from './jobs/job-queue.js'
 import type { RepositoryService } from './repositories/repository-service.js'
+import type { StorageSummaries } from './system/storage-summary.js'
 import type { SystemSettings } from './system/system-settings.js'
 import type { Scanner } from './scanning/scanner.js'
 import type { VulnerabilityDatabase } from './scanning/vulndb.js'
@@ -36,6 +37,8 @@ export interface CoreServices {
   readonly metadata: MetadataStore
   readonly storage: StorageDriver
   readonly blobs: BlobStore
+  /** What is stored, per repository and in the blob store (`/api/storageinfo`). */
+  readonly storageSummaries: StorageSummaries
   readonly repositories: RepositoryService
   readonly artifacts: ArtifactService
   readonly users: UserService

@@ -34,7 +34,9 @@ export async function sendBody(request: FastifyRequest, reply: FastifyReply, sen
  * and headers that keep a browser from running stored content on Trove's origin. A file pulled
  * through from an upstream streams as it is cached; an error mid-way cuts the connection, so the
  * client sees a failure rather than a short file. The download policies were asked before
- * ({@link Downloads.admit}).
+ * ({@link Downloads.admit}). With download redirects on, a `GET` of a stored file, once every
+ * check has passed and the download is counted, answers 307 to the object store's own
+ * short-lived URL instead (the client sends its `Range` there).
  */
 export async function sendFile(request: FastifyRequest, reply: FastifyReply, downloads: Downloads, found: ServedFile): Promise<void> {
   reply.header('x-content-type-options', 'nosniff')
@@ -64,6 +66,13 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
     (!request.headers['if-none-match'] && notModifiedSince(request.headers['if-modified-since'], asset.modifiedAt))
   ) {
     return reply.status(304).send()
+  }
+  if (request.method === 'GET') {
+    const location = await downloads.downloadUrl(asset)
+    if (location !== undefined) {
+      downloads.count(found, principalName(request.principal))
+      return reply.status(307).header('location', location).header('cache-control', 'no-store').send()
+    }
   }
   const ifRange = request.headers['if-range']
   const range = ifRange && ifRange !== etag ? ({ kind: 'full' } as const) : parseRange(request.headers.range, asset.size)

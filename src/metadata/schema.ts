@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely'
+
 /**
  * The metadata schema, shared by SQLite and PostgreSQL. Portable column types only: times are
  * epoch milliseconds (bigint, read back as numbers), booleans are 0/1 integers, JSON is text.
@@ -38,6 +40,7 @@ export interface Database {
   sso_user_groups: SsoUserGroupTable
   login_failures: LoginFailureTable
   scan_policies: ScanPolicyTable
+  instances: InstanceTable
 }
 
 export interface RepositoryTable {
@@ -56,6 +59,18 @@ export interface BlobTable {
   md5: string
   size: number
   created_at: number
+  /** When the blob was last stored (a repeated upload refreshes it); garbage collection's grace period counts from it. */
+  written_at: ColumnType<number | null, number | null | undefined, number | null>
+}
+
+/** A running Trove process; its heartbeat tells others it (and the uploads it writes) is alive. */
+export interface InstanceTable {
+  id: string
+  hostname: string
+  host_identity: string | null
+  pid: number
+  started_at: number
+  heartbeat_at: number
 }
 
 export interface AssetTable {

@@ -16,11 +16,13 @@ export interface StorageDriver {
   readonly name: string
 
   /**
-   * Starts writing a new object at a private temporary location. Nothing is visible under any key
-   * until {@link StorageWriter.commit}. Abandoned writers are removed by {@link sweepTemporary}.
-   * Throws {@link StorageFullError} when the store has no room left.
+   * Starts writing a new object at a private temporary location named `id` (a single key segment,
+   * unique per writer; random when omitted), so that whoever finds it later (see
+   * {@link listTemporary}) can tell from the name whose it is. Nothing is visible under any key
+   * until {@link StorageWriter.commit}. Throws for an invalid `id`, and {@link StorageFullError}
+   * when the store has no room left.
    */
-  createWriter(): Promise<StorageWriter>
+  createWriter(id?: string): Promise<StorageWriter>
 
   /**
    * Opens `key` for reading. `range` is inclusive on both ends, as in HTTP (`bytes=start-end`).
@@ -37,7 +39,10 @@ export interface StorageDriver {
    */
   openSender?(key: string, range?: ByteRange): Promise<Sender>
 
-  /** Size and modification time, or `undefined` when the key does not exist. */
+  /**
+   * Size and modification time, or `undefined` when the key does not exist. The modification time
+   * is when the object was created: committing the same key again need not change it.
+   */
   stat(key: string): Promise<StorageStat | undefined>
 
   /** Removes `key`. Idempotent: deleting a missing key is not an error. */
@@ -46,11 +51,39 @@ export interface StorageDriver {
   /** Every key that starts with `prefix`, in no particular order. Temporary objects are not listed. */
   list(prefix: string): AsyncIterable<string>
 
-  /** Removes temporary objects left by writers older than `olderThanMs`; returns how many. */
-  sweepTemporary(olderThanMs: number): Promise<number>
+  /**
+   * The temporary data of writers neither committed nor aborted yet: running ones and ones
+   * abandoned by a crash. A writer may not show until it has stored some bytes (an object store
+   * buffers a part first). Each id is yielded once per listing. Callers decide what is abandoned.
+   */
+  listTemporary(): AsyncIterable<TemporaryObject>
+
+  /**
+   * Removes the temporary data of writer `id` (an object store: its multipart upload too).
+   * Idempotent. A writer still running on it fails at its next write or at commit.
+   */
+  deleteTemporary(id: string): Promise<void>
 
   /** Throws when the store cannot be read and written (used by the readiness probe). */
   checkHealth(): Promise<void>
+
+  /**
+   * Optional: a URL from which a client fetches `key` straight from the store, valid for
+   * `expiresInSecs` (a presigned URL). Whoever holds it may use it until then, so it is handed out
+   * only after the download was authorized. The key's existence is not checked.
+   */
+  downloadUrl?(key: string, options: DownloadUrlOptions): Promise<string>
+
+  /** Optional: releases connections and buffers; the driver is not used afterwards. */
+  close?(): Promise<void>
+}
+
+export interface DownloadUrlOptions {
+  readonly expiresInSecs: number
+  /** The `Content-Type` the store should answer with. */
+  readonly contentType?: string | undefined
+  /** Offered to the client as the file's name (`Content-Disposition`). */
+  readonly filename?: string | undefined
 }
 
 export interface StorageWriter {
@@ -62,9 +95,9 @@ export interface StorageWriter {
 
   /**
    * Makes the written bytes durable (fsync or equivalent) and visible at `key`, atomically: a
-   * reader sees either no object or the whole one. If `key` already exists its content is kept,
-   * its modification time is refreshed (garbage collection's grace period counts from it), and the
-   * temporary data is discarded (content-addressed keys make both equal). Throws
+   * reader sees either no object or the whole one. Call it once the stream has finished. If `key`
+   * already exists its content is kept and the temporary data is discarded (content-addressed
+   * keys make both equal). Either way the temporary data is gone afterwards. Throws
    * {@link StorageFullError} when the store has no room for the object.
    */
   commit(key: string): Promise<void>
@@ -77,6 +110,13 @@ export interface ByteRange {
   readonly start: number
   /** Inclusive. */
   readonly end: number
+}
+
+export interface TemporaryObject {
+  /** The id the writer was created with. */
+  readonly id: string
+  /** When its data was last written (an object store may only know when the upload began). */
+  readonly modifiedAt: Date
 }
 
 export interface StorageStat {
@@ -111,4 +151,19 @@ export function assertStorageKey(key: string): void {
   if (!KEY_PATTERN.test(key) || key.split('/').some((s) => s === '.' || s === '..')) {
     throw new Error(`invalid storage key: ${JSON.stringify(key)}`)
   }
+}
+
+const TEMPORARY_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+
+/** A writer id is one key segment: drivers name the temporary data after it. */
+export function assertTemporaryId(id: string): void {
+  if (!TEMPORARY_ID_PATTERN.test(id) || id === '.' || id === '..') throw new Error(`invalid temporary id: ${JSON.stringify(id)}`)
+}
+
+/** Where every driver keeps writers' temporary data, under its root; no key may start with it. */
+export const TEMPORARY_PREFIX = '_uploads'
+
+/** Throws for a key in the temporary area, which only writers use. */
+export function assertNotTemporary(key: string): void {
+  if (key === TEMPORARY_PREFIX || key.startsWith(`${TEMPORARY_PREFIX}/`)) throw new Error(`invalid storage key: ${key} is reserved`)
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import { Readable, type Writable } from 'node:stream'
@@ -55,27 +55,28 @@ describe('FilesystemStorageDriver on disk', () => {
     expect(await readdir(join(root, '_uploads'))).toEqual([])
   })
 
-  it('sweepTemporary deletes the abandoned file from _uploads', async () => {
-    const writer = await driver.createWriter()
+  it('names the temporary file after the writer id; deleteTemporary removes it', async () => {
+    const writer = await driver.createWriter('abc123.def')
     await writeChunk(writer.stream, Buffer.from('abandoned'))
 
-    expect(await driver.sweepTemporary(0)).toBe(1)
+    expect(await readdir(join(root, '_uploads'))).toEqual(['abc123.def'])
+    await driver.deleteTemporary('abc123.def')
 
     expect(await readdir(join(root, '_uploads'))).toEqual([])
     await writer.abort()
   })
 
-  it('sweepTemporary(0) removes a temporary written in the same millisecond', async () => {
-    // File times have sub-millisecond precision; Date.now() does not. Repeat so that some rounds land
-    // in the millisecond the file was written in.
-    for (let round = 0; round < 25; round++) {
-      const writer = await driver.createWriter()
-      await writeChunk(writer.stream, Buffer.from(`round ${round}`))
+  it('lists a temporary file left by an earlier version (a bare uuid) with its modification time', async () => {
+    await mkdir(join(root, '_uploads'), { recursive: true })
+    const old = join(root, '_uploads', '0b8e5f36-8f0c-4a55-9d2c-3f1f5f3c1e11')
+    await writeFile(old, 'left by a crash')
+    const then = new Date(Date.now() - 2 * 3600 * 1000)
+    await utimes(old, then, then)
 
-      expect(await driver.sweepTemporary(0), `round ${round}`).toBe(1)
-      await writer.abort()
-    }
-    expect(await readdir(join(root, '_uploads'))).toEqual([])
+    const listed = await collect(driver.listTemporary())
+
+    expect(listed).toEqual([{ id: '0b8e5f36-8f0c-4a55-9d2c-3f1f5f3c1e11', modifiedAt: expect.any(Date) as Date }])
+    expect(Math.abs(listed[0]!.modifiedAt.getTime() - then.getTime())).toBeLessThan(1000)
   })
 
   it('never writes outside the root for an escaping key', async () => {
@@ -113,8 +114,8 @@ function writeChunk(stream: Writable, chunk: Buffer): Promise<void> {
   })
 }
 
-async function collect(keys: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = []
+async function collect<T>(keys: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
   for await (const key of keys) out.push(key)
   return out
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { sql } from 'kysely'
+import { Migrator, sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openMetadataStore, type MetadataStore } from '../../src/metadata/database.js'
 import { migrationProvider } from '../../src/metadata/migrations/index.js'
@@ -62,6 +62,22 @@ describe.each(backends)('metadata store (%s)', (backend) => {
     const row = await store.db.selectFrom('blobs').selectAll().executeTakeFirstOrThrow()
     expect(row.size).toBe(big)
     expect(row.created_at).toBe(now)
+  })
+
+  it('an upgrade keeps every blob row, its last write taken from its creation time', async () => {
+    const { store } = await open()
+    // 1. A database as the version before the storage lifecycle left it, holding a blob.
+    const migrator = new Migrator({ db: store.db, provider: migrationProvider(backend as 'sqlite' | 'postgres') })
+    expect((await migrator.migrateTo('010-scan-policies')).error).toBeUndefined()
+    const created = Date.now() - 3_600_000
+    await sql`insert into blobs (sha256, sha1, md5, size, created_at) values (${'d'.repeat(64)}, ${'e'.repeat(40)}, ${'f'.repeat(32)}, ${12}, ${created})`.execute(store.db)
+
+    // 2. The upgrade.
+    await store.migrate()
+
+    const row = await store.db.selectFrom('blobs').selectAll().executeTakeFirstOrThrow()
+    expect(row).toMatchObject({ sha256: 'd'.repeat(64), size: 12, created_at: created, written_at: created })
+    expect(await store.db.selectFrom('instances').selectAll().execute()).toEqual([])
   })
 
   it('orders paths bytewise, so a folder range never catches a sibling sharing its prefix', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { PassThrough, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { PathNotFoundError, type StorageDriver, type StorageWriter } from '../../src/storage/storage-driver.js'
+import { PathNotFoundError, type StorageDriver, type StorageWriter, type TemporaryObject } from '../../src/storage/storage-driver.js'
 
 export interface StorageDriverFixture {
   readonly driver: StorageDriver
@@ -15,8 +15,11 @@ export interface StorageDriverSuiteOptions {
 }
 
 const MiB = 1024 * 1024
-/** Longer than any test: a sweep with this threshold must not remove anything created during the test. */
-const ONE_DAY_MS = 24 * 60 * 60 * 1000
+/**
+ * Enough bytes for any driver to have started storing a writer's data: object stores buffer a
+ * part first, and the S3 driver's tests use 5 MiB parts (S3's smallest).
+ */
+const PART_WORTH = 6 * MiB
 
 /**
  * The contract every {@link StorageDriver} must meet. Each backend's test file calls this once with a
@@ -143,15 +146,6 @@ export function describeStorageDriver(
       expect(await leftoverTemporaries(driver)).toBe(0)
     })
 
-    contract('committing to an existing key refreshes its modification time', async () => {
-      await writeObject(driver, 'objects/touched', [Buffer.from('same')])
-      const before = (await driver.stat('objects/touched'))!.modifiedAt.getTime()
-      // Garbage collection measures its grace period from this time; wait past the clock's resolution.
-      await new Promise((resolve) => setTimeout(resolve, 1100))
-      await writeObject(driver, 'objects/touched', [Buffer.from('same')])
-      expect((await driver.stat('objects/touched'))!.modifiedAt.getTime()).toBeGreaterThan(before)
-    })
-
     contract('reads inclusive byte ranges', async () => {
       // Larger than a typical read chunk (64 KiB), so a range can straddle chunk boundaries.
       const content = Buffer.concat([...pseudoRandomChunks(200 * 1024 + 7, 7)])
@@ -275,24 +269,60 @@ export function describeStorageDriver(
       await pending.abort()
     })
 
-    contract('sweepTemporary removes abandoned writers older than the threshold and keeps fresh ones', async () => {
-      await writeObject(driver, 'objects/committed', [Buffer.from('committed')])
-      // 1. A writer that wrote some bytes and was then neither committed nor aborted.
-      const abandoned = await driver.createWriter()
-      await writeChunk(abandoned.stream, Buffer.from('abandoned bytes'))
+    contract(
+      'an abandoned writer is listed as temporary under its id until deleteTemporary removes it',
+      async () => {
+        await writeObject(driver, 'objects/committed', [Buffer.from('committed')])
+        // 1. A writer that stored a part's worth of bytes and was then neither committed nor aborted.
+        const abandoned = await driver.createWriter('owner-1.abandoned')
+        for (const chunk of pseudoRandomChunks(PART_WORTH, 3)) await writeChunk(abandoned.stream, chunk)
 
-      // 2. It is younger than a day: a sweep with that threshold keeps it.
-      expect(await driver.sweepTemporary(ONE_DAY_MS)).toBe(0)
+        // 2. Listed under its id (an object store may take a moment to start the upload), once.
+        const listed = await eventuallyListed(driver, 'owner-1.abandoned')
+        expect(listed.modifiedAt).toBeInstanceOf(Date)
 
-      // 3. Every temporary object is older than 0 ms: the sweep removes it, and it alone.
-      expect(await driver.sweepTemporary(0)).toBe(1)
-      expect(await driver.sweepTemporary(0)).toBe(0)
+        // 3. Deleting it removes it, and it alone; deleting again is fine.
+        await driver.deleteTemporary('owner-1.abandoned')
+        await driver.deleteTemporary('owner-1.abandoned')
+        expect((await collect(driver.listTemporary())).map((t) => t.id)).not.toContain('owner-1.abandoned')
+        expect(await readAll(await driver.read('objects/committed'))).toEqual(Buffer.from('committed'))
+        expect(await collect(driver.list(''))).toEqual(['objects/committed'])
+        await abandoned.abort()
+        expect(await leftoverTemporaries(driver)).toBe(0)
+      },
+      60_000,
+    )
 
-      // 4. Committed objects are untouched, and aborting the swept writer is still safe.
-      expect(await readAll(await driver.read('objects/committed'))).toEqual(Buffer.from('committed'))
-      expect(await collect(driver.list(''))).toEqual(['objects/committed'])
-      await abandoned.abort()
-    })
+    contract(
+      'a writer whose temporary data was deleted under it cannot commit, and nothing becomes visible',
+      async () => {
+        const writer = await driver.createWriter('owner-2.swept')
+        const chunks = [...pseudoRandomChunks(PART_WORTH + 1000, 4)]
+        for (const chunk of chunks.slice(0, -1)) await writeChunk(writer.stream, chunk)
+        await eventuallyListed(driver, 'owner-2.swept')
+
+        await driver.deleteTemporary('owner-2.swept')
+
+        await expect(
+          (async () => {
+            await pipeline(Readable.from(chunks.slice(-1)), writer.stream)
+            await writer.commit('objects/swept')
+          })(),
+        ).rejects.toThrow()
+        await writer.abort()
+        await expectAbsent(driver, 'objects/swept')
+        expect(await leftoverTemporaries(driver)).toBe(0)
+      },
+      60_000,
+    )
+
+    for (const id of ['../x', 'a/b', '', '.', '..', 'a b', 'x'.repeat(129)]) {
+      contract(`refuses the invalid temporary id ${JSON.stringify(id.length > 20 ? `${id.slice(0, 8)}…` : id)}`, async () => {
+        await expect(driver.createWriter(id)).rejects.toThrow(/invalid temporary id/)
+        await expect(driver.deleteTemporary(id)).rejects.toThrow(/invalid temporary id/)
+        expect(await leftoverTemporaries(driver)).toBe(0)
+      })
+    }
 
     const invalidKeys = ['../x', 'a/../b', 'a//b', '/abs', 'a\\b', '', '.', 'a/', 'a b', 'a/./b']
     for (const key of invalidKeys) {
@@ -389,13 +419,29 @@ async function expectAbsent(driver: StorageDriver, key: string): Promise<void> {
   expect(await collect(driver.list(key))).toEqual([])
 }
 
-/** How many temporary objects are still there (sweeping with a 0 ms threshold removes and counts them all). */
-function leftoverTemporaries(driver: StorageDriver): Promise<number> {
-  return driver.sweepTemporary(0)
+/** How many temporary objects are still there; removes them so that the next check starts clean. */
+async function leftoverTemporaries(driver: StorageDriver): Promise<number> {
+  const leftovers = await collect(driver.listTemporary())
+  for (const temporary of leftovers) await driver.deleteTemporary(temporary.id)
+  return leftovers.length
 }
 
-async function collect(keys: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = []
+/** Bounded wait until writer `id` shows among the temporaries, listed exactly once. */
+async function eventuallyListed(driver: StorageDriver, id: string): Promise<TemporaryObject> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const matches = (await collect(driver.listTemporary())).filter((t) => t.id === id)
+    if (matches.length > 0) {
+      expect(matches).toHaveLength(1)
+      return matches[0]!
+    }
+    if (Date.now() > deadline) throw new Error(`temporary ${id} was not listed within 10 s`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+async function collect<T>(keys: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
   for await (const key of keys) out.push(key)
   return out
 }

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packTarball, publishBody } from '../helpers/npm.js'
 import { OneConnectionClient, descriptorsBackTo, openDescriptors, temporaryUploads, type TimedReply } from '../helpers/one-connection.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { requireClients, type Requirement } from '../helpers/clients.js'
 
 const run = promisify(execFile)
 
@@ -36,17 +37,18 @@ async function mountTmpfs(size: string): Promise<{ dir: string; unmount: () => P
   }
 }
 
-// Run by hand without the right to mount, the suite is skipped with one line saying why; under
-// CI=true it fails instead, so that CI never passes by testing nothing.
-// TODO(#13): express this through test/helpers/clients.ts requireClients once both are merged.
-const probe = await mountTmpfs('1m')
-const canMount = !('reason' in probe)
-if ('reason' in probe) {
-  if (process.env.CI === 'true') throw new Error(`the disk-full suite needs to mount a tmpfs: ${probe.reason}`)
-  console.warn(`SKIPPING the disk-full suite: ${probe.reason}`)
-} else {
-  await probe.unmount()
+/** Mounting a tmpfs (root): the real full store this suite fills. */
+const TMPFS: Requirement = {
+  name: 'the right to mount a tmpfs',
+  install: 'run the tests as root',
+  probe: async () => {
+    const probe = await mountTmpfs('1m')
+    if ('reason' in probe) return probe.reason
+    await probe.unmount()
+    return undefined
+  },
 }
+const canMount = await requireClients('the disk-full suite', [TMPFS])
 
 const FULL_MESSAGE = /^the blob store is full: nothing was stored; an administrator must free or add storage$/
 /** More than the room left once the store is filled: ENOSPC comes halfway through the body. */

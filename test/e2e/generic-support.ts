@@ -1,16 +1,17 @@
 /**
  * Helpers for the end-to-end suites of generic repositories, the storage API, paths and
  * read-only mode: a small HTTP client that sends paths exactly as written (fetch would normalise
- * `..`, `%2e%2e` and `//`), curl as the real client, and views of the data folder.
+ * `..`, `%2e%2e` and `//`), curl as the real client, and views of the blob store.
  */
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { expect } from 'vitest'
+import type { StorageDriver } from '../../src/storage/storage-driver.js'
+import { uploadTemporaries } from '../helpers/blobstore.js'
 import { basicAuth } from '../helpers/server.js'
 
 export interface HttpResponse {
@@ -215,37 +216,23 @@ export function streamOf(content: Buffer, chunkSize = 64 * 1024): Readable {
 }
 
 export interface StoreSnapshot {
-  /** Files under `<dataDir>/blobs`, relative to it. */
+  /** Keys of the committed blobs, relative to `blobs/`. */
   readonly blobs: string[]
-  /** Entries of `<dataDir>/_uploads` (temporary upload data). */
+  /** Ids of uploads' temporary data. */
   readonly uploads: string[]
 }
 
-/** What the filesystem blob store holds: committed blobs and upload temporaries. */
-export async function storeSnapshot(dataDir: string): Promise<StoreSnapshot> {
-  return { blobs: (await listFiles(join(dataDir, 'blobs'))).sort(), uploads: (await listFiles(join(dataDir, '_uploads'))).sort() }
+/** What the server's blob store (the data folder, or a bucket on an S3 run) holds: committed blobs and upload temporaries. */
+export async function storeSnapshot(server: { readonly blobstore: { readonly driver: StorageDriver } }): Promise<StoreSnapshot> {
+  const driver = server.blobstore.driver
+  const blobs: string[] = []
+  for await (const key of driver.list('blobs/')) blobs.push(key.slice('blobs/'.length))
+  return { blobs: blobs.sort(), uploads: await uploadTemporaries(driver) }
 }
 
 /** Where the blob of `sha256` lives, relative to `<dataDir>/blobs` (as in {@link StoreSnapshot.blobs}). */
 export function blobKey(sha256: string): string {
   return `sha256/${sha256.slice(0, 2)}/${sha256}`
-}
-
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  let entries
-  try {
-    entries = await readdir(dir, { withFileTypes: true })
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-  const files: string[] = []
-  for (const entry of entries) {
-    const relative = prefix ? `${prefix}/${entry.name}` : entry.name
-    if (entry.isDirectory()) files.push(...(await listFiles(join(dir, entry.name), relative)))
-    else files.push(relative)
-  }
-  return files
 }
 
 /** Polls `condition` every 25 ms until it holds or `timeoutMs` passes; returns whether it held. */

@@ -53,7 +53,7 @@ describe.each(backends)('path validation (%s)', (backend) => {
 
   /** Everything a bad request could have changed. */
   const state = async () => ({
-    store: await storeSnapshot(server.dataDir),
+    store: await storeSnapshot(server),
     listing: (await admin.get('/artifactory/api/storage/generic-local?list&deep=1&listFolders=1')).json(),
     other: (await admin.get('/artifactory/api/storage/other-local?list&deep=1&listFolders=1')).json(),
   })

@@ -203,7 +203,7 @@ describe.skipIf(!hasCurl).each(backends)('read-only mode (%s)', (backend) => {
     })
 
     it('refuses a large upload from curl -T before storing a byte', async () => {
-      const before = await storeSnapshot(server.dataDir)
+      const before = await storeSnapshot(server)
       const input = join(work, 'maintenance-upload.bin')
       await writeFile(input, randomPayload(512 * 1024))
 
@@ -213,7 +213,7 @@ describe.skipIf(!hasCurl).each(backends)('read-only mode (%s)', (backend) => {
       expect(result.status).toBe(503)
       expect(JSON.parse(result.body.toString())).toEqual({ errors: [{ status: 503, code: 'READ_ONLY', message: MESSAGE }] })
       expectRestError(await admin.get('/artifactory/generic-local/dir/big.bin'), 404)
-      expect(await storeSnapshot(server.dataDir)).toEqual(before)
+      expect(await storeSnapshot(server)).toEqual(before)
     })
 
     it('serves every read: downloads, storage info, listings, properties, search, repositories', async () => {

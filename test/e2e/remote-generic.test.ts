@@ -61,7 +61,7 @@ describe.skipIf(!hasCurl).each(backends)('generic remote and virtual repositorie
     return started
   }
   const storage = (repoPath: string) => admin.get(`/artifactory/api/storage/${repoPath}`)
-  const blobsOf = async (target: TestServer) => (await storeSnapshot(target.dataDir)).blobs
+  const blobsOf = async (target: TestServer) => (await storeSnapshot(target)).blobs
   const out = (name: string) => join(workDir, name)
 
   beforeAll(async () => {
@@ -323,7 +323,7 @@ describe.skipIf(!hasCurl).each(backends)('generic remote and virtual repositorie
       // 2. Nothing was cached: not in the storage API, not in the blob folder, no temporaries left.
       expect((await storage('kill-remote/big.bin')).status).toBe(404)
       expect(await blobsOf(server)).not.toContain(blobKey(sha256Of(content)))
-      expect(await waitUntil(async () => (await storeSnapshot(server.dataDir)).uploads.length === 0)).toBe(true)
+      expect(await waitUntil(async () => (await storeSnapshot(server)).uploads.length === 0)).toBe(true)
 
       // 3. The next pull works and is cached.
       const next = await curl([`${server.url}/artifactory/kill-remote/big.bin`], out('next.bin'))

@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pino } from 'pino'
 import { expect } from 'vitest'
-import { loadConfig } from '../../src/config/config.js'
 import { createTrove, type Trove } from '../../src/main.js'
+import { createTestBlobstore, type TestBlobstore } from './blobstore.js'
 import { blobsOfImage, sha256, type Blob, type BuiltImage } from './oci-images.js'
 import { createTestDatabase, type MetadataBackend, type TestDatabase } from './postgres.js'
-import { ADMIN_PASSWORD, basicAuth } from './server.js'
+import { ADMIN_PASSWORD, basicAuth, testConfig } from './server.js'
 
 export { ADMIN_PASSWORD, basicAuth }
 
@@ -21,6 +21,8 @@ export interface OciServer {
   readonly url: string
   readonly trove: Trove
   readonly dataDir: string
+  /** Where the blobs are (`TROVE_TEST_BLOBSTORE`): its driver looks underneath. */
+  readonly blobstore: TestBlobstore
   readonly adminAuth: string
   /** Stops the server and starts a new one on the same data folder and database. */
   restart(): Promise<void>
@@ -31,19 +33,9 @@ export interface OciServer {
 export async function startOciServer(backend: MetadataBackend, settings: Record<string, unknown> = {}): Promise<OciServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'trove-oci-'))
   const database: TestDatabase | undefined = backend === 'postgres' ? await createTestDatabase() : undefined
+  const blobstore = await createTestBlobstore(dataDir)
   const start = async () => {
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        host: '127.0.0.1',
-        port: 0,
-        dataDir,
-        adminPassword: ADMIN_PASSWORD,
-        log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
-        ...(database ? { database: { url: database.url } } : {}),
-        ...settings,
-      },
-    })
+    const config = testConfig({ dataDir, databaseUrl: database?.url, blobstore, settings })
     const trove = await createTrove(config, { logger: pino({ level: config.log.level }) })
     return { trove, url: await trove.listen() }
   }
@@ -56,6 +48,7 @@ export async function startOciServer(backend: MetadataBackend, settings: Record<
       return current.trove
     },
     dataDir,
+    blobstore,
     adminAuth: basicAuth('admin', ADMIN_PASSWORD),
     async restart() {
       await current.trove.close()
@@ -63,6 +56,7 @@ export async function startOciServer(backend: MetadataBackend, settings: Record<
     },
     async close() {
       await current.trove.close()
+      await blobstore.close()
       await database?.drop()
       await rm(dataDir, { recursive: true, force: true })
     },

@@ -60,11 +60,13 @@ export const POSTGRES: Requirement = {
 }
 
 /**
- * The metadata engines to run backend suites on: `METADATA_BACKENDS` (comma-separated) or both.
+ * The metadata engines to run backend suites on: `METADATA_BACKENDS` (comma-separated), else both,
+ * else on an S3 run (`TROVE_TEST_BLOBSTORE=s3`) PostgreSQL alone, as a cluster runs.
  * PostgreSQL missing: when run by hand its suites skip with a message; under CI=true they fail.
  */
 export async function metadataBackends(): Promise<MetadataBackend[]> {
-  const wanted = (process.env.METADATA_BACKENDS ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as MetadataBackend[]
+  const fallback = process.env.TROVE_TEST_BLOBSTORE === 's3' ? 'postgres' : 'sqlite,postgres'
+  const wanted = (process.env.METADATA_BACKENDS ?? fallback).split(',').map((s) => s.trim()) as MetadataBackend[]
   if (!wanted.includes('postgres')) return wanted
   if (await requireClients('the PostgreSQL backend', [POSTGRES])) return wanted
   return wanted.filter((b) => b !== 'postgres')

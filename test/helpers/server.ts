@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { loadConfig } from '../../src/config/config.js'
+import { loadConfig, type TroveConfig } from '../../src/config/config.js'
 import { createTrove, type Trove } from '../../src/main.js'
+import { createTestBlobstore, isS3Run, type TestBlobstore } from './blobstore.js'
 import { createTestDatabase, type MetadataBackend } from './postgres.js'
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests'
@@ -13,6 +14,8 @@ export interface TestServer {
   readonly url: string
   readonly trove: Trove
   readonly dataDir: string
+  /** Where the blobs are (`TROVE_TEST_BLOBSTORE`): its driver looks underneath. */
+  readonly blobstore: TestBlobstore
   /** `Authorization` header value for the admin. */
   readonly adminAuth: string
   close(): Promise<void>
@@ -22,36 +25,63 @@ export function basicAuth(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 }
 
+/** The metadata engine when a test names none: PostgreSQL on an S3 run (as a cluster runs), else SQLite. */
+export function defaultBackend(): MetadataBackend {
+  return isS3Run ? 'postgres' : 'sqlite'
+}
+
 /**
- * A real Trove on 127.0.0.1 and a random port, with a fresh data folder and a fresh metadata
- * database (a SQLite file there, or a new PostgreSQL database). `close()` removes both.
+ * The configuration of a test server: on 127.0.0.1 and a random port, the test admin password,
+ * the given data folder, database and blob store, then `settings` (a `blobstore` in them is
+ * merged into the test store's).
+ */
+export function testConfig(options: {
+  dataDir: string
+  databaseUrl?: string | undefined
+  blobstore: TestBlobstore
+  settings?: Record<string, unknown> | undefined
+  env?: NodeJS.ProcessEnv | undefined
+}): TroveConfig {
+  const settings = options.settings ?? {}
+  const blobstore = { ...options.blobstore.settings.blobstore, ...(settings.blobstore as Record<string, unknown> | undefined) }
+  return loadConfig({
+    env: options.env ?? {},
+    overrides: {
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: options.dataDir,
+      adminPassword: ADMIN_PASSWORD,
+      log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      ...(options.databaseUrl ? { database: { url: options.databaseUrl } } : {}),
+      ...settings,
+      ...(Object.keys(blobstore).length > 0 ? { blobstore } : {}),
+    },
+  })
+}
+
+/**
+ * A real Trove on 127.0.0.1 and a random port, with a fresh data folder, a fresh metadata
+ * database (a SQLite file there, or a new PostgreSQL database) and a fresh blob store (the data
+ * folder, or a bucket on an S3 run). `close()` removes them.
  */
 export async function startTestServer(
   options: { backend?: MetadataBackend; settings?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'trove-test-'))
-  const database = options.backend === 'postgres' ? await createTestDatabase() : undefined
-  const config = loadConfig({
-    env: options.env ?? {},
-    overrides: {
-      host: '127.0.0.1',
-      port: 0,
-      dataDir,
-      adminPassword: ADMIN_PASSWORD,
-      log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
-      ...(database ? { database: { url: database.url } } : {}),
-      ...options.settings,
-    },
-  })
+  const database = (options.backend ?? defaultBackend()) === 'postgres' ? await createTestDatabase() : undefined
+  const blobstore = await createTestBlobstore(dataDir)
+  const config = testConfig({ dataDir, databaseUrl: database?.url, blobstore, settings: options.settings, env: options.env })
   const trove = await createTrove(config, { logger: pino({ level: config.log.level }) })
   const url = await trove.listen()
   return {
     url,
     trove,
     dataDir,
+    blobstore,
     adminAuth: basicAuth('admin', ADMIN_PASSWORD),
     async close() {
       await trove.close()
+      await blobstore.close()
       await database?.drop()
       await rm(dataDir, { recursive: true, force: true })
     },

@@ -147,6 +147,11 @@ export class ArtifactService {
     return this.blobs.openSender(asset.sha256, range)
   }
 
+  /** Where the client may fetch the asset's bytes straight from the store, if downloads are redirected; see {@link BlobStore.downloadUrl}. */
+  async downloadUrl(asset: Asset): Promise<string | undefined> {
+    return this.blobs.downloadUrl(asset.sha256, { contentType: asset.contentType, filename: asset.name })
+  }
+
   async recordDownload(asset: Asset, user: string): Promise<void> {
     await this.db
       .updateTable('assets')

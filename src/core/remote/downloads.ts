@@ -64,7 +64,7 @@ export class Downloads {
   constructor(
     private readonly deps: {
       readonly policies: Pick<DownloadPolicies, 'assertDownloadAllowed'>
-      readonly artifacts: Pick<ArtifactService, 'openSender' | 'recordDownloads'>
+      readonly artifacts: Pick<ArtifactService, 'openSender' | 'recordDownloads' | 'downloadUrl'>
       readonly logger: Pick<Logger, 'warn'>
     },
   ) {}
@@ -84,6 +84,11 @@ export class Downloads {
       label: options.label,
       isScannable: options.isScannable,
     })
+  }
+
+  /** Where the client may fetch a stored file straight from the object store, when downloads are redirected; see `BlobStore.downloadUrl`. */
+  downloadUrl(asset: Asset): Promise<string | undefined> {
+    return this.deps.artifacts.downloadUrl(asset)
   }
 
   /** Opens a stored file (or a range of it) to send; see `BlobStore.openSender`. */

@@ -4,8 +4,6 @@
  * concurrent pushes of one layer, cross-repository mounts and the clean-up of abandoned sessions.
  */
 import { randomBytes } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256 } from '../../../test/helpers/oci-images.js'
@@ -44,11 +42,11 @@ describe.each(backends)('blobs and uploads on %s', (backend) => {
     })
   }
 
+  /** The digests of the blobs in the store (the data folder, or a bucket on an S3 run). */
   async function blobFiles(): Promise<string[]> {
-    const files: string[] = []
-    const root = join(server.dataDir, 'blobs', 'sha256')
-    for (const dir of await readdir(root).catch(() => [])) files.push(...(await readdir(join(root, dir))))
-    return files
+    const digests: string[] = []
+    for await (const key of server.blobstore.driver.list('blobs/sha256/')) digests.push(key.slice(key.lastIndexOf('/') + 1))
+    return digests
   }
 
   it('pushes a blob with one POST ?digest= and serves it with HEAD, GET and ranges', async () => {

@@ -312,6 +312,11 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
       }
       return reply.send(blob.stream)
     }
+    if (request.method === 'GET') {
+      // Download redirects: the client fetches the bytes (and its Range) from the object store.
+      const location = await services.blobs.downloadUrl(hex, { contentType: 'application/octet-stream' })
+      if (location !== undefined) return reply.status(307).header('location', location).header('cache-control', 'no-store').send()
+    }
     const range = parseRange(request.headers.range, blob.size)
     if (range.kind === 'unsatisfiable') {
       throw new OciError('BLOB_UNKNOWN', `range ${String(request.headers.range)} is outside the ${blob.size} bytes of the blob`, {

@@ -31,20 +31,8 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
     })
   }
 
-  // Artifactory's storage summary: per-repository file counts and used space.
-  app.get('/artifactory/api/storageinfo', { config: { access: 'admin' } }, async () => {
-    const [repositories, usage] = await Promise.all([services.repositories.list(), services.artifacts.usage()])
-    const summaries = repositories.map((r) => {
-      const { files, bytes } = usage.get(r.key) ?? { files: 0, bytes: 0 }
-      return { repoKey: r.key, repoType: r.rclass.toUpperCase(), packageType: r.packageType, filesCount: files, usedSpaceInBytes: bytes }
-    })
-    const total = summaries.reduce((sum, s) => ({ files: sum.files + s.filesCount, bytes: sum.bytes + s.usedSpaceInBytes }), { files: 0, bytes: 0 })
-    return {
-      repositoriesSummaryList: summaries,
-      fileStoreSummary: { storageType: services.storage.name },
-      totals: { filesCount: total.files, usedSpaceInBytes: total.bytes },
-    } satisfies StorageInfo
-  })
+  // Artifactory's storage summary: binaries, the file store, per-repository file counts and used space.
+  app.get('/artifactory/api/storageinfo', { config: { access: 'admin' } }, async () => services.storageSummaries.summarize())
 
   // Runs garbage collection now (Artifactory's route) and answers with what it removed.
   app.post('/artifactory/api/system/storage/gc', { config: { access: 'admin' } }, async () =>

@@ -12,6 +12,7 @@ import { sso } from './009-sso.js'
 import { scanPolicies } from './010-scan-policies.js'
 import { tokenBounds } from './011-token-bounds.js'
 import { scansPerRepository } from './012-scans-per-repository.js'
+import { storageLifecycle } from './013-storage-lifecycle.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
@@ -28,6 +29,7 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
     '010-scan-policies': scanPolicies,
     '011-token-bounds': tokenBounds,
     '012-scans-per-repository': scansPerRepository,
+    '013-storage-lifecycle': storageLifecycle,
   }
 }
 

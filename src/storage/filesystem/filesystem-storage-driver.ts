@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto'
 import { close, createWriteStream, open as openCallback, write, writev, type WriteStream } from 'node:fs'
-import { link, mkdir, open, readdir, rm, stat, unlink, utimes } from 'node:fs/promises'
+import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import {
   PathNotFoundError,
   StorageFullError,
+  TEMPORARY_PREFIX,
+  assertNotTemporary,
   assertStorageKey,
+  assertTemporaryId,
   type ByteRange,
   type Sender,
   type StorageDriver,
   type StorageStat,
   type StorageWriter,
+  type TemporaryObject,
 } from '../storage-driver.js'
 
-const TEMP_DIR = '_uploads'
+const TEMP_DIR = TEMPORARY_PREFIX
 /** Size of the chunks blob reads are streamed in (see read()). */
 const READ_CHUNK_BYTES = 64 * 1024
 /** What a full store looks like from here: no space on the filesystem, or the user's quota on it spent. */
@@ -50,9 +54,10 @@ export class FilesystemStorageDriver implements StorageDriver {
     this.root = resolve(root)
   }
 
-  async createWriter(): Promise<StorageWriter> {
+  async createWriter(id: string = randomUUID()): Promise<StorageWriter> {
+    assertTemporaryId(id)
     const tempDir = join(this.root, TEMP_DIR)
-    const tempPath = join(tempDir, randomUUID())
+    const tempPath = join(tempDir, id)
     try {
       await mkdir(tempDir, { recursive: true })
       const stream = createWriteStream(tempPath, { flags: 'wx', fs: WRITER_FS })
@@ -124,32 +129,28 @@ export class FilesystemStorageDriver implements StorageDriver {
     }
   }
 
-  async sweepTemporary(olderThanMs: number): Promise<number> {
+  async *listTemporary(): AsyncIterable<TemporaryObject> {
     const dir = join(this.root, TEMP_DIR)
     let names: string[]
     try {
       names = await readdir(dir)
     } catch (err) {
-      if (isNotFound(err)) return 0
+      if (isNotFound(err)) return
       throw err
     }
-    const cutoff = Date.now() - olderThanMs
-    let removed = 0
     for (const name of names) {
-      const path = join(dir, name)
       try {
-        const s = await stat(path)
-        // mtimeMs has sub-millisecond precision and Date.now() does not: floor it, or a file written in
-        // the current millisecond would look younger than 0 ms and survive sweepTemporary(0).
-        if (Math.floor(s.mtimeMs) <= cutoff) {
-          await rm(path, { force: true })
-          removed++
-        }
+        yield { id: name, modifiedAt: (await stat(join(dir, name))).mtime }
       } catch (err) {
+        // Committed or aborted since readdir: no longer temporary.
         if (!isNotFound(err)) throw err
       }
     }
-    return removed
+  }
+
+  async deleteTemporary(id: string): Promise<void> {
+    assertTemporaryId(id)
+    await rm(join(this.root, TEMP_DIR, id), { force: true })
   }
 
   async checkHealth(): Promise<void> {
@@ -182,7 +183,7 @@ export class FilesystemStorageDriver implements StorageDriver {
 
   private pathOf(key: string): string {
     assertStorageKey(key)
-    if (key === TEMP_DIR || key.startsWith(`${TEMP_DIR}/`)) throw new Error(`invalid storage key: ${key} is reserved`)
+    assertNotTemporary(key)
     return join(this.root, ...key.split('/'))
   }
 }
@@ -198,6 +199,7 @@ class FilesystemWriter implements StorageWriter {
 
   async commit(key: string): Promise<void> {
     assertStorageKey(key)
+    assertNotTemporary(key)
     if (this.isDone) throw new Error('writer already committed or aborted')
     this.isDone = true
     const target = join(this.root, ...key.split('/'))
@@ -210,7 +212,7 @@ class FilesystemWriter implements StorageWriter {
         await handle.close()
       }
       await mkdir(dirname(target), { recursive: true })
-      await linkOrTouch(this.tempPath, target)
+      await linkUnlessExists(this.tempPath, target)
     } catch (err) {
       throw whenFull(err)
     } finally {
@@ -230,26 +232,14 @@ class FilesystemWriter implements StorageWriter {
 
 /**
  * Links the temporary file into place. link() fails if the target exists, so an existing object is
- * never replaced mid-read; it is touched instead, because garbage collection counts its grace period
- * from the modification time. If GC removed it between the two calls, link again.
+ * never replaced mid-read; its content is the same (content-addressed keys), so that is success.
  */
-async function linkOrTouch(tempPath: string, target: string): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await link(tempPath, target)
-      return
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
-    try {
-      const now = new Date()
-      await utimes(target, now, now)
-      return
-    } catch (err) {
-      if (!isNotFound(err)) throw err
-    }
+async function linkUnlessExists(tempPath: string, target: string): Promise<void> {
+  try {
+    await link(tempPath, target)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
-  throw new Error(`could not link ${target}: it keeps appearing and disappearing`)
 }
 
 const SEND_BUFFERS = 4

@@ -6,29 +6,22 @@
  * through the virtual and no properties editor (a virtual's properties are changed in its member).
  */
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
+import { CONSOLE_BUILD, requireClients } from '../../helpers/clients.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const isWebBuilt = existsSync(join(ROOT, 'dist/web/index.html'))
 
-const missing = [!existsSync(CHROMIUM) && `${CHROMIUM} (apt-get install chromium)`, !isWebBuilt && 'dist/web (npm run build)'].filter(Boolean)
-if (missing.length > 0) {
-  if (process.env.CI === 'true') throw new Error(`the console's browser tests need ${missing.join(' and ')}`)
-  console.warn(`SKIPPING the console's browse-access tests: missing ${missing.join(' and ')}`)
-}
+const canRun = await requireClients("the console's browse-access tests", ['chromium', CONSOLE_BUILD])
 
 const PASSWORD = 'dana-password-1'
 const OTHER_FILE = Buffer.from('in the other member\n')
 
-describe.skipIf(missing.length > 0)('console tree for a permission-target user', () => {
+describe.skipIf(!canRun)('console tree for a permission-target user', () => {
   let server: TestServer
   let context: BrowserContext
   let page: Page
