@@ -1,3 +1,5 @@
+import { isMetadataFull } from '../metadata/metadata-errors.js'
+
 /**
  * Typed, protocol-agnostic errors. Domain code throws these; each protocol renders them once, at
  * its edge (the REST API as Artifactory's `{"errors":[…]}`, OCI as its error JSON, and so on).
@@ -115,6 +117,16 @@ export const badRequest = (message: string, details?: Record<string, unknown>) =
 export const denied = (message: string) => new TroveError('DENIED', message)
 export const unauthorized = (message: string) => new TroveError('UNAUTHORIZED', message)
 export const conflict = (message: string) => new TroveError('CONFLICT', message)
+
+/**
+ * A fault of the layers below the core in the core's terms, for the protocol edges to render: a
+ * full metadata database is INSUFFICIENT_STORAGE (507), said so to the client (a full blob store
+ * is translated by the blob store itself). Anything else is returned as it is.
+ */
+export function inCoreTerms(err: unknown): unknown {
+  if (!isMetadataFull(err)) return err
+  return new TroveError('INSUFFICIENT_STORAGE', 'the metadata database is full: nothing was stored; an administrator must free or add storage', undefined, { cause: err })
+}
 
 export function isTroveError(err: unknown): err is TroveError {
   return err instanceof TroveError

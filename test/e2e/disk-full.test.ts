@@ -5,49 +5,14 @@
  * format with a message saying so, right away and on a connection that stays usable, leaves no
  * temporary upload and stores nothing; once space is freed, the same upload goes through.
  */
-import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packTarball, publishBody } from '../helpers/npm.js'
 import { OneConnectionClient, descriptorsBackTo, openDescriptors, temporaryUploads, type TimedReply } from '../helpers/one-connection.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
-import { requireClients, type Requirement } from '../helpers/clients.js'
+import { requireClients } from '../helpers/clients.js'
+import { TMPFS, mountTmpfs } from '../helpers/tmpfs.js'
 
-const run = promisify(execFile)
-
-/** Mounts a tmpfs of `size` on a new folder; why not, when it cannot. */
-async function mountTmpfs(size: string): Promise<{ dir: string; unmount: () => Promise<void> } | { reason: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'trove-full-'))
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true })
-    return { reason: `cannot mount a tmpfs (${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}); run as root` }
-  }
-  return {
-    dir,
-    unmount: async () => {
-      await run('umount', [dir])
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-/** Mounting a tmpfs (root): the real full store this suite fills. */
-const TMPFS: Requirement = {
-  name: 'the right to mount a tmpfs',
-  install: 'run the tests as root',
-  probe: async () => {
-    const probe = await mountTmpfs('1m')
-    if ('reason' in probe) return probe.reason
-    await probe.unmount()
-    return undefined
-  },
-}
 const canMount = await requireClients('the disk-full suite', [TMPFS])
 
 const FULL_MESSAGE = /^the blob store is full: nothing was stored; an administrator must free or add storage$/

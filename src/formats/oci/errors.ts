@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { TroveError, type ErrorCode } from '../../core/errors.js'
+import { TroveError, inCoreTerms, type ErrorCode } from '../../core/errors.js'
 
 /**
  * The error codes of the OCI distribution specification (v1.1, "Error Codes"), and the status each
@@ -93,7 +93,8 @@ export interface OciErrorResponse {
  * Fastify's client errors keep theirs; anything else is a bug or an outage, logged with its cause
  * and answered with a generic message and the request id.
  */
-export function toOciErrorResponse(err: unknown, request: FastifyRequest): OciErrorResponse {
+export function toOciErrorResponse(thrown: unknown, request: FastifyRequest): OciErrorResponse {
+  const err = inCoreTerms(thrown)
   if (err instanceof OciError) return { status: err.status, entries: err.entries, headers: err.headers }
   if (err instanceof TroveError) {
     if (err.status >= 500 && err.code !== 'READ_ONLY' && err.code !== 'UNAVAILABLE') request.log.error({ err }, 'request failed')
