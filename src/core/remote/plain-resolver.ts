@@ -58,17 +58,9 @@ export class PlainResolver {
     return found.value
   }
 
-  /** Where a deploy to `repository` lands: itself when local, a virtual's default deployment repository. */
-  async deploymentTarget(repository: Repository): Promise<Repository> {
-    if (repository.rclass === 'local') return repository
-    if (repository.rclass === 'virtual') {
-      const key = repository.config.defaultDeploymentRepo
-      if (!key) {
-        throw new TroveError('UNSUPPORTED', `virtual repository '${repository.key}' has no defaultDeploymentRepo; deploy to a local repository`)
-      }
-      return this.repositories.require(key)
-    }
-    throw new TroveError('UNSUPPORTED', `'${repository.key}' is a ${repository.rclass} repository; deploy to a local repository`)
+  /** Where writes land: a local repository itself, a virtual's defaultDeploymentRepo (the core's rule). */
+  deploymentTarget(repository: Repository): Promise<Repository> {
+    return this.repositories.deploymentTarget(repository, { verb: 'deploy' })
   }
 
   /** A file the repository's format generates at `path`, if it generates one there. */

@@ -104,6 +104,29 @@ export class RepositoryService {
     return repository
   }
 
+  /**
+   * Where a write sent to `requested` lands: a local repository itself, a virtual's
+   * `defaultDeploymentRepo`. A remote repository (a cache) and a virtual without a default refuse
+   * with UNSUPPORTED, in words the client shows: `verb` is what the client does (`publish`,
+   * `upload`, `push`, `deploy`), `title` the format's name for people (`npm`, `PyPI`). Whether the
+   * caller may write there is the caller's check.
+   */
+  async deploymentTarget(requested: Repository, words: { readonly verb: string; readonly title?: string }): Promise<Repository> {
+    if (requested.rclass === 'local') return requested
+    const kind = words.title === undefined ? '' : `${words.title} `
+    const instead = `${words.verb} to a local ${kind}repository`
+    if (requested.rclass === 'remote') {
+      throw new TroveError('UNSUPPORTED', `'${requested.key}' is a remote ${kind}repository (a cache): ${instead}`)
+    }
+    const key = requested.config.defaultDeploymentRepo
+    if (!key) throw new TroveError('UNSUPPORTED', `virtual ${kind}repository '${requested.key}' has no defaultDeploymentRepo: ${instead}, or have an administrator set one`)
+    const target = await this.get(key)
+    if (!target || target.rclass !== 'local' || target.packageType !== requested.packageType) {
+      throw new TroveError('UNSUPPORTED', `the defaultDeploymentRepo '${key}' of '${requested.key}' is not a local ${kind}repository: ${instead}`)
+    }
+    return target
+  }
+
   /** Creates a repository (Artifactory's `PUT /api/repositories/{key}`). */
   async create(key: string, body: unknown): Promise<Repository> {
     const config = await this.validate(key, body, undefined)

@@ -75,27 +75,9 @@ export class NpmResolver {
     return found.value
   }
 
-  /** Where publish, dist-tag changes and unpublish land: a local repository itself, a virtual's defaultDeploymentRepo. */
-  async deploymentTarget(repository: Repository): Promise<Repository> {
-    if (repository.rclass === 'local') return repository
-    if (repository.rclass === 'virtual') {
-      const key = repository.config.defaultDeploymentRepo
-      if (!key) {
-        throw new TroveError(
-          'UNSUPPORTED',
-          `virtual npm repository '${repository.key}' has no defaultDeploymentRepo: publish to a local npm repository, or have an administrator set one`,
-        )
-      }
-      const target = await this.repositories.get(key)
-      if (!target || target.rclass !== 'local' || target.packageType !== 'npm') {
-        throw new TroveError('UNSUPPORTED', `the defaultDeploymentRepo '${key}' of '${repository.key}' is not a local npm repository`)
-      }
-      return target
-    }
-    throw new TroveError(
-      'UNSUPPORTED',
-      `'${repository.key}' is a ${repository.rclass} npm repository (a cache of ${String(repository.config.url)}): publish to a local npm repository`,
-    )
+  /** Where writes land: a local repository itself, a virtual's defaultDeploymentRepo (the core's rule). */
+  deploymentTarget(repository: Repository): Promise<Repository> {
+    return this.repositories.deploymentTarget(repository, { verb: 'publish', title: 'npm' })
   }
 
   /** The upstream's full packument, through the engine: cached as metadata, stale if the upstream fails. */

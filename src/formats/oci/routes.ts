@@ -178,10 +178,9 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
    */
   async function pushName(request: FastifyRequest, name: ImageName): Promise<ImageName> {
     const repository = await dockerRepository(name)
-    if (repository.rclass === 'remote') throw new OciError('UNSUPPORTED', `'${repository.key}' is a remote repository, which does not accept pushes; push to a local or virtual one`)
-    if (repository.rclass === 'local') return name
-    const key = repository.config.defaultDeploymentRepo
-    if (!key) throw new OciError('UNSUPPORTED', `virtual repository '${repository.key}' has no defaultDeploymentRepo; set one, or push to a local repository`)
+    const target = await services.repositories.deploymentTarget(repository, { verb: 'push' })
+    if (target.key === repository.key) return name
+    const key = target.key
     const principal = request.principal
     const user: Principal = principal.kind === 'user' ? { ...principal, scope: undefined } : principal
     if (!(await guard.can(user, 'deploy', key, name.image))) throw refusal(principal, `deploy to '${key}' (the default deployment repository of '${repository.key}')`)

@@ -91,21 +91,9 @@ export class PypiResolver {
     return [...new Set(collected.found.flatMap((f) => f.value))].sort()
   }
 
-  /** Where uploads land: a local repository itself, a virtual's defaultDeploymentRepo. */
-  async deploymentTarget(repository: Repository): Promise<Repository> {
-    if (repository.rclass === 'local') return repository
-    if (repository.rclass === 'virtual') {
-      const key = repository.config.defaultDeploymentRepo
-      if (!key) {
-        throw new TroveError('UNSUPPORTED', `Virtual PyPI repository '${repository.key}' has no defaultDeploymentRepo: upload to a local PyPI repository.`)
-      }
-      const target = await this.repositories.get(key)
-      if (!target || target.rclass !== 'local' || target.packageType !== 'pypi') {
-        throw new TroveError('UNSUPPORTED', `The defaultDeploymentRepo '${key}' of '${repository.key}' is not a local PyPI repository.`)
-      }
-      return target
-    }
-    throw new TroveError('UNSUPPORTED', `'${repository.key}' is a remote PyPI repository (a cache): upload to a local PyPI repository.`)
+  /** Where writes land: a local repository itself, a virtual's defaultDeploymentRepo (the core's rule). */
+  deploymentTarget(repository: Repository): Promise<Repository> {
+    return this.repositories.deploymentTarget(repository, { verb: 'upload', title: 'PyPI' })
   }
 
   private async localPage(repository: Repository, project: string): Promise<ProjectPage> {
