@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
+import { FORMATS } from './index.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const MAX_LINES = 500
@@ -133,9 +134,38 @@ export function importCycles(files: readonly SourceFile[]): string[][] {
 
 const sources = [...walk('src'), ...walk('test/formats')].map(parse)
 
+/**
+ * String literals naming a package type (or the registry's `oci`) in a layer that must not switch
+ * on one: the core, the HTTP layer, the API types, the drivers, the configuration, the console.
+ * Landed migrations are data and stay as written.
+ */
+function packageTypeLiterals(paths: readonly string[], types: ReadonlySet<string>): string[] {
+  const found: string[] = []
+  for (const path of paths) {
+    const kind = path.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS
+    const source = ts.createSourceFile(path, readFileSync(join(ROOT, path), 'utf8'), ts.ScriptTarget.Latest, true, kind)
+    const visit = (node: ts.Node): void => {
+      if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && types.has(node.text) && !ts.isImportDeclaration(node.parent)) {
+        found.push(`${path}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} '${node.text}'`)
+      }
+      ts.forEachChild(node, visit)
+    }
+    visit(source)
+  }
+  return found
+}
+
 describe('the format boundary', () => {
   it('holds: one folder per format, the core and the HTTP layer through their index files, no upward import', () => {
     expect(boundaryViolations(sources)).toEqual([])
+  })
+
+  it('names no package type in the core, the HTTP layer, the drivers, the configuration or the console', () => {
+    const layers = [...walk('src'), ...walk('web/src')].filter(
+      (path) => /^(src\/(core|http|api|metadata|storage|config)|web\/src)\//.test(path) && !isTest(path) && !path.startsWith('src/metadata/migrations/'),
+    )
+    expect(layers.length).toBeGreaterThan(100)
+    expect(packageTypeLiterals(layers, new Set([...FORMATS.map((f) => f.id), 'oci']))).toEqual([])
   })
 
   it('has no import cycle', () => {
