@@ -11,7 +11,7 @@ export type { ChangeTransaction, FormatContext, FormatServices, FormatTables } f
 export { TroveError, conflict, isTroveError, notFound, type ErrorCode } from './errors.js'
 export type { ExpectedChecksums } from './digest.js'
 export { parseJson } from './json.js'
-export { assertRepositoryKey, nameOf, parentOf } from './paths.js'
+export { assertRepositoryKey, nameOf, parentOf, parseRepositoryPath } from './paths.js'
 export { readLimited } from './streams.js'
 
 export type { ArtifactService, Asset, Properties, StoredAsset } from './artifacts/artifact-service.js'
@@ -27,9 +27,9 @@ export { LOGIN_BOUND, describeScope, mintingBoundOf } from './auth/token-minting
 
 export { servedFrom, type ServedFile } from './remote/downloads.js'
 export { PlainResolver, type Resolution } from './remote/plain-resolver.js'
-export { REMOTE_DEFAULTS, RemoteEngine } from './remote/remote-engine.js'
-export type { GuardScope, MemberRequest, ResolutionEngine } from './remote/resolution.js'
-export { discard, readSmall } from './upstream/upstream-client.js'
+export { REMOTE_DEFAULTS, RemoteEngine, type RemoteResult } from './remote/remote-engine.js'
+export type { GuardScope, MemberRequest, ResolutionCaller, ResolutionEngine } from './remote/resolution.js'
+export { discard, readSmall, type UpstreamClient } from './upstream/upstream-client.js'
 
 export { ScanFailure, type Component, type ExtractionLimits } from './scanning/components.js'
 export { cvssV3BaseScore } from './scanning/cvss.js'
