@@ -21,6 +21,8 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { pino } from 'pino'
 import { loadConfig } from '../src/config/config.js'
+import { configSections } from '../src/formats/format.js'
+import { FORMATS } from '../src/formats/index.js'
 import { createTrove, type Trove } from '../src/main.js'
 import { emptySummary } from '../src/core/scanning/vulndb.js'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, blobOf, type Blob } from '../test/helpers/oci-images.js'
@@ -43,6 +45,7 @@ export async function scanningSuite({ workDir, report }: SuiteContext): Promise<
   console.log(`\n== scanning: image scan throughput and re-matching ${STORED_BLOBS * COMPONENTS_PER_BLOB} stored components; ${ROUNDS} rounds`)
   await mkdir(workDir, { recursive: true })
   const config = loadConfig({
+    sections: configSections(FORMATS),
     env: {},
     overrides: { host: '127.0.0.1', port: 0, dataDir: join(workDir, 'data'), adminPassword: ADMIN_PASSWORD, log: { level: 'warn' } },
   })

@@ -39,6 +39,7 @@ import { StorageSummaries } from './core/system/storage-summary.js'
 import { SystemSettings } from './core/system/system-settings.js'
 import { UpstreamClient } from './core/upstream/upstream-client.js'
 import { UpstreamHostPolicy } from './core/upstream/upstream-hosts.js'
+import { assertDistinctFormats, type Format } from './formats/format.js'
 import { FORMATS } from './formats/index.js'
 import { buildHttpApp } from './http/app.js'
 import { openMetadataStore } from './metadata/database.js'
@@ -61,25 +62,29 @@ export interface Trove {
 }
 
 /** Wiring: config → drivers → core → formats → app. Runs migrations and the admin bootstrap. */
-export async function createTrove(config: TroveConfig, options: { logger?: Logger } = {}): Promise<Trove> {
+export async function createTrove(config: TroveConfig, options: { logger?: Logger; formats?: readonly Format[] } = {}): Promise<Trove> {
   const logger = options.logger ?? pino({ level: config.log.level })
   for (const warning of config.warnings) logger.warn(warning)
+  // The formats served: every registered one (tests add their own); two claiming one name are refused.
+  const formats = options.formats ?? FORMATS
+  assertDistinctFormats(formats)
 
   const metadata = openMetadataStore(config.databaseUrl)
-  await metadata.migrate()
+  await metadata.migrate(formats)
   const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
   const db = metadata.db
   const instances = new InstanceRegistry(db, logger)
   await instances.start()
 
   const hostPolicy = new UpstreamHostPolicy(config.remote.allowedUpstreamHosts)
-  const repositories = new RepositoryService(db, new Map(FORMATS.map((f) => [f.id, f.kinds])), {
+  const repositories = new RepositoryService(db, new Map(formats.map((f) => [f.id, f.kinds])), {
     checkUpstreamUrl: (url) => hostPolicy.assertUrl(url),
+    settings: new Map(formats.map((f) => [f.id, f.settings ?? []])),
   })
   const users = new UserService(db)
   const accessSettings = new AccessSettings(db)
   const tokens = new TokenService(db, accessSettings)
-  const registryTokens = new RegistryTokenService(db, { expirySecs: config.oci.tokenExpirySecs })
+  const registryTokens = new RegistryTokenService(db)
   const records = new BlobRecords(db)
   const { cache: cacheSettings } = config.blobstore
   const cache = cacheSettings.dir === undefined ? undefined : new BlobReadCache(resolve(cacheSettings.dir), cacheSettings.maxBytes, logger)
@@ -103,7 +108,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const projects = new ProjectService(db, users, repositories)
   const permissionTargets = new PermissionTargetService(db)
   // What the formats give the scanner (extractors, ecosystems): the core asks this, never a package type.
-  const scanning = new ScanningRegistry(FORMATS)
+  const scanning = new ScanningRegistry(formats)
   const vulndb = new VulnerabilityDatabase(db, scanning)
   const scanner = new Scanner({ db, blobs, repositories, vulndb, jobs, logger, registry: scanning, limits: config.scanning })
   scanner.registerJobs()
@@ -177,7 +182,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const sweepTimer = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
   sweepTimer.unref()
 
-  const app = await buildHttpApp(services, FORMATS, logger)
+  const app = await buildHttpApp(services, formats, logger)
   return {
     app,
     services,

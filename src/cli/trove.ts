@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/config.js'
 import { createTrove } from '../main.js'
 import { importVulnerabilities } from '../core/scanning/import-command.js'
 import { ScanningRegistry } from '../core/scanning/scanning-registry.js'
+import { configSections } from '../formats/format.js'
 import { FORMATS } from '../formats/index.js'
 import { migrateStorage } from './storage-migrate.js'
 import { VERSION } from '../version.js'
@@ -20,7 +21,7 @@ program
   .action(async (options: { config?: string }) => {
     let config
     try {
-      config = loadConfig({ file: options.config })
+      config = loadConfig({ file: options.config, sections: configSections(FORMATS) })
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`trove: ${err.message}\n`)
@@ -54,7 +55,7 @@ program
   .description('import OSV records from a .json file, a .zip archive or a folder of them')
   .option('-c, --config <file>', 'YAML configuration file (default: $TROVE_CONFIG)')
   .action(async (path: string, options: { config?: string }) => {
-    const summary = await importVulnerabilities(loadConfig({ file: options.config }), path, new ScanningRegistry(FORMATS))
+    const summary = await importVulnerabilities(loadConfig({ file: options.config, sections: configSections(FORMATS) }), path, new ScanningRegistry(FORMATS))
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
   })
 
@@ -71,7 +72,7 @@ program
   .action(async (options: { to: string; from?: string; concurrency: number; verifyExisting?: boolean; config?: string }) => {
     if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) throw new Error('--concurrency must be a whole number from 1')
     const result = await migrateStorage(
-      loadConfig({ file: options.config }),
+      loadConfig({ file: options.config, sections: configSections(FORMATS) }),
       { to: options.to, from: options.from, concurrency: options.concurrency, verifyExisting: options.verifyExisting === true },
       (line) => process.stderr.write(`${line}\n`),
     )

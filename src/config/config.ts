@@ -3,6 +3,9 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import type { StorageLocation } from '../storage/open-storage-driver.js'
+import { sectionOf, type ConfigSection, type EnvVariable } from './sections.js'
+
+export { configSection, sectionOf, type ConfigSection, type EnvVariable } from './sections.js'
 
 const seconds = z.number().int().nonnegative()
 const MiB = 1024 * 1024
@@ -135,17 +138,6 @@ const ConfigSchema = z
       })
       .strict()
       .default({ graceSecs: 3600, intervalSecs: 4 * 3600 }),
-    oci: z
-      .object({
-        /** An upload session (chunked push) untouched for this long is abandoned and its data removed. */
-        uploadExpirySecs: seconds.min(60).default(24 * 3600),
-        /** Lifetime of the registry tokens that `/v2/token` issues. */
-        tokenExpirySecs: seconds.min(30).default(300),
-        /** Open upload sessions one user may hold at once; past it, TOOMANYREQUESTS. */
-        maxUploadsPerUser: z.number().int().positive().default(1000),
-      })
-      .strict()
-      .default({ uploadExpirySecs: 24 * 3600, tokenExpirySecs: 300, maxUploadsPerUser: 1000 }),
     http: z
       .object({
         /** Time allowed to receive a request's headers (slow-loris guard). */
@@ -177,17 +169,6 @@ const ConfigSchema = z
         jsonBodyLimitBytes: 1024 * 1024,
         trustedProxies: [],
       }),
-    npm: z
-      .object({
-        /** Largest package tarball `npm publish` may upload (decoded bytes, the base64 in the body is 4/3 of it). */
-        maxTarballBytes: z.number().int().positive().default(256 * 1024 * 1024),
-        /** Largest npm JSON document without its tarball: a publish's metadata, a packument update (deprecate, unpublish). */
-        maxMetadataBytes: z.number().int().positive().default(32 * 1024 * 1024),
-        /** Largest total size of the files inside one tarball, read to check its package.json (zip-bomb guard). */
-        maxUnpackedBytes: z.number().int().positive().default(2 * 1024 * 1024 * 1024),
-      })
-      .strict()
-      .default({ maxTarballBytes: 256 * 1024 * 1024, maxMetadataBytes: 32 * 1024 * 1024, maxUnpackedBytes: 2 * 1024 * 1024 * 1024 }),
     sso: z
       .object({
         providers: z
@@ -228,6 +209,8 @@ const ConfigSchema = z
   .strict()
 
 export type TroveConfig = z.infer<typeof ConfigSchema> & {
+  /** The sections of the formats (`npm`, `oci`, …) by key, validated, defaults applied: read one with {@link sectionOf}. */
+  readonly sections: Readonly<Record<string, unknown>>
   /** Resolved: SQLite file in the data folder when not configured. */
   readonly databaseUrl: string
   /** Resolved: the data folder when not configured. */
@@ -239,7 +222,7 @@ export type TroveConfig = z.infer<typeof ConfigSchema> & {
 }
 
 /** `TROVE_*` environment variables and the configuration path they set. */
-const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 'string' | 'number' | 'boolean' | 'list' }>> = {
+const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_HOST: { path: ['host'], type: 'string' },
   TROVE_PORT: { path: ['port'], type: 'number' },
   TROVE_DATA_DIR: { path: ['dataDir'], type: 'string' },
@@ -260,17 +243,12 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_ALLOWED_UPSTREAM_HOSTS: { path: ['remote', 'allowedUpstreamHosts'], type: 'list' },
   TROVE_GC_GRACE_SECS: { path: ['gc', 'graceSecs'], type: 'number' },
   TROVE_GC_INTERVAL_SECS: { path: ['gc', 'intervalSecs'], type: 'number' },
-  TROVE_OCI_UPLOAD_EXPIRY_SECS: { path: ['oci', 'uploadExpirySecs'], type: 'number' },
-  TROVE_OCI_TOKEN_EXPIRY_SECS: { path: ['oci', 'tokenExpirySecs'], type: 'number' },
   TROVE_HTTP_HEADERS_TIMEOUT_SECS: { path: ['http', 'headersTimeoutSecs'], type: 'number' },
   TROVE_HTTP_IDLE_TIMEOUT_SECS: { path: ['http', 'idleTimeoutSecs'], type: 'number' },
   TROVE_HTTP_KEEP_ALIVE_TIMEOUT_SECS: { path: ['http', 'keepAliveTimeoutSecs'], type: 'number' },
   TROVE_HTTP_REQUEST_TIMEOUT_SECS: { path: ['http', 'requestTimeoutSecs'], type: 'number' },
   TROVE_HTTP_JSON_BODY_LIMIT_BYTES: { path: ['http', 'jsonBodyLimitBytes'], type: 'number' },
   TROVE_HTTP_TRUSTED_PROXIES: { path: ['http', 'trustedProxies'], type: 'list' },
-  TROVE_NPM_MAX_TARBALL_BYTES: { path: ['npm', 'maxTarballBytes'], type: 'number' },
-  TROVE_NPM_MAX_METADATA_BYTES: { path: ['npm', 'maxMetadataBytes'], type: 'number' },
-  TROVE_NPM_MAX_UNPACKED_BYTES: { path: ['npm', 'maxUnpackedBytes'], type: 'number' },
   TROVE_LOGIN_MAX_FAILURES_PER_ACCOUNT: { path: ['loginLimits', 'maxFailuresPerAccount'], type: 'number' },
   TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
   TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },
@@ -293,6 +271,8 @@ export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Settings that override both (used by tests and the CLI). */
   readonly overrides?: Record<string, unknown>
+  /** Sections beyond the core's: the formats' (`FORMATS.flatMap((f) => f.config ?? [])`). */
+  readonly sections?: readonly ConfigSection[]
 }
 
 /**
@@ -304,8 +284,10 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   const file = options.file ?? env.TROVE_CONFIG
   const raw: Record<string, unknown> = file ? readYaml(file) : {}
 
+  const sections = options.sections ?? []
+  const variables = envVariables(sections)
   const problems: string[] = []
-  for (const [name, { path, type }] of Object.entries(ENV_VARIABLES)) {
+  for (const [name, { path, type }] of Object.entries(variables)) {
     const value = env[name]
     if (value === undefined || value === '') continue
     if (type === 'number') {
@@ -329,10 +311,19 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   }
   // Unknown TROVE_* variables are reported, not fatal: orchestrators inject some of their own.
   const warnings = Object.keys(env)
-    .filter((name) => name.startsWith('TROVE_') && !(name in ENV_VARIABLES) && !IGNORED_ENV.has(name) && !SSO_SECRET_ENV.test(name))
+    .filter((name) => name.startsWith('TROVE_') && !(name in variables) && !IGNORED_ENV.has(name) && !SSO_SECRET_ENV.test(name))
     .map((name) => `${name} is not a Trove setting and is ignored`)
   for (const [key, value] of Object.entries(options.overrides ?? {})) raw[key] = value
 
+  // Each section is validated by its own schema; the core's schema sees only the core's keys.
+  const values: Record<string, unknown> = {}
+  for (const section of sections) {
+    const given = raw[section.key] ?? {}
+    delete raw[section.key]
+    const result = section.schema.safeParse(given)
+    if (result.success) values[section.key] = result.data
+    else for (const issue of result.error.issues) problems.push(`${[section.key, ...issue.path.map(String)].join('.')}: ${issue.message}`)
+  }
   const parsed = ConfigSchema.safeParse(raw)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -358,12 +349,33 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   }
   return {
     ...config,
+    sections: values,
     dataDir,
     databaseUrl: config.database.url ?? join(dataDir, 'trove.db'),
     blobstoreUrl,
     blobstoreLocation,
     warnings,
   }
+}
+
+/** The core's variables and the sections', with the sections' paths under their keys; a key or a name taken twice is refused. */
+function envVariables(sections: readonly ConfigSection[]): Readonly<Record<string, EnvVariable>> {
+  const variables: Record<string, EnvVariable> = { ...ENV_VARIABLES }
+  const keys = new Set(Object.keys(ConfigSchema.shape))
+  for (const section of sections) {
+    if (keys.has(section.key)) throw new ConfigError(`the configuration section '${section.key}' is declared twice (or is one of the core's)`)
+    keys.add(section.key)
+    for (const [name, variable] of Object.entries(section.env ?? {})) {
+      if (name in variables) throw new ConfigError(`the environment variable ${name} is declared twice`)
+      variables[name] = { path: [section.key, ...variable.path], type: variable.type }
+    }
+  }
+  return variables
+}
+
+/** The value of `section` in `config` (its defaults when the configuration was loaded without it). */
+export function configSectionOf<T>(config: TroveConfig, section: ConfigSection<T>): T {
+  return sectionOf(config.sections, section)
 }
 
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, false: false, '1': true, '0': false, yes: true, no: false }

@@ -31,7 +31,10 @@ import type { DownloadPolicies } from './scanning/policies.js'
 import type { ScanReports } from './scanning/reports.js'
 import type { VulnDbSync } from './scanning/sync.js'
 
-/** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
+/**
+ * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
+ * (format-context.ts): without `metadata` and `storage`, with their own tables and settings.
+ */
 export interface CoreServices {
   readonly config: TroveConfig
   readonly metadata: MetadataStore

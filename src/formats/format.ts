@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify'
+import type { Migration } from 'kysely'
 import type { ConsoleDescriptor, SetupContext, Snippet } from '../api/formats.js'
-import type { PlainLayout } from '../core/artifacts/plain-layout.js'
-import type { RepositoryClass } from '../core/repositories/repository-service.js'
-import type { FormatScanning } from '../core/scanning/format-scanning.js'
-import type { RepositorySetting } from '../core/repositories/repository-settings.js'
-import type { CoreServices } from '../core/services.js'
+import type { ConfigSection, FormatContext, FormatScanning, PlainLayout, RepositoryClass, RepositorySetting } from '../core/index.js'
 
 /**
- * One package type. A format owns meaning (identity, metadata, its wire protocol and error
- * bodies) and uses core services for bytes and policy. Adding a format adds a folder and one
- * line in `formats/index.ts`.
+ * One package type, and the only way to add one: a format declares everything about itself here,
+ * in its own folder, and the core, the HTTP layer and the console ask it. A format owns meaning
+ * (identity, metadata, its wire protocol and error bodies) and uses core services for bytes and
+ * policy. Adding a format adds a folder and one line in `formats/index.ts` (see
+ * docs/writing-a-format.md).
  */
 export interface Format {
-  /** The Artifactory `packageType` it serves, e.g. `generic`, `docker`, `npm`. */
+  /** The Artifactory `packageType` it serves, e.g. `generic`, `docker`, `npm`. Unique among the formats. */
   readonly id: string
   /** For people, as the console shows it: `Docker`, `npm`, `PyPI`. */
   readonly title: string
@@ -22,6 +21,18 @@ export interface Format {
   readonly scanning?: FormatScanning
   /** Repository settings this format adds (Artifactory field names), validated on create/update, described for the console. */
   readonly settings?: readonly RepositorySetting[]
+  /**
+   * The migrations of the format's own tables, applied with the core's as one set in the lexical
+   * order of their names (new ones: `20261207-<format>-<what>`). A name is never reused or
+   * renamed once landed; two formats declaring one name are refused at start. The tables' types
+   * are the format's too (`tables.ts`), reached through `FormatContext.tables<T>()`.
+   */
+  readonly migrations?: Readonly<Record<string, Migration>>
+  /**
+   * The format's section of the configuration (YAML key, `TROVE_*` variables, validation and
+   * defaults), which the core's loader applies like its own; read it with `FormatContext.section`.
+   */
+  readonly config?: ConfigSection
   /**
    * Set Me Up: the commands and files that point a client at one repository. Pure; the server
    * renders them for the console (`GET /api/v1/ui/repositories/{key}/set-me-up`) with the token
@@ -33,11 +44,36 @@ export interface Format {
   /**
    * Registers the format's own routes (if any) in an encapsulated plugin, with its own error
    * handler. Plain-layout formats (generic) are served by the core's `/artifactory/{repo}/{path}`.
+   * `services`: the core's services without the raw database and storage, the format's tables
+   * and its configuration section.
    */
-  register(app: FastifyInstance, services: CoreServices): Promise<void>
+  register(app: FastifyInstance, services: FormatContext): Promise<void>
   /**
    * For formats whose files live on the core's plain layout (Maven, Helm): their rules there
    * (generated files, deploy checks, work after a change). Generic has none.
    */
-  plainLayout?(services: CoreServices): PlainLayout
+  plainLayout?(services: FormatContext): PlainLayout
+}
+
+/**
+ * Refuses a set of formats two of which claim one package type, one configuration section or one
+ * migration name (the core's names are checked when migrating).
+ */
+export function assertDistinctFormats(formats: readonly Format[]): void {
+  const claims = new Map<string, string>()
+  const claim = (what: string, by: string) => {
+    const other = claims.get(what)
+    if (other !== undefined) throw new Error(`${what} is declared by the formats '${other}' and '${by}'`)
+    claims.set(what, by)
+  }
+  for (const format of formats) {
+    claim(`the package type '${format.id}'`, format.id)
+    if (format.config) claim(`the configuration section '${format.config.key}'`, format.id)
+    for (const name of Object.keys(format.migrations ?? {})) claim(`the migration '${name}'`, format.id)
+  }
+}
+
+/** The configuration sections of `formats`, for the configuration loader. */
+export function configSections(formats: readonly Format[]): ConfigSection[] {
+  return formats.flatMap((format) => (format.config ? [format.config] : []))
 }

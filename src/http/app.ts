@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino'
 import { TooManyLoginsError } from '../core/auth/login-limiter.js'
 import { assertJsonDepth } from '../core/json.js'
+import { formatContext } from '../core/format-context.js'
 import type { CoreServices } from '../core/services.js'
 import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
@@ -88,7 +89,9 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => securityRoutes(scope, services))
   await app.register(async (scope) => projectRoutes(scope, services))
   await app.register(async (scope) => storageRoutes(scope, services))
-  const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(services)] as const] : [])))
+  // Each format gets the core's services without the raw database and storage, and its own tables and settings.
+  const contexts = new Map(formats.map((f) => [f.id, formatContext(services)]))
+  const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(contexts.get(f.id)!)] as const] : [])))
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
   await app.register(async (scope) => formatRoutes(scope, services, formats))
@@ -96,7 +99,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => vulndbRoutes(scope, services))
   await app.register(async (scope) => scanPolicyRoutes(scope, services))
   await app.register(async (scope) => xrayRoutes(scope, services))
-  for (const format of formats) await app.register(async (scope) => format.register(scope, services))
+  for (const format of formats) await app.register(async (scope) => format.register(scope, contexts.get(format.id)!))
   return app
 }
 

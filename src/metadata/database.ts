@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
-import { migrationProvider } from './migrations/index.js'
+import { migrationProvider, type Migrations } from './migrations/index.js'
 import type { Database } from './schema.js'
 
 export type MetadataEngine = 'sqlite' | 'postgres'
@@ -11,8 +11,13 @@ export type MetadataEngine = 'sqlite' | 'postgres'
 export interface MetadataStore {
   readonly db: Kysely<Database>
   readonly engine: MetadataEngine
-  /** Applies pending migrations. Safe when several processes start at once (PostgreSQL advisory lock). */
-  migrate(): Promise<void>
+  /**
+   * Applies pending migrations: the core's and those of `formats` (their tables), as one set in
+   * the lexical order of their names. Safe when several processes start at once (PostgreSQL
+   * advisory lock). A migration declared twice is refused. A format's migration named before one
+   * already applied (a database migrated without that format) is still applied.
+   */
+  migrate(formats?: readonly { readonly id: string; readonly migrations?: Migrations | undefined }[]): Promise<void>
   /** Throws when the database cannot answer a query. */
   checkHealth(): Promise<void>
   close(): Promise<void>
@@ -78,8 +83,8 @@ function createStore(db: Kysely<Database>, engine: MetadataEngine): MetadataStor
   return {
     db,
     engine,
-    async migrate() {
-      const migrator = new Migrator({ db, provider: migrationProvider(engine) })
+    async migrate(formats = []) {
+      const migrator = new Migrator({ db, provider: migrationProvider(engine, formats), allowUnorderedMigrations: true })
       // PostgreSQL serialises concurrent migrators with an advisory lock. SQLite has no such lock
       // across processes: a process that loses the race sees its transaction fail (the tables it
       // wanted exist now, or its snapshot is stale) and rolled back; it retries, and then finds the

@@ -15,11 +15,6 @@ export interface Database {
   repository_grants: RepositoryGrantTable
   settings: SettingTable
   jobs: JobTable
-  oci_uploads: OciUploadTable
-  oci_upload_chunks: OciUploadChunkTable
-  oci_referrers: OciReferrerTable
-  npm_packages: NpmPackageTable
-  npm_versions: NpmVersionTable
   vuln_records: VulnRecordTable
   vuln_aliases: VulnAliasTable
   vuln_affected: VulnAffectedTable
@@ -33,8 +28,6 @@ export interface Database {
   group_members: GroupMemberTable
   permission_targets: PermissionTargetTable
   service_accounts: ServiceAccountTable
-  helm_charts: HelmChartTable
-  helm_indexes: HelmIndexTable
   sso_logins: SsoLoginTable
   sso_identities: SsoIdentityTable
   sso_user_groups: SsoUserGroupTable
@@ -176,76 +169,6 @@ export interface JobTable {
   updated_at: number
 }
 
-/** A resumable blob upload session of the container registry (migration 003-oci). */
-export interface OciUploadTable {
-  /** The session UUID, as in its `Location`. */
-  id: string
-  repo_key: string
-  image: string
-  /** Bytes received so far. */
-  size: number
-  created_by: string
-  created_at: number
-  updated_at: number
-}
-
-/** One received chunk of an upload session: a blob of its own, kept by an asset in the image's uploads folder. */
-export interface OciUploadChunkTable {
-  upload_id: string
-  start_offset: number
-  size: number
-  sha256: string
-  /** The chunk's asset path, `<image>/_uploads/<upload id>.<offset>`. */
-  path: string
-}
-
-/** What the referrers API needs of a manifest that has a `subject`; keyed by the manifest's digest (content facts). */
-export interface OciReferrerTable {
-  /** `sha256:<hex>` of the referrer manifest. */
-  digest: string
-  /** `sha256:<hex>` of the manifest it refers to. */
-  subject: string
-  artifact_type: string | null
-  /** JSON object, or null when the manifest has none. */
-  annotations: string | null
-  created_at: number
-}
-
-/** An npm package in a local npm repository (format `npm`, migration 004-npm). */
-export interface NpmPackageTable {
-  repo_key: string
-  /** The package name, `name` or `@scope/name`. */
-  name: string
-  /** Bumped by every change of the package or its versions; keys the serialized-packument cache and `_rev`. */
-  revision: number
-  /** JSON `{tag: version}`. */
-  dist_tags: string
-  /** Summary of the version `latest` points to, for search. */
-  latest_version: string | null
-  description: string | null
-  /** JSON array of strings. */
-  keywords: string
-  created_at: number
-  modified_at: number
-}
-
-/** One published version of an npm package; written in the transaction that records its tarball's asset. */
-export interface NpmVersionTable {
-  repo_key: string
-  name: string
-  version: string
-  /** JSON: the version manifest, derived from the package.json inside the tarball, without `dist.tarball`. */
-  manifest: string
-  /** The tarball's asset path in the repository (`name/-/name-1.0.0.tgz`). */
-  tarball_path: string
-  deprecated: string | null
-  /** README text sent with the publish (at most 64 KiB); shown for the latest version. */
-  readme: string | null
-  published_by: string
-  created_at: number
-  modified_at: number
-}
-
 /** One OSV record of the vulnerability database (migration 006-vulndb). */
 export interface VulnRecordTable {
   id: string
@@ -318,27 +241,6 @@ export interface ScanFindingTable {
   /** The component's `seq`. */
   seq: number
   vuln_id: string
-}
-
-/** The `Chart.yaml` of a Helm chart blob (migration 007-helm); keyed by the blob, so never stale. */
-export interface HelmChartTable {
-  sha256: string
-  name: string
-  version: string
-  /** JSON: the chart's Chart.yaml as parsed. */
-  metadata: string
-  created_at: number
-}
-
-/** A local Helm repository's generated `index.yaml` and the change revision it was built from. */
-export interface HelmIndexTable {
-  repo_key: string
-  /** Bumped after every deploy or delete of a chart. */
-  revision: number
-  /** The revision the stored body was built from (-1: never built). */
-  built_revision: number
-  body: string | null
-  built_at: number | null
 }
 
 /** A single sign-on in flight (migration 009-sso): created by the redirect to the provider, deleted by its callback. */

@@ -8,8 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
+import type { HelmTables } from '../../src/formats/helm/tables.js'
 import { buildChart, chartFile } from '../helpers/helm.js'
 import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
@@ -139,9 +141,10 @@ describe.skipIf(!hasCurl).each(backends)('Helm local repositories (%s)', (backen
 
     // 1. The reindex job was queued by the deploy; it runs (as the server's poller would run it) and stores the index.
     const db = server.trove.services.metadata.db
+    const helmTables = db as unknown as Kysely<HelmTables>
     await server.trove.services.jobs.runDue()
     const isBuilt = async () => {
-      const row = await db.selectFrom('helm_indexes').selectAll().where('repo_key', '=', 'helm-jobs').executeTakeFirst()
+      const row = await helmTables.selectFrom('helm_indexes').selectAll().where('repo_key', '=', 'helm-jobs').executeTakeFirst()
       return row !== undefined && row.body !== null && row.built_revision >= row.revision
     }
     expect(await waitUntil(isBuilt, 10_000)).toBe(true)
@@ -259,7 +262,7 @@ describe.skipIf(!hasCurl).each(backends)('Helm local repositories (%s)', (backen
     expect((await readIndex('helm-copy')).entries.perm![0]).toMatchObject({ digest: sha256Of(chart) })
 
     // 2. Reindex re-reads a chart whose Chart.yaml Trove has no record of (as after a crash between the two writes).
-    await server.trove.services.metadata.db.deleteFrom('helm_charts').where('sha256', '=', sha256Of(chart)).execute()
+    await (server.trove.services.metadata.db as unknown as Kysely<HelmTables>).deleteFrom('helm_charts').where('sha256', '=', sha256Of(chart)).execute()
     const reindexed = await admin.post('/artifactory/api/helm/helm-perm/reindex')
     expect(reindexed.status, reindexed.text).toBe(200)
     expect(reindexed.json().info).toMatch(/rebuilt/)

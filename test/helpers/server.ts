@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { loadConfig, type TroveConfig } from '../../src/config/config.js'
+import { configSections, type Format } from '../../src/formats/format.js'
+import { FORMATS } from '../../src/formats/index.js'
 import { createTrove, type Trove } from '../../src/main.js'
 import { createTestBlobstore, isS3Run, type TestBlobstore } from './blobstore.js'
 import { createTestDatabase, type MetadataBackend } from './postgres.js'
@@ -41,11 +43,14 @@ export function testConfig(options: {
   blobstore: TestBlobstore
   settings?: Record<string, unknown> | undefined
   env?: NodeJS.ProcessEnv | undefined
+  /** The formats served (their configuration sections); every registered one when absent. */
+  formats?: readonly Format[] | undefined
 }): TroveConfig {
   const settings = options.settings ?? {}
   const blobstore = { ...options.blobstore.settings.blobstore, ...(settings.blobstore as Record<string, unknown> | undefined) }
   return loadConfig({
     env: options.env ?? {},
+    sections: configSections(options.formats ?? FORMATS),
     overrides: {
       host: '127.0.0.1',
       port: 0,
@@ -65,13 +70,20 @@ export function testConfig(options: {
  * folder, or a bucket on an S3 run). `close()` removes them.
  */
 export async function startTestServer(
-  options: { backend?: MetadataBackend; settings?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    backend?: MetadataBackend
+    settings?: Record<string, unknown>
+    env?: NodeJS.ProcessEnv
+    /** Formats served beside the registered ones (a test-only format: test/formats/sample). */
+    extraFormats?: readonly Format[]
+  } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'trove-test-'))
   const database = (options.backend ?? defaultBackend()) === 'postgres' ? await createTestDatabase() : undefined
   const blobstore = await createTestBlobstore(dataDir)
-  const config = testConfig({ dataDir, databaseUrl: database?.url, blobstore, settings: options.settings, env: options.env })
-  const trove = await createTrove(config, { logger: pino({ level: config.log.level }) })
+  const formats = [...FORMATS, ...(options.extraFormats ?? [])]
+  const config = testConfig({ dataDir, databaseUrl: database?.url, blobstore, settings: options.settings, env: options.env, formats })
+  const trove = await createTrove(config, { logger: pino({ level: config.log.level }), formats })
   const url = await trove.listen()
   return {
     url,

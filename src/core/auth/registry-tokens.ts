@@ -107,6 +107,9 @@ const ISSUER = 'trove'
 const VERIFIED_CACHE_LIMIT = 10_000
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
+/** A registry token's lifetime when neither the caller nor the service's options name one. */
+const DEFAULT_EXPIRY_SECS = 300
+
 /**
  * Short-lived signed tokens for container registry clients (the Docker token specification):
  * HS256 JWTs whose `access` claim lists what they grant. The signing secret is generated once and
@@ -125,23 +128,26 @@ export class RegistryTokenService {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly options: { readonly expirySecs: number },
+    /** `expirySecs`: a token's lifetime when the caller names none (the registry's format names its own). */
+    private readonly options: { readonly expirySecs: number } = { expirySecs: DEFAULT_EXPIRY_SECS },
   ) {}
 
   /**
    * `origin`: the credential the caller authenticated with. `accessTokenId`, the access token, if
    * any (see {@link VerifiedRegistryToken.accessTokenId}); `notAfter`, when it expires: the
-   * registry token expires no later (ms since the epoch).
+   * registry token expires no later (ms since the epoch); `expirySecs`, the token's lifetime (the
+   * container registry's configured one), else the service's.
    */
   async issue(
     subject: string | undefined,
     audience: string,
     access: readonly RegistryAccess[],
-    origin: { readonly accessTokenId?: string | undefined; readonly notAfter?: number | undefined } = {},
+    origin: { readonly accessTokenId?: string | undefined; readonly notAfter?: number | undefined; readonly expirySecs?: number | undefined } = {},
   ): Promise<IssuedRegistryToken> {
+    const lifetime = origin.expirySecs ?? this.options.expirySecs
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000)
     const seconds = issuedAt.getTime() / 1000
-    const expiresInSecs = origin.notAfter === undefined ? this.options.expirySecs : Math.min(this.options.expirySecs, Math.floor(origin.notAfter / 1000) - seconds)
+    const expiresInSecs = origin.notAfter === undefined ? lifetime : Math.min(lifetime, Math.floor(origin.notAfter / 1000) - seconds)
     const accessTokenId = origin.accessTokenId
     const claims: Record<string, unknown> = { access: access.map((a) => ({ type: a.type, name: a.name, actions: [...a.actions] })) }
     if (accessTokenId !== undefined) claims.tid = accessTokenId

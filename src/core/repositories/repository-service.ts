@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Database, RepositoryTable } from '../../metadata/schema.js'
 import { TroveError, ValidationError, conflict, fieldPath, invalidField, notFound, schemaProblems } from '../errors.js'
 import { assertRepositoryKey } from '../paths.js'
+import type { RepositorySetting } from './repository-settings.js'
 
 export const REPOSITORY_CLASSES = ['local', 'remote', 'virtual', 'federated'] as const
 export type RepositoryClass = (typeof REPOSITORY_CLASSES)[number]
@@ -64,7 +65,11 @@ export class RepositoryService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly supported: SupportedKinds,
-    private readonly options: { readonly checkUpstreamUrl?: (url: string) => void } = {},
+    private readonly options: {
+      readonly checkUpstreamUrl?: (url: string) => void
+      /** The settings each package type adds (`Format.settings`), validated on create and update. */
+      readonly settings?: ReadonlyMap<string, readonly RepositorySetting[]>
+    } = {},
   ) {}
 
   async list(filter: { rclass?: string | undefined; packageType?: string | undefined } = {}): Promise<Repository[]> {
@@ -223,6 +228,15 @@ export class RepositoryService {
       if (value !== undefined && splitPatterns(value).some((p) => p.startsWith('/'))) {
         throw invalidField(field, `${field}: patterns are relative to the repository root (no leading '/')`)
       }
+    }
+    for (const setting of this.options.settings?.get(known.packageType) ?? []) {
+      if (input[setting.name] === undefined) continue
+      if (!setting.kinds.includes(known.rclass)) {
+        throw invalidField(setting.name, `${setting.name}: applies only to ${setting.kinds.join(', ')} ${known.packageType} repositories`)
+      }
+      const checked = setting.schema.safeParse(input[setting.name])
+      if (!checked.success) throw invalidField(setting.name, `${setting.name}: ${checked.error.issues[0]?.message ?? 'invalid value'}`)
+      input[setting.name] = checked.data
     }
     if (known.rclass === 'remote' && !known.url) throw invalidField('url', 'url: a remote repository needs an upstream url')
     if (known.rclass === 'remote' && known.url) this.options.checkUpstreamUrl?.(known.url)

@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib'
 import semver from 'semver'
 import { Parser, type ReadEntry } from 'tar'
 import { parse as parseYaml } from 'yaml'
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 
 /** A chart's `Chart.yaml`, as parsed: Helm's chart metadata (name, version, appVersion, …). */
 export type ChartMetadata = Readonly<Record<string, unknown>> & { readonly name: string; readonly version: string }

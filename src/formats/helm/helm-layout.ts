@@ -1,11 +1,4 @@
-import type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext, RemoteSource } from '../../core/artifacts/plain-layout.js'
-import { TroveError, isTroveError } from '../../core/errors.js'
-import { nameOf } from '../../core/paths.js'
-import { RemoteEngine } from '../../core/remote/remote-engine.js'
-import type { GuardScope } from '../../core/remote/resolution.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { readLimited } from '../../core/streams.js'
+import { type FormatContext, type GeneratedFile, type GuardScope, isTroveError, nameOf, type PlainDeploy, type PlainDeployOutcome, type PlainLayout, type PlainReadContext, readLimited, RemoteEngine, type RemoteSource, type Repository, TroveError } from '../../core/index.js'
 import {
   assertFileNameMatches,
   isChartFile,
@@ -16,6 +9,7 @@ import {
   type ChartMetadata,
 } from './chart.js'
 import { HelmStore } from './helm-store.js'
+import type { HelmTables } from './tables.js'
 import {
   INDEX_CONTENT_TYPE,
   parseUpstreamIndex,
@@ -67,11 +61,11 @@ export class HelmLayout implements PlainLayout {
   private readonly remoteIndexes = new Map<string, RemoteIndex>()
 
   constructor(
-    private readonly services: CoreServices,
+    private readonly services: FormatContext,
     /** Where warnings go (what is left out of an index and why). */
     private readonly log: { warn(context: Record<string, unknown>, message: string): void } = { warn: () => {} },
   ) {
-    this.store = new HelmStore(services.metadata.db)
+    this.store = new HelmStore(services.tables<HelmTables>().db, services.artifacts)
   }
 
   isMetadata(path: string): boolean {

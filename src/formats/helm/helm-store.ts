@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
-import type { Database } from '../../metadata/schema.js'
+import type { ArtifactService } from '../../core/index.js'
+import type { HelmTables } from './tables.js'
 import type { ChartMetadata } from './chart.js'
 
 /** A chart archive stored in a repository, with its Chart.yaml when it has been read. */
@@ -19,9 +20,16 @@ export interface IndexState {
   readonly builtAt: number | null
 }
 
+/** Bound parameters per lookup of charts by blob. */
+const LOOKUP_BATCH = 500
+
 /** The Helm tables (migration 007-helm). */
 export class HelmStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<HelmTables>,
+    /** The chart files themselves are the core's assets, read through its service. */
+    private readonly artifacts: ArtifactService,
+  ) {}
 
   /** Remembers a chart blob's Chart.yaml. Idempotent: the same blob always has the same Chart.yaml. */
   async recordChart(sha256: string, chart: ChartMetadata): Promise<void> {
@@ -32,36 +40,35 @@ export class HelmStore {
       .execute()
   }
 
-  /** Every `.tgz` file of a repository with its Chart.yaml, ordered by path. */
+  /** Every `.tgz` file of a repository with its Chart.yaml, ordered by path (the files from the core, the charts from here). */
   async chartsOf(repoKey: string): Promise<StoredChart[]> {
-    const rows = await this.db
-      .selectFrom('assets')
-      .leftJoin('helm_charts', 'helm_charts.sha256', 'assets.sha256')
-      .select(['assets.path', 'assets.sha256', 'assets.created_at', 'assets.modified_at', 'helm_charts.metadata'])
-      .where('assets.repo_key', '=', repoKey)
-      .where(sql<boolean>`assets.name like '%.tgz'`)
-      .orderBy('assets.path')
-      .execute()
-    return rows.map((r) => ({
-      path: r.path,
-      sha256: r.sha256,
-      createdAt: r.created_at,
-      modifiedAt: r.modified_at,
-      metadata: r.metadata ? (JSON.parse(r.metadata) as ChartMetadata) : undefined,
-    }))
+    const files = (await this.artifacts.listDeep(repoKey, '')).files.filter((f) => f.name.endsWith('.tgz'))
+    const charts = await this.chartsBySha256(files.map((f) => f.sha256))
+    return files.map((f) => {
+      const metadata = charts.get(f.sha256)?.metadata
+      return { path: f.path, sha256: f.sha256, createdAt: f.createdAt, modifiedAt: f.modifiedAt, metadata: metadata ? (JSON.parse(metadata) as ChartMetadata) : undefined }
+    })
   }
 
   /** Chart names stored in any of `repoKeys` (for the dependency-confusion guard). */
   async chartNames(repoKeys: readonly string[]): Promise<Set<string>> {
-    if (repoKeys.length === 0) return new Set()
-    const rows = await this.db
-      .selectFrom('assets')
-      .innerJoin('helm_charts', 'helm_charts.sha256', 'assets.sha256')
-      .select('helm_charts.name')
-      .distinct()
-      .where('assets.repo_key', 'in', repoKeys)
-      .execute()
-    return new Set(rows.map((r) => r.name))
+    const names = new Set<string>()
+    for (const repoKey of repoKeys) {
+      const files = (await this.artifacts.listDeep(repoKey, '')).files
+      for (const chart of (await this.chartsBySha256(files.map((f) => f.sha256))).values()) names.add(chart.name)
+    }
+    return names
+  }
+
+  /** The recorded charts among these blobs, in batches of bound parameters. */
+  private async chartsBySha256(sha256s: readonly string[]): Promise<Map<string, { name: string; metadata: string }>> {
+    const charts = new Map<string, { name: string; metadata: string }>()
+    const unique = [...new Set(sha256s)]
+    for (let i = 0; i < unique.length; i += LOOKUP_BATCH) {
+      const rows = await this.db.selectFrom('helm_charts').select(['sha256', 'name', 'metadata']).where('sha256', 'in', unique.slice(i, i + LOOKUP_BATCH)).execute()
+      for (const row of rows) charts.set(row.sha256, { name: row.name, metadata: row.metadata })
+    }
+    return charts
   }
 
   async indexState(repoKey: string): Promise<IndexState | undefined> {

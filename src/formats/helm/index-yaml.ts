@@ -1,5 +1,5 @@
 import { parse as parseYaml, stringify } from 'yaml'
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 import { compareVersionsDescending } from './chart.js'
 
 /**

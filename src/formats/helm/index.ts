@@ -1,4 +1,5 @@
 import type { Format } from '../format.js'
+import { helm } from './migrations/007-helm.js'
 import { HelmLayout, REINDEX_JOB } from './helm-layout.js'
 import { HELM_PREFIX, helmRoutes } from './routes.js'
 import { helmSetMeUp } from './set-me-up.js'
@@ -14,6 +15,7 @@ export const helmFormat: Format = {
   kinds: ['local', 'remote', 'virtual'],
   title: 'Helm',
   setMeUp: helmSetMeUp,
+  migrations: { '007-helm': helm },
   console: { packageNoun: 'chart', browseHints: ['Charts are <chart>-<version>.tgz files; index.yaml is generated from them.'] },
   register: async (app, services) => {
     const layout = new HelmLayout(services, app.log)

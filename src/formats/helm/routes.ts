@@ -1,16 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { lookup as lookupMimeType } from 'mime-types'
-import { principalName } from '../../core/auth/principal.js'
-import { TroveError, notFound } from '../../core/errors.js'
-import { PlainResolver } from '../../core/remote/plain-resolver.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { folderChangeGuard, refusal, type AccessGuard } from '../../http/access.js'
-import { declaredLength, uploadBody } from '../../http/drain.js'
-import { sendRestError, sendRestUploadError } from '../../http/errors.js'
-import { sendFile, sendGenerated } from '../../http/send.js'
-import { deployBody } from '../../http/routes/artifacts.js'
-import { baseUrlOf } from '../../http/urls.js'
+import { type FormatContext, notFound, PlainResolver, principalName, type Repository, TroveError } from '../../core/index.js'
+import { type AccessGuard, baseUrlOf, declaredLength, deployBody, folderChangeGuard, refusal, sendFile, sendGenerated, sendRestError, sendRestUploadError, uploadBody } from '../../http/index.js'
 import type { HelmLayout } from './helm-layout.js'
 
 export const HELM_PREFIX = '/artifactory/api/helm'
@@ -24,7 +15,7 @@ type RepoParams = { Params: { repo: string } }
  * relative to this URL. Deploys (`PUT …/<name>-<version>.tgz`) take the same code path as the
  * plain `PUT /artifactory/<repo>/…`. Errors are Artifactory's `{"errors":[…]}`.
  */
-export async function helmRoutes(app: FastifyInstance, services: CoreServices, layout: HelmLayout): Promise<void> {
+export async function helmRoutes(app: FastifyInstance, services: FormatContext, layout: HelmLayout): Promise<void> {
   const { repositories, artifacts, authorizer } = services
   const resolver = new PlainResolver(repositories, artifacts, services.remote, (r) => (r.packageType === 'helm' ? layout : undefined), services.resolution)
 

@@ -3,10 +3,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import { ScanFailure, type Component, type ExtractionLimits } from '../../core/scanning/components.js'
-import type { ExtractionContext } from '../../core/scanning/extractor.js'
-import { MAX_NESTING_DEPTH, MAX_SPOOLED_BYTES, readCapped, spoolCapped } from '../../core/scanning/extractors/archive-limits.js'
-import { walkZip } from '../../core/scanning/extractors/zip-walk.js'
+import { type Component, type ExtractionContext, type ExtractionLimits, MAX_NESTING_DEPTH, MAX_SPOOLED_BYTES, readCapped, ScanFailure, spoolCapped, walkZip } from '../../core/index.js'
 
 /** A pom or a `pom.properties` read at most. */
 const MAX_POM_BYTES = 4 * 1024 * 1024

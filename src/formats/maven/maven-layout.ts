@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { Asset } from '../../core/artifacts/artifact-service.js'
-import type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext } from '../../core/artifacts/plain-layout.js'
-import { TroveError, conflict, isTroveError } from '../../core/errors.js'
-import type { Resolution } from '../../core/remote/plain-resolver.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { readLimited } from '../../core/streams.js'
+import { type Asset, conflict, type FormatContext, type GeneratedFile, isTroveError, type PlainDeploy, type PlainDeployOutcome, type PlainLayout, type PlainReadContext, readLimited, type Repository, type Resolution, TroveError } from '../../core/index.js'
 import {
   CHECKSUM_HEX_LENGTH,
   METADATA_NAME,
@@ -77,7 +71,7 @@ export function mavenSettings(repository: Repository): MavenSettings {
  * merged metadata for virtual repositories.
  */
 export class MavenLayout implements PlainLayout {
-  constructor(private readonly services: CoreServices) {}
+  constructor(private readonly services: FormatContext) {}
 
   /** `maven-metadata.xml` and its checksums change upstream: remote repositories re-check them after the metadata TTL. */
   isMetadata(path: string): boolean {

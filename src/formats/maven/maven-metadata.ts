@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser'
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 import { compareMavenVersions, highestVersion, sortMavenVersions } from './maven-version.js'
 import { isSnapshotVersion } from './maven-path.js'
 

@@ -1,4 +1,4 @@
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 
 /**
  * Maven's repository layout: `<groupId with dots as folders>/<artifactId>/<version>/<file>`, where

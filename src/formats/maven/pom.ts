@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser'
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 
 /** The largest POM Trove reads back to check its coordinates (real ones are a few KiB; BOMs reach a few hundred). */
 export const MAX_POM_BYTES = 8 * 1024 * 1024

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { purlVersion, type Ecosystem } from '../../core/scanning/ecosystem.js'
-import type { Extractor, InstalledPackageReader } from '../../core/scanning/extractor.js'
-import { MAX_SPOOLED_BYTES, spoolCapped } from '../../core/scanning/extractors/archive-limits.js'
-import type { FormatScanning } from '../../core/scanning/format-scanning.js'
+import { type Ecosystem, type Extractor, type FormatScanning, type InstalledPackageReader, MAX_SPOOLED_BYTES, purlVersion, spoolCapped } from '../../core/index.js'
 import { extractJar, extractPom, scanJarFile } from './archive-components.js'
 import { compareMavenVersions } from './maven-version.js'
 

@@ -2,12 +2,8 @@ import type { Readable } from 'node:stream'
 import { createGunzip, createInflate } from 'node:zlib'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import semver from 'semver'
-import { TroveError, notFound } from '../../core/errors.js'
-import { parseJson } from '../../core/json.js'
-import type { CoreServices } from '../../core/services.js'
-import { cvssV3BaseScore } from '../../core/scanning/cvss.js'
-import type { OsvRecord } from '../../core/scanning/vulndb.js'
-import type { AccessGuard } from '../../http/access.js'
+import { cvssV3BaseScore, type FormatContext, notFound, type OsvRecord, parseJson, TroveError } from '../../core/index.js'
+import type { AccessGuard } from '../../http/index.js'
 
 /** An audit body (every installed package and version of a project) at most, decompressed. */
 const MAX_AUDIT_BODY_BYTES = 32 * 1024 * 1024
@@ -34,7 +30,7 @@ interface NpmAdvisory {
  * format, which npm falls back to). Registered inside the npm routes' scope, so errors are npm's
  * `{"error": …}`. Works offline: nothing is asked of any upstream.
  */
-export async function npmAuditRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+export async function npmAuditRoutes(app: FastifyInstance, services: FormatContext): Promise<void> {
   const access = async (request: FastifyRequest, guard: AccessGuard) =>
     guard.require(request.principal, 'read', (request.params as { repo: string }).repo)
   const npmRepository = async (key: string) => {
@@ -92,7 +88,7 @@ export async function npmAuditRoutes(app: FastifyInstance, services: CoreService
   })
 }
 
-async function bulkAdvisories(services: CoreServices, wanted: Record<string, string[]>): Promise<Record<string, NpmAdvisory[]>> {
+async function bulkAdvisories(services: FormatContext, wanted: Record<string, string[]>): Promise<Record<string, NpmAdvisory[]>> {
   const answer: Record<string, NpmAdvisory[]> = {}
   const queries = Object.entries(wanted).flatMap(([name, versions]) => versions.filter((v) => semver.valid(v) !== null).map((version) => ({ ecosystem: 'npm', name, version })))
   const matches = await services.vulndb.matchMany(queries)

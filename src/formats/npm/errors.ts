@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { drainBeforeAnswer } from '../../http/drain.js'
-import { normalizeError } from '../../http/errors.js'
+import { drainBeforeAnswer, normalizeError } from '../../http/index.js'
 
 /**
  * npm's error body, `{"error": "…"}`: the npm CLI prints `<status> <reason> - <METHOD> <url> -

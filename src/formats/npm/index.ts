@@ -1,4 +1,6 @@
 import type { Format } from '../format.js'
+import { npmConfig } from './config.js'
+import { npm } from './migrations/004-npm.js'
 import { npmScanning } from './scanning.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
 import { npmSetMeUp } from './set-me-up.js'
@@ -15,6 +17,8 @@ export const npmFormat: Format = {
   id: 'npm',
   kinds: ['local', 'remote', 'virtual'],
   scanning: npmScanning,
+  migrations: { '004-npm': npm },
+  config: npmConfig,
   title: 'npm',
   setMeUp: npmSetMeUp,
   console: { packageNoun: 'package', browseHints: ['A package is a folder; its tarballs are in its - folder.'] },

@@ -1,5 +1,5 @@
 import validatePackageName from 'validate-npm-package-name'
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 
 /** An npm package name: `name` or `@scope/name`. */
 export interface PackageName {

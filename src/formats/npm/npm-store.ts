@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { TroveError, conflict } from '../../core/errors.js'
-import type { Database } from '../../metadata/schema.js'
+import { type ChangeTransaction, conflict, type FormatTables, TroveError } from '../../core/index.js'
 import type { JsonObject } from './manifest.js'
 import { fallbackLatest, type Packument } from './packument.js'
+import type { NpmTables } from './tables.js'
 
 /** A version to record, in the transaction that records its tarball. */
 export interface NewVersion {
@@ -69,7 +69,11 @@ type Outcome = { readonly distTags?: Record<string, string> } | 'delete-package'
  * a version and its tarball appear and disappear together.
  */
 export class NpmStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<NpmTables>
+
+  constructor(private readonly tables: FormatTables<NpmTables>) {
+    this.db = tables.db
+  }
 
   /**
    * What identifies the package's current state, or `undefined` when it has no version: its
@@ -137,7 +141,8 @@ export class NpmStore {
    * has `latest`). A version that exists is a CONFLICT: the primary key decides, so of two racing
    * publishes exactly one wins, and the loser's transaction (its tarball's asset included) rolls back.
    */
-  async publishIn(trx: Transaction<Database>, version: NewVersion, tags: readonly string[]): Promise<number> {
+  async publishIn(change: ChangeTransaction, version: NewVersion, tags: readonly string[]): Promise<number> {
+    const trx = this.tables.within(change)
     const now = Date.now()
     const inserted = await trx
       .insertInto('npm_versions')
@@ -224,13 +229,14 @@ export class NpmStore {
    * last version removes the package.
    */
   async removeVersionsIn(
-    trx: Transaction<Database>,
+    change: ChangeTransaction,
     repoKey: string,
     name: string,
     versions: readonly string[],
     tarballs: readonly string[],
     expectedRevision?: string,
   ): Promise<void> {
+    const trx = this.tables.within(change)
     await this.changeIn(trx, repoKey, name, expectedRevision, async (state) => {
       for (const version of versions) {
         const row = state.versions.get(version)
@@ -296,7 +302,7 @@ export class NpmStore {
   private change(
     repoKey: string,
     name: string,
-    apply: (state: PackageState, trx: Transaction<Database>, now: number) => Promise<Outcome>,
+    apply: (state: PackageState, trx: Transaction<NpmTables>, now: number) => Promise<Outcome>,
     expectedRevision?: string,
   ): Promise<number> {
     return retrying(name, () => this.db.transaction().execute((trx) => this.changeIn(trx, repoKey, name, expectedRevision, (state, now) => apply(state, trx, now))))
@@ -309,7 +315,7 @@ export class NpmStore {
    * rolls the whole transaction back. Returns the new revision.
    */
   private async changeIn(
-    trx: Transaction<Database>,
+    trx: Transaction<NpmTables>,
     repoKey: string,
     name: string,
     /** A `_rev` the client read: the change applies only to that very state of the package. */
@@ -368,7 +374,7 @@ export class NpmStore {
   }
 
   /** What search shows of a package: the manifest `latest` points to. */
-  private async summary(trx: Transaction<Database>, repoKey: string, name: string, distTags: Record<string, string>) {
+  private async summary(trx: Transaction<NpmTables>, repoKey: string, name: string, distTags: Record<string, string>) {
     const latest = distTags.latest
     const row =
       latest === undefined

@@ -1,5 +1,4 @@
-import { TroveError } from '../../core/errors.js'
-import { parseJson } from '../../core/json.js'
+import { parseJson, TroveError } from '../../core/index.js'
 
 /** Receives the decoded bytes of one attachment, with backpressure: the reader waits for each write. */
 export interface AttachmentWriter {

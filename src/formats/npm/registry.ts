@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ArtifactService } from '../../core/artifacts/artifact-service.js'
-import { TroveError, notFound } from '../../core/errors.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
+import { type ArtifactService, notFound, type Repository, TroveError } from '../../core/index.js'
 import { isObject, type Json, type JsonObject } from './manifest.js'
 import type { PackageName } from './names.js'
 import { retrying, type NpmStore, type SearchHit } from './npm-store.js'

@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Action, Principal } from '../../core/auth/principal.js'
-import { principalName } from '../../core/auth/principal.js'
-import { LOGIN_BOUND, describeScope, mintingBoundOf } from '../../core/auth/token-minting.js'
-import { TroveError, notFound } from '../../core/errors.js'
-import { parseJson } from '../../core/json.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { refusal, type AccessGuard } from '../../http/access.js'
-import { matchesEtag } from '../../http/ranges.js'
-import { sendFile } from '../../http/send.js'
-import { baseUrlOf } from '../../http/urls.js'
+import { type Action, describeScope, type FormatContext, LOGIN_BOUND, mintingBoundOf, notFound, parseJson, type Principal, principalName, type Repository, TroveError } from '../../core/index.js'
+import { type AccessGuard, baseUrlOf, matchesEtag, refusal, sendFile } from '../../http/index.js'
 import { npmAuditRoutes } from './audit.js'
 import { sendNpmError } from './errors.js'
 import type { JsonObject } from './manifest.js'
@@ -21,6 +12,8 @@ import { NpmPublisher } from './publish.js'
 import { NpmRegistry, registryUrl } from './registry.js'
 import { PackumentCache, type CachedPackument } from './packument-cache.js'
 import { NpmResolver, type NpmReadOptions } from './resolver.js'
+import { npmConfig } from './config.js'
+import type { NpmTables } from './tables.js'
 
 export const NPM_PREFIX = '/artifactory/api/npm'
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
@@ -43,11 +36,12 @@ type Target =
  * what the npm, pnpm and yarn clients call. Registered with that prefix, so its error and
  * not-found handlers answer npm's `{"error": "…"}` for everything below it.
  */
-export async function npmRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+export async function npmRoutes(app: FastifyInstance, services: FormatContext): Promise<void> {
   const { repositories, artifacts, authorizer, config } = services
-  const store = new NpmStore(services.metadata.db)
+  const limits = services.section(npmConfig)
+  const store = new NpmStore(services.tables<NpmTables>())
   const registry = new NpmRegistry(store, artifacts)
-  const publisher = new NpmPublisher(services.blobs, artifacts, store, config.npm)
+  const publisher = new NpmPublisher(services.blobs, artifacts, store, limits)
   // Remote and virtual repositories (local ones are read by the registry directly).
   const resolver = new NpmResolver(repositories, artifacts, services.remote, store, registry, services.resolution)
   const renderedPackuments = new PackumentCache(RENDERED_CACHE_BYTES)
@@ -63,7 +57,7 @@ export async function npmRoutes(app: FastifyInstance, services: CoreServices): P
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
   // What is left of a refused publish is read and discarded up to the largest publish there can be.
-  const maxDrainBytes = Math.ceil((config.npm.maxTarballBytes * 4) / 3) + config.npm.maxMetadataBytes
+  const maxDrainBytes = Math.ceil((limits.maxTarballBytes * 4) / 3) + limits.maxMetadataBytes
   app.setErrorHandler(async (err, request, reply) => sendNpmError(request, reply, err, maxDrainBytes))
   app.setNotFoundHandler(async (request, reply) =>
     sendNpmError(request, reply, notFound(`no such npm registry endpoint: ${request.method} ${request.url.split('?')[0]}`), maxDrainBytes),
@@ -427,7 +421,7 @@ function distTagTarget(request: FastifyRequest): { name: PackageName; tag: strin
  * another way (the console's session cookie) gets a new access token, no broader than the
  * credential: a session's is user-wide, any other token's has that token's scope and expiry.
  */
-async function credentialLine(services: CoreServices, request: FastifyRequest, url: string): Promise<string> {
+async function credentialLine(services: FormatContext, request: FastifyRequest, url: string): Promise<string> {
   const nerfDart = url.replace(/^https?:/, '')
   const [scheme = '', value = ''] = (request.headers.authorization ?? '').split(/\s+/, 2)
   if (scheme.toLowerCase() === 'basic' && value !== '') return `${nerfDart}:_auth=${value}`
@@ -443,7 +437,7 @@ async function credentialLine(services: CoreServices, request: FastifyRequest, u
   return `${nerfDart}:_authToken=${token.token}`
 }
 
-async function emailLines(services: CoreServices, principal: Principal): Promise<string[]> {
+async function emailLines(services: FormatContext, principal: Principal): Promise<string[]> {
   if (principal.kind !== 'user') return []
   const user = await services.users.get(principal.name)
   return user?.email ? [`email=${user.email}`] : []

@@ -1,9 +1,5 @@
 import semver from 'semver'
-import { purlVersion, type Ecosystem } from '../../core/scanning/ecosystem.js'
-import type { Extractor, InstalledPackageReader } from '../../core/scanning/extractor.js'
-import { readCapped } from '../../core/scanning/extractors/archive-limits.js'
-import type { FormatScanning } from '../../core/scanning/format-scanning.js'
-import { compareSemver } from '../../core/scanning/versions/index.js'
+import { compareSemver, type Ecosystem, type Extractor, type FormatScanning, type InstalledPackageReader, purlVersion, readCapped } from '../../core/index.js'
 import { extractNpmTarball } from './tarball-components.js'
 
 /** A `package.json` of an installed package read at most (larger ones are skipped, not failed). */

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import semver from 'semver'
 import { Parser, type ReadEntry } from 'tar'
-import { ScanFailure, type Component, type ExtractionLimits } from '../../core/scanning/components.js'
+import { type Component, type ExtractionLimits, ScanFailure } from '../../core/index.js'
 
 /**
  * The components of an npm package tarball, read as it streams (nothing is written to disk, so no

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { Transform, type TransformCallback } from 'node:stream'
 import { Parser, type ReadEntry } from 'tar'
-import { TroveError } from '../../core/errors.js'
-import { parseJson } from '../../core/json.js'
+import { parseJson, TroveError } from '../../core/index.js'
 import type { JsonObject, TarballFiles } from './manifest.js'
 
 /** What Trove learns from a tarball while it streams to the blob store. */

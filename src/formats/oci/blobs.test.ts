@@ -4,11 +4,13 @@
  * concurrent pushes of one layer, cross-repository mounts and the clean-up of abandoned sessions.
  */
 import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256 } from '../../../test/helpers/oci-images.js'
 import { RegistryClient, expectOciError, startOciServer, type OciServer } from '../../../test/helpers/oci.js'
 import { metadataBackends } from '../../../test/helpers/postgres.js'
+import type { OciTables } from './tables.js'
 
 const backends = await metadataBackends()
 const MAX_UPLOADS = 15
@@ -334,7 +336,7 @@ describe.each(backends)('blobs and uploads on %s', (backend) => {
 
     // Age the session past the expiry (60 s here) without waiting for it, and let the job run.
     const services = server.trove.services
-    await services.metadata.db.updateTable('oci_uploads').set({ updated_at: Date.now() - 61_000 }).where('id', '=', uuid).execute()
+    await (services.metadata.db as unknown as Kysely<OciTables>).updateTable('oci_uploads').set({ updated_at: Date.now() - 61_000 }).where('id', '=', uuid).execute()
     await services.jobs.enqueue('oci-upload-cleanup', {})
     await services.jobs.runDue()
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { TroveError, inCoreTerms, type ErrorCode } from '../../core/errors.js'
+import { type ErrorCode, inCoreTerms, TroveError } from '../../core/index.js'
 
 /**
  * The error codes of the OCI distribution specification (v1.1, "Error Codes"), and the status each

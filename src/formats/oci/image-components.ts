@@ -1,10 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { Readable } from 'node:stream'
-import { ScanFailure, type Component, type ExtractionLimits } from '../../core/scanning/components.js'
-import type { ExtractionContext, InstalledPackageReader, RepositoryFiles } from '../../core/scanning/extractor.js'
-import { MAX_SMALL_FILE_BYTES, MAX_SPOOLED_BYTES, UnpackBudget, readCapped, spoolCapped } from '../../core/scanning/extractors/archive-limits.js'
-import { walkTar } from '../../core/scanning/extractors/tar-walk.js'
+import { type Component, type ExtractionContext, type ExtractionLimits, type InstalledPackageReader, MAX_SMALL_FILE_BYTES, MAX_SPOOLED_BYTES, readCapped, type RepositoryFiles, ScanFailure, spoolCapped, UnpackBudget, walkTar } from '../../core/index.js'
 import { osEcosystem, parseApkInstalled, parseDpkgStatus, parseOsRelease, readRpmSqlite, type OsIdentity, type OsPackage } from './os-packages.js'
 
 /** A manifest read at most (the registry refuses larger ones). */

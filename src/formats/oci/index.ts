@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify'
-import type { CoreServices } from '../../core/services.js'
+import type { FormatContext } from '../../core/index.js'
 import type { Format } from '../format.js'
+import { ociConfig } from './config.js'
 import { ociScanning } from './scanning.js'
 import { ManifestCache } from './manifest-cache.js'
+import { oci } from './migrations/003-oci.js'
 import { LocalRegistry } from './registry.js'
 import { registryRoutes } from './routes.js'
 import { ociSetMeUp } from './set-me-up.js'
+import type { OciTables } from './tables.js'
 import { UploadSessions } from './uploads.js'
 
 /** Manifest bytes kept in memory per node (content-addressed, so never stale). */
@@ -20,18 +23,21 @@ export const ociFormat: Format = {
   id: 'docker',
   kinds: ['local', 'remote', 'virtual'],
   scanning: ociScanning,
+  migrations: { '003-oci': oci },
+  config: ociConfig,
   title: 'Docker',
   setMeUp: ociSetMeUp,
   console: { packageNoun: 'image', browseHints: ['An image is a folder, with a folder per tag holding its manifest.json and layers.'] },
-  async register(app: FastifyInstance, services: CoreServices): Promise<void> {
-    const { config } = services
-    const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
-    const uploads = new UploadSessions(services.metadata.db, services.blobs, services.repositories, registry, { maxPerUser: config.oci.maxUploadsPerUser })
+  async register(app: FastifyInstance, services: FormatContext): Promise<void> {
+    const config = services.section(ociConfig)
+    const tables = services.tables<OciTables>()
+    const registry = new LocalRegistry(tables, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
+    const uploads = new UploadSessions(tables.db, services.blobs, services.repositories, registry, { maxPerUser: config.maxUploadsPerUser })
 
     // Abandoned upload sessions go after the configured time, on whichever node leases the job.
-    services.jobs.register(UPLOAD_SWEEP_JOB, async () => uploads.sweep(config.oci.uploadExpirySecs * 1000))
-    services.jobs.schedule(UPLOAD_SWEEP_JOB, Math.min(config.oci.uploadExpirySecs * 1000, 3600_000))
+    services.jobs.register(UPLOAD_SWEEP_JOB, async () => uploads.sweep(config.uploadExpirySecs * 1000))
+    services.jobs.schedule(UPLOAD_SWEEP_JOB, Math.min(config.uploadExpirySecs * 1000, 3600_000))
 
-    await registryRoutes(app, services, { registry, uploads })
+    await registryRoutes(app, services, { registry, uploads, tokenExpirySecs: config.tokenExpirySecs })
   },
 }

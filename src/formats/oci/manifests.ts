@@ -1,4 +1,4 @@
-import { parseJson } from '../../core/json.js'
+import { parseJson } from '../../core/index.js'
 import { isForeignLayer } from './image-components.js'
 import { OciError } from './errors.js'
 import { parseDigest } from './names.js'

@@ -1,5 +1,4 @@
-import { assertRepositoryKey } from '../../core/paths.js'
-import { TroveError } from '../../core/errors.js'
+import { assertRepositoryKey, TroveError } from '../../core/index.js'
 import { OciError } from './errors.js'
 
 /**

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { ScanFailure } from '../../core/scanning/components.js'
+import { ScanFailure } from '../../core/index.js'
 
 /** A package an OS package database lists as installed, before its ecosystem (the release) is known. */
 export interface OsPackage {

@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Kysely, Transaction } from 'kysely'
-import type { ArtifactService, Asset, StoredAsset } from '../../core/artifacts/artifact-service.js'
-import type { BlobInfo, BlobStore } from '../../core/blobs/blob-store.js'
-import { parentOf } from '../../core/paths.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { Database } from '../../metadata/schema.js'
+import { type ArtifactService, type Asset, type BlobInfo, type BlobStore, type FormatTables, parentOf, type Repository, type StoredAsset } from '../../core/index.js'
+import type { OciTables } from './tables.js'
 import { OciError, type OciErrorEntry } from './errors.js'
 import {
   INDEX_FILE,
@@ -58,12 +55,16 @@ export interface ReferrerDescriptor {
  * too. Remote and virtual repositories will implement the same reads over an upstream.
  */
 export class LocalRegistry {
+  private readonly db: Kysely<OciTables>
+
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly tables: FormatTables<OciTables>,
     private readonly blobs: BlobStore,
     private readonly artifacts: ArtifactService,
     private readonly cache: ManifestCache,
-  ) {}
+  ) {
+    this.db = tables.db
+  }
 
   // ---- reads ----
 
@@ -179,23 +180,24 @@ export class LocalRegistry {
     image: string,
     blob: BlobInfo | { readonly sha256: string },
     user: string,
-    extra: { removeFiles?: readonly string[]; alongside?: (trx: Transaction<Database>) => Promise<void> } = {},
+    extra: { removeFiles?: readonly string[]; alongside?: (trx: Transaction<OciTables>) => Promise<void> } = {},
   ): Promise<void> {
     const path = uploadedBlobPath(image, blob.sha256)
     assertAllowed(repository, path)
     const removeFiles = (extra.removeFiles ?? []).filter((p) => p !== path)
-    await this.artifacts.applyChanges(repository, { removeFiles, put: [{ path, blob, contentType: 'application/octet-stream' }] }, user, extra.alongside)
+    const alongside = extra.alongside
+    await this.artifacts.applyChanges(repository, { removeFiles, put: [{ path, blob, contentType: 'application/octet-stream' }] }, user, alongside && ((trx) => alongside(this.tables.within(trx))))
   }
 
   /** Records a chunk of an upload in progress (a blob of its own) at `path`, with the caller's rows. */
-  async addChunk(repository: Repository, path: string, blob: BlobInfo, user: string, alongside: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
+  async addChunk(repository: Repository, path: string, blob: BlobInfo, user: string, alongside: (trx: Transaction<OciTables>) => Promise<void>): Promise<void> {
     assertAllowed(repository, path)
-    await this.artifacts.applyChanges(repository, { put: [{ path, blob, contentType: 'application/octet-stream' }] }, user, alongside)
+    await this.artifacts.applyChanges(repository, { put: [{ path, blob, contentType: 'application/octet-stream' }] }, user, (trx) => alongside(this.tables.within(trx)))
   }
 
   /** Removes files (an upload's chunks), with the caller's rows. */
-  async removeFiles(repository: Repository, paths: readonly string[], user: string, alongside: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
-    await this.artifacts.applyChanges(repository, { removeFiles: paths }, user, alongside)
+  async removeFiles(repository: Repository, paths: readonly string[], user: string, alongside: (trx: Transaction<OciTables>) => Promise<void>): Promise<void> {
+    await this.artifacts.applyChanges(repository, { removeFiles: paths }, user, (trx) => alongside(this.tables.within(trx)))
   }
 
   /**

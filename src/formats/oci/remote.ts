@@ -1,13 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { finished } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
-import type { Asset } from '../../core/artifacts/artifact-service.js'
-import { TroveError, isTroveError } from '../../core/errors.js'
-import { REMOTE_DEFAULTS, RemoteEngine } from '../../core/remote/remote-engine.js'
-import type { MemberRequest } from '../../core/remote/resolution.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { discard, readSmall } from '../../core/upstream/upstream-client.js'
+import { type Asset, discard, type FormatContext, isTroveError, type MemberRequest, readSmall, REMOTE_DEFAULTS, RemoteEngine, type Repository, TroveError } from '../../core/index.js'
 import { OciError } from './errors.js'
 import { digestFolder, MANIFEST_FILE, tagFolder, uploadedBlobPath } from './layout.js'
 import { MEDIA_TYPES } from './manifests.js'
@@ -54,7 +48,7 @@ export interface DockerResolveOptions {
  */
 export class DockerResolver {
   constructor(
-    private readonly services: CoreServices,
+    private readonly services: FormatContext,
     private readonly registry: LocalRegistry,
     private readonly logger: FastifyBaseLogger,
   ) {}

@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Action, Principal } from '../../core/auth/principal.js'
-import { principalName } from '../../core/auth/principal.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { AccessGuard, refusal } from '../../http/access.js'
-import { MAX_DRAIN_BYTES, declaredLength, drainBeforeAnswer, uploadBody } from '../../http/drain.js'
-import { matchesEtag, parseRange } from '../../http/ranges.js'
-import { sendBody } from '../../http/send.js'
-import { baseUrlOf } from '../../http/urls.js'
+import { type Action, type FormatContext, type Principal, principalName, type Repository } from '../../core/index.js'
+import { AccessGuard, baseUrlOf, declaredLength, drainBeforeAnswer, matchesEtag, MAX_DRAIN_BYTES, parseRange, refusal, sendBody, uploadBody } from '../../http/index.js'
 import { OciError, sendOciError, toOciErrorResponse, type OciErrorResponse } from './errors.js'
 import { MEDIA_TYPES, accepts, defaultPlatformEntry, indexEntries, isIndexType } from './manifests.js'
 import { digestOf, parseDigest, parseName, parseRegistryUrl, registryBaseOf, type Endpoint, type ImageName, type ParsedRegistryUrl, type Reference } from './names.js'
@@ -22,6 +15,8 @@ import { parseChunkRange, type UploadSessions } from './uploads.js'
 export interface RegistryDeps {
   readonly registry: LocalRegistry
   readonly uploads: UploadSessions
+  /** Lifetime of the registry tokens `/v2/token` issues (`oci.tokenExpirySecs`). */
+  readonly tokenExpirySecs: number
 }
 
 /** A manifest request's image and valid reference. */
@@ -46,7 +41,7 @@ const DOCKER_API = '/artifactory/api/docker/:repoKey/v2'
  * specification. Request bodies are never parsed by Fastify: blobs stream to the blob store,
  * manifests are read with a 4 MiB limit.
  */
-export async function registryRoutes(app: FastifyInstance, services: CoreServices, deps: RegistryDeps): Promise<void> {
+export async function registryRoutes(app: FastifyInstance, services: FormatContext, deps: RegistryDeps): Promise<void> {
   const { registry, uploads } = deps
   const guard = new AccessGuard(services.authorizer)
   const resolver = new DockerResolver(services, registry, app.log)
@@ -84,7 +79,7 @@ export async function registryRoutes(app: FastifyInstance, services: CoreService
     const query = request.query as Record<string, string | string[] | undefined>
     const scopes = parseScopes(listOf(query.scope))
     const service = stringOf(query.service) ?? serviceOf(request, services.config.baseUrl)
-    const body = await issueToken(services.registryTokens, services.authorizer, request.principal, base, service, scopes)
+    const body = await issueToken(services.registryTokens, services.authorizer, request.principal, base, service, scopes, deps.tokenExpirySecs)
     return reply.header('cache-control', 'no-store').send(body)
   }
   const tokenConfig = { access: 'public' as const, acceptsRegistryTokens: true }

@@ -1,7 +1,4 @@
-import { purlVersion, type Ecosystem } from '../../core/scanning/ecosystem.js'
-import type { Extractor } from '../../core/scanning/extractor.js'
-import type { FormatScanning } from '../../core/scanning/format-scanning.js'
-import { compareApk, compareDpkg, compareRpm } from '../../core/scanning/versions/index.js'
+import { compareApk, compareDpkg, compareRpm, type Ecosystem, type Extractor, type FormatScanning, purlVersion } from '../../core/index.js'
 import { extractOciManifest, resolveImageFile } from './image-components.js'
 
 /** Debian and Ubuntu (dpkg): purl-spec's `deb` type with the release as `distro`; Xray's `deb://<distro>:<release>:<name>:<version>`. */

@@ -1,6 +1,4 @@
-import type { Authorizer } from '../../core/auth/authorizer.js'
-import type { Action, Principal } from '../../core/auth/principal.js'
-import type { RegistryAccess, RegistryTokenService } from '../../core/auth/registry-tokens.js'
+import type { Action, Authorizer, Principal, RegistryAccess, RegistryTokenService } from '../../core/index.js'
 import { OciError } from './errors.js'
 import { parseName, type RegistryBase } from './names.js'
 
@@ -54,6 +52,7 @@ export async function issueToken(
   base: RegistryBase,
   service: string,
   scopes: readonly RequestedScope[],
+  expirySecs: number,
 ): Promise<TokenResponse> {
   const access: RegistryAccess[] = []
   for (const scope of scopes) {
@@ -83,7 +82,7 @@ export async function issueToken(
     principal.kind === 'user' ? principal.name : undefined,
     service,
     access,
-    principal.kind === 'user' ? { accessTokenId: principal.tokenId, notAfter: principal.expiresAt } : {},
+    principal.kind === 'user' ? { accessTokenId: principal.tokenId, notAfter: principal.expiresAt, expirySecs } : { expirySecs },
   )
   return {
     token: issued.token,

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import yauzl from 'yauzl'
-import type { BlobStore } from '../../core/blobs/blob-store.js'
+import type { BlobStore } from '../../core/index.js'
 
 /** A forward gap up to this is read through rather than answered by a new read of the blob. */
 const MAX_SKIP_BYTES = 1024 * 1024

@@ -1,10 +1,6 @@
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { ScanFailure, type Component, type ExtractionLimits } from '../../core/scanning/components.js'
-import type { ExtractionContext } from '../../core/scanning/extractor.js'
-import { readCapped, spoolCapped, UnpackBudget } from '../../core/scanning/extractors/archive-limits.js'
-import { walkTar } from '../../core/scanning/extractors/tar-walk.js'
-import { walkZip } from '../../core/scanning/extractors/zip-walk.js'
+import { type Component, type ExtractionContext, type ExtractionLimits, readCapped, ScanFailure, spoolCapped, UnpackBudget, walkTar, walkZip } from '../../core/index.js'
 import { parseCoreMetadata } from './core-metadata.js'
 import { normalizeName } from './names.js'
 

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { drainBeforeAnswer } from '../../http/drain.js'
-import { normalizeError } from '../../http/errors.js'
+import { drainBeforeAnswer, normalizeError } from '../../http/index.js'
 
 /** Longest status line reason sent (the whole message is in the body too). */
 const MAX_REASON = 300

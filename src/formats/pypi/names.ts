@@ -1,5 +1,5 @@
 import { clean as cleanVersion } from '@renovatebot/pep440'
-import { TroveError } from '../../core/errors.js'
+import { TroveError } from '../../core/index.js'
 
 /** PEP 508 project names: letters, digits, `.`, `_`, `-`; starting and ending with a letter or digit. */
 const PROJECT_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i

@@ -1,4 +1,4 @@
-import type { ArtifactService } from '../../core/artifacts/artifact-service.js'
+import type { ArtifactService } from '../../core/index.js'
 import { isDistributionFilename } from './names.js'
 
 /**

@@ -1,13 +1,8 @@
 import { createHash } from 'node:crypto'
 import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { principalName } from '../../core/auth/principal.js'
-import { TroveError, notFound } from '../../core/errors.js'
-import type { Repository } from '../../core/repositories/repository-service.js'
-import type { CoreServices } from '../../core/services.js'
-import { refusal, type AccessGuard } from '../../http/access.js'
-import { matchesEtag } from '../../http/ranges.js'
-import { sendFile } from '../../http/send.js'
+import { type FormatContext, notFound, principalName, type Repository, TroveError } from '../../core/index.js'
+import { type AccessGuard, matchesEtag, refusal, sendFile } from '../../http/index.js'
 import { sendPypiError } from './errors.js'
 import { isValidProjectName, normalizeName } from './names.js'
 import { PypiStore } from './pypi-store.js'
@@ -32,7 +27,7 @@ type ProjectParams = { Params: { repo: string; project: string } }
  * the legacy upload API twine posts to at `/artifactory/api/pypi/<repo>`. Its error handler
  * answers PyPI's way (see errors.ts) for everything below the prefix.
  */
-export async function pypiRoutes(app: FastifyInstance, services: CoreServices): Promise<void> {
+export async function pypiRoutes(app: FastifyInstance, services: FormatContext): Promise<void> {
   const { repositories, artifacts, authorizer } = services
   const store = new PypiStore(services.artifacts)
   const resolver = new PypiResolver(repositories, artifacts, services.remote, store, services.resolution)

@@ -1,7 +1,4 @@
-import { purlVersion, type Ecosystem } from '../../core/scanning/ecosystem.js'
-import type { Extractor, InstalledPackageReader } from '../../core/scanning/extractor.js'
-import { readCapped } from '../../core/scanning/extractors/archive-limits.js'
-import type { FormatScanning } from '../../core/scanning/format-scanning.js'
+import { type Ecosystem, type Extractor, type FormatScanning, type InstalledPackageReader, purlVersion, readCapped } from '../../core/index.js'
 import { componentsOfMetadata, extractSdist, extractWheel } from './distribution-components.js'
 import { normalizeName } from './names.js'
 import { comparePep440 } from './pep440.js'

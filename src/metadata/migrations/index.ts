@@ -2,11 +2,8 @@ import type { Migration, MigrationProvider } from 'kysely'
 import type { MetadataEngine } from '../database.js'
 import { initial } from './001-initial.js'
 import { jobs } from './002-jobs.js'
-import { oci } from './003-oci.js'
-import { npm } from './004-npm.js'
 import { remote } from './005-remote.js'
 import { vulndb } from './006-vulndb.js'
-import { helm } from './007-helm.js'
 import { access } from './008-access.js'
 import { sso } from './009-sso.js'
 import { scanPolicies } from './010-scan-policies.js'
@@ -14,16 +11,20 @@ import { tokenBounds } from './011-token-bounds.js'
 import { scansPerRepository } from './012-scans-per-repository.js'
 import { storageLifecycle } from './013-storage-lifecycle.js'
 
-/** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
-function migrations(engine: MetadataEngine): Record<string, Migration> {
+/** Migrations keyed by name; a format declares its own (`Format.migrations`). */
+export type Migrations = Readonly<Record<string, Migration>>
+
+/**
+ * The core's migrations. Names sort lexically; never rename or edit a landed one. The formats'
+ * tables are theirs: 003-oci, 004-npm and 007-helm live in their formats' folders, under the
+ * same names, so databases that recorded them keep them.
+ */
+function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
   return {
     '001-initial': initial(engine),
     '002-jobs': jobs,
-    '003-oci': oci,
-    '004-npm': npm,
     '005-remote': remote,
     '006-vulndb': vulndb,
-    '007-helm': helm,
     '008-access': access,
     '009-sso': sso,
     '010-scan-policies': scanPolicies,
@@ -33,6 +34,25 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
   }
 }
 
-export function migrationProvider(engine: MetadataEngine): MigrationProvider {
-  return { getMigrations: async () => migrations(engine) }
+/**
+ * The core's migrations and those of `owners` (the formats), in one set. A name declared twice
+ * (by two formats, or by a format and the core) is refused: one of them would never run.
+ */
+export function allMigrations(engine: MetadataEngine, owners: readonly { readonly id: string; readonly migrations?: Migrations | undefined }[] = []): Record<string, Migration> {
+  const all = coreMigrations(engine)
+  const ownerOf = new Map(Object.keys(all).map((name) => [name, 'the core']))
+  for (const owner of owners) {
+    for (const [name, migration] of Object.entries(owner.migrations ?? {})) {
+      const other = ownerOf.get(name)
+      if (other !== undefined) throw new Error(`the migration '${name}' is declared by ${other} and by the format '${owner.id}'`)
+      ownerOf.set(name, `the format '${owner.id}'`)
+      all[name] = migration
+    }
+  }
+  return all
+}
+
+export function migrationProvider(engine: MetadataEngine, owners: Parameters<typeof allMigrations>[1] = []): MigrationProvider {
+  const migrations = allMigrations(engine, owners)
+  return { getMigrations: async () => migrations }
 }
