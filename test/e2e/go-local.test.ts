@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireClients } from '../helpers/clients.js'
-import { GoMachine, appProject, libraryFiles, moduleZip, runProgram } from '../helpers/go.js'
+import { GoMachine, appProject, libraryFiles, publishVersion, runProgram } from '../helpers/go.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { startTlsFront, type TlsFront } from '../helpers/tls-front.js'
 import { Client, createUser, grant } from './generic-support.js'
@@ -18,16 +18,6 @@ const hasGo = await requireClients('the Go local and virtual suite', ['go'])
 
 const USER = 'gopher'
 const PASSWORD = 'gopher-password-1'
-
-/** What `jf go-publish` uploads for one version: the zip, the go.mod, the info. */
-export async function publishVersion(client: Client, repo: string, module: string, version: string, files: Record<string, string>): Promise<void> {
-  const base = `/artifactory/api/go/${repo}/${module}/@v/${version}`
-  const zip = await moduleZip(module, version, files)
-  for (const [ext, body] of [['zip', zip], ['mod', files['go.mod']!], ['info', JSON.stringify({ Version: version, Time: '2026-12-07T10:00:00Z' })]] as const) {
-    const response = await client.put(`${base}.${ext};go.source=test`, { body, headers: { 'x-go-module-content': Buffer.from(files['go.mod']!).toString('base64') } })
-    expect(response.status, `${ext}: ${response.text}`).toBe(201)
-  }
-}
 
 describe.skipIf(!hasGo)('Go local and virtual repositories with the go command', () => {
   let server: TestServer

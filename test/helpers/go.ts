@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { expect } from 'vitest'
 import yazl from 'yazl'
 
 export interface GoRun {
@@ -16,16 +17,51 @@ export interface GoRun {
   readonly output: string
 }
 
-/** A module zip of `files` (paths inside the module), as a proxy serves it; `raw` entries are written as named (for hostile zips). */
-export function moduleZip(module: string, version: string, files: Readonly<Record<string, string | Buffer>>, raw: Readonly<Record<string, string | Buffer>> = {}): Promise<Buffer> {
+/**
+ * A module zip of `files` (paths inside the module), as a proxy serves it. `raw` entries are
+ * written under exactly the names given, hostile ones included (`../x`, `/etc/x`): yazl refuses
+ * such names, so they are written under a harmless name of the same length, patched afterwards
+ * in the local header and the central directory (a zip's CRC covers the data, not the name).
+ */
+export async function moduleZip(module: string, version: string, files: Readonly<Record<string, string | Buffer>>, raw: Readonly<Record<string, string | Buffer>> = {}): Promise<Buffer> {
   const zip = new yazl.ZipFile()
   for (const [path, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), `${module}@${version}/${path}`, { mtime: new Date(0) })
-  for (const [path, content] of Object.entries(raw)) zip.addBuffer(Buffer.from(content), path, { mtime: new Date(0) })
+  const patches: [string, string][] = []
+  for (const [path, content] of Object.entries(raw)) {
+    const harmless = path.replace(/^\//, '_').replace(/(^|\/)\.\.(?=\/|$)/g, '$1__').replace(/\/\//g, '/_')
+    patches.push([harmless, path])
+    zip.addBuffer(Buffer.from(content), harmless, { mtime: new Date(0) })
+  }
   zip.end()
-  return new Promise((resolve, reject) => {
+  let bytes = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
     zip.outputStream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject)
   })
+  for (const [harmless, path] of patches) {
+    if (harmless === path) continue
+    bytes = Buffer.from(bytes.toString('latin1').split(harmless).join(path), 'latin1')
+  }
+  return bytes
+}
+
+/** What uploads a file: the tests' HTTP client. */
+export interface Uploader {
+  put(path: string, options: { body: Buffer | string; headers?: Record<string, string> }): Promise<{ status: number; text: string }>
+}
+
+/**
+ * Publishes a module version as `jf go-publish` does: a PUT each of the zip, the go.mod and the
+ * info under `/artifactory/api/go/<repo>/<module>/@v/<version>`, with a matrix parameter (kept as
+ * a property) and the go.mod in `X-GO-MODULE-CONTENT`. Expects 201 for each.
+ */
+export async function publishVersion(client: Uploader, repo: string, module: string, version: string, files: Record<string, string>): Promise<void> {
+  const base = `/artifactory/api/go/${repo}/${module}/@v/${version}`
+  const zip = await moduleZip(module, version, files)
+  const info = JSON.stringify({ Version: version, Time: '2026-12-07T10:00:00Z' })
+  for (const [ext, body] of [['zip', zip], ['mod', files['go.mod']!], ['info', info]] as const) {
+    const response = await client.put(`${base}.${ext};go.source=test`, { body, headers: { 'x-go-module-content': Buffer.from(files['go.mod']!).toString('base64') } })
+    expect(response.status, `${ext}: ${response.text}`).toBe(201)
+  }
 }
 
 /** A library module: its go.mod and one Go file with a function `Hello` returning `greeting`. */

@@ -65,7 +65,7 @@ export async function goRoutes(app: FastifyInstance, services: CoreServices, res
   }
   const deployAccess = async (request: FastifyRequest, guard: AccessGuard) => {
     const { repoKey, path } = parsed(request)
-    await guard.require(request.principal, 'deploy', repoKey, accessPath(parseProxyPath(path)))
+    await guard.require(request.principal, 'deploy', repoKey, accessPath(uploadPath(path)))
   }
 
   const read = async (request: FastifyRequest<FileParams>, reply: FastifyReply) => {
@@ -100,8 +100,7 @@ export async function goRoutes(app: FastifyInstance, services: CoreServices, res
 
   app.put<FileParams>('/:repo/*', { config: { access: deployAccess } }, async (request, reply) => {
     const { repoKey, path, matrix } = parsed(request)
-    const proxy = parseProxyPath(path)
-    if (proxy.kind !== 'file') throw new TroveError('BAD_REQUEST', `publish a module version's files: PUT <module>/@v/<version>.zip, .mod and .info (not ${path})`)
+    const proxy = uploadPath(path)
     const requested = await goRepository(repoKey)
     const repository = await resolver.deploymentTarget(requested)
     const target = accessPath(proxy)
@@ -120,6 +119,18 @@ export async function goRoutes(app: FastifyInstance, services: CoreServices, res
     request.log.info({ repo: repository.key, path: asset.path, size: asset.size, sha256: asset.sha256, isNew }, isNew ? 'go module file published' : 'go module file already published with these bytes')
     return reply.status(201).send(deployBody(baseUrlOf(request, services.config.baseUrl), asset))
   })
+}
+
+/** What an upload names: a module version's file, else BAD_REQUEST (a GET of such a path is a 404, an upload of it a mistake). */
+function uploadPath(path: string): Extract<ProxyRequest, { kind: 'file' }> {
+  let proxy: ProxyRequest
+  try {
+    proxy = parseProxyPath(path)
+  } catch (err) {
+    throw new TroveError('BAD_REQUEST', `cannot publish '${path}': ${(err as Error).message}`)
+  }
+  if (proxy.kind !== 'file') throw new TroveError('BAD_REQUEST', `publish a module version's files: PUT <module>/@v/<version>.zip, .mod and .info (not ${path})`)
+  return proxy
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
