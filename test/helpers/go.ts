@@ -81,6 +81,11 @@ export class GoMachine {
     private readonly baseEnv: NodeJS.ProcessEnv,
   ) {}
 
+  /** This machine's environment, for running other programs (a shell running snippets) on it. */
+  get env(): NodeJS.ProcessEnv {
+    return { ...this.baseEnv }
+  }
+
   static async create(name: string): Promise<GoMachine> {
     const root = await mkdtemp(join(tmpdir(), `trove-go-${name}-`))
     const home = join(root, 'home')

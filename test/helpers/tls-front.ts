@@ -20,7 +20,8 @@ export interface TlsFront {
   close(): Promise<void>
 }
 
-export async function startTlsFront(target: string): Promise<TlsFront> {
+/** `target`: the server's URL, or a function giving it at each request (for a server started after its front, whose baseUrl is the front). */
+export async function startTlsFront(target: string | (() => string)): Promise<TlsFront> {
   const dir = await mkdtemp(join(tmpdir(), 'trove-tls-'))
   const certFile = join(dir, 'cert.pem')
   const keyFile = join(dir, 'key.pem')
@@ -31,9 +32,9 @@ export async function startTlsFront(target: string): Promise<TlsFront> {
       (err) => (err ? reject(err) : resolve()),
     ),
   )
-  const upstream = new URL(target)
   const sockets = new Set<Socket>()
   const server = https.createServer({ cert: await readFile(certFile), key: await readFile(keyFile) }, (request, response) => {
+    const upstream = new URL(typeof target === 'string' ? target : target())
     const forwarded = http.request(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: { ...request.headers, host: upstream.host, 'x-forwarded-proto': 'https' } },
       (answer) => {
