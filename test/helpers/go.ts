@@ -73,6 +73,8 @@ export function libraryFiles(module: string, greeting: string, requires: readonl
   }
 }
 
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']
+
 /** A machine with the go command and its own folders; `close()` removes them. */
 export class GoMachine {
   private constructor(
@@ -91,7 +93,8 @@ export class GoMachine {
     const home = join(root, 'home')
     await mkdir(home, { recursive: true })
     const env: NodeJS.ProcessEnv = {}
-    for (const key of ['PATH', 'LANG', 'TMPDIR']) if (process.env[key] !== undefined) env[key] = process.env[key]
+    // The proxy settings too: under .ci/run they point at a closed port, so go reaching past 127.0.0.1 fails.
+    for (const key of ['PATH', 'LANG', 'TMPDIR', ...PROXY_VARIABLES]) if (process.env[key] !== undefined) env[key] = process.env[key]
     Object.assign(env, {
       HOME: home,
       GOPATH: join(root, 'gopath'),
