@@ -16,6 +16,7 @@ const S3_SUITES = [
   'test/conformance/npm/clients.test.ts',
   'test/conformance/pypi/local.test.ts',
   'test/conformance/maven/mvn.test.ts',
+  'test/e2e/go-local.test.ts',
   'test/e2e/crash.test.ts',
   'test/e2e/storage-info.test.ts',
 ]
