@@ -76,7 +76,13 @@ describe.skipIf(!hasGo)('Go local and virtual repositories with the go command',
     expect(build.code, build.output).toBe(0)
     expect(await runProgram(`${app}/app`)).toBe('hello from v1.0.0\n')
 
-    // 3. A new version: go get @latest finds it and the build uses it.
+    // 3. What Trove does not have: go shows the status and Trove's text.
+    const missing = await machine.go(['mod', 'download', 'example.com/greet@v1.9.0'], app, goEnv('go-local'))
+    expect(missing.code).not.toBe(0)
+    expect(missing.output).toMatch(/404 Not Found/)
+    expect(missing.output).toMatch(/server response: example\.com\/greet@v1\.9\.0 \(info\) is not in 'go-local'/)
+
+    // 4. A new version: go get @latest finds it and the build uses it.
     await publishVersion(dev, 'go-local', 'example.com/greet', 'v1.1.0', libraryFiles('example.com/greet', 'hello from v1.1.0'))
     const get = await machine.go(['get', 'example.com/greet@latest'], app, goEnv('go-local'))
     expect(get.code, get.output).toBe(0)

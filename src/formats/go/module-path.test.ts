@@ -33,7 +33,7 @@ describe('module paths on the wire', () => {
     expect(parseProxyPath('example.com/!acme/lib/@v/list')).toEqual({ kind: 'list', module: 'example.com/Acme/lib', escaped: 'example.com/!acme/lib' })
     expect(parseProxyPath('example.com/lib/@latest')).toMatchObject({ kind: 'latest', module: 'example.com/lib' })
     expect(parseProxyPath('example.com/lib/@v/v1.0.0-!r!c1.zip')).toMatchObject({ kind: 'file', version: 'v1.0.0-RC1', ext: 'zip' })
-    // jf go-publish writes the module path as it is: read too, stored encoded.
+    // A module path as written (upper case) is read too, and stored encoded.
     expect(parseProxyPath('example.com/Acme/lib/@v/v1.0.0.mod')).toMatchObject({ module: 'example.com/Acme/lib', escaped: 'example.com/!acme/lib' })
     expect(filePath('example.com/!acme/lib', 'v1.0.0-RC1', 'zip')).toBe('example.com/!acme/lib/@v/v1.0.0-!r!c1.zip')
     for (const bad of ['example.com/lib/@v/1.0.0.zip', 'example.com/lib/@v/v1.0.0.tar', 'example.com/lib', 'lib/@v/list', 'example.com/lib/@v/latest.info']) {

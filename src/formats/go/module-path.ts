@@ -82,7 +82,7 @@ export function parseProxyPath(rest: string): ProxyRequest {
 }
 
 function modulePart(escaped: string): { module: string; escaped: string } {
-  // jf go-publish sends the module path as written (upper case included): either spelling is read.
+  // An uploader may send the module path as written, upper case included (jf go-publish builds its URL from the module id): either spelling is read.
   const module = /[A-Z]/.test(escaped) ? escaped : unescapePath(escaped)
   const problem = module === undefined ? `'${escaped}' is not a case-encoded module path` : modulePathProblem(module)
   if (problem !== undefined) throw notFound(`invalid module path: ${problem}`)

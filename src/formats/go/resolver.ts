@@ -77,7 +77,7 @@ export class GoResolver {
       const asset = await this.artifacts.getAsset(member.key, path)
       if (asset) return { kind: 'file', served: { kind: 'file', repository: member, asset } } as const
       if (ext !== 'info') return undefined
-      // jf go-publish of old and other uploaders send no .info: it is made from the zip's upload time.
+      // Older jf go-publish and other uploaders send no .info: it is made from the zip's upload time.
       const zip = await this.artifacts.getAsset(member.key, filePath(ref.escaped, version, 'zip'))
       return zip ? ({ kind: 'generated', repository: member, body: infoOf(version, zip), contentType: 'application/json' } as const) : undefined
     })
