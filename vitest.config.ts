@@ -18,6 +18,7 @@ const S3_SUITES = [
   'test/conformance/maven/mvn.test.ts',
   'test/e2e/helm-local.test.ts',
   'test/conformance/helm/oci-chart.test.ts',
+  'test/e2e/go-local.test.ts',
   'test/e2e/crash.test.ts',
   'test/e2e/storage-info.test.ts',
 ]

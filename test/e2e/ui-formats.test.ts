@@ -46,7 +46,7 @@ describe('formats and Set Me Up for the console', () => {
         id: format.id,
         title: format.title,
         kinds: [...format.kinds],
-        settings: [],
+        settings: (format.settings ?? []).map(({ schema: _schema, ...setting }) => JSON.parse(JSON.stringify(setting))),
         console: JSON.parse(JSON.stringify(format.console)),
       })
     }

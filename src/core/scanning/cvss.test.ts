@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { cvssRating, cvssV3BaseScore } from './cvss.js'
-import { scanningRegistryWithGo } from '../../../test/helpers/scanning-registry.js'
+import { FORMATS } from '../../formats/index.js'
+import { ScanningRegistry } from './scanning-registry.js'
 import { assessSeverity, parseSeverityLevel } from './reports.js'
 
 describe('CVSS v3 base scores', () => {
@@ -60,7 +61,7 @@ describe('severity of a vulnerability', () => {
 })
 
 describe('package URLs', () => {
-  const ecosystems = scanningRegistryWithGo()
+  const ecosystems = new ScanningRegistry(FORMATS)
   it.each([
     [{ ecosystem: 'npm', name: 'lodash', version: '4.17.15' }, 'pkg:npm/lodash@4.17.15'],
     [{ ecosystem: 'npm', name: '@babel/core', version: '7.0.0' }, 'pkg:npm/%40babel/core@7.0.0'],

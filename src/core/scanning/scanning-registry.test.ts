@@ -52,7 +52,7 @@ describe('scanning registry', () => {
     expect(() => new ScanningRegistry([FAKE_FORMAT, fakeTwice])).toThrow("the extractor 'fake-list' is declared by the formats 'fake' and 'fake-2'")
     expect(() => new ScanningRegistry([{ id: 'x', scanning: { ecosystems: [{ osv: 'Debian:12', compare: compareSemver }] } }])).toThrow(/release suffix/)
     // Trove's own formats declare each ecosystem and extractor once.
-    expect(new ScanningRegistry(FORMATS).extractors.map((e) => e.format)).toEqual(['npm', 'oci', 'pypi-wheel', 'pypi-sdist', 'maven-archive', 'maven-pom'])
+    expect(new ScanningRegistry(FORMATS).extractors.map((e) => e.format)).toEqual(['npm', 'oci', 'pypi-wheel', 'pypi-sdist', 'maven-archive', 'maven-pom', 'go-module'])
   })
 
   it('answers from the declarations: names, orderings, purls, Xray ids and types', () => {
@@ -62,7 +62,8 @@ describe('scanning registry', () => {
     expect(registry.normalizeName('Fake:1', 'widget')).toBe('WIDGET')
     expect(registry.normalizeName('Undeclared', 'Widget')).toBe('Widget')
     expect(registry.comparator('Fake:7')!('9', '10')).toBeLessThan(0)
-    expect(registry.comparator('Go')).toBeUndefined() // no format declares Go yet
+    expect(registry.comparator('Go')!('v1.10.0', '1.9.0')).toBeGreaterThan(0) // the Go format's order, with or without the v
+    expect(registry.comparator('Undeclared')).toBeUndefined()
     expect(registry.purl({ ecosystem: 'Fake:1', name: 'w', version: '2' })).toBe('pkg:fake/w@2?release=1')
     expect(registry.purl({ ecosystem: 'Undeclared', name: 'w', version: '2' })).toBeUndefined()
     expect(registry.xrayComponentId({ ecosystem: 'Maven', name: 'g:a', version: '1' })).toBe('gav://g:a:1')

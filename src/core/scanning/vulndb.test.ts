@@ -7,12 +7,13 @@ import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createCoreFixture, type CoreFixture } from '../../../test/helpers/core.js'
 import { metadataBackends } from '../../../test/helpers/postgres.js'
-import { scanningRegistryWithGo } from '../../../test/helpers/scanning-registry.js'
+import { FORMATS } from '../../formats/index.js'
+import { ScanningRegistry } from './scanning-registry.js'
 import { VulnerabilityDatabase } from './vulndb.js'
 
 const OSV = join(import.meta.dirname, '../../../test/fixtures/osv')
-/** Names and orderings as Trove's formats declare them, and Go's (the fixtures hold Go advisories). */
-const ECOSYSTEMS = scanningRegistryWithGo()
+/** Names and orderings as Trove's formats declare them (the fixtures hold Go advisories: the Go format declares Go). */
+const ECOSYSTEMS = new ScanningRegistry(FORMATS)
 
 interface Row {
   readonly n: string
