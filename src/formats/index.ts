@@ -1,4 +1,5 @@
 import type { Format } from './format.js'
+import { cargoFormat } from './cargo/index.js'
 import { genericFormat } from './generic/index.js'
 import { helmFormat } from './helm/index.js'
 import { mavenFormat } from './maven/index.js'
@@ -7,4 +8,4 @@ import { ociFormat } from './oci/index.js'
 import { pypiFormat } from './pypi/index.js'
 
 /** Every format Trove serves. */
-export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat]
+export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, cargoFormat]
