@@ -65,10 +65,12 @@ export class CargoSandbox {
   private async writeConfig(): Promise<void> {
     const lines: string[] = []
     for (const r of this.registries) lines.push(`[registries.${r.name}]`, `index = "sparse+${r.indexUrl}"`, '')
-    // Never the public registry: the default source is Trove, or a registry that does not exist.
+    // Never the public registry: the default source is replaced by a Trove registry (cargo takes a
+    // registry's name in replace-with), or by one that does not exist.
     const mirror = this.mirror ?? { name: 'nowhere', indexUrl: 'http://127.0.0.1:9/nowhere/' }
-    if (!this.registries.some((r) => r.name === mirror.name)) lines.push(`[registries.${mirror.name}]`, `index = "sparse+${mirror.indexUrl}"`, '')
-    lines.push('[source.crates-io]', `replace-with = "${mirror.name}-source"`, '', `[source.${mirror.name}-source]`, `registry = "sparse+${mirror.indexUrl}"`, '')
+    const named = this.registries.find((r) => r.indexUrl === mirror.indexUrl)
+    if (!named) lines.push(`[registries.${mirror.name}]`, `index = "sparse+${mirror.indexUrl}"`, '')
+    lines.push('[source.crates-io]', `replace-with = "${named?.name ?? mirror.name}"`, '')
     lines.push('[registry]', 'global-credential-providers = ["cargo:token"]', '', '[net]', 'retry = 0', '', '[term]', 'color = "never"', '')
     await writeFile(join(this.cargoHome, 'config.toml'), lines.join('\n'))
   }

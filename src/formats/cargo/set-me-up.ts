@@ -14,7 +14,7 @@ export function cargoSetMeUp(context: SetupContext): Snippet[] {
     '[registries.trove]',
     `index = "${index}"`,
     'credential-provider = ["cargo:token"]',
-    ...(isMirror ? ['', '# Every crate of the default registry comes through Trove.', '[source.crates-io]', 'replace-with = "trove-mirror"', '', '[source.trove-mirror]', `registry = "${index}"`] : []),
+    ...(isMirror ? ['', '# Every crate of the default registry comes through Trove.', '[source.crates-io]', 'replace-with = "trove"'] : []),
     '',
     '[registry]',
     'global-credential-providers = ["cargo:token"]',
@@ -34,7 +34,7 @@ export function cargoSetMeUp(context: SetupContext): Snippet[] {
       title: '.cargo/credentials.toml',
       description: 'The token cargo sends (or set CARGO_REGISTRIES_TROVE_TOKEN).',
       file: '.cargo/credentials.toml',
-      text: ['[registries.trove]', `token = "${target.secret}"`, ...(isMirror ? ['', '[registries.trove-mirror]', `token = "${target.secret}"`] : [])].join('\n'),
+      text: ['[registries.trove]', `token = "${target.secret}"`].join('\n'),
     },
     {
       id: 'cargo-dependency',
