@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { principalName } from '../../core/auth/principal.js'
 import { TroveError } from '../../core/errors.js'
@@ -32,8 +33,19 @@ export class CargoPublisher {
   ) {}
 
   async publish(repository: Repository, request: FastifyRequest): Promise<IndexLine> {
+    const body = uploadBody(request)
+    try {
+      return await this.publishBody(repository, request, body)
+    } catch (err) {
+      // Lets go of the request, so that the error handler can drain what is left of it.
+      body.destroy()
+      throw err
+    }
+  }
+
+  private async publishBody(repository: Repository, request: FastifyRequest, body: Readable): Promise<IndexLine> {
     const { artifacts, blobs, authorizer } = this.services
-    const reader = new PublishBodyReader(uploadBody(request))
+    const reader = new PublishBodyReader(body)
     const metadata = readPublishMetadata(await reader.metadata(MAX_METADATA_BYTES))
     const path = cratePath(metadata.name, metadata.vers)
     if (!(await authorizer.can(request.principal, 'deploy', repository.key, path))) {
