@@ -87,4 +87,23 @@ describe.skipIf(!hasCargo).each(backends)('cargo against a local repository (%s)
     const fetched = await cargo.run(['fetch'], app)
     expect(fetched.code, fetched.stderr).toBe(0)
   })
+
+  it('takes the token raw (as cargo sends it) or as Bearer; refuses a bad one with the reason', async () => {
+    const path = '/artifactory/api/cargo/acme-crates/index/config.json'
+    expect((await call('GET', path, { headers: { authorization: `Bearer ${token}` }, auth: null })).status).toBe(200)
+    const bad = await call('GET', path, { headers: { authorization: `${token}x` }, auth: null })
+    expect(bad.status).toBe(401)
+    expect(((await bad.json()) as { errors: { detail: string }[] }).errors[0]!.detail).toBeTruthy()
+  })
+
+  it('cargo owner: lists who published the crate; changes are refused, saying owners are Trove permissions', async () => {
+    const lib = await cargo.writeCrate('owned', '0.1.0')
+    expect((await cargo.run(['publish', '--registry', 'trove', '--no-verify', '--allow-dirty'], lib)).code).toBe(0)
+    const list = await cargo.run(['owner', '--registry', 'trove', '--list', 'owned'], lib)
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toContain('dev')
+    const add = await cargo.run(['owner', '--registry', 'trove', '--add', 'someone', 'owned'], lib)
+    expect(add.code).not.toBe(0)
+    expect(add.stderr).toContain('crate owners are Trove permissions')
+  })
 })

@@ -120,6 +120,11 @@ describe.skipIf(!hasCargo).each(backends)('what a Cargo repository refuses (%s)'
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toMatch(/403/)
     await expectNothingStored('acme-crates', 'intruder', 'in/tr/intruder')
+    // Nor may they read it: cargo fetch of a crate of the project fails on the index.
+    const app = await cargo.writeApp('intruder-app', [{ name: 'once', version: '1', registry: 'trove' }], 'fn main() {}\n')
+    const fetched = await cargo.run(['fetch'], app)
+    expect(fetched.code).not.toBe(0)
+    expect(fetched.stderr).toMatch(/403/)
   })
 
   it('a project over its quota: cargo publish is refused (413), nothing stored', async () => {
