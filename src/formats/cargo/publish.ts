@@ -13,7 +13,7 @@ import { indexLineOf, linePieces, readPublishMetadata, type IndexLine } from './
 import { cratePath, withoutBuild } from './names.js'
 import { PublishBodyReader } from './publish-body.js'
 
-/** The publish JSON at most (crates.io's own limit is far below). */
+/** The publish JSON at most (the public registry's own limit is far below). */
 export const MAX_METADATA_BYTES = 8 * 1024 * 1024
 /** A `.crate` at most. */
 export const MAX_CRATE_BYTES = 256 * 1024 * 1024
