@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiClient, type ApiCall } from '../../e2e/admin-http.js'
 import { CargoSandbox, cargoIndexUrl, type CargoRegistry } from '../../helpers/cargo.js'
+import { crateOf, publishBody, publishJson } from '../../helpers/crates.js'
 import { requireClients } from '../../helpers/clients.js'
 import { metadataBackends } from '../../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
@@ -111,6 +112,26 @@ describe.skipIf(!hasCargo).each(backends)('cargo through remote and virtual repo
     const direct = await call('GET', '/artifactory/api/cargo/crates/api/v1/crates/shared-name/9.0.0/download')
     expect(direct.status).toBe(404)
     expect(await direct.json()).toEqual({ errors: [{ detail: expect.any(String) }] })
+  })
+
+  it('virtual without the guard: the lines of one crate merged from its members, the first member winning a version', async () => {
+    await createRepo(call, 'crates-open', { rclass: 'virtual', repositories: ['crates-local', 'crates-remote'], dependencyConfusionGuard: false })
+    for (const version of ['0.9.0', '1.0.0']) {
+      const body = publishBody(publishJson('upstream-lib', version), crateOf('upstream-lib', version))
+      const published = await fetch(`${server.url}/artifactory/api/cargo/crates-local/api/v1/crates/new`, { method: 'PUT', headers: { authorization: token }, body })
+      expect(published.status, await published.text()).toBe(200)
+    }
+    const linesOf = async (repo: string) =>
+      ((await (await call('GET', `/artifactory/api/cargo/${repo}/index/up/st/upstream-lib`)).text()).trim().split('\n').map((l) => JSON.parse(l) as { vers: string; cksum: string }))
+    const local = await linesOf('crates-local')
+    const remote = await linesOf('crates-remote')
+    const merged = await linesOf('crates-open')
+    expect(merged.map((l) => l.vers)).toEqual(['0.9.0', '1.0.0', '1.1.0'])
+    expect(merged[1]!.cksum).toBe(local.find((l) => l.vers === '1.0.0')!.cksum)
+    expect(merged[1]!.cksum).not.toBe(remote.find((l) => l.vers === '1.0.0')!.cksum)
+    expect(merged[2]).toEqual(remote.find((l) => l.vers === '1.1.0'))
+    // With the guard (the default), the local crate hides the upstream one of the same name.
+    expect((await linesOf('crates')).map((l) => l.vers)).toEqual(['0.9.0', '1.0.0'])
   })
 
   it('remote, upstream stopped: a fresh cargo still builds from the cache (stale index, cached crate)', async () => {
