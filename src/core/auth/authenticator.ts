@@ -7,8 +7,9 @@ import { TroveError, unauthorized } from '../errors.js'
 
 /**
  * Turns an `Authorization` header into a {@link Principal}: HTTP Basic with a password or an
- * access token as the password, `Bearer <token>`, or a bare access token (cargo). No header means anonymous; a header with
- * bad credentials is an error (clients must learn their credentials are wrong, not get less).
+ * access token as the password, `Bearer <token>`, or a bare access token (as cargo sends it). No
+ * header means anonymous; a header with bad credentials is an error (clients must learn their
+ * credentials are wrong, not get less).
  */
 export class Authenticator {
   constructor(
