@@ -106,4 +106,15 @@ describe.skipIf(!hasCargo).each(backends)('cargo against a local repository (%s)
     expect(add.code).not.toBe(0)
     expect(add.stderr).toContain('crate owners are Trove permissions')
   })
+
+  it('deleting a version\'s .crate (REST) takes it out of the index', async () => {
+    const cargoCall = (path: string) => call('GET', path, { headers: { authorization: token }, auth: null })
+    for (const version of ['1.0.0', '1.1.0']) {
+      expect((await cargo.run(['publish', '--registry', 'trove', '--no-verify', '--allow-dirty'], await cargo.writeCrate('short-lived', version))).code).toBe(0)
+    }
+    expect((await call('DELETE', '/artifactory/acme-crates/short-lived/short-lived-1.1.0.crate')).status).toBe(204)
+    const index = await cargoCall('/artifactory/api/cargo/acme-crates/index/sh/or/short-lived')
+    expect((await index.text()).trim().split('\n').map((l) => (JSON.parse(l) as { vers: string }).vers)).toEqual(['1.0.0'])
+    expect((await cargoCall('/artifactory/api/cargo/acme-crates/api/v1/crates/short-lived/1.1.0/download')).status).toBe(404)
+  })
 })

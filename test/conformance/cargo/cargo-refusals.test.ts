@@ -102,6 +102,13 @@ describe.skipIf(!hasCargo).each(backends)('what a Cargo repository refuses (%s)'
     await expectNothingStored('acme-crates', 'short', 'sh/or/short')
   })
 
+  it('a plain deploy of a .crate (no index line to give it): refused, nothing stored', async () => {
+    const response = await call('PUT', '/artifactory/acme-crates/plain/plain-1.0.0.crate', { body: crateOf('plain', '1.0.0') })
+    expect(response.status).toBe(400)
+    expect(await response.text()).toMatch(/publish crates with cargo publish/)
+    await expectNothingStored('acme-crates', 'plain', 'pl/ai/plain')
+  })
+
   it('cargo publish of a version already published (also with other build metadata): refused, the first stays', async () => {
     const cargo = await sandbox('acme-crates', devToken)
     const dir = await cargo.writeCrate('once', '1.0.0')
