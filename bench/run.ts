@@ -28,6 +28,9 @@
  * downloads (streamed, read cache warm, redirect time to first byte) and a 1 GiB upload against a
  * plain SDK multipart upload, see `s3.ts`.
  *
+ * cargo (issue 17): a sparse index file's requests/s against a static server, and `cargo fetch`
+ * through a warm Cargo remote against the upstream directly, see `cargo.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -37,6 +40,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
+import { cargoSuite } from './cargo.js'
 import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
@@ -71,7 +75,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'cargo'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -126,6 +130,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   pypi: pypiSuite,
   scanning: scanningSuite,
   s3: s3Suite,
+  cargo: cargoSuite,
 }
 
 /** The suites named on the command line, all of them when none is. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext, RemoteSource } from '../../core/artifacts/plain-layout.js'
 import { TroveError, isTroveError, notFound } from '../../core/errors.js'
@@ -23,11 +24,27 @@ export const PROPERTY = {
   yanked: 'cargo.yanked',
   /** The index line's JSON (without `yanked`), in numbered pieces (see index-line.ts). */
   line: 'cargo.index',
+  /** On a crate's folder: changes with every publish, yank, unyank and delete (what cached index files are checked against). */
+  revision: 'cargo.revision',
 } as const
 
 /** Largest upstream index file read (the largest public crates have a few MiB). */
 const MAX_UPSTREAM_INDEX_BYTES = 32 * 1024 * 1024
 const MAX_UPSTREAM_CONFIG_BYTES = 64 * 1024
+/** Rendered index files of local repositories kept in memory (the most recently used). */
+const RENDERED_KEPT = 2000
+/**
+ * How long a rendered index file is served on its folder's revision alone: the revision is written
+ * after each change commits, so a process that dies in between could leave another node's copy
+ * stale; past this age the file is built again whatever the revision says.
+ */
+const RENDERED_MAX_AGE_MS = 60_000
+
+interface RenderedIndex {
+  readonly revision: string
+  readonly body: string
+  readonly builtAt: number
+}
 
 /**
  * Cargo registries on the core's plain layout. Crates are assets (`<name>/<name>-<version>.crate`,
@@ -43,6 +60,9 @@ const MAX_UPSTREAM_CONFIG_BYTES = 64 * 1024
  * which always points at the repository they asked (see routes.ts).
  */
 export class CargoLayout implements PlainLayout {
+  /** `repo\0name` → the index file built at a revision of the crate's folder. */
+  private readonly rendered = new Map<string, RenderedIndex>()
+
   constructor(private readonly services: CoreServices) {}
 
   isMetadata(path: string): boolean {
@@ -57,9 +77,55 @@ export class CargoLayout implements PlainLayout {
       throw notFound(`'${path}' is not an index file of the sparse index`)
     }
     if (repository.rclass === 'remote') return undefined // the upstream's file, through the remote engine
-    const lines = repository.rclass === 'virtual' ? await this.virtualLines(repository, name, context) : await this.localLines(repository, name)
-    if (lines.length === 0) throw notFound(`crate '${name}' is not in '${repository.key}'`)
+    if (repository.rclass !== 'virtual') {
+      const built = await this.localIndexFile(repository, name)
+      return { body: built.body, contentType: INDEX_CONTENT_TYPE, modifiedAt: built.builtAt }
+    }
+    const lines = await this.virtualLines(repository, name, context)
     return { body: renderIndexFile(lines), contentType: INDEX_CONTENT_TYPE, modifiedAt: Date.now() }
+  }
+
+  /** After a delete through the plain layout: the crate's index file changes. */
+  async changed(repository: Repository, path: string): Promise<void> {
+    const folder = path.split('/')[0]!
+    if (repository.rclass === 'local' && folder !== '' && folder !== INDEX_FOLDER) await this.touch(repository, folder)
+  }
+
+  /**
+   * Gives a crate's folder a new revision, after a change to its versions has committed (and, by
+   * the publisher, before it too): cached index files of older revisions are built again, on
+   * every node. A folder that is gone (its last file deleted) needs none.
+   */
+  async touch(repository: Repository, name: string): Promise<void> {
+    const folder = crateFolder(name)
+    this.rendered.delete(`${repository.key}\0${folder}`)
+    try {
+      await this.services.artifacts.setProperties(repository, folder, new Map([[PROPERTY.revision, [randomUUID()]]]), false)
+    } catch (err) {
+      if (!isTroveError(err) || err.code !== 'NOT_FOUND') throw err
+    }
+  }
+
+  /** A local repository's index file of a crate: the cached one while its folder's revision is unchanged, else built. */
+  private async localIndexFile(repository: Repository, name: string): Promise<RenderedIndex> {
+    const folder = crateFolder(name)
+    const key = `${repository.key}\0${folder}`
+    const revision = (await this.services.artifacts.getProperties(repository.key, folder)).get(PROPERTY.revision)?.[0] ?? ''
+    const cached = this.rendered.get(key)
+    if (cached && revision !== '' && cached.revision === revision && Date.now() - cached.builtAt < RENDERED_MAX_AGE_MS) {
+      this.rendered.delete(key) // re-inserted last: the map is in order of use
+      this.rendered.set(key, cached)
+      return cached
+    }
+    const lines = await this.localLines(repository, name)
+    if (lines.length === 0) throw notFound(`crate '${name}' is not in '${repository.key}'`)
+    const built = { revision, body: renderIndexFile(lines), builtAt: Date.now() }
+    this.rendered.set(key, built)
+    for (const oldest of this.rendered.keys()) {
+      if (this.rendered.size <= RENDERED_KEPT) break
+      this.rendered.delete(oldest)
+    }
+    return built
   }
 
   async deploy({ repository, body }: PlainDeploy): Promise<PlainDeployOutcome> {

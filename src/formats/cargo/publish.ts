@@ -79,11 +79,15 @@ export class CargoPublisher {
       [PROPERTY.yanked, ['false']],
       [PROPERTY.line, linePieces(line)],
     ])
+    // The folder's revision changes before the commit (no node keeps an index file built before
+    // it under the old revision) and after it (none keeps one built in between).
+    await this.layout.touch(repository, metadata.name)
     await artifacts.applyChanges(
       repository,
       { put: [{ path, blob, contentType: CRATE_CONTENT_TYPE, properties }], mustNotExist: [path] },
       principalName(request.principal),
     )
+    await this.layout.touch(repository, metadata.name)
     return line
   }
 

@@ -113,6 +113,7 @@ export async function cargoRoutes(app: FastifyInstance, services: CoreServices, 
       throw notFound(`${request.params.name} ${request.params.version} is not in '${repository.key}'`)
     }
     await artifacts.setProperties(repository, path, new Map([[PROPERTY.yanked, [String(yanked)]]]), false)
+    await layout.touch(repository, request.params.name)
     request.log.info({ repo: repository.key, path, yanked, user: principalName(request.principal) }, yanked ? 'cargo yank' : 'cargo unyank')
     return reply.type('application/json; charset=utf-8').send({ ok: true })
   }

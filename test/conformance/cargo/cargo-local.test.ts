@@ -112,9 +112,11 @@ describe.skipIf(!hasCargo).each(backends)('cargo against a local repository (%s)
     for (const version of ['1.0.0', '1.1.0']) {
       expect((await cargo.run(['publish', '--registry', 'trove', '--no-verify', '--allow-dirty'], await cargo.writeCrate('short-lived', version))).code).toBe(0)
     }
+    const versions = async () =>
+      (await (await cargoCall('/artifactory/api/cargo/acme-crates/index/sh/or/short-lived')).text()).trim().split('\n').map((l) => (JSON.parse(l) as { vers: string }).vers)
+    expect(await versions()).toEqual(['1.0.0', '1.1.0']) // read (and kept) before the delete
     expect((await call('DELETE', '/artifactory/acme-crates/short-lived/short-lived-1.1.0.crate')).status).toBe(204)
-    const index = await cargoCall('/artifactory/api/cargo/acme-crates/index/sh/or/short-lived')
-    expect((await index.text()).trim().split('\n').map((l) => (JSON.parse(l) as { vers: string }).vers)).toEqual(['1.0.0'])
+    expect(await versions()).toEqual(['1.0.0'])
     expect((await cargoCall('/artifactory/api/cargo/acme-crates/api/v1/crates/short-lived/1.1.0/download')).status).toBe(404)
   })
 })
