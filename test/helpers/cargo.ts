@@ -117,6 +117,7 @@ export class CargoSandbox {
       if (r.token) tokens[`CARGO_REGISTRIES_${r.name.toUpperCase().replace(/-/g, '_')}_TOKEN`] = r.token
     }
     const base: NodeJS.ProcessEnv = {
+      ...proxySettings(),
       PATH: process.env.PATH,
       HOME: join(this.root, 'home'),
       CARGO_HOME: this.cargoHome,
@@ -136,4 +137,14 @@ export class CargoSandbox {
   async close(): Promise<void> {
     await rm(this.root, { recursive: true, force: true })
   }
+}
+
+/**
+ * The proxy variables of the environment, passed on to cargo: CI points them at a port where
+ * nothing listens (every host but loopback), so that a cargo that tried to reach a public
+ * registry would fail there rather than download.
+ */
+export function proxySettings(): NodeJS.ProcessEnv {
+  const names = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']
+  return Object.fromEntries(names.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name]]] : [])))
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { withToken, type Snippet, type UiSetMeUp } from '../../../src/api/formats.js'
 import { apiClient, createUser, type ApiCall } from '../../e2e/admin-http.js'
+import { proxySettings } from '../../helpers/cargo.js'
 import { requireClients } from '../../helpers/clients.js'
 import { startTestServer, type TestServer } from '../../helpers/server.js'
 
@@ -42,7 +43,7 @@ describe.skipIf(!hasCargo)('Cargo Set Me Up snippets against a live Trove', () =
       await mkdir(join(file, '..'), { recursive: true })
       await writeFile(file, `${snippets[id]!.text}\n`)
     }
-    const env = { PATH: process.env.PATH, HOME: home, RUSTUP_HOME: process.env.RUSTUP_HOME ?? join(homedir(), '.rustup'), CARGO_TERM_COLOR: 'never' }
+    const env = { ...proxySettings(), PATH: process.env.PATH, HOME: home, RUSTUP_HOME: process.env.RUSTUP_HOME ?? join(homedir(), '.rustup'), CARGO_TERM_COLOR: 'never' }
     return {
       root,
       async crate(dir: string, files: Record<string, string>): Promise<string> {
