@@ -24,6 +24,8 @@ export const PROPERTY = {
   yanked: 'cargo.yanked',
   /** The index line's JSON (without `yanked`), in numbered pieces (see index-line.ts). */
   line: 'cargo.index',
+  /** The publish's `description`, for `cargo search` (at most 500 characters). */
+  description: 'cargo.description',
   /** On a crate's folder: changes with every publish, yank, unyank and delete (what cached index files are checked against). */
   revision: 'cargo.revision',
 } as const

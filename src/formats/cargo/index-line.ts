@@ -35,6 +35,8 @@ export interface PublishMetadata {
   readonly features: Record<string, string[]>
   readonly links: string | null
   readonly rustVersion: string | null
+  /** Not in the index; kept for `cargo search`. */
+  readonly description: string | null
 }
 
 type Json = Record<string, unknown>
@@ -56,6 +58,7 @@ export function readPublishMetadata(document: unknown): PublishMetadata {
     features: readFeatures(document.features ?? {}),
     links: optionalString(document.links, 'links'),
     rustVersion: optionalString(document.rust_version, 'rust_version'),
+    description: optionalString(document.description, 'description'),
   }
 }
 

@@ -78,6 +78,7 @@ export class CargoPublisher {
       [PROPERTY.cksum, [blob.sha256]],
       [PROPERTY.yanked, ['false']],
       [PROPERTY.line, linePieces(line)],
+      ...(metadata.description ? [[PROPERTY.description, [metadata.description.slice(0, 500)]] as [string, string[]]] : []),
     ])
     // The folder's revision changes before the commit (no node keeps an index file built before
     // it under the old revision) and after it (none keeps one built in between).

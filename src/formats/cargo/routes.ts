@@ -11,6 +11,7 @@ import { INDEX_FOLDER, PROPERTY, type CargoLayout } from './cargo-layout.js'
 import { sendCargoError } from './errors.js'
 import { assertCrateName, assertCrateVersion, cratePath, parseCratePath } from './names.js'
 import { CargoPublisher, MAX_CRATE_BYTES, MAX_METADATA_BYTES } from './publish.js'
+import { MAX_PER_PAGE, searchCrates } from './search.js'
 
 export const CARGO_PREFIX = '/artifactory/api/cargo'
 
@@ -119,6 +120,13 @@ export async function cargoRoutes(app: FastifyInstance, services: CoreServices, 
   }
   app.delete<VersionParams>('/:repo/api/v1/crates/:name/:version/yank', { config: { access: deployAccess } }, setYanked(true))
   app.put<VersionParams>('/:repo/api/v1/crates/:name/:version/unyank', { config: { access: deployAccess } }, setYanked(false))
+
+  app.get<RepoParams & { Querystring: { q?: string; per_page?: string } }>('/:repo/api/v1/crates', { config: { access: readAccess } }, async (request, reply) => {
+    const repository = await cargoRepository(request.params.repo)
+    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number.parseInt(request.query.per_page ?? '10', 10) || 10))
+    const result = await searchCrates(services, layout, repository, request.query.q ?? '', perPage, { canRead: canRead(request, '') })
+    return reply.type('application/json; charset=utf-8').send({ crates: result.crates, meta: { total: result.total } })
+  })
 
   // Owners are Trove's permissions: listed as who published the crate's first version, never changed here.
   app.get<CrateParams>('/:repo/api/v1/crates/:name/owners', { config: { access: readAccess } }, async (request, reply) => {

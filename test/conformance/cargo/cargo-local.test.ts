@@ -70,6 +70,17 @@ describe.skipIf(!hasCargo).each(backends)('cargo against a local repository (%s)
     expect(built.stdout.trim()).toBe('hello from trove')
   })
 
+  it('cargo search finds crates by part of their name, with their newest version and description', async () => {
+    const lib = await cargo.writeCrate('trove-greeting', '0.2.0', { dir: 'greeting-next' })
+    expect((await cargo.run(['publish', '--registry', 'trove', '--no-verify', '--allow-dirty'], lib)).code).toBe(0)
+    const found = await cargo.run(['search', '--registry', 'trove', 'greeting'], lib)
+    expect(found.code, found.stderr).toBe(0)
+    expect(found.stdout).toMatch(/^trove-greeting = "0\.2\.0"\s+# trove-greeting, a test crate$/m)
+    const none = await cargo.run(['search', '--registry', 'trove', 'no-such-thing'], lib)
+    expect(none.code, none.stderr).toBe(0)
+    expect(none.stdout.trim()).toBe('')
+  })
+
   it('cargo yank takes a version out of resolution; --undo puts it back', async () => {
     const lib = await cargo.writeCrate('yankable', '1.0.0')
     expect((await cargo.run(['publish', '--registry', 'trove', '--no-verify', '--allow-dirty'], lib)).code).toBe(0)
