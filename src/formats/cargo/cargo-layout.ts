@@ -68,11 +68,11 @@ export class CargoLayout implements PlainLayout {
   constructor(private readonly services: CoreServices) {}
 
   isMetadata(path: string): boolean {
-    return path.startsWith(`${INDEX_FOLDER}/`) || path === UPSTREAM_CONFIG
+    return isIndexPath(path) || path === UPSTREAM_CONFIG
   }
 
   async generate(repository: Repository, path: string, context: PlainReadContext): Promise<GeneratedFile | undefined> {
-    if (!path.startsWith(`${INDEX_FOLDER}/`)) return undefined
+    if (!isIndexPath(path)) return undefined
     const name = crateOfIndexFile(path.slice(INDEX_FOLDER.length + 1))
     if (name === undefined) {
       if (path === `${INDEX_FOLDER}/config.json`) return undefined // answered by the routes, which know the URL the client used
@@ -90,7 +90,7 @@ export class CargoLayout implements PlainLayout {
   /** After a delete through the plain layout: the crate's index file changes. */
   async changed(repository: Repository, path: string): Promise<void> {
     const folder = path.split('/')[0]!
-    if (repository.rclass === 'local' && folder !== '' && folder !== INDEX_FOLDER) await this.touch(repository, folder)
+    if (repository.rclass === 'local' && folder !== '') await this.touch(repository, folder)
   }
 
   /**
@@ -137,7 +137,7 @@ export class CargoLayout implements PlainLayout {
 
   async remoteSource(repository: Repository, path: string): Promise<RemoteSource | undefined> {
     if (repository.rclass !== 'remote') return undefined
-    if (path.startsWith(`${INDEX_FOLDER}/`)) return { upstreamUrl: RemoteEngine.urlOf(repository, path.slice(INDEX_FOLDER.length + 1)) }
+    if (isIndexPath(path)) return { upstreamUrl: RemoteEngine.urlOf(repository, path.slice(INDEX_FOLDER.length + 1)) }
     if (path === UPSTREAM_CONFIG) return { upstreamUrl: RemoteEngine.urlOf(repository, 'config.json') }
     const crate = parseCratePath(path)
     if (!crate) return undefined
@@ -149,7 +149,7 @@ export class CargoLayout implements PlainLayout {
 
   /** Through a virtual, a crate belongs to a local member when that member stores any version of it. */
   async isLocalName(local: Repository, path: string): Promise<boolean> {
-    const name = path.startsWith(`${INDEX_FOLDER}/`) ? crateOfIndexFile(path.slice(INDEX_FOLDER.length + 1)) : parseCratePath(path)?.name
+    const name = isIndexPath(path) ? crateOfIndexFile(path.slice(INDEX_FOLDER.length + 1)) : parseCratePath(path)?.name
     return name !== undefined && this.hasCrate(local, name)
   }
 
@@ -227,6 +227,11 @@ export class CargoLayout implements PlainLayout {
     if (merged.size === 0 && collected.found.length === 0) throw await collected.missing(`crate '${name}'`)
     return [...merged.values()]
   }
+}
+
+/** A path of the sparse index (`index/…`), not the archive of a crate named `index` (`index/index-1.0.0.crate`). */
+function isIndexPath(path: string): boolean {
+  return path.startsWith(`${INDEX_FOLDER}/`) && parseCratePath(path) === undefined
 }
 
 /** Expands Cargo's `dl` markers; a `dl` without any gets `/{crate}/{version}/download` appended, as cargo does. */

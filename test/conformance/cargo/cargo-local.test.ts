@@ -130,4 +130,13 @@ describe.skipIf(!hasCargo).each(backends)('cargo against a local repository (%s)
     expect(await versions()).toEqual(['1.0.0'])
     expect((await cargoCall('/artifactory/api/cargo/acme-crates/api/v1/crates/short-lived/1.1.0/download')).status).toBe(404)
   })
+
+  it('a crate named index lives beside the sparse index: published, listed and downloaded', async () => {
+    const lib = await cargo.writeCrate('index', '1.0.0')
+    expect((await cargo.run(['publish', '--registry', 'trove', '--no-verify', '--allow-dirty'], lib)).code).toBe(0)
+    const app = await cargo.writeApp('index-app', [{ name: 'index', version: '1', registry: 'trove' }], 'fn main() { println!("{}", index::index()); }\n')
+    const built = await cargo.run(['run', '--quiet'], app)
+    expect(built.code, built.stderr).toBe(0)
+    expect(built.stdout.trim()).toBe('index 1.0.0')
+  })
 })
