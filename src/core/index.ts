@@ -31,7 +31,7 @@ export { REMOTE_DEFAULTS, RemoteEngine, type RemoteResult } from './remote/remot
 export type { GuardScope, MemberRequest, ResolutionCaller, ResolutionEngine } from './remote/resolution.js'
 export { discard, readSmall, type UpstreamClient } from './upstream/upstream-client.js'
 
-export { ScanFailure, type Component, type ExtractionLimits } from './scanning/components.js'
+export { DEFAULT_EXTRACTION_LIMITS, ScanFailure, type Component, type ExtractionLimits } from './scanning/components.js'
 export { cvssV3BaseScore } from './scanning/cvss.js'
 export { purlVersion, type Ecosystem } from './scanning/ecosystem.js'
 export type { ExtractionContext, Extractor, InstalledPackageReader, RepositoryFiles } from './scanning/extractor.js'

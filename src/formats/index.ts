@@ -1,4 +1,5 @@
 import type { Format } from './format.js'
+import { cargoFormat } from './cargo/index.js'
 import { genericFormat } from './generic/index.js'
 import { goFormat } from './go/index.js'
 import { helmFormat } from './helm/index.js'
@@ -8,4 +9,4 @@ import { ociFormat } from './oci/index.js'
 import { pypiFormat } from './pypi/index.js'
 
 /** Every format Trove serves. */
-export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, goFormat]
+export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, goFormat, cargoFormat]

@@ -7,8 +7,9 @@ import { TroveError, unauthorized } from '../errors.js'
 
 /**
  * Turns an `Authorization` header into a {@link Principal}: HTTP Basic with a password or an
- * access token as the password, or `Bearer <token>`. No header means anonymous; a header with
- * bad credentials is an error (clients must learn their credentials are wrong, not get less).
+ * access token as the password, `Bearer <token>`, or a bare access token (as cargo sends it). No
+ * header means anonymous; a header with bad credentials is an error (clients must learn their
+ * credentials are wrong, not get less).
  */
 export class Authenticator {
   constructor(
@@ -37,6 +38,8 @@ export class Authenticator {
       if (this.registryTokens && RegistryTokenService.looksLikeJwt(value)) return this.withRegistryToken(this.registryTokens, value)
       return this.withToken(undefined, value)
     }
+    // A bare token, as cargo sends its registry token (`Authorization: <token>`).
+    if (space === -1 && TokenService.looksLikeToken(authorization.trim())) return this.withToken(undefined, authorization.trim())
     throw unauthorized(`unsupported authorization scheme '${scheme}' (use Basic or Bearer)`)
   }
 

@@ -52,7 +52,7 @@ describe('scanning registry', () => {
     expect(() => new ScanningRegistry([FAKE_FORMAT, fakeTwice])).toThrow("the extractor 'fake-list' is declared by the formats 'fake' and 'fake-2'")
     expect(() => new ScanningRegistry([{ id: 'x', scanning: { ecosystems: [{ osv: 'Debian:12', compare: compareSemver }] } }])).toThrow(/release suffix/)
     // Trove's own formats declare each ecosystem and extractor once.
-    expect(new ScanningRegistry(FORMATS).extractors.map((e) => e.format)).toEqual(['npm', 'oci', 'pypi-wheel', 'pypi-sdist', 'maven-archive', 'maven-pom', 'go-module'])
+    expect(new ScanningRegistry(FORMATS).extractors.map((e) => e.format)).toEqual(['npm', 'oci', 'pypi-wheel', 'pypi-sdist', 'maven-archive', 'maven-pom', 'go-module', 'cargo-crate'])
   })
 
   it('answers from the declarations: names, orderings, purls, Xray ids and types', () => {

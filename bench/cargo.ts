@@ -1,0 +1,169 @@
+/**
+ * The Cargo part of issue 17's formats benchmark (`npm run bench -- cargo`), two Trove processes on
+ * 127.0.0.1:
+ *
+ * 1. Requests/s of one crate's sparse index file (`index/bi/g-/big-crate`, 200 versions) from a
+ *    local repository, against a static server sending the same bytes from memory (the ceiling):
+ *    16 keep-alive clients for `BENCH_CARGO_SECONDS` (default 5) per round, interleaved, medians.
+ * 2. `cargo fetch` of a project depending on 20 crates, each time with an empty CARGO_HOME (so
+ *    every index file and crate is fetched), straight from the upstream (the first Trove's local
+ *    repository) and through a warm Cargo remote of it on the second Trove (one cold fetch first
+ *    fills its cache and is not counted), interleaved, medians, and the ratio remote/direct
+ *    (target ≤ 1.0). Cargo's default source is replaced by the registry measured, so nothing
+ *    leaves the machine.
+ *
+ * `BENCH_CARGO_ROUNDS` sets the number of rounds (default 3). The cargo part is skipped, saying
+ * why, when cargo is missing. Timing never fails the run.
+ */
+import { execFile } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { request, type Agent } from 'undici'
+import { CargoSandbox, cargoIndexUrl } from '../test/helpers/cargo.js'
+import { crateOf, publishBody, publishJson } from '../test/helpers/crates.js'
+import type { SuiteContext } from './oci.js'
+import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
+import { median, positiveInteger, range } from './report.js'
+import { call, createAgent } from './transfers.js'
+
+const ROUNDS = positiveInteger('BENCH_CARGO_ROUNDS', 3)
+const SECONDS = positiveInteger('BENCH_CARGO_SECONDS', 5)
+const CONCURRENCY = 16
+const VERSIONS = 200
+const CRATES = 20
+const TARGET_RATIO = 1.0
+
+const execFileAsync = promisify(execFile)
+
+export async function cargoSuite({ workDir, track, report }: SuiteContext): Promise<void> {
+  console.log(`\n== cargo: a sparse index file (requests/s) against a static server; cargo fetch of ${CRATES} crates, direct vs through a warm remote`)
+  await mkdir(workDir, { recursive: true })
+  const trove = await troveCommand()
+  const start = async (name: string, extra: Record<string, string> = {}) =>
+    track(await startTroveProcess({ name, args: trove.args, dataDir: join(workDir, `${name}-data`), env: extra }))
+  const upstream = await start('upstream')
+  const proxy = await start('proxy', { TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1' })
+  const agent = track(createAgent())
+  await call(agent, 'PUT', `${upstream.url}/artifactory/api/repositories/up`, ADMIN_AUTH, { rclass: 'local', packageType: 'cargo', anonymousRead: true })
+  await call(agent, 'PUT', `${proxy.url}/artifactory/api/repositories/remote`, ADMIN_AUTH, {
+    rclass: 'remote',
+    packageType: 'cargo',
+    url: cargoIndexUrl(upstream.url, 'up'),
+    anonymousRead: true,
+  })
+  console.log(`Trove from ${trove.label}; ${ROUNDS} rounds`)
+
+  // --- 1. one crate with 200 versions: its index file against the same bytes from a static server.
+  process.stdout.write(`publishing ${VERSIONS} versions of big-crate… `)
+  const begun = performance.now()
+  for (let i = 0; i < VERSIONS; i += 10) {
+    await Promise.all(Array.from({ length: Math.min(10, VERSIONS - i) }, (_, j) => publish(upstream.url, 'big-crate', `1.${i + j}.0`)))
+  }
+  console.log(`${((performance.now() - begun) / 1000).toFixed(1)} s`)
+  const indexUrl = `${upstream.url}/artifactory/api/cargo/up/index/bi/g-/big-crate`
+  const document = Buffer.from(await (await request(indexUrl, { dispatcher: agent })).body.arrayBuffer())
+  const file = join(workDir, 'big-crate.index')
+  await writeFile(file, document)
+  const port = await freePort()
+  const ceiling = track(await ServerProcess.start('static-index', ['--import', 'tsx', 'bench/static-file-server.ts', file, String(port), 'memory'], childEnv({}), port, '/ready'))
+  const rates: Record<'trove' | 'static', { rps: number[]; p99: number[]; cpu: number[] }> = { trove: { rps: [], p99: [], cpu: [] }, static: { rps: [], p99: [], cpu: [] } }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of round % 2 === 0 ? (['trove', 'static'] as const) : (['static', 'trove'] as const)) {
+      const pid = target === 'trove' ? upstream.pid : ceiling.pid
+      const cpuBefore = await cpuSeconds(pid)
+      const result = await hammer(agent, target === 'trove' ? indexUrl : `${ceiling.url}/index`, document.length)
+      rates[target].rps.push(result.requests / result.seconds)
+      rates[target].p99.push(result.p99)
+      rates[target].cpu.push(((await cpuSeconds(pid)) - cpuBefore) / result.requests)
+    }
+    console.log(`round ${round + 1}/${ROUNDS}: trove ${rates.trove.rps.at(-1)!.toFixed(0)} req/s, static ${rates.static.rps.at(-1)!.toFixed(0)} req/s`)
+  }
+  report.table(`index file of big-crate (${VERSIONS} versions, ${document.length} bytes), ${CONCURRENCY} keep-alive clients, ${SECONDS} s per round: medians of ${ROUNDS} rounds`, [
+    ['server', 'requests/s', 'range', 'p99 ms', 'server CPU µs/request'],
+    ...(['trove', 'static'] as const).map((t) => [t, median(rates[t].rps).toFixed(0), range(rates[t].rps), median(rates[t].p99).toFixed(1), (median(rates[t].cpu) * 1e6).toFixed(0)]),
+  ])
+  report.note(`\nratio trove/static (median requests/s): ${(median(rates.trove.rps) / median(rates.static.rps)).toFixed(2)}`)
+  await ceiling.stop()
+
+  // --- 2. cargo fetch of a project of 20 crates.
+  const cargo = await execFileAsync('cargo', ['--version']).then(
+    (r) => r.stdout.trim(),
+    (err: unknown) => ({ missing: `cargo is not available: ${(err as Error).message.split('\n')[0]}` }),
+  )
+  if (typeof cargo !== 'string') {
+    report.note(`\ncargo fetch: SKIPPED: ${cargo.missing}`)
+  } else {
+    const names = Array.from({ length: CRATES }, (_, i) => `bench-crate-${String(i).padStart(2, '0')}`)
+    process.stdout.write(`\npublishing ${CRATES} crates… `)
+    await Promise.all(names.map((name) => publish(upstream.url, name, '1.0.0', 64 * 1024)))
+    console.log('done')
+    let runs = 0
+    const fetchThrough = async (index: string, pid: number) => {
+      const registry = { name: 'measured', indexUrl: index }
+      const sandbox = await CargoSandbox.create([registry], registry)
+      try {
+        const app = await sandbox.writeApp(`app-${runs++}`, names.map((name) => ({ name, version: '1' })), 'fn main() {}\n')
+        const cpuBefore = await cpuSeconds(pid)
+        const t0 = performance.now()
+        const run = await sandbox.run(['fetch'], app)
+        const seconds = (performance.now() - t0) / 1000
+        if (run.code !== 0) throw new Error(`cargo fetch from ${index} failed:\n${run.stderr}`)
+        return { seconds, cpu: (await cpuSeconds(pid)) - cpuBefore }
+      } finally {
+        await sandbox.close()
+      }
+    }
+    const direct = cargoIndexUrl(upstream.url, 'up')
+    const remote = cargoIndexUrl(proxy.url, 'remote')
+    const cold = await fetchThrough(remote, proxy.pid)
+    report.note(`cold cargo fetch through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
+    const results = { direct: [] as { seconds: number; cpu: number }[], remote: [] as { seconds: number; cpu: number }[] }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of round % 2 === 0 ? (['direct', 'remote'] as const) : (['remote', 'direct'] as const)) {
+        results[target].push(target === 'direct' ? await fetchThrough(direct, upstream.pid) : await fetchThrough(remote, proxy.pid))
+      }
+      console.log(`round ${round + 1}/${ROUNDS}: direct ${results.direct.at(-1)!.seconds.toFixed(2)} s, warm remote ${results.remote.at(-1)!.seconds.toFixed(2)} s`)
+    }
+    const ratios = results.remote.map((r, i) => r.seconds / results.direct[i]!.seconds)
+    const ratio = median(ratios)
+    report.table(`cargo fetch of ${CRATES} crates (${cargo}), empty CARGO_HOME each time: medians of ${ROUNDS} rounds`, [
+      ['from', 'seconds', 'range', 'server CPU s'],
+      ['upstream directly', median(results.direct.map((r) => r.seconds)).toFixed(2), range(results.direct.map((r) => r.seconds), 2), median(results.direct.map((r) => r.cpu)).toFixed(2)],
+      ['warm remote', median(results.remote.map((r) => r.seconds)).toFixed(2), range(results.remote.map((r) => r.seconds), 2), median(results.remote.map((r) => r.cpu)).toFixed(2)],
+    ])
+    report.note(`\nratio warm remote / direct (median of the rounds' ratios): ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO.toFixed(1)}: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'})`)
+    report.note('cargo runs on the same machine as both servers; the remote re-checks no index file within its cache period (2 hours by default).')
+  }
+  await proxy.stop()
+  await upstream.stop()
+}
+
+/** Publishes a crate version through the registry API (as cargo publish sends it); `padding` adds incompressible bytes. */
+async function publish(baseUrl: string, name: string, version: string, padding = 0): Promise<void> {
+  const extra = padding > 0 ? [{ path: `${name}-${version}/data.bin`, body: Buffer.from(Array.from({ length: padding }, () => Math.floor(Math.random() * 256))) }] : []
+  const body = publishBody(publishJson(name, version), crateOf(name, version, { extra }))
+  const response = await fetch(`${baseUrl}/artifactory/api/cargo/up/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ADMIN_AUTH }, body })
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`publish of ${name} ${version}: ${response.status} ${text}`)
+}
+
+/** `CONCURRENCY` clients GETting `url` for `SECONDS`; every answer must be a 200 of `size` bytes. */
+async function hammer(agent: Agent, url: string, size: number): Promise<{ requests: number; seconds: number; p99: number }> {
+  const latencies: number[] = []
+  const begun = performance.now()
+  const until = begun + SECONDS * 1000
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now()
+        const response = await request(url, { dispatcher: agent })
+        const body = await response.body.arrayBuffer()
+        if (response.statusCode !== 200 || body.byteLength !== size) throw new Error(`GET ${url}: ${response.statusCode}, ${body.byteLength} bytes`)
+        latencies.push(performance.now() - t0)
+      }
+    }),
+  )
+  latencies.sort((a, b) => a - b)
+  return { requests: latencies.length, seconds: (performance.now() - begun) / 1000, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 }
+}
