@@ -19,6 +19,7 @@ const S3_SUITES = [
   'test/e2e/helm-local.test.ts',
   'test/conformance/helm/oci-chart.test.ts',
   'test/e2e/go-local.test.ts',
+  'test/conformance/cargo/cargo-local.test.ts',
   'test/e2e/crash.test.ts',
   'test/e2e/storage-info.test.ts',
 ]
