@@ -19,13 +19,13 @@ import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { request, type Agent } from 'undici'
+import { request } from 'undici'
 import { CargoSandbox, cargoIndexUrl } from '../test/helpers/cargo.js'
 import { crateOf, publishBody, publishJson } from '../test/helpers/crates.js'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { median, positiveInteger, range } from './report.js'
-import { call, createAgent } from './transfers.js'
+import { call, createAgent, hammer } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_CARGO_ROUNDS', 3)
 const SECONDS = positiveInteger('BENCH_CARGO_SECONDS', 5)
@@ -72,7 +72,7 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
     for (const target of round % 2 === 0 ? (['trove', 'static'] as const) : (['static', 'trove'] as const)) {
       const pid = target === 'trove' ? upstream.pid : ceiling.pid
       const cpuBefore = await cpuSeconds(pid)
-      const result = await hammer(agent, target === 'trove' ? indexUrl : `${ceiling.url}/index`, document.length)
+      const result = await hammer(agent, target === 'trove' ? indexUrl : `${ceiling.url}/index`, document.length, { seconds: SECONDS, concurrency: CONCURRENCY })
       rates[target].rps.push(result.requests / result.seconds)
       rates[target].p99.push(result.p99)
       rates[target].cpu.push(((await cpuSeconds(pid)) - cpuBefore) / result.requests)
@@ -148,22 +148,3 @@ async function publish(baseUrl: string, name: string, version: string, padding =
   if (response.status !== 200) throw new Error(`publish of ${name} ${version}: ${response.status} ${text}`)
 }
 
-/** `CONCURRENCY` clients GETting `url` for `SECONDS`; every answer must be a 200 of `size` bytes. */
-async function hammer(agent: Agent, url: string, size: number): Promise<{ requests: number; seconds: number; p99: number }> {
-  const latencies: number[] = []
-  const begun = performance.now()
-  const until = begun + SECONDS * 1000
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < until) {
-        const t0 = performance.now()
-        const response = await request(url, { dispatcher: agent })
-        const body = await response.body.arrayBuffer()
-        if (response.statusCode !== 200 || body.byteLength !== size) throw new Error(`GET ${url}: ${response.statusCode}, ${body.byteLength} bytes`)
-        latencies.push(performance.now() - t0)
-      }
-    }),
-  )
-  latencies.sort((a, b) => a - b)
-  return { requests: latencies.length, seconds: (performance.now() - begun) / 1000, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 }
-}

@@ -23,7 +23,7 @@ import { libraryFiles, moduleZip } from '../test/helpers/go.js'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
 import { median, positiveInteger, range } from './report.js'
-import { call, createAgent } from './transfers.js'
+import { call, createAgent, hammer } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_FORMATS_ROUNDS', 3)
 const SECONDS = positiveInteger('BENCH_FORMATS_SECONDS', 5)
@@ -65,7 +65,7 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of round % 2 === 0 ? (['trove', 'static'] as const) : (['static', 'trove'] as const)) {
       const cpuBefore = await cpuSeconds(targets[target].pid)
-      const result = await hammer(agent, targets[target].url, list.length)
+      const result = await hammer(agent, targets[target].url, list.length, { seconds: SECONDS, concurrency: CONCURRENCY })
       results[target].rps.push(result.requests / result.seconds)
       results[target].p99.push(result.p99)
       results[target].cpu.push(((await cpuSeconds(targets[target].pid)) - cpuBefore) / result.requests)
@@ -146,22 +146,3 @@ async function fetchBody(agent: Agent, url: string): Promise<Buffer> {
   return body
 }
 
-/** `CONCURRENCY` clients GETting `url` for `SECONDS`; every answer must be a 200 of `size` bytes. */
-async function hammer(agent: Agent, url: string, size: number): Promise<{ requests: number; seconds: number; p99: number }> {
-  const latencies: number[] = []
-  const begun = performance.now()
-  const until = begun + SECONDS * 1000
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < until) {
-        const t0 = performance.now()
-        const response = await request(url, { dispatcher: agent })
-        const body = await response.body.arrayBuffer()
-        if (response.statusCode !== 200 || body.byteLength !== size) throw new Error(`GET ${url}: ${response.statusCode}, ${body.byteLength} bytes`)
-        latencies.push(performance.now() - t0)
-      }
-    }),
-  )
-  latencies.sort((a, b) => a - b)
-  return { requests: latencies.length, seconds: (performance.now() - begun) / 1000, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 }
-}

@@ -103,3 +103,28 @@ export async function call(agent: Agent, method: 'PUT' | 'POST', url: string, au
   if (response.statusCode >= 300) throw new Error(`${method} ${url}: ${response.statusCode} ${text}`)
   return response.headers['content-type']?.includes('json') ? JSON.parse(text) : text
 }
+
+/** `concurrency` clients GETting `url` for `seconds`; every answer must be a 200 of `size` bytes. */
+export async function hammer(
+  agent: Agent,
+  url: string,
+  size: number,
+  options: { readonly seconds: number; readonly concurrency: number },
+): Promise<{ requests: number; seconds: number; p99: number }> {
+  const latencies: number[] = []
+  const begun = performance.now()
+  const until = begun + options.seconds * 1000
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now()
+        const response = await request(url, { dispatcher: agent })
+        const body = await response.body.arrayBuffer()
+        if (response.statusCode !== 200 || body.byteLength !== size) throw new Error(`GET ${url}: ${response.statusCode}, ${body.byteLength} bytes`)
+        latencies.push(performance.now() - t0)
+      }
+    }),
+  )
+  latencies.sort((a, b) => a - b)
+  return { requests: latencies.length, seconds: (performance.now() - begun) / 1000, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 }
+}
