@@ -1,3 +1,4 @@
+import { composerFormat } from './composer/index.js'
 import type { Format } from './format.js'
 import { genericFormat } from './generic/index.js'
 import { helmFormat } from './helm/index.js'
@@ -7,4 +8,4 @@ import { ociFormat } from './oci/index.js'
 import { pypiFormat } from './pypi/index.js'
 
 /** Every format Trove serves. */
-export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat]
+export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, composerFormat]
