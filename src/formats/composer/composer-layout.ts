@@ -77,7 +77,7 @@ export class ComposerLayout implements PlainLayout {
       throw new TroveError('DENIED', `no permission to deploy '${target}' (where ${name} ${version} goes) in '${repository.key}'`)
     }
     if (!repository.isPathAllowed(target)) throw new TroveError('DENIED', `'${target}' is not allowed in '${repository.key}' by its includes/excludes patterns`)
-    if (await this.store.hasVersion(repository.key, name, version)) throw versionExists(repository, name, version)
+    if (await this.store.hasVersion(repository.key, name, normalizeVersion(version)!)) throw versionExists(repository, name, version)
     const properties = new Map<string, string[]>([...(options.properties ?? new Map<string, string[]>())].map(([k, v]) => [k, [...v]]))
     properties.set(NAME_PROPERTY, [name])
     properties.set(VERSION_PROPERTY, [version])

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { ArtifactService, Asset } from '../../core/index.js'
 import { packageOfPath } from './names.js'
 import type { ComposerTables } from './tables.js'
+import { normalizeVersion } from './versions.js'
 
 /** Bound parameters per lookup of archives by blob. */
 const LOOKUP_BATCH = 500
@@ -41,9 +42,13 @@ export class ComposerStore {
     return this.artifacts.hasFilesBelow(repoKey, name)
   }
 
-  /** Whether a version of `name` is stored (a release is never overwritten). */
-  hasVersion(repoKey: string, name: string, version: string): Promise<boolean> {
-    return this.artifacts.hasFilesBelow(repoKey, `${name}/${version}`)
+  /** Whether a version of `name` is stored, however spelled (`v1.0` is `1.0.0`): a release is never overwritten. */
+  async hasVersion(repoKey: string, name: string, normalized: string): Promise<boolean> {
+    for (const folder of (await this.artifacts.children(repoKey, name)).folders) {
+      const version = folder.slice(folder.lastIndexOf('/') + 1)
+      if (normalizeVersion(version) === normalized && (await this.artifacts.hasFilesBelow(repoKey, folder))) return true
+    }
+    return false
   }
 
   /** The package names of a local repository (`vendor/package` folders), sorted. */
