@@ -14,7 +14,7 @@ import { ComposerMachine, composerPackage, projectFiles, runProgram } from '../h
 import { metadataBackends } from '../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client } from './generic-support.js'
-import { createRemote } from './remote-support.js'
+import { createRemote, sendBody, startUpstream } from './remote-support.js'
 
 const hasClients = await requireClients('the Composer remote suite', ['composer', 'curl'])
 const backends = await metadataBackends()
@@ -120,6 +120,54 @@ describe.skipIf(!hasClients).each(backends)('Composer remote and virtual reposit
     expect((await machine.php(dir, 'acme/upstream-lib')).output).toBe('upstream 1.2.0')
     const lock = JSON.parse(await readFile(join(dir, 'composer.lock'), 'utf8')) as { packages: { name: string; dist: { url: string } }[] }
     for (const pkg of lock.packages) expect(pkg.dist.url.startsWith(api(server.url, 'php-virtual'))).toBe(true)
+  })
+
+  it('follows a relative metadata-url and relative dist URLs of a hand-written upstream; a dist whose sha1 is not the shasum is not cached', async () => {
+    const good = composerPackage({ name: 'acme/liar', version: '1.1.0', greeting: 'good' })
+    const bad = composerPackage({ name: 'acme/liar', version: '1.0.0', greeting: 'tampered' })
+    const document = {
+      minified: 'composer/2.0',
+      packages: {
+        'acme/liar': [
+          { name: 'acme/liar', version: '1.1.0', version_normalized: '1.1.0.0', autoload: { 'psr-4': { 'Acme\\': 'src/' } }, dist: { type: 'zip', url: '../../../files/good.zip', shasum: sha1(good) }, source: { type: 'git', url: 'https://vcs.example.test/liar.git', reference: 'abc' } },
+          { version: '1.0.0', version_normalized: '1.0.0.0', dist: { type: 'zip', url: '/files/bad.zip', shasum: 'a'.repeat(40) }, source: '__unset' },
+        ],
+      },
+    }
+    const files: Record<string, Buffer | string> = {
+      '/repo/packages.json': JSON.stringify({ packages: [], 'metadata-url': '/repo/p2/%package%.json' }),
+      '/repo/p2/acme/liar.json': JSON.stringify(document),
+      '/files/good.zip': good,
+      '/files/bad.zip': bad,
+    }
+    const fake = await startUpstream((request, response) => {
+      const file = files[(request.url ?? '').split('?')[0]!]
+      if (file === undefined) sendBody(response, 'not found', {}, 404)
+      else sendBody(response, file, { 'content-type': 'application/octet-stream' })
+    })
+    try {
+      await createRemote(admin, 'php-static', `${fake.url}/repo`, { packageType: 'composer', anonymousRead: false })
+      const p2 = (await admin.get('/artifactory/api/composer/php-static/p2/acme/liar.json')).json() as { packages: Record<string, Record<string, unknown>[]> }
+      const [newest, older] = p2.packages['acme/liar']!
+      expect(newest).not.toHaveProperty('source')
+      expect(older).toMatchObject({ version: '1.0.0', dist: { url: `${api(server.url, 'php-static')}/.composer/dist/acme/liar/1.0.0/liar-1.0.0.zip` } })
+      const fetched = await admin.get('/artifactory/api/composer/php-static/.composer/dist/acme/liar/1.1.0/liar-1.1.0.zip')
+      expect(fetched.status).toBe(200)
+      expect(fetched.body.equals(good)).toBe(true)
+      const tampered = await admin.get('/artifactory/api/composer/php-static/.composer/dist/acme/liar/1.0.0/liar-1.0.0.zip').catch(() => undefined)
+      expect(tampered === undefined || tampered.status !== 200 || !tampered.body.equals(bad)).toBe(true)
+      expect((await admin.get('/artifactory/api/storage/php-static/.composer/dist/acme/liar/1.0.0/liar-1.0.0.zip')).status).toBe(404)
+      expect((await admin.get('/artifactory/api/storage/php-static/.composer/dist/acme/liar/1.1.0/liar-1.1.0.zip')).status).toBe(200)
+      // Composer installs the good one, and refuses to install the tampered one.
+      const dir = await freshProject('static', 'php-static')
+      const required = await machine.composer(['require', 'acme/liar:1.1.0'], dir)
+      expect(required.code, required.output).toBe(0)
+      expect((await machine.php(dir, 'acme/liar')).output).toBe('good')
+      const refused = await machine.composer(['require', 'acme/liar:1.0.0'], dir)
+      expect(refused.code).not.toBe(0)
+    } finally {
+      await fake.close()
+    }
   })
 
   it('installs from what Trove cached once the upstream is stopped', async () => {
