@@ -123,6 +123,10 @@ function versionOf(declared: unknown, property: string | undefined): string {
   }
   const normalized = normalizeVersion(given)
   if (normalized === undefined) throw new TroveError('BAD_REQUEST', `'${given}' is not a Composer version`)
+  // It names the version's folder: letters, digits and . _ + - only (no `dev-feature/x`, no `@dev`, no spaces).
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(given.trim()) || given.trim().length > 128) {
+    throw new TroveError('BAD_REQUEST', `the version '${given}' cannot be stored: use letters, digits and . _ + - only`)
+  }
   if (declared !== undefined && property !== undefined && normalizeVersion(property) !== normalized) {
     throw new TroveError('BAD_REQUEST', `composer.json says version '${declared}' but the ${VERSION_PROPERTY} property says '${property}'`)
   }

@@ -5,45 +5,70 @@
  * drops a leading `v`).
  */
 
-/** Stability words as Composer writes them in a normalised version. */
-const MODIFIERS: Readonly<Record<string, string>> = { stable: '', a: 'alpha', alpha: 'alpha', b: 'beta', beta: 'beta', rc: 'RC', p: 'patch', pl: 'patch', patch: 'patch' }
-
-const CLASSICAL = /^v?(\d{1,5})(\.\d+)?(\.\d+)?(\.\d+)?[._-]?(?:(stable|beta|b|rc|alpha|a|patch|pl|p)((?:[.-]?\d+)*)?)?([.-]?dev)?$/i
+const MODIFIER = String.raw`[._-]?(?:(stable|beta|b|RC|alpha|a|patch|pl|p)((?:[.-]?\d+)*)?)?([.-]?dev)?`
+const CLASSICAL = new RegExp(String.raw`^v?(\d{1,5})(\.\d+)?(\.\d+)?(\.\d+)?` + MODIFIER + '$', 'i')
+const DATED = new RegExp(String.raw`^v?(\d{4}(?:[.:-]?\d{2}){1,6}(?:[.:-]?\d{1,3}){0,2})` + MODIFIER + '$', 'i')
 const BRANCH = /^v?(\d+)(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?$/
-const BRANCH_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/
+const STABILITY_FLAG = /@(?:stable|RC|beta|alpha|dev)$/i
+
+/** Composer's long spelling of a stability modifier (`b` → `beta`, `rc` → `RC`, `pl` → `patch`). */
+function expandStability(word: string): string {
+  const lower = word.toLowerCase()
+  return lower === 'a' ? 'alpha' : lower === 'b' ? 'beta' : lower === 'p' || lower === 'pl' ? 'patch' : lower === 'rc' ? 'RC' : lower
+}
 
 /**
- * A version as Composer normalises it (`1.2` → `1.2.0.0`, `2.0-rc1` → `2.0.0.0-RC1`,
- * `dev-main` → `dev-main`, `1.x-dev` → `1.9999999.9999999.9999999-dev`), or undefined when Composer
- * would refuse it. Only versions that are a safe path segment are accepted (no `/`).
+ * A version as Composer's VersionParser normalises it (`1.2` → `1.2.0.0`, `2.0-rc1` →
+ * `2.0.0.0-RC1`, `v1.0.0+build` → `1.0.0.0`, `dev-main` → `dev-main`, `1.x-dev` →
+ * `1.9999999.9999999.9999999-dev`, zero padding kept), or undefined where Composer throws.
+ * Checked against composer/semver's own cases (test/fixtures/versions/composer-normalize.json).
  */
 export function normalizeVersion(input: string): string | undefined {
-  const version = input.trim()
-  if (version === '' || version.length > 128) return undefined
-  if (/^dev-/i.test(version)) {
-    const branch = version.slice(4)
-    return BRANCH_NAME.test(branch) ? `dev-${branch}` : undefined
-  }
+  let version = input.trim()
+  const alias = /^([^,\s]+) +as +([^,\s]+)$/.exec(version)
+  if (alias) version = alias[1]!
+  version = version.replace(STABILITY_FLAG, '')
+  if (version === 'master' || version === 'trunk' || version === 'default') version = `dev-${version}`
+  if (/^dev-/i.test(version)) return `dev-${version.slice(4)}`
+  const metadata = /^([^,\s+]+)\+\S+$/.exec(version)
+  if (metadata) version = metadata[1]!
+  let numbers: string | undefined
+  let modifier: RegExpExecArray | undefined
   const classical = CLASSICAL.exec(version)
   if (classical) {
-    const numbers = [classical[1]!, ...[2, 3, 4].map((i) => (classical[i] ?? '.0').slice(1))].map((n) => String(Number(n)))
-    let normalized = numbers.join('.')
-    const modifier = classical[5]?.toLowerCase()
-    if (modifier !== undefined && MODIFIERS[modifier] !== '') {
-      normalized += `-${MODIFIERS[modifier]}${(classical[6] ?? '').replace(/^[.-]/, '')}`
+    numbers = `${classical[1]}${classical[2] || '.0'}${classical[3] || '.0'}${classical[4] || '.0'}`
+    modifier = classical.slice(4) as unknown as RegExpExecArray
+  } else {
+    const dated = DATED.exec(version)
+    if (dated) {
+      numbers = dated[1]!.replace(/\D/g, '.')
+      modifier = dated.slice(1) as unknown as RegExpExecArray
     }
-    if (classical[7]) normalized += '-dev'
-    return normalized
+  }
+  if (numbers !== undefined && modifier) {
+    // modifier[1]: the stability word, [2]: its numbers, [3]: a dev suffix.
+    const [, word, digits, dev] = modifier
+    if (word) {
+      if (word === 'stable') return numbers
+      numbers += `-${expandStability(word)}${digits ? digits.replace(/^[.-]+/, '') : ''}`
+    }
+    return dev ? `${numbers}-dev` : numbers
   }
   const branch = /^(.*?)[.-]?dev$/i.exec(version)
   if (branch) {
-    const parts = BRANCH.exec(branch[1]!)
-    if (parts) {
-      const numbers = [parts[1]!, ...[2, 3, 4].map((i) => (parts[i] ?? '.x').slice(1))]
-      return `${numbers.map((n) => (/^[xX*]$/.test(n) ? '9999999' : String(Number(n)))).join('.')}-dev`
-    }
+    // A branch ending with -dev is a version only when it is numeric (`1.x-dev`); `feature-dev` is not.
+    const normalized = normalizeBranch(branch[1]!)
+    if (!normalized.startsWith('dev-')) return normalized
   }
   return undefined
+}
+
+/** A branch name as Composer normalises it: numeric ones (`1.x`, `v2.4`) to `1.9999999.9999999.9999999-dev`, others to `dev-<name>`. */
+export function normalizeBranch(input: string): string {
+  const name = input.trim()
+  const parts = BRANCH.exec(name)
+  if (!parts) return `dev-${name}`
+  return `${[1, 2, 3, 4].map((i) => parts[i]?.replace(/[*X]/g, 'x') ?? '.x').join('').replace(/x/g, '9999999')}-dev`
 }
 
 /** Whether a (normalised) version is a development one: a branch (`dev-main`, `1.x-dev`) or `-dev`. */
