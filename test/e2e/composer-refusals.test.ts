@@ -82,6 +82,7 @@ describe.skipIf(!hasClients).each(backends)('Composer deploy refusals (%s)', (ba
     expectRefused(await curlDeploy(url, composerPackage({ name: 'Acme/Bad Name', version: '1.0.0' })), 400, /"name" of the form vendor\/package/)
     expectRefused(await curlDeploy(url, composerPackage({ name: 'acme/noversion' })), 400, /has no "version".*composer\.version/)
     expectRefused(await curlDeploy(url, composerPackage({ name: 'acme/x', version: 'latest' })), 400, /'latest' is not a Composer version/)
+    expectRefused(await curlDeploy(url, composerPackage({ name: 'acme/x', version: 'dev-feature/../../x' })), 400, /cannot be stored/)
     expectRefused(await curlDeploy(`${url};composer.version=2.0.0`, composerPackage({ name: 'acme/x', version: '1.0.0' })), 400, /says version '1\.0\.0' but the composer\.version property says '2\.0\.0'/)
     const tricks = composerPackage({ name: 'acme/tricks', version: '1.0.0', extra: [{ name: '../../evil.php', data: '<?php' }] })
     expectRefused(await curlDeploy(url, tricks), 400, /leaves the archive/)
