@@ -118,4 +118,23 @@ describe.skipIf(!hasClients).each(backends)('Composer local repositories (%s)', 
     expect(missing.code).not.toBe(0)
     expect(missing.output).toMatch(/acme\/nowhere, it could not be found in any version/)
   })
+
+  it("follows permission-target paths: a reader of one package's folder sees and installs only that package", async () => {
+    const created = await admin.put('/artifactory/api/security/users/reader', { body: { name: 'reader', email: 'reader@example.test', password: 'reader-password-1' } })
+    expect(created.status, created.text).toBe(201)
+    const target = await admin.post('/artifactory/api/v2/security/permissions/greeting-readers', {
+      body: { name: 'greeting-readers', repo: { repositories: ['php-local'], 'include-patterns': ['acme/greeting/**'], actions: { users: { reader: ['read'] } } } },
+    })
+    expect(target.status, target.text).toBe(201)
+    const reader = admin.asUser('reader', 'reader-password-1')
+    expect((await reader.get('/artifactory/api/composer/php-local/packages.json')).json()).toMatchObject({ 'available-packages': ['acme/greeting'] })
+    expect((await reader.get('/artifactory/api/composer/php-local/p2/acme/greeting.json')).status).toBe(200)
+    expect((await reader.get('/artifactory/api/composer/php-local/p2/acme/app-lib.json')).status).toBe(403)
+    expect((await reader.get('/artifactory/api/composer/php-local/acme/app-lib/2.0.0/app-lib-2.0.0.zip')).status).toBe(403)
+    const dir = await machine.project('reader-app', projectFiles(api('php-local'), 'reader', 'reader-password-1'))
+    const greeting = await machine.composer(['require', 'acme/greeting:^1.0'], dir)
+    expect(greeting.code, greeting.output).toBe(0)
+    const lib = await machine.composer(['require', 'acme/app-lib:^2.0'], dir)
+    expect(lib.code).not.toBe(0)
+  })
 })

@@ -43,10 +43,15 @@ export class ComposerDocuments {
     this.artifacts = services.artifacts
   }
 
-  async packagesJson(repository: Repository, baseUrl: string): Promise<string> {
+  /** `canReadPackage`: whether the caller may read a package of the repository (a local lists only those). */
+  async packagesJson(repository: Repository, baseUrl: string, canReadPackage: (name: string) => Promise<boolean> = async () => true): Promise<string> {
     const url = repositoryUrl(baseUrl, repository.key)
     const document: Record<string, unknown> = { packages: [], 'metadata-url': `${url}/p2/%package%.json` }
-    if (repository.rclass === 'local') document['available-packages'] = await this.store.packageNames(repository.key)
+    if (repository.rclass === 'local') {
+      const names = await this.store.packageNames(repository.key)
+      const readable = await Promise.all(names.map(canReadPackage))
+      document['available-packages'] = names.filter((_, i) => readable[i])
+    }
     return JSON.stringify(document)
   }
 

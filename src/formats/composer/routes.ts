@@ -40,9 +40,11 @@ export async function composerRoutes(app: FastifyInstance, services: FormatConte
     return path
   }
   const canRead = (request: FastifyRequest, path?: string) => (key: string) => authorizer.can(request.principal, 'read', key, path)
+  /** What a read is of, for path permissions: a p2 document is its package's folder (`vendor/package`), a dist its file. */
+  const readPathOf = (path: string | undefined) => (path === undefined ? undefined : (parseMetadataPath(path)?.name ?? path))
   const readAccess = async (request: FastifyRequest, guard: AccessGuard) => {
     const params = request.params as { repo: string; '*'?: string }
-    await guard.require(request.principal, 'read', params.repo)
+    await guard.require(request.principal, 'read', params.repo, readPathOf(params['*']))
   }
   /** The raw `<repo>/<path>;matrix` of a deploy, judged as the plain layout judges it. */
   const deployTarget = (request: FastifyRequest) => parseRepositoryPath(request.url.split('?')[0]!.slice(COMPOSER_PREFIX.length + 1))
@@ -53,7 +55,8 @@ export async function composerRoutes(app: FastifyInstance, services: FormatConte
 
   const packagesJson = async (request: FastifyRequest<RepoParams>, reply: FastifyReply) => {
     const repository = await composerRepository(request.params.repo)
-    return sendDocument(request, reply, await documents.packagesJson(repository, baseUrlOf(request, services.config.baseUrl)))
+    const canReadPackage = (name: string) => authorizer.can(request.principal, 'read', repository.key, name)
+    return sendDocument(request, reply, await documents.packagesJson(repository, baseUrlOf(request, services.config.baseUrl), canReadPackage))
   }
   app.get<RepoParams>('/:repo/packages.json', { config: { access: readAccess }, exposeHeadRoute: false }, packagesJson)
   app.head<RepoParams>('/:repo/packages.json', { config: { access: readAccess } }, packagesJson)
