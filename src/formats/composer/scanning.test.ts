@@ -4,7 +4,7 @@ import { scratchExtraction } from '../../../test/helpers/extraction-context.js'
 import { composerPackage } from '../../../test/helpers/composer.js'
 import { zipOf } from '../../../test/helpers/scan-archives.js'
 import { DEFAULT_EXTRACTION_LIMITS, ScanFailure } from '../../core/scanning/components.js'
-import { COMPOSER_ARCHIVE_EXTRACTOR, extractComposerArchive, PACKAGIST_ECOSYSTEM } from './scanning.js'
+import { COMPOSER_ARCHIVE_EXTRACTOR, COMPOSER_INSTALLED_READER, extractComposerArchive, PACKAGIST_ECOSYSTEM } from './scanning.js'
 
 const scratch = scratchExtraction()
 const bytes = (b: Buffer) => Readable.from([b])
@@ -55,5 +55,17 @@ describe('Composer extraction', () => {
     expect(PACKAGIST_ECOSYSTEM.isVersion!('v1.1.4')).toBe(true)
     expect(PACKAGIST_ECOSYSTEM.compare('v1.1.4', '1.1.4')).toBe(0)
     expect(PACKAGIST_ECOSYSTEM.compare('1.2.0-RC1', '1.2.0')).toBeLessThan(0)
+  })
+
+  it("reads Composer's installed.json in a file system (Composer 2 and 1 shapes), skipping what it cannot read", async () => {
+    const read = (text: string, size = text.length) =>
+      COMPOSER_INSTALLED_READER.read(bytes(Buffer.from(text)), { path: 'app/vendor/composer/installed.json', where: 'layer 1: app/vendor/composer/installed.json', size }, DEFAULT_EXTRACTION_LIMITS, scratch.context)
+    expect(COMPOSER_INSTALLED_READER.accepts('var/www/vendor/composer/installed.json')).toBe(true)
+    expect(COMPOSER_INSTALLED_READER.accepts('var/www/composer.json')).toBe(false)
+    const installed = { ecosystem: 'Packagist', name: 'psr/log', version: '1.1.4', relation: 'installed', location: 'layer 1: app/vendor/composer/installed.json' }
+    expect(await read(JSON.stringify({ packages: [{ name: 'PSR/Log', version: '1.1.4' }, { name: 'broken' }], dev: true }))).toEqual([installed])
+    expect(await read(JSON.stringify([{ name: 'psr/log', version: '1.1.4' }]))).toEqual([installed])
+    expect(await read('{not json')).toEqual([])
+    expect(await read('[]', 64 * 1024 * 1024)).toEqual([])
   })
 })

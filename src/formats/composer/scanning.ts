@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import { type Component, type Ecosystem, type ExtractionContext, type ExtractionLimits, type Extractor, type FormatScanning, purlVersion, ScanFailure } from '../../core/index.js'
+import { type Component, type Ecosystem, type ExtractionContext, type ExtractionLimits, type Extractor, type FormatScanning, type InstalledPackageReader, purlVersion, readCapped, ScanFailure } from '../../core/index.js'
 import { jsonObject, readArchive } from './archive.js'
 import { isPackageName } from './names.js'
 import { comparePackagist } from './versions.js'
@@ -65,9 +65,39 @@ export const COMPOSER_ARCHIVE_EXTRACTOR: Extractor = {
   extract: extractComposerArchive,
 }
 
+/** Largest `vendor/composer/installed.json` read; a larger one is skipped, not failed. */
+const MAX_INSTALLED_BYTES = 16 * 1024 * 1024
+
+/**
+ * `vendor/composer/installed.json` in a file system (a PHP application in an image's layers): the
+ * packages Composer installed there (Composer 2 writes `{"packages": […]}`, Composer 1 a list).
+ */
+export const COMPOSER_INSTALLED_READER: InstalledPackageReader = {
+  accepts: (path) => /(?:^|\/)vendor\/composer\/installed\.json$/.test(path),
+  read: async (source, file) => {
+    if (file.size > MAX_INSTALLED_BYTES) {
+      source.resume()
+      return []
+    }
+    let document: unknown
+    try {
+      document = JSON.parse((await readCapped(source, MAX_INSTALLED_BYTES, file.where)).toString('utf8'))
+    } catch {
+      return [] // not the image's fault to fail its scan for: skipped
+    }
+    const packages = Array.isArray(document) ? document : (document as { packages?: unknown } | null)?.packages
+    if (!Array.isArray(packages)) return []
+    return packages.flatMap((entry: unknown) => {
+      const { name, version } = (entry ?? {}) as { name?: unknown; version?: unknown }
+      return typeof name === 'string' && typeof version === 'string' ? [{ ecosystem: ECOSYSTEM, name: name.toLowerCase(), version, relation: 'installed' as const, location: file.where }] : []
+    })
+  },
+}
+
 /** What the Composer format gives the scanner. */
 export const composerScanning: FormatScanning = {
   extractors: [COMPOSER_ARCHIVE_EXTRACTOR],
+  installed: [COMPOSER_INSTALLED_READER],
   ecosystems: [PACKAGIST_ECOSYSTEM],
   xrayPackageType: 'Composer',
 }
