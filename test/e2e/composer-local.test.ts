@@ -137,4 +137,11 @@ describe.skipIf(!hasClients).each(backends)('Composer local repositories (%s)', 
     const lib = await machine.composer(['require', 'acme/app-lib:^2.0'], dir)
     expect(lib.code).not.toBe(0)
   })
+
+  it('a version deleted on the plain layout leaves the documents at once', async () => {
+    expect((await admin.delete('/artifactory/php-local/acme/app-lib/2.0.0')).status).toBe(204)
+    expect((await admin.get('/artifactory/api/composer/php-local/packages.json')).json()).toMatchObject({ 'available-packages': ['acme/greeting'] })
+    expect((await admin.get('/artifactory/api/composer/php-local/p2/acme/app-lib.json')).status).toBe(404)
+    expect((await p2('php-local', 'acme/greeting')).packages['acme/greeting']!.map((v) => v.version)).toEqual(['1.1.0-RC1', '1.0.0'])
+  })
 })

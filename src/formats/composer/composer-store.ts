@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { ArtifactService, Asset } from '../../core/index.js'
-import { packageOfPath } from './names.js'
+import { isPackageName, packageOfPath } from './names.js'
 import type { ComposerTables } from './tables.js'
 import { normalizeVersion } from './versions.js'
 
@@ -51,12 +51,12 @@ export class ComposerStore {
     return false
   }
 
-  /** The package names of a local repository (`vendor/package` folders), sorted. */
+  /** The package names of a local repository (`vendor/package` folders holding files; a folder a delete emptied is none), sorted. */
   async packageNames(repoKey: string): Promise<string[]> {
     const names: string[] = []
     for (const vendor of (await this.artifacts.children(repoKey, '')).folders) {
       if (vendor.startsWith('.')) continue
-      for (const pkg of (await this.artifacts.children(repoKey, vendor)).folders) names.push(pkg)
+      for (const pkg of (await this.artifacts.children(repoKey, vendor)).folders) if (isPackageName(pkg) && (await this.artifacts.hasFilesBelow(repoKey, pkg))) names.push(pkg)
     }
     return names.sort()
   }
