@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type FormatContext, notFound, parseRepositoryPath, PlainResolver, principalName, type Repository, TroveError } from '../../core/index.js'
 import { type AccessGuard, baseUrlOf, declaredLength, deployBody, matchesEtag, refusal, sendFile, sendRestError, sendRestUploadError, uploadBody } from '../../http/index.js'
-import type { ComposerLayout } from './composer-layout.js'
+import { type ComposerLayout, VERSION_PROPERTY } from './composer-layout.js'
 import { COMPOSER_PREFIX } from './documents.js'
 import { parseMetadataPath } from './names.js'
 
@@ -51,6 +51,8 @@ export async function composerRoutes(app: FastifyInstance, services: FormatConte
   const deployAccess = async (request: FastifyRequest, guard: AccessGuard) => {
     const target = deployTarget(request)
     await guard.require(request.principal, 'deploy', target.repoKey, target.path)
+    // composer.version is part of the deploy; other properties need the right to annotate, as on the plain layout.
+    if ([...target.matrix.keys()].some((key) => key !== VERSION_PROPERTY)) await guard.require(request.principal, 'annotate', target.repoKey, target.path)
   }
 
   const packagesJson = async (request: FastifyRequest<RepoParams>, reply: FastifyReply) => {
