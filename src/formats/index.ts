@@ -1,3 +1,4 @@
+import { composerFormat } from './composer/index.js'
 import type { Format } from './format.js'
 import { cargoFormat } from './cargo/index.js'
 import { genericFormat } from './generic/index.js'
@@ -9,4 +10,4 @@ import { ociFormat } from './oci/index.js'
 import { pypiFormat } from './pypi/index.js'
 
 /** Every format Trove serves. */
-export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, goFormat, cargoFormat]
+export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, goFormat, cargoFormat, composerFormat]

@@ -40,6 +40,11 @@ const LANDED = [
   '013-storage-lifecycle',
 ]
 
+/** The migrations of this release that no release has recorded yet (new formats' tables). */
+function newerThanLanded(backend: Parameters<typeof allMigrations>[0]): string[] {
+  return Object.keys(allMigrations(backend, FORMATS)).filter((name) => !LANDED.includes(name))
+}
+
 const SHA = 'a'.repeat(64)
 const NOW = 1_760_000_000_000
 
@@ -110,7 +115,8 @@ describe.each(backends)('the formats’ migrations (%s)', (backend) => {
     // 2. This release starts on it: nothing is migrated again, and the data is served.
     const trove = await start()
     const db = trove.services.metadata.db as unknown as Kysely<unknown>
-    expect(await appliedNames(db)).toEqual(before)
+    // Nothing is migrated again; only migrations newer than that release (a new format's tables) run.
+    expect(await appliedNames(db)).toEqual([...before, ...newerThanLanded(backend)].sort())
     const auth = { authorization: basicAuth('admin', ADMIN_PASSWORD) }
     const packument = await fetch(`${trove.url}/artifactory/api/npm/npm-local/hello`, { headers: auth })
     expect(packument.status).toBe(200)
@@ -131,7 +137,7 @@ describe.each(backends)('the formats’ migrations (%s)', (backend) => {
 
     const trove = await start()
     const db = trove.services.metadata.db as unknown as Kysely<unknown>
-    expect(await appliedNames(db)).toEqual([...LANDED].sort())
+    expect(await appliedNames(db)).toEqual([...LANDED, ...newerThanLanded(backend)].sort())
     for (const table of ['oci_uploads', 'oci_upload_chunks', 'oci_referrers', 'npm_packages', 'npm_versions', 'helm_charts', 'helm_indexes']) {
       expect((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows.map((r) => Number(r.n))).toEqual([0])
     }
