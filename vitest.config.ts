@@ -20,6 +20,7 @@ const S3_SUITES = [
   'test/conformance/helm/oci-chart.test.ts',
   'test/e2e/go-local.test.ts',
   'test/conformance/cargo/cargo-local.test.ts',
+  'test/e2e/composer-local.test.ts',
   'test/e2e/crash.test.ts',
   'test/e2e/storage-info.test.ts',
 ]
