@@ -22,6 +22,7 @@ import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { JobQueue } from './core/jobs/job-queue.js'
+import { AuditLog } from './core/operations/audit-log.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
@@ -116,6 +117,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   vulndbSync.registerJobs()
   const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
   const downloads = new Downloads({ policies, artifacts, logger })
+  const audit = new AuditLog(db)
   const services: CoreServices = {
     config,
     metadata,
@@ -165,10 +167,13 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     policies,
     scanReports: new ScanReports(db, scanner),
     vulndbSync,
+    audit,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
   if (config.gc.intervalSecs > 0) jobs.schedule('gc', config.gc.intervalSecs * 1000)
+  jobs.register('audit-prune', async () => ({ deleted: await audit.prune(config.operations.auditRetentionDays * 24 * 3600 * 1000) }))
+  jobs.schedule('audit-prune', 24 * 3600 * 1000)
 
   await bootstrapAdmin(services, logger)
   const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))

@@ -211,6 +211,16 @@ const ConfigSchema = z
       })
       .strict()
       .default({ maxFailuresPerAccount: 10, maxFailuresPerAddress: 50, windowSecs: 900, blockSecs: 900 }),
+    /** Running the service (docs/operations.md): audit retention, maintenance notice. */
+    operations: z
+      .object({
+        /** Audit events older than this are pruned (daily). */
+        auditRetentionDays: z.number().int().positive().default(365),
+        /** The least notice a maintenance window needs; shorter is refused unless forced with a reason. */
+        maintenanceNoticeSecs: seconds.default(24 * 3600),
+      })
+      .strict()
+      .default({ auditRetentionDays: 365, maintenanceNoticeSecs: 24 * 3600 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -271,6 +281,8 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_NPM_MAX_TARBALL_BYTES: { path: ['npm', 'maxTarballBytes'], type: 'number' },
   TROVE_NPM_MAX_METADATA_BYTES: { path: ['npm', 'maxMetadataBytes'], type: 'number' },
   TROVE_NPM_MAX_UNPACKED_BYTES: { path: ['npm', 'maxUnpackedBytes'], type: 'number' },
+  TROVE_AUDIT_RETENTION_DAYS: { path: ['operations', 'auditRetentionDays'], type: 'number' },
+  TROVE_MAINTENANCE_NOTICE_SECS: { path: ['operations', 'maintenanceNoticeSecs'], type: 'number' },
   TROVE_LOGIN_MAX_FAILURES_PER_ACCOUNT: { path: ['loginLimits', 'maxFailuresPerAccount'], type: 'number' },
   TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
   TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },

@@ -30,6 +30,7 @@ import type { VulnerabilityDatabase } from './scanning/vulndb.js'
 import type { DownloadPolicies } from './scanning/policies.js'
 import type { ScanReports } from './scanning/reports.js'
 import type { VulnDbSync } from './scanning/sync.js'
+import type { AuditLog } from './operations/audit-log.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -82,4 +83,6 @@ export interface CoreServices {
   readonly scanReports: ScanReports
   /** The scheduled vulnerability database sync from configured URLs (src/core/scanning/sync.ts). */
   readonly vulndbSync: VulnDbSync
+  /** Who did what, when, from where (src/core/operations/audit-log.ts, docs/operations.md). */
+  readonly audit: AuditLog
 }

@@ -5,6 +5,8 @@ import { assertJsonDepth } from '../core/json.js'
 import type { CoreServices } from '../core/services.js'
 import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
+import { installAuditHooks } from './audit.js'
+import { auditRoutes } from './routes/audit.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { formatRoutes } from './routes/formats.js'
@@ -81,6 +83,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     if (err instanceof TooManyLoginsError) reply.header('retry-after', String(err.retryAfterSecs))
   })
 
+  // Before the access hooks: refusals (401, 403, read-only) are audited too.
+  installAuditHooks(app, services)
   installAccessHooks(app, { authenticator: services.authenticator, guard: new AccessGuard(services.authorizer), settings: services.settings })
 
   await app.register(async (scope) => systemRoutes(scope, services))
@@ -96,6 +100,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => vulndbRoutes(scope, services))
   await app.register(async (scope) => scanPolicyRoutes(scope, services))
   await app.register(async (scope) => xrayRoutes(scope, services))
+  await app.register(async (scope) => auditRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, services))
   return app
 }

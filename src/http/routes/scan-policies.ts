@@ -66,7 +66,7 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     return { policy, isNew }
   }
 
-  app.post<{ Body: unknown }>('/api/v1/scan/policies', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.post<{ Body: unknown }>('/api/v1/scan/policies', { config: { audit: { action: 'policy.create', target: (r) => String((r.body as { name?: unknown } | null)?.name ?? '') }, access: 'authenticated' } }, async (request, reply) => {
     const body = request.body
     const name = typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined
     if (typeof name !== 'string') throw new TroveError('BAD_REQUEST', 'the body must be a policy with a "name"')
@@ -74,12 +74,12 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     return reply.status(201).send(policy)
   })
 
-  app.put<NameParams & { Body: unknown }>('/api/v1/scan/policies/:name', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.put<NameParams & { Body: unknown }>('/api/v1/scan/policies/:name', { config: { audit: { action: 'policy.put' }, access: 'authenticated' } }, async (request, reply) => {
     const { policy, isNew } = await save(request, request.params.name, request.body, false)
     return reply.status(isNew ? 201 : 200).send(policy)
   })
 
-  app.delete<NameParams>('/api/v1/scan/policies/:name', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.delete<NameParams>('/api/v1/scan/policies/:name', { config: { audit: { action: 'policy.delete' }, access: 'authenticated' } }, async (request, reply) => {
     const policy = await policies.get(request.params.name)
     if (!policy || !(await canManage(request.principal, policy))) throw notFound(`scan policy '${request.params.name}' does not exist`)
     await policies.delete(policy.name)
@@ -116,12 +116,12 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     ...(await services.vulndbSync.settings()),
     status: await services.vulndbSync.status(),
   }))
-  app.put<{ Body: unknown }>('/api/v1/vulndb/sync', { config: { access: 'admin' } }, async (request) => {
+  app.put<{ Body: unknown }>('/api/v1/vulndb/sync', { config: { audit: { action: 'vulndb.sync.update', target: () => 'vulndb sync' }, access: 'admin' } }, async (request) => {
     const settings = await services.vulndbSync.update(request.body)
     request.log.info({ urls: settings.urls.length, intervalSecs: settings.intervalSecs }, 'vulnerability database sync configured')
     return { ...settings, status: await services.vulndbSync.status() }
   })
-  app.post('/api/v1/vulndb/sync/run', { config: { access: 'admin' } }, async (_request, reply) => {
+  app.post('/api/v1/vulndb/sync/run', { config: { audit: { action: 'vulndb.sync.run', target: () => 'vulndb sync' }, access: 'admin' } }, async (_request, reply) => {
     if ((await services.vulndbSync.settings()).urls.length === 0) throw new TroveError('BAD_REQUEST', 'no sync URLs are configured: PUT /api/v1/vulndb/sync {"urls": [...]} first')
     return reply.status(202).send({ job: await services.vulndbSync.requestRun() })
   })

@@ -31,7 +31,7 @@ export async function vulndbRoutes(app: FastifyInstance, services: CoreServices)
   // Zip archives stream to a temporary file (yauzl reads the central directory at the end).
   app.addContentTypeParser(ZIP_TYPES, (_request, _payload, done) => done(null))
 
-  app.post('/api/v1/vulndb/import', { config: { access: 'admin' }, bodyLimit: MAX_JSON_IMPORT_BYTES }, async (request) => {
+  app.post('/api/v1/vulndb/import', { config: { audit: { action: 'vulndb.import', target: () => 'vulndb' }, access: 'admin' }, bodyLimit: MAX_JSON_IMPORT_BYTES }, async (request) => {
     const summary = emptySummary()
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     if (ZIP_TYPES.includes(type)) {

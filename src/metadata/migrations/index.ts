@@ -13,6 +13,10 @@ import { scanPolicies } from './010-scan-policies.js'
 import { tokenBounds } from './011-token-bounds.js'
 import { scansPerRepository } from './012-scans-per-repository.js'
 import { storageLifecycle } from './013-storage-lifecycle.js'
+import { operationsAudit } from './20261207-operations-audit.js'
+import { operationsMaintenance } from './20261207-operations-maintenance.js'
+import { operationsRequests } from './20261207-operations-requests.js'
+import { operationsWebhooks } from './20261207-operations-webhooks.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
@@ -30,6 +34,10 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
     '011-token-bounds': tokenBounds,
     '012-scans-per-repository': scansPerRepository,
     '013-storage-lifecycle': storageLifecycle,
+    '20261207-operations-audit': operationsAudit,
+    '20261207-operations-maintenance': operationsMaintenance,
+    '20261207-operations-requests': operationsRequests,
+    '20261207-operations-webhooks': operationsWebhooks,
   }
 }
 
