@@ -23,6 +23,9 @@ import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { AuditLog } from './core/operations/audit-log.js'
+import { MaintenanceClock } from './core/operations/maintenance-clock.js'
+import { MaintenanceWindows } from './core/operations/maintenance.js'
+import { Notifications } from './core/operations/notifications.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
@@ -118,6 +121,9 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
   const downloads = new Downloads({ policies, artifacts, logger })
   const audit = new AuditLog(db)
+  const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
+  const notifications = new Notifications((err, event) => logger.warn({ err, event: event.type }, 'an operations event listener failed'))
+  const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })
   const services: CoreServices = {
     config,
     metadata,
@@ -168,6 +174,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     scanReports: new ScanReports(db, scanner),
     vulndbSync,
     audit,
+    maintenance,
+    notifications,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
@@ -202,12 +210,14 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
       const url = `http://${host}:${address.port}`
       jobs.start(JOB_POLL_MS)
+      maintenanceClock.start()
       logger.info({ url }, `Trove listening on ${url}`)
       return url
     },
     async close() {
       clearInterval(sweepTimer)
       storageCheck.cancel()
+      await maintenanceClock.stop()
       await jobs.stop()
       await app.close()
       await downloads.close() // the counts of the last downloads

@@ -31,6 +31,8 @@ import type { DownloadPolicies } from './scanning/policies.js'
 import type { ScanReports } from './scanning/reports.js'
 import type { VulnDbSync } from './scanning/sync.js'
 import type { AuditLog } from './operations/audit-log.js'
+import type { MaintenanceWindows } from './operations/maintenance.js'
+import type { Notifications } from './operations/notifications.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -85,4 +87,8 @@ export interface CoreServices {
   readonly vulndbSync: VulnDbSync
   /** Who did what, when, from where (src/core/operations/audit-log.ts, docs/operations.md). */
   readonly audit: AuditLog
+  /** Announced maintenance windows; every request asks {@link MaintenanceWindows.current} (docs/operations.md). */
+  readonly maintenance: MaintenanceWindows
+  /** Operations events (maintenance, requests, deploys, scans, quotas) for webhooks. */
+  readonly notifications: Notifications
 }

@@ -6,6 +6,8 @@ import type { CoreServices } from '../core/services.js'
 import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
 import { installAuditHooks } from './audit.js'
+import { installMaintenanceHooks } from './maintenance.js'
+import { maintenanceRoutes } from './routes/maintenance.js'
 import { auditRoutes } from './routes/audit.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
@@ -86,6 +88,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   // Before the access hooks: refusals (401, 403, read-only) are audited too.
   installAuditHooks(app, services)
   installAccessHooks(app, { authenticator: services.authenticator, guard: new AccessGuard(services.authorizer), settings: services.settings })
+  installMaintenanceHooks(app, services.maintenance)
 
   await app.register(async (scope) => systemRoutes(scope, services))
   await app.register(async (scope) => repositoryRoutes(scope, services))
@@ -101,6 +104,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => scanPolicyRoutes(scope, services))
   await app.register(async (scope) => xrayRoutes(scope, services))
   await app.register(async (scope) => auditRoutes(scope, services))
+  await app.register(async (scope) => maintenanceRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, services))
   return app
 }
