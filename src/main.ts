@@ -26,6 +26,7 @@ import { AuditLog } from './core/operations/audit-log.js'
 import { MaintenanceClock } from './core/operations/maintenance-clock.js'
 import { MaintenanceWindows } from './core/operations/maintenance.js'
 import { Notifications } from './core/operations/notifications.js'
+import { WebhookService } from './core/operations/webhooks.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
@@ -124,6 +125,17 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
   const notifications = new Notifications((err, event) => logger.warn({ err, event: event.type }, 'an operations event listener failed'))
   const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })
+  const webhooks = new WebhookService({ db, jobs, hostPolicy, logger })
+  webhooks.registerJobs()
+  notifications.on((event) => webhooks.onEvent(event))
+  // Deploys (not what a remote repository caches) reach the webhooks of the repository's project.
+  artifacts.onStored((repository, files) => {
+    if (repository.rclass === 'remote') return
+    const project = typeof repository.config.projectKey === 'string' && repository.config.projectKey !== '' ? repository.config.projectKey : undefined
+    for (const file of files) {
+      void notifications.emit({ type: 'artifact.deployed', project, text: `Deployed ${repository.key}/${file.path}`, data: { repository: repository.key, path: file.path, sha256: file.sha256 } })
+    }
+  })
   const services: CoreServices = {
     config,
     metadata,
@@ -176,6 +188,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     audit,
     maintenance,
     notifications,
+    webhooks,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
@@ -225,6 +238,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       await instances.stop()
       await storage.close?.()
       await upstream.close()
+      await webhooks.close()
       await metadata.close()
     },
   }

@@ -73,3 +73,35 @@ export interface MaintenanceChange {
   readonly endNow?: boolean
   readonly message?: string
 }
+
+/** A webhook (`GET /api/v1/webhooks`); the secret is shown only in the answer that created it. */
+export interface WebhookBody {
+  readonly id: string
+  readonly name: string
+  readonly url: string
+  readonly events: readonly string[]
+  /** Null for a system webhook. */
+  readonly project: string | null
+  readonly minSeverity: string | null
+  readonly enabled: boolean
+  readonly createdBy: string
+  readonly createdAt: string
+}
+
+/** `POST /api/v1/webhooks`' answer. */
+export interface CreatedWebhookBody extends WebhookBody {
+  /** HMAC-SHA256 key of `X-Trove-Signature-256: sha256=<hex>`; shown once. */
+  readonly secret: string
+}
+
+/** One delivery attempt record (`GET /api/v1/webhooks/{id}/deliveries`). */
+export interface WebhookDeliveryBody {
+  readonly id: string
+  readonly event: string
+  readonly status: 'pending' | 'delivered' | 'failed'
+  readonly attempts: number
+  readonly responseStatus: number | null
+  readonly error: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}

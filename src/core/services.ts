@@ -33,6 +33,7 @@ import type { VulnDbSync } from './scanning/sync.js'
 import type { AuditLog } from './operations/audit-log.js'
 import type { MaintenanceWindows } from './operations/maintenance.js'
 import type { Notifications } from './operations/notifications.js'
+import type { WebhookService } from './operations/webhooks.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -91,4 +92,6 @@ export interface CoreServices {
   readonly maintenance: MaintenanceWindows
   /** Operations events (maintenance, requests, deploys, scans, quotas) for webhooks. */
   readonly notifications: Notifications
+  /** Outgoing webhooks and their delivery log. */
+  readonly webhooks: WebhookService
 }

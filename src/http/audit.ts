@@ -46,7 +46,7 @@ function outcomeOf(status: number): AuditOutcome {
  * DELETE (whatever route or format serves it), and every request whose Basic credentials were
  * refused (a failed sign-in). Installed before the access hooks, so that refusals are seen too.
  */
-export function installAuditHooks(app: FastifyInstance, services: Pick<CoreServices, 'projects'> & { audit: AuditLog }): void {
+export function installAuditHooks(app: FastifyInstance, services: Pick<CoreServices, 'projects' | 'notifications'> & { audit: AuditLog }): void {
   app.decorateRequest('audit', null as never)
   app.addHook('onRequest', async (request) => {
     request.audit = {}
@@ -88,6 +88,11 @@ export function installAuditHooks(app: FastifyInstance, services: Pick<CoreServi
       })
     } catch (err) {
       request.log.error({ err, action, target }, 'could not write the audit log')
+    }
+    if (action === 'artifact.delete' && status < 300) {
+      const repo = /^\/artifactory\/(?:api\/[a-z]+\/)?([^/]+)\//.exec(target)?.[1]
+      const project = repo === undefined ? undefined : projectKeyPrefix(repo)
+      void services.notifications.emit({ type: 'artifact.deleted', project, text: `Deleted ${target}`, data: { path: target, by: request.principal?.kind === 'user' ? request.principal.name : 'anonymous' } })
     }
     return payload
   })
