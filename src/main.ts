@@ -27,6 +27,7 @@ import { MaintenanceClock } from './core/operations/maintenance-clock.js'
 import { MaintenanceWindows } from './core/operations/maintenance.js'
 import { Notifications } from './core/operations/notifications.js'
 import { WebhookService } from './core/operations/webhooks.js'
+import { ServiceRequests } from './core/operations/requests.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
@@ -189,6 +190,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     maintenance,
     notifications,
     webhooks,
+    requests: new ServiceRequests(db),
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))

@@ -105,3 +105,39 @@ export interface WebhookDeliveryBody {
   readonly createdAt: string
   readonly updatedAt: string
 }
+
+/** `POST /api/v1/requests`: a project, or a remote repository. */
+export type ServiceRequestInput =
+  | {
+      readonly kind: 'project'
+      readonly key: string
+      readonly name?: string
+      readonly purpose: string
+      /** -1 or absent: no quota. */
+      readonly quotaBytes?: number
+      /** Besides the requester, who becomes its Project Admin. */
+      readonly members?: readonly { readonly name: string; readonly roles: readonly string[] }[]
+    }
+  | { readonly kind: 'remote-repository'; readonly key: string; readonly packageType: string; readonly url: string; readonly why: string }
+
+/** A request as the requester and the admins see it. */
+export interface ServiceRequestBody {
+  readonly id: string
+  readonly kind: 'project' | 'remote-repository'
+  readonly requester: string
+  readonly status: 'pending' | 'approved' | 'declined'
+  readonly request: Readonly<Record<string, unknown>>
+  readonly granted: Readonly<Record<string, unknown>> | null
+  readonly reason: string | null
+  readonly decidedBy: string | null
+  readonly decidedAt: string | null
+  readonly createdAt: string
+}
+
+/** `POST /api/v1/requests/{id}/approve`: optional edits of what is created. */
+export interface ApproveRequest {
+  readonly quotaBytes?: number
+  readonly name?: string
+  /** Merged over the created project's (Artifactory project JSON) or repository's configuration. */
+  readonly settings?: Readonly<Record<string, unknown>>
+}

@@ -34,6 +34,7 @@ import type { AuditLog } from './operations/audit-log.js'
 import type { MaintenanceWindows } from './operations/maintenance.js'
 import type { Notifications } from './operations/notifications.js'
 import type { WebhookService } from './operations/webhooks.js'
+import type { ServiceRequests } from './operations/requests.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -94,4 +95,6 @@ export interface CoreServices {
   readonly notifications: Notifications
   /** Outgoing webhooks and their delivery log. */
   readonly webhooks: WebhookService
+  /** Self-service requests for projects and remote repositories. */
+  readonly requests: ServiceRequests
 }

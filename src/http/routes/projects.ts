@@ -178,7 +178,8 @@ function projectBody(project: Project) {
   }
 }
 
-function projectInput(body: Record<string, unknown>): ProjectInput {
+/** Artifactory's project JSON → what the service takes (also what an approved project request creates). */
+export function projectInput(body: Record<string, unknown>): ProjectInput {
   const text = (field: string) => {
     const value = body[field]
     if (value !== undefined && typeof value !== 'string') throw invalidField(field, `${field} must be a string`)
