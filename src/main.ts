@@ -28,6 +28,7 @@ import { MaintenanceWindows } from './core/operations/maintenance.js'
 import { Notifications } from './core/operations/notifications.js'
 import { WebhookService } from './core/operations/webhooks.js'
 import { ServiceRequests } from './core/operations/requests.js'
+import { SecurityReviewers } from './core/operations/reviewers.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
@@ -191,6 +192,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     notifications,
     webhooks,
     requests: new ServiceRequests(db),
+    reviewers: new SecurityReviewers(db, groups),
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))

@@ -35,6 +35,7 @@ import type { MaintenanceWindows } from './operations/maintenance.js'
 import type { Notifications } from './operations/notifications.js'
 import type { WebhookService } from './operations/webhooks.js'
 import type { ServiceRequests } from './operations/requests.js'
+import type { SecurityReviewers } from './operations/reviewers.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -97,4 +98,6 @@ export interface CoreServices {
   readonly webhooks: WebhookService
   /** Self-service requests for projects and remote repositories. */
   readonly requests: ServiceRequests
+  /** The security-reviewer role: reads scan reports and policies, never artifacts. */
+  readonly reviewers: SecurityReviewers
 }

@@ -10,6 +10,7 @@ import { installMaintenanceHooks } from './maintenance.js'
 import { maintenanceRoutes } from './routes/maintenance.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { requestRoutes } from './routes/requests.js'
+import { reviewerRoutes } from './routes/reviewers.js'
 import { auditRoutes } from './routes/audit.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
@@ -109,6 +110,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => maintenanceRoutes(scope, services))
   await app.register(async (scope) => webhookRoutes(scope, services))
   await app.register(async (scope) => requestRoutes(scope, services))
+  await app.register(async (scope) => reviewerRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, services))
   return app
 }
