@@ -144,6 +144,7 @@ export class WebhookService {
   async onEvent(event: OperationsEvent): Promise<void> {
     const hooks = await this.deps.db.selectFrom('webhooks').selectAll().where('is_enabled', '=', 1).execute()
     const now = Date.now()
+    let queued = 0
     for (const hook of hooks) {
       if (!(JSON.parse(hook.events) as string[]).includes(event.type)) continue
       // A project's webhook gets its project's events, and the announcements everyone gets (maintenance).
@@ -156,8 +157,10 @@ export class WebhookService {
         .values({ id, webhook_id: hook.id, event: event.type, payload: JSON.stringify(payload), status: 'pending', attempts: 0, response_status: null, error: null, created_at: now, updated_at: now })
         .execute()
       await this.deps.jobs.enqueue(DELIVERY_JOB, { delivery: id })
+      queued++
     }
-    this.deps.jobs.poke()
+    // Sent now rather than at the next poll; nothing is run early when no webhook wanted the event.
+    if (queued > 0) this.deps.jobs.poke()
   }
 
   /** One attempt; throws (the job is retried) unless the receiver answered 2xx or this was the last attempt. */
