@@ -8,7 +8,9 @@ import { createHmac } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CreatedWebhookBody, WebhookDeliveryBody } from '../../src/api/operations.js'
+import { publishBody } from '../helpers/npm.js'
 import { freePort } from '../helpers/ports.js'
+import { fixtureRecords, lodashTarball, packageJsonOf } from '../helpers/scanning.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createUser, expectRestError, type ApiCall } from './admin-http.js'
 
@@ -127,6 +129,34 @@ describe('webhooks', () => {
     expect(received.filter((r) => r.path === '/web')[0]!.headers['x-trove-signature-256']).toBe(
       `sha256=${createHmac('sha256', hook.secret).update(received.find((r) => r.path === '/web')!.body).digest('hex')}`,
     )
+  })
+
+  it("tells a project's webhook about its quota levels and a download a policy blocked", async () => {
+    expect((await call('POST', '/access/api/v1/projects', { json: { project_key: 'small', storage_quota_bytes: 100 } })).status).toBe(201)
+    expect((await call('PUT', '/artifactory/api/repositories/small-files', { json: { rclass: 'local', packageType: 'generic' } })).status).toBe(200)
+    expect((await call('PUT', '/artifactory/api/repositories/small-npm', { json: { rclass: 'local', packageType: 'npm' } })).status).toBe(200)
+    const res = await call('POST', '/api/v1/webhooks', { json: { name: 'small', url: `http://127.0.0.1:${port}/small`, events: ['quota.warning', 'quota.exceeded', 'download.blocked'], project: 'small' } })
+    expect(res.status, await res.clone().text()).toBe(201)
+    const events = () => received.filter((r) => r.path === '/small').map((r) => JSON.parse(r.body) as { event: string; project: string; text: string; data: Record<string, unknown> })
+
+    // 1. Past 80 %: a warning; then an upload that does not fit: refused, and said so.
+    expect((await call('PUT', '/artifactory/small-files/a.bin', { body: 'x'.repeat(85) })).status).toBe(201)
+    await until(async () => events().length === 1, 'the warning')
+    expect(events()[0]).toMatchObject({ event: 'quota.warning', project: 'small', data: { usedBytes: 85, quotaBytes: 100 }, text: 'Project small uses 85% of its storage quota' })
+    expect((await call('PUT', '/artifactory/small-files/b.bin', { body: 'y'.repeat(30) })).status).toBe(413)
+    await until(async () => events().length === 2, 'the refusal')
+    expect(events()[1]).toMatchObject({ event: 'quota.exceeded', project: 'small', data: { quotaBytes: 100 } })
+
+    // 2. A download a policy blocks (lodash 4.17.15 has high advisories in the fixtures).
+    expect((await call('PUT', '/access/api/v1/projects/small', { json: { storage_quota_bytes: -1 } })).status).toBe(200)
+    expect((await call('POST', '/api/v1/vulndb/import', { json: await fixtureRecords() })).status).toBe(200)
+    const tarball = await lodashTarball()
+    expect((await call('PUT', '/artifactory/api/npm/small-npm/lodash', { json: publishBody({ tarball, manifest: await packageJsonOf(tarball) }) })).status).toBe(201)
+    await server.trove.services.jobs.runDue()
+    expect((await call('PUT', '/api/v1/scan/policies/no-high', { json: { repositories: ['small-npm'], minSeverity: 'high' } })).status).toBe(201)
+    expect((await call('GET', '/artifactory/api/npm/small-npm/lodash/-/lodash-4.17.15.tgz')).status).toBe(403)
+    await until(async () => events().some((e) => e.event === 'download.blocked'), 'the blocked download')
+    expect(events().find((e) => e.event === 'download.blocked')).toMatchObject({ project: 'small', data: { repository: 'small-npm', path: 'lodash/-/lodash-4.17.15.tgz' } })
   })
 })
 

@@ -24,11 +24,16 @@ export interface QuotaRepository {
  * project are thereby serialised for the (short) metadata transaction; the bytes themselves are
  * streamed before it, outside any lock.
  */
+/** Told when a project's usage crosses the warning ratio, or when an upload is refused for the quota. */
+export type QuotaListener = (event: { readonly project: string; readonly level: 'warning' | 'exceeded'; readonly usedBytes: number; readonly quotaBytes: number }) => void
+
 export class StorageQuota {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly logger?: Logger,
     registry?: Registry,
+    /** Called after the fact (never inside the caller's transaction's outcome): webhooks listen. */
+    private readonly onLevel?: QuotaListener,
   ) {
     if (registry) this.registerMetrics(registry)
   }
@@ -44,7 +49,10 @@ export class StorageQuota {
     if (!row) return
     const quota = Number(row.storage_quota_bytes)
     const used = Number(row.used_bytes)
-    if (quota >= 0 && used + bytes > quota) throw quotaExceeded(project, quota, used, bytes)
+    if (quota >= 0 && used + bytes > quota) {
+      this.onLevel?.({ project, level: 'exceeded', usedBytes: used, quotaBytes: quota })
+      throw quotaExceeded(project, quota, used, bytes)
+    }
   }
 
   /**
@@ -70,12 +78,14 @@ export class StorageQuota {
       .executeTakeFirst()
     if (!updated) {
       const row = await trx.selectFrom('projects').select(['storage_quota_bytes', 'used_bytes']).where('key', '=', project).executeTakeFirstOrThrow()
+      this.onLevel?.({ project, level: 'exceeded', usedBytes: Number(row.used_bytes), quotaBytes: Number(row.storage_quota_bytes) })
       throw quotaExceeded(project, Number(row.storage_quota_bytes), Number(row.used_bytes), delta)
     }
     const quota = Number(updated.storage_quota_bytes)
     const used = Number(updated.used_bytes)
     if (delta > 0 && quota > 0 && used >= quota * QUOTA_WARNING_RATIO && used - delta < quota * QUOTA_WARNING_RATIO) {
       this.logger?.warn({ project, used, quota }, `project '${project}' uses ${Math.round((used / quota) * 100)}% of its storage quota (${used} of ${quota} bytes)`)
+      this.onLevel?.({ project, level: used >= quota ? 'exceeded' : 'warning', usedBytes: used, quotaBytes: quota })
     }
   }
 
