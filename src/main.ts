@@ -27,6 +27,7 @@ import { MaintenanceClock } from './core/operations/maintenance-clock.js'
 import { MaintenanceWindows } from './core/operations/maintenance.js'
 import { Notifications } from './core/operations/notifications.js'
 import { WebhookService } from './core/operations/webhooks.js'
+import { announceScanFindings } from './core/operations/scan-events.js'
 import { ServiceRequests } from './core/operations/requests.js'
 import { SecurityReviewers } from './core/operations/reviewers.js'
 import { Metrics } from './core/metrics.js'
@@ -149,6 +150,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const webhooks = new WebhookService({ db, jobs, hostPolicy, logger })
   webhooks.registerJobs()
   notifications.on((event) => webhooks.onEvent(event))
+  announceScanFindings({ db, scanner, repositories, notifications, logger })
   onQuotaLevel = ({ project, level, usedBytes, quotaBytes }) => {
     const text = level === 'warning' ? `Project ${project} uses ${Math.round((usedBytes / quotaBytes) * 100)}% of its storage quota` : `Project ${project} is at its storage quota: an upload was refused`
     void notifications.emit({ type: level === 'warning' ? 'quota.warning' : 'quota.exceeded', project, text, data: { project, usedBytes, quotaBytes } })

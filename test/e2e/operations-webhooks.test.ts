@@ -135,7 +135,7 @@ describe('webhooks', () => {
     expect((await call('POST', '/access/api/v1/projects', { json: { project_key: 'small', storage_quota_bytes: 100 } })).status).toBe(201)
     expect((await call('PUT', '/artifactory/api/repositories/small-files', { json: { rclass: 'local', packageType: 'generic' } })).status).toBe(200)
     expect((await call('PUT', '/artifactory/api/repositories/small-npm', { json: { rclass: 'local', packageType: 'npm' } })).status).toBe(200)
-    const res = await call('POST', '/api/v1/webhooks', { json: { name: 'small', url: `http://127.0.0.1:${port}/small`, events: ['quota.warning', 'quota.exceeded', 'download.blocked'], project: 'small' } })
+    const res = await call('POST', '/api/v1/webhooks', { json: { name: 'small', url: `http://127.0.0.1:${port}/small`, events: ['quota.warning', 'quota.exceeded', 'download.blocked', 'scan.findings'], minSeverity: 'high', project: 'small' } })
     expect(res.status, await res.clone().text()).toBe(201)
     const events = () => received.filter((r) => r.path === '/small').map((r) => JSON.parse(r.body) as { event: string; project: string; text: string; data: Record<string, unknown> })
 
@@ -152,7 +152,17 @@ describe('webhooks', () => {
     expect((await call('POST', '/api/v1/vulndb/import', { json: await fixtureRecords() })).status).toBe(200)
     const tarball = await lodashTarball()
     expect((await call('PUT', '/artifactory/api/npm/small-npm/lodash', { json: publishBody({ tarball, manifest: await packageJsonOf(tarball) }) })).status).toBe(201)
+    const critical = await call('POST', '/api/v1/webhooks', { json: { name: 'critical only', url: `http://127.0.0.1:${port}/critical`, events: ['scan.findings'], minSeverity: 'critical' } })
+    expect(critical.status).toBe(201)
     await server.trove.services.jobs.runDue()
+    // 3. The scan's findings, at or above each webhook's minimum severity.
+    await until(async () => events().some((e) => e.event === 'scan.findings'), 'the scan findings')
+    const found = events().find((e) => e.event === 'scan.findings')!
+    expect(found).toMatchObject({ project: 'small', data: { repository: 'small-npm', path: 'lodash/-/lodash-4.17.15.tgz' } })
+    expect(['high', 'critical']).toContain(found.data.worst)
+    // Both webhooks' deliveries were written together, before either was sent: the log is complete now.
+    const criticalId = ((await critical.json()) as CreatedWebhookBody).id
+    expect((await deliveries(criticalId)).map((d) => d.event)).toEqual(found.data.worst === 'critical' ? ['scan.findings'] : [])
     expect((await call('PUT', '/api/v1/scan/policies/no-high', { json: { repositories: ['small-npm'], minSeverity: 'high' } })).status).toBe(201)
     expect((await call('GET', '/artifactory/api/npm/small-npm/lodash/-/lodash-4.17.15.tgz')).status).toBe(403)
     await until(async () => events().some((e) => e.event === 'download.blocked'), 'the blocked download')

@@ -7,6 +7,7 @@ import type { WebhookDeliveryTable, WebhookTable } from '../../metadata/operatio
 import { ValidationError, notFound, type FieldProblem } from '../errors.js'
 import type { JobQueue } from '../jobs/job-queue.js'
 import type { UpstreamHostPolicy } from '../upstream/upstream-hosts.js'
+import { SEVERITY_LEVELS, parseSeverityLevel, severityRank } from '../scanning/reports.js'
 import { EVENT_TYPES, type OperationsEvent } from './notifications.js'
 
 export const SIGNATURE_HEADER = 'x-trove-signature-256'
@@ -14,7 +15,6 @@ export const DELIVERY_JOB = 'webhook-delivery'
 /** Attempts of one delivery: the job queue's, with its back-off (2, 4, 8, 16 s). */
 const MAX_ATTEMPTS = 5
 const TIMEOUT_MS = 10_000
-const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
 
 export interface Webhook {
   readonly id: string
@@ -149,7 +149,7 @@ export class WebhookService {
       if (!(JSON.parse(hook.events) as string[]).includes(event.type)) continue
       // A project's webhook gets its project's events, and the announcements everyone gets (maintenance).
       if (hook.project !== null && hook.project !== event.project && !(event.project === undefined && event.type.startsWith('maintenance.'))) continue
-      if (event.type === 'scan.findings' && hook.min_severity !== null && severityRank(event.severity) < severityRank(hook.min_severity)) continue
+      if (event.type === 'scan.findings' && hook.min_severity !== null && rankOf(event.severity) < rankOf(hook.min_severity)) continue
       const id = randomUUID()
       const payload: WebhookPayload = { id, event: event.type, at: new Date(now).toISOString(), project: event.project ?? null, text: event.text, data: event.data }
       await this.deps.db
@@ -247,8 +247,9 @@ export class WebhookService {
       }
     }
     if (input.minSeverity !== undefined) {
-      if (input.minSeverity !== null && !(SEVERITIES as readonly unknown[]).includes(input.minSeverity)) problems.push({ field: 'minSeverity', message: `minSeverity must be one of ${SEVERITIES.join(', ')}` })
-      else out.minSeverity = input.minSeverity as string | null
+      const level = typeof input.minSeverity === 'string' ? parseSeverityLevel(input.minSeverity) : undefined
+      if (input.minSeverity !== null && level === undefined) problems.push({ field: 'minSeverity', message: `minSeverity must be one of ${SEVERITY_LEVELS.join(', ')}` })
+      else out.minSeverity = level ?? null
     }
     if (input.enabled !== undefined) {
       if (typeof input.enabled !== 'boolean') problems.push({ field: 'enabled', message: 'enabled must be true or false' })
@@ -262,8 +263,9 @@ export class WebhookService {
   }
 }
 
-function severityRank(severity: string | null | undefined): number {
-  return SEVERITIES.indexOf((severity ?? '').toUpperCase() as (typeof SEVERITIES)[number])
+function rankOf(severity: string | null | undefined): number {
+  const level = severity ? parseSeverityLevel(severity) : undefined
+  return level ? severityRank(level) : 0
 }
 
 function toWebhook(row: WebhookTable): Webhook {
