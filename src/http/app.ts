@@ -88,10 +88,11 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     if (err instanceof TooManyLoginsError) reply.header('retry-after', String(err.retryAfterSecs))
   })
 
-  // Before the access hooks: refusals (401, 403, read-only) are audited too.
+  // Before the access hooks: refusals (401, 403, read-only) are audited and name the maintenance window too.
   installAuditHooks(app, services)
+  const maintenance = installMaintenanceHooks(app, services.maintenance)
   installAccessHooks(app, { authenticator: services.authenticator, guard: new AccessGuard(services.authorizer), settings: services.settings })
-  installMaintenanceHooks(app, services.maintenance)
+  maintenance.enforce()
 
   await app.register(async (scope) => systemRoutes(scope, services))
   await app.register(async (scope) => repositoryRoutes(scope, services))

@@ -26,30 +26,20 @@ const OPEN_DURING_OUTAGE = [/^\/$/, /^\/ui(\/|$)/, /^\/api\/v1\/ui\//, /^\/api\/
  * API (outage, 503); from its announcement to its end every answer names it in a header, and in
  * `npm-notice`, which the npm client prints. Installed after the access hooks: a caller is known.
  */
-export function installMaintenanceHooks(app: FastifyInstance, state: MaintenanceState): void {
+export function installMaintenanceHooks(app: FastifyInstance, state: MaintenanceState): { enforce(): void } {
   app.decorateRequest('maintenance', null)
 
+  // First of all: every answer names the window, a refused login (401) included.
   app.addHook('onRequest', async (request, reply) => {
-    let window: MaintenanceWindow | undefined
     try {
-      window = await state.current()
+      request.maintenance = (await state.current()) ?? null
     } catch (err) {
       // The metadata store is failing: the request will find out on its own; readiness reports it.
       request.log.warn({ err }, 'could not read the maintenance windows')
       return
     }
-    request.maintenance = window ?? null
-    if (!window) return
     // Set now, not only when sending: streamed answers (send.ts) write the headers set so far themselves.
-    setHeaders(reply, window)
-    if (stateOf(window) !== 'active') return
-    const until = new Date(window.endsAt).toISOString()
-    if (window.kind === 'outage' && !isOpenDuringOutage(request)) {
-      throw new TroveError('UNAVAILABLE', `Trove is down for maintenance until ${until}: ${window.message}`)
-    }
-    if (!SAFE_METHODS.has(request.method) && !request.routeOptions.config?.allowWhenReadOnly) {
-      throw new TroveError('READ_ONLY', `Trove is read-only for maintenance until ${until}: ${window.message}`)
-    }
+    if (request.maintenance) setHeaders(reply, request.maintenance)
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -64,6 +54,23 @@ export function installMaintenanceHooks(app: FastifyInstance, state: Maintenance
     }
     return payload
   })
+
+  return {
+    /** Installs the refusals; call after the access hooks, so that the caller is known when refused. */
+    enforce() {
+      app.addHook('onRequest', async (request) => {
+        const window = request.maintenance
+        if (!window || stateOf(window) !== 'active') return
+        const until = new Date(window.endsAt).toISOString()
+        if (window.kind === 'outage' && !isOpenDuringOutage(request)) {
+          throw new TroveError('UNAVAILABLE', `Trove is down for maintenance until ${until}: ${window.message}`)
+        }
+        if (!SAFE_METHODS.has(request.method) && !request.routeOptions.config?.allowWhenReadOnly) {
+          throw new TroveError('READ_ONLY', `Trove is read-only for maintenance until ${until}: ${window.message}`)
+        }
+      })
+    },
+  }
 }
 
 function setHeaders(reply: FastifyReply, window: MaintenanceWindow): void {

@@ -72,7 +72,7 @@ describe('maintenance windows on one node', () => {
     expect(list.current).toMatchObject({ id: tomorrow.id, state: 'scheduled', createdBy: '' })
     expect(list.noticeSecs).toBe(24 * 3600)
 
-    for (const [path, auth] of [['/artifactory/api/system/ping', null], ['/api/v1/ui/me', null], ['/artifactory/no-such-repo/x', null], ['/artifactory/api/repositories', adminAuth]] as const) {
+    for (const [path, auth] of [['/artifactory/api/system/ping', null], ['/api/v1/ui/me', null], ['/artifactory/no-such-repo/x', null], ['/artifactory/api/repositories', adminAuth], ['/artifactory/api/repositories', basicAuth('admin', 'not-the-password')]] as const) {
       const answer = await call('GET', path, { auth })
       expect(answer.headers.get('x-trove-maintenance'), path).toContain(`id="${tomorrow.id}"`)
       expect(answer.headers.get('x-trove-maintenance')).toContain('state="scheduled"')

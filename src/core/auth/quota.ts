@@ -14,6 +14,12 @@ export interface QuotaRepository {
 }
 
 /**
+ * Told when a project's usage crosses the warning ratio, or when an upload is refused for the
+ * quota. A warning is told before its transaction commits: a change that then fails may have been told.
+ */
+export type QuotaListener = (event: { readonly project: string; readonly level: 'warning' | 'exceeded'; readonly usedBytes: number; readonly quotaBytes: number }) => void
+
+/**
  * Project storage quotas. A project's usage is a counter (`projects.used_bytes`) that every
  * writer of assets changes in the transaction that records or deletes them, through
  * {@link charge}: the counter is exact whatever runs concurrently, on every node.
@@ -24,15 +30,12 @@ export interface QuotaRepository {
  * project are thereby serialised for the (short) metadata transaction; the bytes themselves are
  * streamed before it, outside any lock.
  */
-/** Told when a project's usage crosses the warning ratio, or when an upload is refused for the quota. */
-export type QuotaListener = (event: { readonly project: string; readonly level: 'warning' | 'exceeded'; readonly usedBytes: number; readonly quotaBytes: number }) => void
-
 export class StorageQuota {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly logger?: Logger,
     registry?: Registry,
-    /** Called after the fact (never inside the caller's transaction's outcome): webhooks listen. */
+    /** Told of warning crossings and refusals (webhooks listen); it runs inside the change's transaction, so it must defer its work. */
     private readonly onLevel?: QuotaListener,
   ) {
     if (registry) this.registerMetrics(registry)
