@@ -138,6 +138,13 @@ function Header() {
               Requests
             </Link>
           </li>
+          {me.admin ? null : (
+            <li>
+              <Link to="/audit" aria-current={current('/audit')}>
+                Audit
+              </Link>
+            </li>
+          )}
           {me.admin ? (
             <>
               <li>
@@ -209,6 +216,7 @@ function Routes() {
   if (path === '/search') return <SearchPage />
   if (path === '/tokens') return <TokensPage />
   if (path === '/requests') return <RequestsPage />
+  if (path === '/audit') return <AuditPage isAdmin={me.admin} />
   if (path.startsWith('/admin/') && !me.admin) return <NotAllowed />
   if (path === '/admin/repositories') return <AdminRepositoriesPage />
   if (path === '/admin/repositories/new') return <RepositoryFormPage />
@@ -225,7 +233,7 @@ function Routes() {
   if (path === '/admin/system') return <AdminSystemPage />
   if (path === '/admin/operations') return <OperationsIndex />
   if (path === '/admin/requests') return <AdminRequestsPage />
-  if (path === '/admin/audit') return <AuditPage />
+  if (path === '/admin/audit') return <AuditPage isAdmin />
   if (path === '/admin/maintenance') return <MaintenancePage />
   if (path === '/admin/webhooks') return <WebhooksPage />
   return (

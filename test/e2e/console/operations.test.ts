@@ -103,4 +103,17 @@ describe.skipIf(!hasBrowser)('operations in the console', () => {
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'request.approve' }).textContent()).toMatch(/admin.*request\.approve.*success/)
     expect(browser.pageErrors).toEqual([])
   })
+
+  it("shows the requester, now the project's admin, their project's audit events", async () => {
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.getByLabel('User name').waitFor()
+    await login('dev', 'dev-password-1')
+    await page.getByRole('link', { name: 'Audit' }).click()
+    await page.getByText('Name a project you are a Project Admin of').waitFor()
+    await page.getByLabel('Project (one you administer)').fill('shop')
+    await page.getByRole('button', { name: 'Filter' }).click()
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'repository.create' }).textContent()).toMatch(/dev.*repository\.create.*shop-files.*success/)
+    expect(await page.getByRole('row').filter({ hasText: 'user.put' }).count()).toBe(0)
+    expect(browser.pageErrors).toEqual([])
+  })
 })

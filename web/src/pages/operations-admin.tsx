@@ -5,12 +5,13 @@ import { operationsApi } from '../operations-api.js'
 
 const EVENTS = ['maintenance.announced', 'maintenance.started', 'maintenance.ended', 'request.submitted', 'request.decided', 'artifact.deployed', 'artifact.deleted']
 
-/** The audit log, newest first, with filters and the JSON-lines export. */
-export function AuditPage() {
+/** The audit log, newest first, with filters and the JSON-lines export; a Project Admin names their project. */
+export function AuditPage({ isAdmin }: { isAdmin: boolean }) {
   useTitle('Audit log')
-  const [filters, setFilters] = useState({ actor: '', action: '', target: '', outcome: '' })
+  const [filters, setFilters] = useState({ project: '', actor: '', action: '', target: '', outcome: '' })
   const [applied, setApplied] = useState(filters)
-  const { value, error, loading } = useAsync(() => operationsApi.audit({ ...applied, limit: '200' }), [applied])
+  const mayAsk = isAdmin || applied.project !== ''
+  const { value, error, loading } = useAsync(async () => (mayAsk ? operationsApi.audit({ ...applied, limit: '200' }) : undefined), [applied, mayAsk])
   const field = (name: keyof typeof filters, label: string) => (
     <Field label={label}>{(props) => <input {...props} value={filters[name]} onChange={(e) => setFilters({ ...filters, [name]: e.target.value })} />}</Field>
   )
@@ -28,13 +29,15 @@ export function AuditPage() {
           setApplied(filters)
         }}
       >
+        {field('project', isAdmin ? 'Project' : 'Project (one you administer)')}
         {field('actor', 'Actor')}
         {field('action', 'Action (a prefix ends in a dot)')}
         {field('target', 'Target')}
         {field('outcome', 'Outcome')}
         <button type="submit">Filter</button>
       </form>
-      {loading && !value ? <Loading /> : null}
+      {!mayAsk ? <p className="empty">Name a project you are a Project Admin of to see its events.</p> : null}
+      {loading && !value && mayAsk ? <Loading /> : null}
       <ErrorMessage error={error} />
       {value ? (
         <div className="table-wrap">
