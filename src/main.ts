@@ -222,7 +222,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
   if (config.gc.intervalSecs > 0) jobs.schedule('gc', config.gc.intervalSecs * 1000)
-  jobs.register('audit-prune', async () => ({ deleted: await audit.prune(config.operations.auditRetentionDays * 24 * 3600 * 1000) }))
+  // The audit log and the webhook delivery log are kept for the same period.
+  jobs.register('audit-prune', async () => {
+    const retentionMs = config.operations.auditRetentionDays * 24 * 3600 * 1000
+    return { deleted: await audit.prune(retentionMs), deliveries: await webhooks.prune(retentionMs) }
+  })
   jobs.schedule('audit-prune', 24 * 3600 * 1000)
 
   await bootstrapAdmin(services, logger)

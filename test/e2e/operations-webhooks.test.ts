@@ -167,6 +167,12 @@ describe('webhooks', () => {
     expect((await call('GET', '/artifactory/api/npm/small-npm/lodash/-/lodash-4.17.15.tgz')).status).toBe(403)
     await until(async () => events().some((e) => e.event === 'download.blocked'), 'the blocked download')
     expect(events().find((e) => e.event === 'download.blocked')).toMatchObject({ project: 'small', data: { repository: 'small-npm', path: 'lodash/-/lodash-4.17.15.tgz' } })
+
+    // 4. The delivery log is kept as long as the audit log: past it, finished deliveries go.
+    expect((await deliveries(system.id)).length).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 5))
+    expect(await server.trove.services.webhooks.prune(1)).toBeGreaterThan(0)
+    expect(await deliveries(system.id)).toEqual([])
   })
 })
 

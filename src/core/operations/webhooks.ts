@@ -211,6 +211,12 @@ export class WebhookService {
     await this.deps.db.updateTable('webhook_deliveries').set({ status, attempts, response_status: responseStatus, error, updated_at: Date.now() }).where('id', '=', id).execute()
   }
 
+  /** Deletes finished deliveries older than `retentionMs` (pending ones stay until they finish); returns how many. */
+  async prune(retentionMs: number): Promise<number> {
+    const result = await this.deps.db.deleteFrom('webhook_deliveries').where('status', '!=', 'pending').where('updated_at', '<', Date.now() - retentionMs).executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
+
   async close(): Promise<void> {
     await this.agent.close()
   }
