@@ -11,7 +11,7 @@ import { GroupService } from './core/auth/groups.js'
 import { LoginLimiter } from './core/auth/login-limiter.js'
 import { PermissionTargetService } from './core/auth/permission-targets.js'
 import { ProjectService } from './core/auth/projects.js'
-import { StorageQuota } from './core/auth/quota.js'
+import { StorageQuota, type QuotaListener } from './core/auth/quota.js'
 import { RegistryTokenService } from './core/auth/registry-tokens.js'
 import { SsoService } from './core/auth/sso/sso-service.js'
 import { TokenService } from './core/auth/token-service.js'
@@ -22,12 +22,21 @@ import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { JobQueue } from './core/jobs/job-queue.js'
+import { AuditLog } from './core/operations/audit-log.js'
+import { MaintenanceClock } from './core/operations/maintenance-clock.js'
+import { MaintenanceWindows } from './core/operations/maintenance.js'
+import { Notifications } from './core/operations/notifications.js'
+import { WebhookService } from './core/operations/webhooks.js'
+import { announceScanFindings } from './core/operations/scan-events.js'
+import { ServiceRequests } from './core/operations/requests.js'
+import { SecurityReviewers } from './core/operations/reviewers.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
 import { RemoteEngine } from './core/remote/remote-engine.js'
 import { ResolutionEngine } from './core/remote/resolution.js'
 import { RepositoryService } from './core/repositories/repository-service.js'
 import { DownloadPolicies } from './core/scanning/policies.js'
+import { TroveError } from './core/errors.js'
 import { ScanReports } from './core/scanning/reports.js'
 import { Scanner } from './core/scanning/scanner.js'
 import { ScanningRegistry } from './core/scanning/scanning-registry.js'
@@ -76,6 +85,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const instances = new InstanceRegistry(db, logger)
   await instances.start()
 
+  const notifications = new Notifications((err, event) => logger.warn({ err, event: event.type }, 'an operations event listener failed'))
   const hostPolicy = new UpstreamHostPolicy(config.remote.allowedUpstreamHosts)
   const repositories = new RepositoryService(db, new Map(formats.map((f) => [f.id, f.kinds])), {
     checkUpstreamUrl: (url) => hostPolicy.assertUrl(url),
@@ -102,7 +112,9 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
   const settings = new SystemSettings(db)
-  const quota = new StorageQuota(db, logger, metrics.registry)
+  // Quota levels reach the project's webhooks once the change is over (the listener defers).
+  let onQuotaLevel: QuotaListener = () => {}
+  const quota = new StorageQuota(db, logger, metrics.registry, (event) => setImmediate(() => onQuotaLevel(event)))
   const artifacts = new ArtifactService(db, blobs, quota)
   const groups = new GroupService(db)
   const projects = new ProjectService(db, users, repositories)
@@ -120,7 +132,42 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const vulndbSync = new VulnDbSync({ db, vulndb, scanner, upstream, jobs, logger, scratchDir: config.dataDir, checkUrl: (url) => hostPolicy.assertUrl(url) })
   vulndbSync.registerJobs()
   const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
-  const downloads = new Downloads({ policies, artifacts, logger })
+  // A download a policy refuses is announced (download.blocked) to the repository's project's webhooks.
+  const announcedPolicies: Pick<DownloadPolicies, 'assertDownloadAllowed'> = {
+    assertDownloadAllowed: async (target) => {
+      try {
+        await policies.assertDownloadAllowed(target)
+      } catch (err) {
+        if (err instanceof TroveError && err.code === 'DENIED') {
+          const repository = typeof target.repository === 'string' ? await repositories.get(target.repository) : target.repository
+          const project = typeof repository?.config.projectKey === 'string' && repository.config.projectKey !== '' ? repository.config.projectKey : undefined
+          const key = repository?.key ?? String(target.repository)
+          void notifications.emit({ type: 'download.blocked', project, text: `Download of ${key}/${target.path} blocked: ${err.message}`, data: { repository: key, path: target.path, reason: err.message } })
+        }
+        throw err
+      }
+    },
+  }
+  const downloads = new Downloads({ policies: announcedPolicies, artifacts, logger })
+  const audit = new AuditLog(db)
+  const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
+  const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })
+  const webhooks = new WebhookService({ db, jobs, hostPolicy, logger })
+  webhooks.registerJobs()
+  notifications.on((event) => webhooks.onEvent(event))
+  announceScanFindings({ db, scanner, repositories, notifications, logger })
+  onQuotaLevel = ({ project, level, usedBytes, quotaBytes }) => {
+    const text = level === 'warning' ? `Project ${project} uses ${Math.round((usedBytes / quotaBytes) * 100)}% of its storage quota` : `Project ${project} is at its storage quota: an upload was refused`
+    void notifications.emit({ type: level === 'warning' ? 'quota.warning' : 'quota.exceeded', project, text, data: { project, usedBytes, quotaBytes } })
+  }
+  // Deploys (not what a remote repository caches) reach the webhooks of the repository's project.
+  artifacts.onStored((repository, files) => {
+    if (repository.rclass === 'remote') return
+    const project = typeof repository.config.projectKey === 'string' && repository.config.projectKey !== '' ? repository.config.projectKey : undefined
+    for (const file of files) {
+      void notifications.emit({ type: 'artifact.deployed', project, text: `Deployed ${repository.key}/${file.path}`, data: { repository: repository.key, path: file.path, sha256: file.sha256 } })
+    }
+  })
   const services: CoreServices = {
     config,
     metadata,
@@ -170,10 +217,22 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     policies,
     scanReports: new ScanReports(db, scanner),
     vulndbSync,
+    audit,
+    maintenance,
+    notifications,
+    webhooks,
+    requests: new ServiceRequests(db),
+    reviewers: new SecurityReviewers(db, groups),
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
   if (config.gc.intervalSecs > 0) jobs.schedule('gc', config.gc.intervalSecs * 1000)
+  // The audit log and the webhook delivery log are kept for the same period.
+  jobs.register('audit-prune', async () => {
+    const retentionMs = config.operations.auditRetentionDays * 24 * 3600 * 1000
+    return { deleted: await audit.prune(retentionMs), deliveries: await webhooks.prune(retentionMs) }
+  })
+  jobs.schedule('audit-prune', 24 * 3600 * 1000)
 
   await bootstrapAdmin(services, logger)
   const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))
@@ -202,12 +261,14 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
       const url = `http://${host}:${address.port}`
       jobs.start(JOB_POLL_MS)
+      maintenanceClock.start()
       logger.info({ url }, `Trove listening on ${url}`)
       return url
     },
     async close() {
       clearInterval(sweepTimer)
       storageCheck.cancel()
+      await maintenanceClock.stop()
       await jobs.stop()
       await app.close()
       await downloads.close() // the counts of the last downloads
@@ -215,6 +276,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       await instances.stop()
       await storage.close?.()
       await upstream.close()
+      await webhooks.close()
       await metadata.close()
     },
   }

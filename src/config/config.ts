@@ -192,6 +192,16 @@ const ConfigSchema = z
       })
       .strict()
       .default({ maxFailuresPerAccount: 10, maxFailuresPerAddress: 50, windowSecs: 900, blockSecs: 900 }),
+    /** Running the service (docs/operations.md): audit retention, maintenance notice. */
+    operations: z
+      .object({
+        /** Audit events older than this are pruned (daily). */
+        auditRetentionDays: z.number().int().positive().default(365),
+        /** The least notice a maintenance window needs; shorter is refused unless forced with a reason. */
+        maintenanceNoticeSecs: seconds.default(24 * 3600),
+      })
+      .strict()
+      .default({ auditRetentionDays: 365, maintenanceNoticeSecs: 24 * 3600 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -249,6 +259,8 @@ const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_HTTP_REQUEST_TIMEOUT_SECS: { path: ['http', 'requestTimeoutSecs'], type: 'number' },
   TROVE_HTTP_JSON_BODY_LIMIT_BYTES: { path: ['http', 'jsonBodyLimitBytes'], type: 'number' },
   TROVE_HTTP_TRUSTED_PROXIES: { path: ['http', 'trustedProxies'], type: 'list' },
+  TROVE_AUDIT_RETENTION_DAYS: { path: ['operations', 'auditRetentionDays'], type: 'number' },
+  TROVE_MAINTENANCE_NOTICE_SECS: { path: ['operations', 'maintenanceNoticeSecs'], type: 'number' },
   TROVE_LOGIN_MAX_FAILURES_PER_ACCOUNT: { path: ['loginLimits', 'maxFailuresPerAccount'], type: 'number' },
   TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
   TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },

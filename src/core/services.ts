@@ -30,6 +30,12 @@ import type { VulnerabilityDatabase } from './scanning/vulndb.js'
 import type { DownloadPolicies } from './scanning/policies.js'
 import type { ScanReports } from './scanning/reports.js'
 import type { VulnDbSync } from './scanning/sync.js'
+import type { AuditLog } from './operations/audit-log.js'
+import type { MaintenanceWindows } from './operations/maintenance.js'
+import type { Notifications } from './operations/notifications.js'
+import type { WebhookService } from './operations/webhooks.js'
+import type { ServiceRequests } from './operations/requests.js'
+import type { SecurityReviewers } from './operations/reviewers.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -85,4 +91,16 @@ export interface CoreServices {
   readonly scanReports: ScanReports
   /** The scheduled vulnerability database sync from configured URLs (src/core/scanning/sync.ts). */
   readonly vulndbSync: VulnDbSync
+  /** Who did what, when, from where (src/core/operations/audit-log.ts, docs/operations.md). */
+  readonly audit: AuditLog
+  /** Announced maintenance windows; every request asks {@link MaintenanceWindows.current} (docs/operations.md). */
+  readonly maintenance: MaintenanceWindows
+  /** Operations events (maintenance, requests, deploys, scans, quotas) for webhooks. */
+  readonly notifications: Notifications
+  /** Outgoing webhooks and their delivery log. */
+  readonly webhooks: WebhookService
+  /** Self-service requests for projects and remote repositories. */
+  readonly requests: ServiceRequests
+  /** The security-reviewer role: reads scan reports and policies, never artifacts. */
+  readonly reviewers: SecurityReviewers
 }

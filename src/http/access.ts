@@ -6,6 +6,7 @@ import type { PathAccess } from '../core/auth/path-access.js'
 import { ANONYMOUS, type Action, type Principal } from '../core/auth/principal.js'
 import { TroveError } from '../core/errors.js'
 import type { SystemSettings } from '../core/system/system-settings.js'
+import { basicUserOf } from './audit.js'
 import { isConsoleRequest, requireCsrfToken, sessionTokenOf } from './console-session.js'
 
 /**
@@ -147,6 +148,8 @@ async function authenticateHeader(authenticator: Authenticator, request: Fastify
   try {
     return await authenticator.authenticate(request.headers.authorization, request.ip)
   } catch (err) {
+    // A refused password or token under Basic is a failed sign-in: the audit log names the account tried.
+    if (request.audit) request.audit.attemptedUser = basicUserOf(request.headers.authorization)
     if (request.routeOptions.config.ignoresBadCredentials && err instanceof TroveError && err.code === 'UNAUTHORIZED') return ANONYMOUS
     throw err
   }

@@ -6,6 +6,13 @@ import { formatContext } from '../core/format-context.js'
 import type { CoreServices } from '../core/services.js'
 import type { Format } from '../formats/format.js'
 import { AccessGuard, installAccessHooks } from './access.js'
+import { installAuditHooks } from './audit.js'
+import { installMaintenanceHooks } from './maintenance.js'
+import { maintenanceRoutes } from './routes/maintenance.js'
+import { webhookRoutes } from './routes/webhooks.js'
+import { requestRoutes } from './routes/requests.js'
+import { reviewerRoutes } from './routes/reviewers.js'
+import { auditRoutes } from './routes/audit.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { formatRoutes } from './routes/formats.js'
@@ -82,7 +89,11 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
     if (err instanceof TooManyLoginsError) reply.header('retry-after', String(err.retryAfterSecs))
   })
 
+  // Before the access hooks: refusals (401, 403, read-only) are audited and name the maintenance window too.
+  installAuditHooks(app, services)
+  const maintenance = installMaintenanceHooks(app, services.maintenance)
   installAccessHooks(app, { authenticator: services.authenticator, guard: new AccessGuard(services.authorizer), settings: services.settings })
+  maintenance.enforce()
 
   await app.register(async (scope) => systemRoutes(scope, services))
   await app.register(async (scope) => repositoryRoutes(scope, services))
@@ -99,6 +110,11 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => vulndbRoutes(scope, services))
   await app.register(async (scope) => scanPolicyRoutes(scope, services))
   await app.register(async (scope) => xrayRoutes(scope, services))
+  await app.register(async (scope) => auditRoutes(scope, services))
+  await app.register(async (scope) => maintenanceRoutes(scope, services))
+  await app.register(async (scope) => webhookRoutes(scope, services))
+  await app.register(async (scope) => requestRoutes(scope, services))
+  await app.register(async (scope) => reviewerRoutes(scope, services))
   for (const format of formats) await app.register(async (scope) => format.register(scope, contexts.get(format.id)!))
   return app
 }

@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely'
+import type { AuditEventTable, MaintenanceWindowTable, SecurityReviewerTable, ServiceRequestTable, WebhookDeliveryTable, WebhookTable } from './operations-schema.js'
 
 /**
  * The metadata schema, shared by SQLite and PostgreSQL. Portable column types only: times are
@@ -34,6 +35,12 @@ export interface Database {
   login_failures: LoginFailureTable
   scan_policies: ScanPolicyTable
   instances: InstanceTable
+  audit_events: AuditEventTable
+  maintenance_windows: MaintenanceWindowTable
+  webhooks: WebhookTable
+  webhook_deliveries: WebhookDeliveryTable
+  service_requests: ServiceRequestTable
+  security_reviewers: SecurityReviewerTable
 }
 
 export interface RepositoryTable {

@@ -102,17 +102,17 @@ function restErrors(text: string): RestError[] {
   }
 }
 
-async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
   return (await (await request(path, options)).json()) as T
 }
 
 /** A call whose answer is JSON of type `T`. */
-async function sendJson<T>(method: string, path: string, json: unknown, options: RequestOptions = {}): Promise<T> {
+export async function sendJson<T>(method: string, path: string, json: unknown, options: RequestOptions = {}): Promise<T> {
   return (await (await request(path, { ...options, method, json })).json()) as T
 }
 
 /** A call whose answer carries nothing the console reads (a status line, a text confirmation). */
-async function send(method: string, path: string, json?: unknown): Promise<void> {
+export async function send(method: string, path: string, json?: unknown): Promise<void> {
   const response = await request(path, { method, json })
   await response.body?.cancel()
 }

@@ -7,6 +7,9 @@ import { AdminSystemPage } from './pages/admin-system.js'
 import { AdminUsersPage, UserFormPage } from './pages/admin-users.js'
 import { BrowsePage } from './pages/browse.js'
 import { LoginPage } from './pages/login.js'
+import { MaintenanceBanner } from './maintenance-banner.js'
+import { AuditPage, MaintenancePage, WebhooksPage } from './pages/operations-admin.js'
+import { AdminRequestsPage, RequestsPage } from './pages/requests.js'
 import { RepositoriesPage } from './pages/repositories.js'
 import { SearchPage } from './pages/search.js'
 import { SetMeUpPage } from './pages/set-me-up.js'
@@ -41,12 +44,15 @@ export function App() {
   if (!me) return <Loading label="Starting the console…" />
   if (!me.authenticated) {
     return (
-      <LoginPage
-        onLogin={(who) => {
-          setMe(who)
-          if (path === '/login') navigate('/', { replace: true })
-        }}
-      />
+      <>
+        <MaintenanceBanner />
+        <LoginPage
+          onLogin={(who) => {
+            setMe(who)
+            if (path === '/login') navigate('/', { replace: true })
+          }}
+        />
+      </>
     )
   }
   return <SignedIn me={me} onSignedOut={() => setMe({ authenticated: false, name: 'anonymous', admin: false })} />
@@ -69,6 +75,7 @@ function SignedIn({ me, onSignedOut }: { me: UiMe; onSignedOut: () => void }) {
         Skip to content
       </a>
       <Header />
+      <MaintenanceBanner />
       {readOnly?.enabled ? (
         <div className="banner" role="status">
           <strong>Read-only mode:</strong> {readOnly.message || 'Trove refuses every change until an administrator switches it off.'}
@@ -126,6 +133,18 @@ function Header() {
               Tokens
             </Link>
           </li>
+          <li>
+            <Link to="/requests" aria-current={current('/requests')}>
+              Requests
+            </Link>
+          </li>
+          {me.admin ? null : (
+            <li>
+              <Link to="/audit" aria-current={current('/audit')}>
+                Audit
+              </Link>
+            </li>
+          )}
           {me.admin ? (
             <>
               <li>
@@ -141,6 +160,11 @@ function Header() {
               <li>
                 <Link to="/admin/system" aria-current={current('/admin/system')}>
                   System
+                </Link>
+              </li>
+              <li>
+                <Link to="/admin/operations" aria-current={current('/admin/operations')}>
+                  Operations
                 </Link>
               </li>
             </>
@@ -191,6 +215,8 @@ function Routes() {
   }
   if (path === '/search') return <SearchPage />
   if (path === '/tokens') return <TokensPage />
+  if (path === '/requests') return <RequestsPage />
+  if (path === '/audit') return <AuditPage isAdmin={me.admin} />
   if (path.startsWith('/admin/') && !me.admin) return <NotAllowed />
   if (path === '/admin/repositories') return <AdminRepositoriesPage />
   if (path === '/admin/repositories/new') return <RepositoryFormPage />
@@ -205,12 +231,39 @@ function Routes() {
     return <UserFormPage key={name} userName={name} />
   }
   if (path === '/admin/system') return <AdminSystemPage />
+  if (path === '/admin/operations') return <OperationsIndex />
+  if (path === '/admin/requests') return <AdminRequestsPage />
+  if (path === '/admin/audit') return <AuditPage isAdmin />
+  if (path === '/admin/maintenance') return <MaintenancePage />
+  if (path === '/admin/webhooks') return <WebhooksPage />
   return (
     <section>
       <h1 tabIndex={-1}>Page not found</h1>
       <p>
         Nothing lives at this address. <Link to="/">See the repositories</Link>.
       </p>
+    </section>
+  )
+}
+
+function OperationsIndex() {
+  return (
+    <section>
+      <h1 tabIndex={-1}>Operations</h1>
+      <ul>
+        <li>
+          <Link to="/admin/requests">Request queue</Link>
+        </li>
+        <li>
+          <Link to="/admin/maintenance">Maintenance windows</Link>
+        </li>
+        <li>
+          <Link to="/admin/audit">Audit log</Link>
+        </li>
+        <li>
+          <Link to="/admin/webhooks">Webhooks</Link>
+        </li>
+      </ul>
     </section>
   )
 }

@@ -14,6 +14,12 @@ export interface QuotaRepository {
 }
 
 /**
+ * Told when a project's usage crosses the warning ratio, or when an upload is refused for the
+ * quota. A warning is told before its transaction commits: a change that then fails may have been told.
+ */
+export type QuotaListener = (event: { readonly project: string; readonly level: 'warning' | 'exceeded'; readonly usedBytes: number; readonly quotaBytes: number }) => void
+
+/**
  * Project storage quotas. A project's usage is a counter (`projects.used_bytes`) that every
  * writer of assets changes in the transaction that records or deletes them, through
  * {@link charge}: the counter is exact whatever runs concurrently, on every node.
@@ -29,6 +35,8 @@ export class StorageQuota {
     private readonly db: Kysely<Database>,
     private readonly logger?: Logger,
     registry?: Registry,
+    /** Told of warning crossings and refusals (webhooks listen); it runs inside the change's transaction, so it must defer its work. */
+    private readonly onLevel?: QuotaListener,
   ) {
     if (registry) this.registerMetrics(registry)
   }
@@ -44,7 +52,10 @@ export class StorageQuota {
     if (!row) return
     const quota = Number(row.storage_quota_bytes)
     const used = Number(row.used_bytes)
-    if (quota >= 0 && used + bytes > quota) throw quotaExceeded(project, quota, used, bytes)
+    if (quota >= 0 && used + bytes > quota) {
+      this.onLevel?.({ project, level: 'exceeded', usedBytes: used, quotaBytes: quota })
+      throw quotaExceeded(project, quota, used, bytes)
+    }
   }
 
   /**
@@ -70,12 +81,14 @@ export class StorageQuota {
       .executeTakeFirst()
     if (!updated) {
       const row = await trx.selectFrom('projects').select(['storage_quota_bytes', 'used_bytes']).where('key', '=', project).executeTakeFirstOrThrow()
+      this.onLevel?.({ project, level: 'exceeded', usedBytes: Number(row.used_bytes), quotaBytes: Number(row.storage_quota_bytes) })
       throw quotaExceeded(project, Number(row.storage_quota_bytes), Number(row.used_bytes), delta)
     }
     const quota = Number(updated.storage_quota_bytes)
     const used = Number(updated.used_bytes)
     if (delta > 0 && quota > 0 && used >= quota * QUOTA_WARNING_RATIO && used - delta < quota * QUOTA_WARNING_RATIO) {
       this.logger?.warn({ project, used, quota }, `project '${project}' uses ${Math.round((used / quota) * 100)}% of its storage quota (${used} of ${quota} bytes)`)
+      this.onLevel?.({ project, level: used >= quota ? 'exceeded' : 'warning', usedBytes: used, quotaBytes: quota })
     }
   }
 

@@ -105,18 +105,24 @@ export class JobQueue {
   /** Polls for due jobs every `intervalMs` until {@link stop}. */
   start(intervalMs: number): void {
     if (this.timer) return
-    const tick = () => {
-      if (this.running) return
-      this.running = this.runDue()
-        .then(() => undefined)
-        .catch((err: unknown) => this.logger.error({ err }, 'job polling failed'))
-        .finally(() => {
-          this.running = undefined
-        })
-    }
-    this.timer = setInterval(tick, intervalMs)
+    this.timer = setInterval(() => this.tick(), intervalMs)
     this.timer.unref()
-    tick()
+    this.tick()
+  }
+
+  /** Looks for due jobs now rather than at the next poll (work just queued that should not wait); a no-op until {@link start}. */
+  poke(): void {
+    if (this.timer) this.tick()
+  }
+
+  private tick(): void {
+    if (this.running) return
+    this.running = this.runDue()
+      .then(() => undefined)
+      .catch((err: unknown) => this.logger.error({ err }, 'job polling failed'))
+      .finally(() => {
+        this.running = undefined
+      })
   }
 
   async stop(): Promise<void> {

@@ -154,6 +154,15 @@ export class RepositoryService {
     return toRepository(row)
   }
 
+  /**
+   * Checks what {@link create} would check (key, configuration, upstream URL rules) and that the key
+   * is free, creating nothing: a self-service request is held to the rules when it is made.
+   */
+  async check(key: string, body: unknown): Promise<void> {
+    await this.validate(key, body, undefined)
+    if (await this.get(key)) throw invalidField('key', `repository '${key}' already exists`, 'CONFLICT')
+  }
+
   /** Updates a repository with the fields given (Artifactory's `POST`); key, class and type are fixed. */
   async update(key: string, body: unknown): Promise<Repository> {
     const existing = await this.require(key)

@@ -75,6 +75,7 @@ export interface ScanSubject {
 export class Scanner {
   /** The formats' extractors and ecosystems, which the scanner asks (it knows no package type). */
   readonly registry: ScanningRegistry
+  private readonly scannedListeners: ((subject: ScanSubject) => void)[] = []
 
   constructor(
     private readonly deps: {
@@ -102,12 +103,19 @@ export class Scanner {
     this.deps.jobs.register(SCAN_JOB, async (payload) => {
       const { repoKey, sha256, format } = payload as { repoKey?: string; sha256: string; format: string }
       if (repoKey === undefined) return { queued: await this.queueForHolders(sha256, format) }
-      return this.scan({ repoKey, sha256 }, format)
+      const result = await this.scan({ repoKey, sha256 }, format)
+      if (result.status === 'done') for (const listener of this.scannedListeners) listener({ repoKey, sha256 })
+      return result
     })
     this.deps.jobs.register(REMATCH_JOB, async (payload) => {
       const { packages } = (payload ?? {}) as { packages?: string[] }
       return { rematched: await this.rematch(packages) }
     })
+  }
+
+  /** Calls `listener` after each scan job that ended `done` (webhooks announce the findings). */
+  onScanned(listener: (subject: ScanSubject) => void): void {
+    this.scannedListeners.push(listener)
   }
 
   /** Whether an extractor reads the file at `path` of `repository` (download policies: pending vs unsupported). */

@@ -1,5 +1,6 @@
 import type { Format } from '../format.js'
 import { npmConfig } from './config.js'
+import { packageDocumentsUncachedDuringMaintenance } from './maintenance-notice.js'
 import { npm } from './migrations/004-npm.js'
 import { npmScanning } from './scanning.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
@@ -23,6 +24,12 @@ export const npmFormat: Format = {
   setMeUp: npmSetMeUp,
   console: { packageNoun: 'package', browseHints: ['A package is a folder; its tarballs are in its - folder.'] },
   register: async (app, services) => {
-    await app.register(async (scope) => npmRoutes(scope, services), { prefix: NPM_PREFIX })
+    await app.register(
+      async (scope) => {
+        scope.addHook('onSend', packageDocumentsUncachedDuringMaintenance)
+        await npmRoutes(scope, services)
+      },
+      { prefix: NPM_PREFIX },
+    )
   },
 }

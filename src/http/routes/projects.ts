@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AdminPrivileges, MemberKind, Project, ProjectInput } from '../../core/auth/projects.js'
-import { PROJECT_ROLES } from '../../core/auth/projects.js'
+import { PROJECT_ROLES, projectKeyPrefix } from '../../core/auth/projects.js'
 import { QUOTA_WARNING_RATIO, isOverWarning } from '../../core/auth/quota.js'
 import type { CoreServices } from '../../core/services.js'
 import { TroveError, denied, invalidField, notFound } from '../../core/errors.js'
@@ -45,7 +45,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
     return all.filter((p) => roles.has(p.key)).map(projectBody)
   })
 
-  app.post<{ Body: unknown }>('/access/api/v1/projects', { config: { access: 'admin' } }, async (request, reply) => {
+  app.post<{ Body: unknown }>('/access/api/v1/projects', { config: { audit: { action: 'project.create', target: (r) => String((r.body as { project_key?: unknown } | null)?.project_key ?? ''), project: (r) => String((r.body as { project_key?: unknown } | null)?.project_key ?? '') || undefined }, access: 'admin' } }, async (request, reply) => {
     const body = objectBody(request.body)
     const key = body.project_key
     if (typeof key !== 'string' || key === '') throw invalidField('project_key', 'project_key is required')
@@ -56,7 +56,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
 
   app.get<KeyParams>('/access/api/v1/projects/:key', { config: { access: memberOf } }, async (request) => projectBody(await projects.require(request.params.key)))
 
-  app.put<KeyParams & { Body: unknown }>('/access/api/v1/projects/:key', { config: { access: 'admin' } }, async (request) => {
+  app.put<KeyParams & { Body: unknown }>('/access/api/v1/projects/:key', { config: { audit: { action: 'project.update', project: 'key' }, access: 'admin' } }, async (request) => {
     const body = objectBody(request.body)
     if (body.project_key !== undefined && body.project_key !== request.params.key) {
       throw invalidField('project_key', `project_key cannot be changed (the URL names '${request.params.key}')`)
@@ -64,7 +64,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
     return projectBody(await projects.update(request.params.key, projectInput(body)))
   })
 
-  app.delete<KeyParams>('/access/api/v1/projects/:key', { config: { access: 'admin' } }, async (request, reply) => {
+  app.delete<KeyParams>('/access/api/v1/projects/:key', { config: { audit: { action: 'project.delete', project: 'key' }, access: 'admin' } }, async (request, reply) => {
     await projects.delete(request.params.key)
     return reply.status(204).send()
   })
@@ -86,7 +86,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
     })
     app.put<MemberParams & { Body: unknown }>(
       `/access/api/v1/projects/:key/${segment}/:name`,
-      { config: { access: administers('manageMembers') } },
+      { config: { audit: { action: 'project.member.set', target: memberTarget, project: 'key' }, access: administers('manageMembers') } },
       async (request) => {
         const body = objectBody(request.body)
         if (body.name !== undefined && body.name !== request.params.name) {
@@ -96,7 +96,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
         return { name: member.name, roles: member.roles }
       },
     )
-    app.delete<MemberParams>(`/access/api/v1/projects/:key/${segment}/:name`, { config: { access: administers('manageMembers') } }, async (request, reply) => {
+    app.delete<MemberParams>(`/access/api/v1/projects/:key/${segment}/:name`, { config: { audit: { action: 'project.member.remove', target: memberTarget, project: 'key' }, access: administers('manageMembers') } }, async (request, reply) => {
       await projects.removeMember(request.params.key, kind, request.params.name)
       return reply.status(204).send()
     })
@@ -113,7 +113,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
   })
   app.put<MemberParams & { Body: unknown }>(
     '/access/api/v1/projects/:key/service-accounts/:name',
-    { config: { access: administers('manageMembers') } },
+    { config: { audit: { action: 'project.service-account.put', target: memberTarget, project: 'key' }, access: administers('manageMembers') } },
     async (request, reply) => {
       const body = objectBody(request.body)
       const { key, name } = request.params
@@ -123,7 +123,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
       return reply.status(isNew ? 201 : 200).send({ name: member.name, roles: member.roles })
     },
   )
-  app.delete<MemberParams>('/access/api/v1/projects/:key/service-accounts/:name', { config: { access: administers('manageMembers') } }, async (request, reply) => {
+  app.delete<MemberParams>('/access/api/v1/projects/:key/service-accounts/:name', { config: { audit: { action: 'project.service-account.delete', target: memberTarget, project: 'key' }, access: administers('manageMembers') } }, async (request, reply) => {
     await projects.deleteServiceAccount(request.params.key, request.params.name)
     return reply.status(204).send()
   })
@@ -145,11 +145,11 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
     return { shared_with_all: shares.withAll, target_projects: shares.projects }
   })
   for (const path of ['/access/api/v1/projects/_/share/repositories/:repo', '/access/api/v1/projects/_/share/repositories/:repo/:target']) {
-    app.put<ShareParams>(path, { config: { access: sharer } }, async (request, reply) => {
+    app.put<ShareParams>(path, { config: { audit: { action: 'repository.share', target: shareTarget, project: shareProject }, access: sharer } }, async (request, reply) => {
       await projects.share(request.params.repo, request.params.target)
       return reply.status(204).send()
     })
-    app.delete<ShareParams>(path, { config: { access: sharer } }, async (request, reply) => {
+    app.delete<ShareParams>(path, { config: { audit: { action: 'repository.unshare', target: shareTarget, project: shareProject }, access: sharer } }, async (request, reply) => {
       await projects.unshare(request.params.repo, request.params.target)
       return reply.status(204).send()
     })
@@ -157,7 +157,7 @@ export async function projectRoutes(app: FastifyInstance, services: CoreServices
 
   // Global access settings (Trove): maximum token lifetime, remote repositories readable by logged-in users.
   app.get('/api/v1/system/access', { config: { access: 'admin' } }, async () => services.accessSettings.get())
-  app.patch<{ Body: unknown }>('/api/v1/system/access', { config: { access: 'admin' } }, async (request) => services.accessSettings.update(request.body))
+  app.patch<{ Body: unknown }>('/api/v1/system/access', { config: { audit: { action: 'system.access.update', target: () => 'access settings' }, access: 'admin' } }, async (request) => services.accessSettings.update(request.body))
 }
 
 function projectBody(project: Project) {
@@ -178,7 +178,8 @@ function projectBody(project: Project) {
   }
 }
 
-function projectInput(body: Record<string, unknown>): ProjectInput {
+/** Artifactory's project JSON → what the service takes (also what an approved project request creates). */
+export function projectInput(body: Record<string, unknown>): ProjectInput {
   const text = (field: string) => {
     const value = body[field]
     if (value !== undefined && typeof value !== 'string') throw invalidField(field, `${field} must be a string`)
@@ -209,4 +210,20 @@ function objectBody(body: unknown): Record<string, unknown> {
 
 function actionWord(action: string): string {
   return action === 'deploy' ? 'write' : action
+}
+
+/** `project/name` of a member or service-account route. */
+function memberTarget(request: FastifyRequest): string {
+  const { key, name } = request.params as { key: string; name: string }
+  return `${key}/${name}`
+}
+
+/** The repository shared, and with what (a project, or everyone). */
+function shareTarget(request: FastifyRequest): string {
+  const { repo, target } = request.params as { repo: string; target?: string }
+  return `${repo} with ${target ?? 'all projects'}`
+}
+
+function shareProject(request: FastifyRequest): string | undefined {
+  return projectKeyPrefix((request.params as { repo: string }).repo)
 }

@@ -32,19 +32,19 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
   // Admins for their project's repositories (keys `<project>-…`, config field `projectKey`).
   const manage = async (request: FastifyRequest, guard: AccessGuard) => guard.require(request.principal, 'manage', paramKey(request))
 
-  app.put<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: manage } }, async (request, reply) => {
+  app.put<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { audit: { action: 'repository.create', project: 'repository' }, access: manage } }, async (request, reply) => {
     await repositories.create(request.params.key, await services.projects.repositoryBody(request.params.key, request.body, undefined))
     return reply.status(200).type('text/plain; charset=utf-8').send(`Successfully created repository '${request.params.key}'`)
   })
 
-  app.post<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { access: manage } }, async (request, reply) => {
+  app.post<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { audit: { action: 'repository.update', project: 'repository' }, access: manage } }, async (request, reply) => {
     const existing = await repositories.require(request.params.key)
     await repositories.update(request.params.key, await services.projects.repositoryBody(request.params.key, request.body, existing))
     services.remote.reset(request.params.key)
     return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' update successful.`)
   })
 
-  app.delete<KeyParams>('/artifactory/api/repositories/:key', { config: { access: manage } }, async (request, reply) => {
+  app.delete<KeyParams>('/artifactory/api/repositories/:key', { config: { audit: { action: 'repository.delete', project: 'repository' }, access: manage } }, async (request, reply) => {
     const project = (await repositories.require(request.params.key)).config.projectKey
     await repositories.delete(request.params.key)
     // Deleting a whole repository bypasses the per-asset quota accounting: count the project again.
@@ -60,7 +60,7 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
 
   app.put<{ Params: { key: string; user: string }; Body: { actions?: unknown } }>(
     '/api/v1/repositories/:key/grants/:user',
-    { config: { access: 'admin' } },
+    { config: { audit: { action: 'repository.grant.set', target: grantTarget, project: 'repository' }, access: 'admin' } },
     async (request) => {
       const { key, user } = request.params
       await repositories.require(key)
@@ -73,12 +73,18 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
 
   app.delete<{ Params: { key: string; user: string } }>(
     '/api/v1/repositories/:key/grants/:user',
-    { config: { access: 'admin' } },
+    { config: { audit: { action: 'repository.grant.remove', target: grantTarget, project: 'repository' }, access: 'admin' } },
     async (request, reply) => {
       await grants.remove(request.params.key, request.params.user)
       return reply.status(204).send()
     },
   )
+}
+
+/** `repository user:name` of a grant route. */
+function grantTarget(request: FastifyRequest): string {
+  const { key, user } = request.params as { key: string; user: string }
+  return `${key} user:${user}`
 }
 
 function paramKey(request: { params: unknown }): string {

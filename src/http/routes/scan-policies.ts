@@ -5,6 +5,7 @@ import { TroveError, denied, notFound } from '../../core/errors.js'
 import type { ScanPolicy } from '../../core/scanning/policies.js'
 import type { CoreServices } from '../../core/services.js'
 import type { AccessGuard } from '../access.js'
+import { reviewsRepository } from './reviewers.js'
 
 type NameParams = { Params: { name: string } }
 
@@ -41,17 +42,26 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     }
   }
 
+  /** Security reviewers read every policy (global) or those covering their project's repositories. */
+  const canRead = async (principal: Principal, policy: Pick<ScanPolicy, 'repositories' | 'projects'>): Promise<boolean> => {
+    if (await canManage(principal, policy)) return true
+    if (await services.reviewers.reviewsAll(principal)) return true
+    for (const project of policy.projects) if (await services.reviewers.reviewsProject(principal, project)) return true
+    for (const key of policy.repositories) if (key !== '*' && (await reviewsRepository(services, principal, key))) return true
+    return false
+  }
+
   app.get('/api/v1/scan/policies', { config: { access: 'authenticated' } }, async (request) => {
     const all = await policies.list()
     const visible: ScanPolicy[] = []
-    for (const policy of all) if (await canManage(request.principal, policy)) visible.push(policy)
+    for (const policy of all) if (await canRead(request.principal, policy)) visible.push(policy)
     return visible
   })
 
   app.get<NameParams>('/api/v1/scan/policies/:name', { config: { access: 'authenticated' } }, async (request) => {
     const policy = await policies.get(request.params.name)
-    // Those who may not manage it are not told it exists.
-    if (!policy || !(await canManage(request.principal, policy))) throw notFound(`scan policy '${request.params.name}' does not exist`)
+    // Those who may not manage (or review) it are not told it exists.
+    if (!policy || !(await canRead(request.principal, policy))) throw notFound(`scan policy '${request.params.name}' does not exist`)
     return policy
   })
 
@@ -66,7 +76,7 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     return { policy, isNew }
   }
 
-  app.post<{ Body: unknown }>('/api/v1/scan/policies', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.post<{ Body: unknown }>('/api/v1/scan/policies', { config: { audit: { action: 'policy.create', target: (r) => String((r.body as { name?: unknown } | null)?.name ?? '') }, access: 'authenticated' } }, async (request, reply) => {
     const body = request.body
     const name = typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined
     if (typeof name !== 'string') throw new TroveError('BAD_REQUEST', 'the body must be a policy with a "name"')
@@ -74,12 +84,12 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     return reply.status(201).send(policy)
   })
 
-  app.put<NameParams & { Body: unknown }>('/api/v1/scan/policies/:name', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.put<NameParams & { Body: unknown }>('/api/v1/scan/policies/:name', { config: { audit: { action: 'policy.put' }, access: 'authenticated' } }, async (request, reply) => {
     const { policy, isNew } = await save(request, request.params.name, request.body, false)
     return reply.status(isNew ? 201 : 200).send(policy)
   })
 
-  app.delete<NameParams>('/api/v1/scan/policies/:name', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.delete<NameParams>('/api/v1/scan/policies/:name', { config: { audit: { action: 'policy.delete' }, access: 'authenticated' } }, async (request, reply) => {
     const policy = await policies.get(request.params.name)
     if (!policy || !(await canManage(request.principal, policy))) throw notFound(`scan policy '${request.params.name}' does not exist`)
     await policies.delete(policy.name)
@@ -89,7 +99,11 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
 
   // --- Summaries.
 
-  const repositoryRead = async (request: FastifyRequest, guard: AccessGuard) => guard.require(request.principal, 'read', (request.params as { repo: string }).repo)
+  const repositoryRead = async (request: FastifyRequest, guard: AccessGuard) => {
+    const repo = (request.params as { repo: string }).repo
+    if (await reviewsRepository(services, request.principal, repo)) return
+    await guard.require(request.principal, 'read', repo)
+  }
   app.get<{ Params: { repo: string } }>('/api/v1/scan/repository/:repo/summary', { config: { access: repositoryRead } }, async (request) => {
     const repository = await repositories.require(request.params.repo)
     return { repo: repository.key, ...(await services.scanReports.summary([repository])) }
@@ -99,7 +113,7 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     const key = (request.params as { key: string }).key
     const principal = request.principal
     if (principal.kind === 'anonymous') throw new TroveError('UNAUTHORIZED', 'authentication is required')
-    if (principal.isAdmin) return
+    if (principal.isAdmin || (await services.reviewers.reviewsProject(principal, key))) return
     const roles = await services.projects.rolesOf(principal.name, await services.groups.groupsOf(principal.name))
     if (!roles.has(key)) throw notFound(`project '${key}' does not exist`)
   }
@@ -116,12 +130,12 @@ export async function scanPolicyRoutes(app: FastifyInstance, services: CoreServi
     ...(await services.vulndbSync.settings()),
     status: await services.vulndbSync.status(),
   }))
-  app.put<{ Body: unknown }>('/api/v1/vulndb/sync', { config: { access: 'admin' } }, async (request) => {
+  app.put<{ Body: unknown }>('/api/v1/vulndb/sync', { config: { audit: { action: 'vulndb.sync.update', target: () => 'vulndb sync' }, access: 'admin' } }, async (request) => {
     const settings = await services.vulndbSync.update(request.body)
     request.log.info({ urls: settings.urls.length, intervalSecs: settings.intervalSecs }, 'vulnerability database sync configured')
     return { ...settings, status: await services.vulndbSync.status() }
   })
-  app.post('/api/v1/vulndb/sync/run', { config: { access: 'admin' } }, async (_request, reply) => {
+  app.post('/api/v1/vulndb/sync/run', { config: { audit: { action: 'vulndb.sync.run', target: () => 'vulndb sync' }, access: 'admin' } }, async (_request, reply) => {
     if ((await services.vulndbSync.settings()).urls.length === 0) throw new TroveError('BAD_REQUEST', 'no sync URLs are configured: PUT /api/v1/vulndb/sync {"urls": [...]} first')
     return reply.status(202).send({ job: await services.vulndbSync.requestRun() })
   })

@@ -27,17 +27,17 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     async (request) => userBody(await users.require(request.params.name)),
   )
 
-  app.put<NameParams & { Body: unknown }>('/artifactory/api/security/users/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.put<NameParams & { Body: unknown }>('/artifactory/api/security/users/:name', { config: { audit: { action: 'user.put' }, access: 'admin' } }, async (request, reply) => {
     const { created } = await users.put(request.params.name, userInput(request.body))
     return reply.status(created ? 201 : 200).send()
   })
 
-  app.post<NameParams & { Body: unknown }>('/artifactory/api/security/users/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.post<NameParams & { Body: unknown }>('/artifactory/api/security/users/:name', { config: { audit: { action: 'user.update' }, access: 'admin' } }, async (request, reply) => {
     await users.update(request.params.name, userInput(request.body))
     return reply.status(200).send()
   })
 
-  app.delete<NameParams>('/artifactory/api/security/users/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.delete<NameParams>('/artifactory/api/security/users/:name', { config: { audit: { action: 'user.delete' }, access: 'admin' } }, async (request, reply) => {
     await users.delete(request.params.name)
     return reply.type('text/plain; charset=utf-8').send(`User '${request.params.name}' has been removed successfully.`)
   })
@@ -53,17 +53,17 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     return { ...group.attributes, name: group.name, description: group.description, autoJoin: group.autoJoin, adminPrivileges: false, realm: group.realm, userNames: group.userNames }
   })
 
-  app.put<NameParams & { Body: unknown }>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.put<NameParams & { Body: unknown }>('/artifactory/api/security/groups/:name', { config: { audit: { action: 'group.put' }, access: 'admin' } }, async (request, reply) => {
     const { created } = await services.groups.put(request.params.name, request.body, false)
     return reply.status(created ? 201 : 200).send()
   })
 
-  app.post<NameParams & { Body: unknown }>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.post<NameParams & { Body: unknown }>('/artifactory/api/security/groups/:name', { config: { audit: { action: 'group.update' }, access: 'admin' } }, async (request, reply) => {
     await services.groups.put(request.params.name, request.body, true)
     return reply.status(200).send()
   })
 
-  app.delete<NameParams>('/artifactory/api/security/groups/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.delete<NameParams>('/artifactory/api/security/groups/:name', { config: { audit: { action: 'group.delete' }, access: 'admin' } }, async (request, reply) => {
     await services.groups.delete(request.params.name)
     return reply.type('text/plain; charset=utf-8').send(`Group '${request.params.name}' has been removed successfully.`)
   })
@@ -81,17 +81,17 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     return (await targets.list()).map((t) => ({ name: t.name, uri: `${base}/artifactory/api/v2/security/permissions/${encodeURIComponent(t.name)}` }))
   })
   app.get<NameParams>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request) => targetBody(await targets.require(request.params.name)))
-  app.post<NameParams & { Body: unknown }>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.post<NameParams & { Body: unknown }>('/artifactory/api/v2/security/permissions/:name', { config: { audit: { action: 'permission.create' }, access: 'admin' } }, async (request, reply) => {
     await targets.put(request.params.name, request.body, 'create', exists)
     return reply.status(201).send()
   })
   // PUT replaces, and creates when missing (what the Artifactory CLI expects of an "update").
-  app.put<NameParams & { Body: unknown }>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.put<NameParams & { Body: unknown }>('/artifactory/api/v2/security/permissions/:name', { config: { audit: { action: 'permission.put' }, access: 'admin' } }, async (request, reply) => {
     const isNew = (await targets.get(request.params.name)) === undefined
     await targets.put(request.params.name, request.body, isNew ? 'create' : 'replace', exists)
     return reply.status(isNew ? 201 : 200).send()
   })
-  app.delete<NameParams>('/artifactory/api/v2/security/permissions/:name', { config: { access: 'admin' } }, async (request, reply) => {
+  app.delete<NameParams>('/artifactory/api/v2/security/permissions/:name', { config: { audit: { action: 'permission.delete' }, access: 'admin' } }, async (request, reply) => {
     await targets.delete(request.params.name)
     return reply.type('text/plain; charset=utf-8').send(`Permission Target '${request.params.name}' has been removed successfully.`)
   })
@@ -111,7 +111,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
 
   app.post<{ Body: Record<string, unknown> | undefined }>(
     '/access/api/v1/tokens',
-    { config: { access: tokenAccess, ignoresBadCredentials: true } },
+    { config: { audit: { action: 'token.create', target: tokenSubject }, access: tokenAccess, ignoresBadCredentials: true } },
     async (request) => {
       const body = request.body ?? {}
       if (body.grant_type !== undefined && body.grant_type !== 'refresh_token' && body.grant_type !== 'client_credentials') {
@@ -123,6 +123,9 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
         const refreshed = await tokens.refresh(refreshToken, optionalString(body, 'access_token'))
         if (!refreshed) throw new TroveError('UNAUTHORIZED', 'the refresh token is invalid or was already used')
         request.log.info({ subject: refreshed.subject, tokenId: refreshed.id }, 'access token refreshed')
+        request.audit.actor = refreshed.subject
+        request.audit.target = refreshed.subject
+        request.audit.details = { tokenId: refreshed.id, grant: 'refresh_token' }
         return tokenBody(refreshed)
       }
       const principal = request.principal
@@ -154,6 +157,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
         refreshable: rawRefreshable === true || rawRefreshable === 'true',
         bound: mintingBoundOf(principal),
       })
+      request.audit.details = { tokenId: created.id, ...(created.scope ? { scope: created.scope } : {}), ...(created.expiresAt ? { expiresAt: new Date(created.expiresAt).toISOString() } : {}) }
       return tokenBody(created)
     },
   )
@@ -177,7 +181,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     return body
   })
 
-  app.delete<{ Params: { id: string } }>('/access/api/v1/tokens/:id', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/access/api/v1/tokens/:id', { config: { audit: { action: 'token.revoke' }, access: 'authenticated' } }, async (request, reply) => {
     const token = await tokens.get(request.params.id)
     const principal = request.principal
     // Another user's token is reported missing, not forbidden: ids are not to be probed.
@@ -185,8 +189,16 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
       throw notFound(`token '${request.params.id}' does not exist`)
     }
     await tokens.revoke(token.id)
+    request.audit.details = { subject: token.subject }
     return reply.status(200).send()
   })
+}
+
+/** The account a token is created for: the body's `username`, else the caller. */
+function tokenSubject(request: FastifyRequest): string {
+  const username = (request.body as Record<string, unknown> | undefined)?.username
+  if (typeof username === 'string' && username !== '') return username
+  return request.principal?.kind === 'user' ? request.principal.name : 'anonymous'
 }
 
 function tokenBody(created: CreatedToken): CreatedTokenBody {

@@ -48,7 +48,7 @@ export async function ssoRoutes(app: FastifyInstance, services: CoreServices): P
     return reply.header('set-cookie', cookie.join('; ')).header('cache-control', 'no-store').redirect(url.href, 302)
   })
 
-  app.get<ProviderParams>('/auth/sso/:provider/callback', { config: { access: 'public' } }, async (request, reply) => {
+  app.get<ProviderParams>('/auth/sso/:provider/callback', { config: { audit: { action: 'auth.login', target: (r) => `sso:${(r.params as { provider: string }).provider}` }, access: 'public' } }, async (request, reply) => {
     const raw = request.raw.url ?? ''
     const query = new URLSearchParams(raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '')
     const cookies = parseCookies(request.headers.cookie)
@@ -64,6 +64,7 @@ export async function ssoRoutes(app: FastifyInstance, services: CoreServices): P
     const previous = cookies.get(SESSION_COOKIE)
     const record = previous ? await tokens.verify(previous) : undefined
     if (record) await tokens.revoke(record.id).catch(() => {})
+    request.audit.actor = result.user.name
     const session = await createSession(tokens, result.user.name)
     setSessionCookies(reply, session.token, SESSION_SECS, isSecure(request))
     request.log.info({ user: result.user.name, tokenId: session.id, provider: request.params.provider }, 'console login (single sign-on)')

@@ -35,7 +35,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
   app.get('/artifactory/api/storageinfo', { config: { access: 'admin' } }, async () => services.storageSummaries.summarize())
 
   // Runs garbage collection now (Artifactory's route) and answers with what it removed.
-  app.post('/artifactory/api/system/storage/gc', { config: { access: 'admin' } }, async () =>
+  app.post('/artifactory/api/system/storage/gc', { config: { audit: { action: 'system.gc', target: () => 'storage' }, access: 'admin' } }, async () =>
     services.gc.collect(services.config.gc.graceSecs * 1000),
   )
 
@@ -44,7 +44,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
     const state = await services.settings.offline()
     return { enabled: state.isOffline, updatedAt: state.updatedAt ? new Date(state.updatedAt).toISOString() : null }
   })
-  app.put<{ Body: unknown }>('/api/v1/system/offline', { config: { access: 'admin' } }, async (request) => {
+  app.put<{ Body: unknown }>('/api/v1/system/offline', { config: { audit: { action: 'system.offline', target: () => 'offline mode' }, access: 'admin' } }, async (request) => {
     const enabled = (request.body as { enabled?: unknown } | null)?.enabled
     if (typeof enabled !== 'boolean') throw new TroveError('BAD_REQUEST', 'the body must be {"enabled": true|false}')
     await services.settings.setOffline(enabled)
@@ -62,7 +62,7 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
 
   app.put<{ Body: unknown }>(
     '/api/v1/system/read-only',
-    { config: { access: 'admin', allowWhenReadOnly: true } },
+    { config: { audit: { action: 'system.read-only', target: () => 'read-only mode' }, access: 'admin', allowWhenReadOnly: true } },
     async (request) => {
       const body = request.body
       if (typeof body !== 'object' || body === null || typeof (body as { enabled?: unknown }).enabled !== 'boolean') {

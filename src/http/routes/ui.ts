@@ -16,6 +16,13 @@ import { baseUrlOf } from '../urls.js'
 export const SESSION_SECS = 12 * 60 * 60
 export const SESSION_DESCRIPTION = 'console session'
 
+/** The account a console login names. */
+function loginTarget(request: FastifyRequest): string {
+  const body = request.body as Record<string, unknown> | null
+  const name = body?.user ?? body?.username
+  return typeof name === 'string' && name !== '' ? name.slice(0, 256) : '(none)'
+}
+
 /**
  * `dist/web`, the console's build (`vite build`): three folders up from this module both in
  * `src/http/routes` (tests, tsx) and in `dist/http/routes` (the build).
@@ -73,7 +80,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
 
   // --- Session. Login and logout stay open in read-only mode: an admin must be able to sign in to switch it off.
 
-  app.post<{ Body: unknown }>('/api/v1/ui/login', { config: { access: 'public', allowWhenReadOnly: true } }, async (request, reply) => {
+  app.post<{ Body: unknown }>('/api/v1/ui/login', { config: { audit: { action: 'auth.login', target: loginTarget }, access: 'public', allowWhenReadOnly: true } }, async (request, reply) => {
     // JSON only: an HTML form from another site can post text/plain or form data, never JSON (without CORS).
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
       throw new TroveError('BAD_REQUEST', 'send {"user","password"} as application/json')
@@ -84,6 +91,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     if (typeof name !== 'string' || name === '' || typeof password !== 'string' || password === '') {
       throw new TroveError('BAD_REQUEST', 'user and password are required')
     }
+    request.audit.actor = name.slice(0, 256)
     const user = await services.loginLimiter.checkPassword(name, password, request.ip)
     if (!user) throw new TroveError('UNAUTHORIZED', 'wrong user name or password, or the account is disabled')
     // Signing in again replaces the session this browser had.
@@ -101,7 +109,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     return me
   })
 
-  app.post('/api/v1/ui/logout', { config: { access: 'public', allowWhenReadOnly: true } }, async (request, reply) => {
+  app.post('/api/v1/ui/logout', { config: { audit: { action: 'auth.logout', target: () => 'console session' }, access: 'public', allowWhenReadOnly: true } }, async (request, reply) => {
     await revokeSession(parseCookies(request.headers.cookie).get(SESSION_COOKIE))
     setSessionCookies(reply, '', 0, isSecure(request))
     return reply.status(204).send()

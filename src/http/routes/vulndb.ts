@@ -12,6 +12,7 @@ import { toCycloneDx } from '../../core/scanning/cyclonedx.js'
 import { assessReport } from '../../core/scanning/reports.js'
 import { VERSION } from '../../version.js'
 import type { AccessGuard } from '../access.js'
+import { reviewsRepository } from './reviewers.js'
 
 /** A JSON body of records (one record or an array) at most; larger imports come as a zip archive. */
 const MAX_JSON_IMPORT_BYTES = 64 * 1024 * 1024
@@ -31,7 +32,7 @@ export async function vulndbRoutes(app: FastifyInstance, services: CoreServices)
   // Zip archives stream to a temporary file (yauzl reads the central directory at the end).
   app.addContentTypeParser(ZIP_TYPES, (_request, _payload, done) => done(null))
 
-  app.post('/api/v1/vulndb/import', { config: { access: 'admin' }, bodyLimit: MAX_JSON_IMPORT_BYTES }, async (request) => {
+  app.post('/api/v1/vulndb/import', { config: { audit: { action: 'vulndb.import', target: () => 'vulndb' }, access: 'admin' }, bodyLimit: MAX_JSON_IMPORT_BYTES }, async (request) => {
     const summary = emptySummary()
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     if (ZIP_TYPES.includes(type)) {
@@ -64,6 +65,8 @@ export async function vulndbRoutes(app: FastifyInstance, services: CoreServices)
 
   const reportAccess = async (request: FastifyRequest, guard: AccessGuard) => {
     const target = targetOf(request)
+    // A security reviewer reads the reports (and SBOMs) of what they review, not the artifacts.
+    if (await reviewsRepository(services, request.principal, target.repoKey)) return
     await guard.require(request.principal, 'read', target.repoKey, target.path)
   }
   app.get('/api/v1/scan/artifact/*', { config: { access: reportAccess } }, async (request, reply) => {

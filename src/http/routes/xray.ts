@@ -4,6 +4,7 @@ import { parseRepositoryPath } from '../../core/paths.js'
 import { assessReport, type AssessedReport, type AssessedVulnerability } from '../../core/scanning/reports.js'
 import type { ScanningRegistry } from '../../core/scanning/scanning-registry.js'
 import type { CoreServices } from '../../core/services.js'
+import { reviewsRepository } from './reviewers.js'
 
 /** Paths and checksums one request may ask about at most. */
 const MAX_ITEMS = 1000
@@ -39,7 +40,7 @@ export async function xrayRoutes(app: FastifyInstance, services: CoreServices): 
     const errors: { error: string; identifier: string }[] = []
     const summarize = async (repoKey: string, path: string): Promise<boolean> => {
       const repository = await repositories.get(repoKey)
-      if (!repository || !(await authorizer.can(request.principal, 'read', repoKey, path))) return false
+      if (!repository || !((await authorizer.can(request.principal, 'read', repoKey, path)) || (await reviewsRepository(services, request.principal, repoKey)))) return false
       try {
         const report = assessReport(await scanner.report(repository, path))
         if (report.status === 'unsupported' || report.status === 'pending') return false

@@ -10,6 +10,10 @@ import { scanPolicies } from './010-scan-policies.js'
 import { tokenBounds } from './011-token-bounds.js'
 import { scansPerRepository } from './012-scans-per-repository.js'
 import { storageLifecycle } from './013-storage-lifecycle.js'
+import { operationsAudit } from './20261207-operations-audit.js'
+import { operationsMaintenance } from './20261207-operations-maintenance.js'
+import { operationsRequests } from './20261207-operations-requests.js'
+import { operationsWebhooks } from './20261207-operations-webhooks.js'
 
 /** Migrations keyed by name; a format declares its own (`Format.migrations`). */
 export type Migrations = Readonly<Record<string, Migration>>
@@ -31,6 +35,10 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '011-token-bounds': tokenBounds,
     '012-scans-per-repository': scansPerRepository,
     '013-storage-lifecycle': storageLifecycle,
+    '20261207-operations-audit': operationsAudit,
+    '20261207-operations-maintenance': operationsMaintenance,
+    '20261207-operations-requests': operationsRequests,
+    '20261207-operations-webhooks': operationsWebhooks,
   }
 }
 
