@@ -1,4 +1,5 @@
 import { writeFile, mkdir } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
@@ -35,6 +36,10 @@ import { VulnDbSync } from './core/scanning/sync.js'
 import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
 import { InstanceRegistry } from './core/system/instances.js'
+import { ChangeFeed } from './core/cluster/change-feed.js'
+import { ClusterLeases } from './core/cluster/leases.js'
+import { ClusterFlights } from './core/remote/cluster-flights.js'
+import { VERSION } from './version.js'
 import { StorageSummaries } from './core/system/storage-summary.js'
 import { SystemSettings } from './core/system/system-settings.js'
 import { UpstreamClient } from './core/upstream/upstream-client.js'
@@ -67,10 +72,15 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
 
   const metadata = openMetadataStore(config.databaseUrl)
   await metadata.migrate()
-  const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
   const db = metadata.db
-  const instances = new InstanceRegistry(db, logger)
+  const { cluster } = config
+  const instances = new InstanceRegistry(db, logger, { heartbeatMs: cluster.heartbeatSecs * 1000, staleMs: cluster.nodeTimeoutSecs * 1000 }, VERSION)
+  if (metadata.engine === 'sqlite') await refuseSecondSqliteNode(instances, config.databaseUrl, metadata.close)
   await instances.start()
+  const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
+  const changes = new ChangeFeed(metadata, logger)
+  await changes.start()
+  const leases = new ClusterLeases(db, instances.id, logger, { ttlMs: cluster.leaseTtlSecs * 1000, renewMs: Math.max(500, (cluster.leaseTtlSecs * 1000) / 4) })
 
   const hostPolicy = new UpstreamHostPolicy(config.remote.allowedUpstreamHosts)
   const repositories = new RepositoryService(db, new Map(FORMATS.map((f) => [f.id, f.kinds])), {
@@ -92,11 +102,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     cache,
   })
   const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
-  const jobs = new JobQueue(db, logger)
+  const jobs = new JobQueue(db, logger, { owner: instances.id, liveness: () => instances.liveness() })
   const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
-  const settings = new SystemSettings(db)
+  const settings = new SystemSettings(db, changes)
   const quota = new StorageQuota(db, logger, metrics.registry)
   const artifacts = new ArtifactService(db, blobs, quota)
   const groups = new GroupService(db)
@@ -116,9 +126,16 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   vulndbSync.registerJobs()
   const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
   const downloads = new Downloads({ policies, artifacts, logger })
+  // One node on SQLite: single flight within the process is single flight in the cluster.
+  const flights = metadata.engine === 'postgres' ? new ClusterFlights(leases) : undefined
+  const remote = new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger, flights })
+  // A repository changed on any node: what this node remembers of its upstream (failures, misses) is forgotten.
+  changes.subscribe('repositories', () => remote.reset())
   const services: CoreServices = {
     config,
     metadata,
+    instances,
+    changes,
     storage,
     blobs,
     storageSummaries: new StorageSummaries(db, repositories, {
@@ -157,7 +174,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     gc,
     metrics,
     upstream,
-    remote: new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger }),
+    remote,
     resolution: new ResolutionEngine(repositories),
     downloads,
     vulndb,
@@ -196,15 +213,27 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       if (address === null || typeof address === 'string') throw new Error(`unexpected server address ${String(address)}`)
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
       const url = `http://${host}:${address.port}`
+      await instances.announce({ address: `${config.host === '0.0.0.0' || config.host === '::' ? hostname() : host}:${address.port}`, state: 'serving' })
       jobs.start(JOB_POLL_MS)
       logger.info({ url }, `Trove listening on ${url}`)
       return url
     },
     async close() {
+      // Draining: readiness answers 503 (the balancer stops sending), the listener closes, new
+      // requests on open connections get 503 + Connection: close, in-flight ones finish within
+      // the drain timeout; a job still running then is given back to the queue.
+      const drainMs = cluster.drainTimeoutSecs * 1000
+      await instances.announce({ state: 'draining' }).catch((err: unknown) => logger.warn({ err }, 'could not record the draining state'))
       clearInterval(sweepTimer)
       storageCheck.cancel()
-      await jobs.stop()
-      await app.close()
+      const cutoff = setTimeout(() => {
+        logger.warn({ drainTimeoutSecs: cluster.drainTimeoutSecs }, 'requests still in flight at the end of the drain timeout are cut')
+        app.server.closeAllConnections()
+      }, drainMs)
+      cutoff.unref()
+      await Promise.all([app.close(), jobs.stop(drainMs).catch((err: unknown) => logger.warn({ err }, 'could not give back running jobs'))])
+      clearTimeout(cutoff)
+      await changes.stop()
       await downloads.close() // the counts of the last downloads
       // After the last request: what this process still had in flight is now orphaned for others to reclaim.
       await instances.stop()
@@ -248,6 +277,27 @@ function checkStorage(storage: StorageDriver, location: string, logger: Logger, 
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * SQLite serves one process: a second node on the same file would see its own writes only by
+ * chance, and its migrations, jobs and uploads would race. Refused when another live instance has
+ * a fresh heartbeat (a crashed one is recognised as gone at once on the same host).
+ */
+async function refuseSecondSqliteNode(instances: InstanceRegistry, databaseUrl: string, close: () => Promise<void>): Promise<void> {
+  const others = await instances.othersAlive()
+  if (others.length === 0) return
+  await close()
+  const list = others.map((o) => `${o.hostname} pid ${o.pid}${o.address ? ` at ${o.address}` : ''}`).join(', ')
+  throw new ClusterConfigError(
+    `another Trove node is running on the SQLite database ${databaseUrl} (${list}). SQLite supports a single node: ` +
+      'stop the other one, or run several nodes on PostgreSQL (TROVE_DATABASE_URL=postgres://…) and a shared blob store (docs/high-availability.md)',
+  )
+}
+
+/** The configuration cannot run here (a second node on SQLite): the CLI prints it and exits with 2. */
+export class ClusterConfigError extends Error {
+  override readonly name = 'ClusterConfigError'
 }
 
 async function bootstrapAdmin(services: CoreServices, logger: Logger): Promise<void> {

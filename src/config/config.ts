@@ -211,6 +211,20 @@ const ConfigSchema = z
       })
       .strict()
       .default({ maxFailuresPerAccount: 10, maxFailuresPerAddress: 50, windowSecs: 900, blockSecs: 900 }),
+    /** Several nodes on one PostgreSQL and one blob store (docs/high-availability.md). */
+    cluster: z
+      .object({
+        /** How often a node records its heartbeat. */
+        heartbeatSecs: seconds.min(1).default(5),
+        /** A node silent this long is dead: its jobs and temporary uploads are taken over. */
+        nodeTimeoutSecs: seconds.min(2).default(30),
+        /** A remote download's lease not renewed this long is taken over by a waiting node. */
+        leaseTtlSecs: seconds.min(2).default(10),
+        /** At SIGTERM, how long in-flight requests (and a running job) may take before the process exits anyway. */
+        drainTimeoutSecs: seconds.default(30),
+      })
+      .strict()
+      .default({ heartbeatSecs: 5, nodeTimeoutSecs: 30, leaseTtlSecs: 10, drainTimeoutSecs: 30 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -275,6 +289,10 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
   TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },
   TROVE_LOGIN_BLOCK_SECS: { path: ['loginLimits', 'blockSecs'], type: 'number' },
+  TROVE_CLUSTER_HEARTBEAT_SECS: { path: ['cluster', 'heartbeatSecs'], type: 'number' },
+  TROVE_CLUSTER_NODE_TIMEOUT_SECS: { path: ['cluster', 'nodeTimeoutSecs'], type: 'number' },
+  TROVE_CLUSTER_LEASE_TTL_SECS: { path: ['cluster', 'leaseTtlSecs'], type: 'number' },
+  TROVE_CLUSTER_DRAIN_TIMEOUT_SECS: { path: ['cluster', 'drainTimeoutSecs'], type: 'number' },
   TROVE_SCAN_MAX_ENTRIES: { path: ['scanning', 'maxEntries'], type: 'number' },
   TROVE_SCAN_MAX_UNPACKED_BYTES: { path: ['scanning', 'maxUnpackedBytes'], type: 'number' },
   TROVE_SCAN_MAX_COMPRESSION_RATIO: { path: ['scanning', 'maxCompressionRatio'], type: 'number' },
