@@ -38,6 +38,9 @@ export function openMetadataStore(url: string, options: { poolSize?: number } = 
     // An idle connection the server drops (a restart, a terminated backend) is reported as a pool
     // 'error'; the pool discards it and opens another when needed. Unlistened, it would crash the process.
     pool.on('error', () => {})
+    // A checked-out client whose connection drops emits 'error' too (after failing its query), and
+    // the pool listens only to idle ones: without this, losing the database would crash the node.
+    pool.on('connect', (client) => client.on('error', () => {}))
     return { ...createStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres'), listen: (channel, onMessage, onError) => listen(url, channel, onMessage, onError) }
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '')

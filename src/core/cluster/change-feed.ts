@@ -39,6 +39,7 @@ export class ChangeFeed {
   private isStopped = false
   private polling: Promise<void> | undefined
   private isPollPending = false
+  private isListenerLost = false
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -101,6 +102,8 @@ export class ChangeFeed {
     if (listen === undefined || this.isStopped) return
     try {
       this.listener = await listen(CHANGE_CHANNEL, () => void this.poll(), (err) => this.onListenerLost(err))
+      if (this.isListenerLost) this.logger.info('cluster notifications are back')
+      this.isListenerLost = false
       // Whatever changed while nobody listened.
       void this.poll()
     } catch (err) {
@@ -111,7 +114,9 @@ export class ChangeFeed {
   private onListenerLost(err: Error): void {
     this.listener = undefined
     if (this.isStopped) return
-    this.logger.warn({ err: err.message }, `cluster notifications unavailable; polling every ${this.timings.pollMs} ms until they are back`)
+    // Said once per outage; the attempts to listen again are quiet.
+    if (!this.isListenerLost) this.logger.warn({ err: err.message }, `cluster notifications unavailable; polling every ${this.timings.pollMs} ms until they are back`)
+    this.isListenerLost = true
     clearTimeout(this.relistenTimer)
     this.relistenTimer = setTimeout(() => void this.listen(), this.timings.relistenMs)
     this.relistenTimer.unref()
