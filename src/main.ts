@@ -219,13 +219,15 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       return url
     },
     async close() {
-      // Draining: readiness answers 503 (the balancer stops sending), the listener closes, new
+      // Draining: readiness answers 503 (for drainDelaySecs before anything else, so that a balancer
+      // checking it stops sending), the listener closes, new
       // requests on open connections get 503 + Connection: close, in-flight ones finish within
       // the drain timeout; a job still running then is given back to the queue.
       const drainMs = cluster.drainTimeoutSecs * 1000
       await instances.announce({ state: 'draining' }).catch((err: unknown) => logger.warn({ err }, 'could not record the draining state'))
       clearInterval(sweepTimer)
       storageCheck.cancel()
+      if (cluster.drainDelaySecs > 0 && app.server.listening) await new Promise((resolve) => setTimeout(resolve, cluster.drainDelaySecs * 1000))
       const cutoff = setTimeout(() => {
         logger.warn({ drainTimeoutSecs: cluster.drainTimeoutSecs }, 'requests still in flight at the end of the drain timeout are cut')
         app.server.closeAllConnections()

@@ -220,11 +220,16 @@ const ConfigSchema = z
         nodeTimeoutSecs: seconds.min(2).default(30),
         /** A remote download's lease not renewed this long is taken over by a waiting node. */
         leaseTtlSecs: seconds.min(2).default(10),
-        /** At SIGTERM, how long in-flight requests (and a running job) may take before the process exits anyway. */
+        /**
+         * At SIGTERM, how long the node keeps serving while its readiness already answers 503, so
+         * that a balancer checking readiness stops sending before the listener closes.
+         */
+        drainDelaySecs: seconds.default(0),
+        /** At SIGTERM, then, how long in-flight requests (and a running job) may take before the process exits anyway. */
         drainTimeoutSecs: seconds.default(30),
       })
       .strict()
-      .default({ heartbeatSecs: 5, nodeTimeoutSecs: 30, leaseTtlSecs: 10, drainTimeoutSecs: 30 }),
+      .default({ heartbeatSecs: 5, nodeTimeoutSecs: 30, leaseTtlSecs: 10, drainDelaySecs: 0, drainTimeoutSecs: 30 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -292,6 +297,7 @@ const ENV_VARIABLES: Readonly<Record<string, { path: readonly string[]; type: 's
   TROVE_CLUSTER_HEARTBEAT_SECS: { path: ['cluster', 'heartbeatSecs'], type: 'number' },
   TROVE_CLUSTER_NODE_TIMEOUT_SECS: { path: ['cluster', 'nodeTimeoutSecs'], type: 'number' },
   TROVE_CLUSTER_LEASE_TTL_SECS: { path: ['cluster', 'leaseTtlSecs'], type: 'number' },
+  TROVE_CLUSTER_DRAIN_DELAY_SECS: { path: ['cluster', 'drainDelaySecs'], type: 'number' },
   TROVE_CLUSTER_DRAIN_TIMEOUT_SECS: { path: ['cluster', 'drainTimeoutSecs'], type: 'number' },
   TROVE_SCAN_MAX_ENTRIES: { path: ['scanning', 'maxEntries'], type: 'number' },
   TROVE_SCAN_MAX_UNPACKED_BYTES: { path: ['scanning', 'maxUnpackedBytes'], type: 'number' },

@@ -72,9 +72,29 @@ export class Nginx {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly upstreamPorts: readonly number[],
     private readonly child: ChildProcess,
     private readonly exited: Promise<void>,
   ) {}
+
+  /**
+   * Marks the node on `port` down (or up again) and reloads the configuration, as an operator of
+   * open-source nginx (which has no active health checks) does around a node's restart. A reload
+   * is graceful: requests already sent to the node finish. Resolves once the new workers run.
+   */
+  async setDown(port: number, isDown: boolean): Promise<void> {
+    if (isDown) this.down.add(port)
+    else this.down.delete(port)
+    await writeFile(join(this.dir, 'nginx.conf'), nginxConfig(this.dir, this.port, this.upstreamPorts, this.down))
+    const before = await this.errorLog()
+    this.child.kill('SIGHUP')
+    const deadline = Date.now() + 10_000
+    // nginx logs the reload's signal and its new workers' start at notice level: wait for the config to be applied.
+    while (Date.now() < deadline && !(await this.errorLog()).slice(before.length).includes('reconfiguring')) await sleep(50)
+    await sleep(300)
+  }
+
+  private readonly down = new Set<number>()
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`
@@ -88,7 +108,7 @@ export class Nginx {
     let output = ''
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    const nginx = new Nginx(listen, dir, child, exited)
+    const nginx = new Nginx(listen, dir, upstreamPorts, child, exited)
     const deadline = Date.now() + 15_000
     for (;;) {
       if (child.exitCode !== null) throw new Error(`nginx exited during start:\n${output}\n${await nginx.errorLog()}`)
@@ -119,14 +139,14 @@ export class Nginx {
 }
 
 /** The configuration docs/high-availability.md shows, with test paths and ports. */
-export function nginxConfig(dir: string, port: number, upstreamPorts: readonly number[]): string {
+export function nginxConfig(dir: string, port: number, upstreamPorts: readonly number[], down: ReadonlySet<number> = new Set()): string {
   const temp = (name: string) => join(dir, name)
   return `
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 worker_processes 1;
 daemon off;
 pid ${temp('nginx.pid')};
-error_log ${temp('error.log')} warn;
+error_log ${temp('error.log')} notice;
 events { worker_connections 1024; }
 http {
   access_log ${temp('access.log')};
@@ -136,7 +156,7 @@ http {
   uwsgi_temp_path ${temp('uwsgi')};
   scgi_temp_path ${temp('scgi')};
   upstream trove {
-${upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join('\n')}
+${upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s${down.has(p) ? ' down' : ''};`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
