@@ -124,6 +124,18 @@ export class Nginx {
     }
   }
 
+  /** Each request nginx answered: method, path, status and the node(s) it went to (`127.0.0.1:port`, comma-separated after a retry). */
+  async requests(): Promise<{ method: string; path: string; status: number; upstreams: string }[]> {
+    const text = await readFile(join(this.dir, 'access.log'), 'utf8').catch(() => '')
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [method = '', path = '', status = '0', ...upstreams] = line.split(' ')
+        return { method, path, status: Number(status), upstreams: upstreams.join(' ') }
+      })
+  }
+
   /** nginx's error log (upstream failures and retries are logged there). */
   async errorLog(): Promise<string> {
     return readFile(join(this.dir, 'error.log'), 'utf8').catch(() => '')
@@ -149,7 +161,8 @@ pid ${temp('nginx.pid')};
 error_log ${temp('error.log')} notice;
 events { worker_connections 1024; }
 http {
-  access_log ${temp('access.log')};
+  log_format upstreams '$request_method $uri $status $upstream_addr';
+  access_log ${temp('access.log')} upstreams;
   client_body_temp_path ${temp('client_body')};
   proxy_temp_path ${temp('proxy')};
   fastcgi_temp_path ${temp('fastcgi')};
