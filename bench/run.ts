@@ -28,6 +28,8 @@
  * downloads (streamed, read cache warm, redirect time to first byte) and a 1 GiB upload against a
  * plain SDK multipart upload, see `s3.ts`.
  *
+ * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -37,6 +39,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
+import { clusterSuite } from './cluster.js'
 import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
@@ -71,7 +74,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'cluster'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -126,6 +129,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   pypi: pypiSuite,
   scanning: scanningSuite,
   s3: s3Suite,
+  cluster: clusterSuite,
 }
 
 /** The suites named on the command line, all of them when none is. */
