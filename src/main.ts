@@ -219,10 +219,10 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       return url
     },
     async close() {
-      // Draining: readiness answers 503 (for drainDelaySecs before anything else, so that a balancer
-      // checking it stops sending), the listener closes, new
-      // requests on open connections get 503 + Connection: close, in-flight ones finish within
-      // the drain timeout; a job still running then is given back to the queue.
+      // Draining: readiness answers 503 (for drainDelaySecs before anything else, so that a
+      // balancer checking it stops sending), the listener closes, new requests on open connections
+      // get 503 + Connection: close, in-flight ones finish within the drain timeout; a job still
+      // running then is given back to the queue.
       const drainMs = cluster.drainTimeoutSecs * 1000
       await instances.announce({ state: 'draining' }).catch((err: unknown) => logger.warn({ err }, 'could not record the draining state'))
       clearInterval(sweepTimer)
@@ -282,9 +282,10 @@ function checkStorage(storage: StorageDriver, location: string, logger: Logger, 
 }
 
 /**
- * SQLite serves one process: a second node on the same file would see its own writes only by
- * chance, and its migrations, jobs and uploads would race. Refused when another live instance has
- * a fresh heartbeat (a crashed one is recognised as gone at once on the same host).
+ * SQLite serves one process: it cannot be shared between machines, its file lock serialises every
+ * writer, and nodes would not hear of each other's changes (no LISTEN/NOTIFY). A cluster runs on
+ * PostgreSQL. Refused when another live instance has a fresh heartbeat (a crashed one is
+ * recognised as gone at once on the same host).
  */
 async function refuseSecondSqliteNode(instances: InstanceRegistry, databaseUrl: string, close: () => Promise<void>): Promise<void> {
   const others = await instances.othersAlive()

@@ -217,7 +217,7 @@ const ConfigSchema = z
         /** How often a node records its heartbeat. */
         heartbeatSecs: seconds.min(1).default(5),
         /** A node silent this long is dead: its jobs and temporary uploads are taken over. */
-        nodeTimeoutSecs: seconds.min(2).default(30),
+        nodeTimeoutSecs: seconds.min(2).default(60),
         /** A remote download's lease not renewed this long is taken over by a waiting node. */
         leaseTtlSecs: seconds.min(2).default(10),
         /**
@@ -229,7 +229,7 @@ const ConfigSchema = z
         drainTimeoutSecs: seconds.default(30),
       })
       .strict()
-      .default({ heartbeatSecs: 5, nodeTimeoutSecs: 30, leaseTtlSecs: 10, drainDelaySecs: 0, drainTimeoutSecs: 30 }),
+      .default({ heartbeatSecs: 5, nodeTimeoutSecs: 60, leaseTtlSecs: 10, drainDelaySecs: 0, drainTimeoutSecs: 30 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
