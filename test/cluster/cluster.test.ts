@@ -121,14 +121,17 @@ describe.skipIf(!isRunnable)('a three-node cluster behind nginx', () => {
       return { status: response.status, body: (await response.json()) as { checks: { name: string; status: string }[] } }
     }
     expect((await readiness()).status).toBe(200)
+    expect((await deploy(cluster.url, 'generic-local/outage/before.bin', randomBytes(4096))).status).toBe(201)
     await proxy.stop()
     const cutAt = Date.now()
     try {
       await waitFor('readiness 503', async () => (await readiness()).status === 503, 20_000)
       const down = await readiness()
       expect(down.body.checks).toContainEqual(expect.objectContaining({ name: 'metadata', status: 'DOWN' }))
-      // The balancer keeps serving through the other nodes meanwhile.
-      for (let i = 0; i < 6; i++) expect((await download(cluster.url, 'generic-local/spread/f1.bin')).status).toBe(200)
+      // The balancer keeps serving through the other nodes meanwhile (the cut-off node answers 503, which it retries elsewhere).
+      for (let i = 0; i < 6; i++) expect((await download(cluster.url, 'generic-local/outage/before.bin')).status).toBe(200)
+      const direct = await fetch(`${node.url}/artifactory/generic-local/outage/before.bin`, { headers: { authorization: CLUSTER_ADMIN_AUTH } })
+      expect(direct.status).toBe(503)
       // Ten seconds without its database, as the issue's fault says.
       await sleep(Math.max(0, 10_000 - (Date.now() - cutAt)))
     } finally {
