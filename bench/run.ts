@@ -31,6 +31,7 @@
  * formats (issue 17): per format, requests/s of its hottest metadata document against a static
  * server sending the same bytes, and a warm install through a remote against the upstream: Go's in
  * `formats-go.ts`, Cargo's (a sparse index file; `cargo fetch` through a warm remote) in `cargo.ts`.
+ * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
  *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
@@ -43,6 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
+import { clusterSuite } from './cluster.js'
 import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
@@ -77,7 +79,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -133,6 +135,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   scanning: scanningSuite,
   s3: s3Suite,
   formats: formatsSuite,
+  cluster: clusterSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo). */

@@ -1,4 +1,5 @@
 import { writeFile, mkdir } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
@@ -44,6 +45,10 @@ import { VulnDbSync } from './core/scanning/sync.js'
 import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
 import { InstanceRegistry } from './core/system/instances.js'
+import { ChangeFeed } from './core/cluster/change-feed.js'
+import { ClusterLeases } from './core/cluster/leases.js'
+import { ClusterFlights } from './core/remote/cluster-flights.js'
+import { VERSION } from './version.js'
 import { StorageSummaries } from './core/system/storage-summary.js'
 import { SystemSettings } from './core/system/system-settings.js'
 import { UpstreamClient } from './core/upstream/upstream-client.js'
@@ -80,10 +85,15 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
 
   const metadata = openMetadataStore(config.databaseUrl)
   await metadata.migrate(formats)
-  const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
   const db = metadata.db
-  const instances = new InstanceRegistry(db, logger)
+  const { cluster } = config
+  const instances = new InstanceRegistry(db, logger, { heartbeatMs: cluster.heartbeatSecs * 1000, staleMs: cluster.nodeTimeoutSecs * 1000 }, VERSION)
+  if (metadata.engine === 'sqlite') await refuseSecondSqliteNode(instances, config.databaseUrl, metadata.close)
   await instances.start()
+  const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
+  const changes = new ChangeFeed(metadata, logger)
+  await changes.start()
+  const leases = new ClusterLeases(db, instances.id, logger, { ttlMs: cluster.leaseTtlSecs * 1000, renewMs: Math.max(500, (cluster.leaseTtlSecs * 1000) / 4) })
 
   const notifications = new Notifications((err, event) => logger.warn({ err, event: event.type }, 'an operations event listener failed'))
   const hostPolicy = new UpstreamHostPolicy(config.remote.allowedUpstreamHosts)
@@ -107,11 +117,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     cache,
   })
   const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
-  const jobs = new JobQueue(db, logger)
+  const jobs = new JobQueue(db, logger, { owner: instances.id, liveness: () => instances.liveness() })
   const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
-  const settings = new SystemSettings(db)
+  const settings = new SystemSettings(db, changes)
   // Quota levels reach the project's webhooks once the change is over (the listener defers).
   let onQuotaLevel: QuotaListener = () => {}
   const quota = new StorageQuota(db, logger, metrics.registry, (event) => setImmediate(() => onQuotaLevel(event)))
@@ -168,9 +178,16 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       void notifications.emit({ type: 'artifact.deployed', project, text: `Deployed ${repository.key}/${file.path}`, data: { repository: repository.key, path: file.path, sha256: file.sha256 } })
     }
   })
+  // One node on SQLite: single flight within the process is single flight in the cluster.
+  const flights = metadata.engine === 'postgres' ? new ClusterFlights(leases) : undefined
+  const remote = new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger, flights })
+  // A repository changed on any node: what this node remembers of its upstream (failures, misses) is forgotten.
+  changes.subscribe('repositories', () => remote.reset())
   const services: CoreServices = {
     config,
     metadata,
+    instances,
+    changes,
     storage,
     blobs,
     storageSummaries: new StorageSummaries(db, repositories, {
@@ -209,7 +226,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     gc,
     metrics,
     upstream,
-    remote: new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger }),
+    remote,
     resolution: new ResolutionEngine(repositories),
     downloads,
     vulndb,
@@ -260,17 +277,31 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       if (address === null || typeof address === 'string') throw new Error(`unexpected server address ${String(address)}`)
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
       const url = `http://${host}:${address.port}`
+      await instances.announce({ address: `${config.host === '0.0.0.0' || config.host === '::' ? hostname() : host}:${address.port}`, state: 'serving' })
       jobs.start(JOB_POLL_MS)
       maintenanceClock.start()
       logger.info({ url }, `Trove listening on ${url}`)
       return url
     },
     async close() {
+      // Draining: readiness answers 503 (for drainDelaySecs before anything else, so that a
+      // balancer checking it stops sending), the listener closes, new requests on open connections
+      // get 503 + Connection: close, in-flight ones finish within the drain timeout; a job still
+      // running then is given back to the queue.
+      const drainMs = cluster.drainTimeoutSecs * 1000
+      await instances.announce({ state: 'draining' }).catch((err: unknown) => logger.warn({ err }, 'could not record the draining state'))
       clearInterval(sweepTimer)
       storageCheck.cancel()
       await maintenanceClock.stop()
-      await jobs.stop()
-      await app.close()
+      if (cluster.drainDelaySecs > 0 && app.server.listening) await new Promise((resolve) => setTimeout(resolve, cluster.drainDelaySecs * 1000))
+      const cutoff = setTimeout(() => {
+        logger.warn({ drainTimeoutSecs: cluster.drainTimeoutSecs }, 'requests still in flight at the end of the drain timeout are cut')
+        app.server.closeAllConnections()
+      }, drainMs)
+      cutoff.unref()
+      await Promise.all([app.close(), jobs.stop(drainMs).catch((err: unknown) => logger.warn({ err }, 'could not give back running jobs'))])
+      clearTimeout(cutoff)
+      await changes.stop()
       await downloads.close() // the counts of the last downloads
       // After the last request: what this process still had in flight is now orphaned for others to reclaim.
       await instances.stop()
@@ -315,6 +346,28 @@ function checkStorage(storage: StorageDriver, location: string, logger: Logger, 
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * SQLite serves one process: it cannot be shared between machines, its file lock serialises every
+ * writer, and nodes would not hear of each other's changes (no LISTEN/NOTIFY). A cluster runs on
+ * PostgreSQL. Refused when another live instance has a fresh heartbeat (a crashed one is
+ * recognised as gone at once on the same host).
+ */
+async function refuseSecondSqliteNode(instances: InstanceRegistry, databaseUrl: string, close: () => Promise<void>): Promise<void> {
+  const others = await instances.othersAlive()
+  if (others.length === 0) return
+  await close()
+  const list = others.map((o) => `${o.hostname} pid ${o.pid}${o.address ? ` at ${o.address}` : ''}`).join(', ')
+  throw new ClusterConfigError(
+    `another Trove node is running on the SQLite database ${databaseUrl} (${list}). SQLite supports a single node: ` +
+      'stop the other one, or run several nodes on PostgreSQL (TROVE_DATABASE_URL=postgres://…) and a shared blob store (docs/high-availability.md)',
+  )
+}
+
+/** The configuration cannot run here (a second node on SQLite): the CLI prints it and exits with 2. */
+export class ClusterConfigError extends Error {
+  override readonly name = 'ClusterConfigError'
 }
 
 async function bootstrapAdmin(services: CoreServices, logger: Logger): Promise<void> {

@@ -28,3 +28,25 @@ export interface ReadOnlyRequest {
   readonly enabled: boolean
   readonly message?: string
 }
+
+/** One node of the cluster, in `GET /api/v1/system/nodes` (admin). */
+export interface ClusterNode {
+  readonly id: string
+  readonly hostname: string
+  readonly pid: number
+  /** `host:port` it listens on; null before it listens. */
+  readonly address: string | null
+  readonly version: string | null
+  /** ISO 8601. */
+  readonly startedAt: string
+  readonly lastHeartbeat: string
+  /** `unresponsive`: no heartbeat within `cluster.nodeTimeoutSecs` (dead, or cut off from the database). */
+  readonly state: 'starting' | 'serving' | 'draining' | 'unresponsive'
+  /** The node that answered this request. */
+  readonly isSelf: boolean
+}
+
+/** `GET /api/v1/system/nodes`. */
+export interface ClusterNodes {
+  readonly nodes: readonly ClusterNode[]
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { ConfigError, loadConfig } from '../config/config.js'
-import { createTrove } from '../main.js'
+import { ClusterConfigError, createTrove } from '../main.js'
 import { importVulnerabilities } from '../core/scanning/import-command.js'
 import { ScanningRegistry } from '../core/scanning/scanning-registry.js'
 import { configSections } from '../formats/format.js'
@@ -29,7 +29,16 @@ program
       }
       throw err
     }
-    const trove = await createTrove(config)
+    let trove
+    try {
+      trove = await createTrove(config)
+    } catch (err) {
+      if (err instanceof ClusterConfigError) {
+        process.stderr.write(`trove: ${err.message}\n`)
+        process.exit(2)
+      }
+      throw err
+    }
     let isClosing = false
     const shutdown = (signal: string) => {
       if (isClosing) return

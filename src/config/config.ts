@@ -4,58 +4,15 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import type { StorageLocation } from '../storage/open-storage-driver.js'
 import { sectionOf, type ConfigSection, type EnvVariable } from './sections.js'
+import { GitHubProviderSchema, OidcProviderSchema } from './sso-providers.js'
 
 export { configSection, sectionOf, type ConfigSection, type EnvVariable } from './sections.js'
+export type { GitHubProviderConfig, OidcProviderConfig, SsoProviderConfig } from './sso-providers.js'
 
 const seconds = z.number().int().nonnegative()
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
 
-/** Names a provider in URLs (`/auth/sso/<id>/login`) and in the sign-in records. */
-const SSO_PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/
-
-const SsoProviderBase = {
-  id: z.string().regex(SSO_PROVIDER_ID, 'must be 1 to 32 characters from a-z, 0-9 and -, starting with a letter or digit'),
-  /** What the login button says: "Log in with <name>". */
-  name: z.string().min(1).optional(),
-  clientId: z.string().min(1),
-  /** Also from `TROVE_SSO_<ID>_CLIENT_SECRET` (the id upper-cased, `-` as `_`), which wins. */
-  clientSecret: z.string().min(1).optional(),
-  /** Sign-ins by members of any of these groups make the user a Trove administrator (and leaving them takes it away); empty: the admin flag is left as an administrator set it. */
-  adminGroups: z.array(z.string().min(1)).default([]),
-}
-
-const OidcProviderSchema = z
-  .object({
-    ...SsoProviderBase,
-    type: z.literal('oidc').default('oidc'),
-    /** The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. https, or http on a loopback host. */
-    issuer: z.url({ protocol: /^https?$/ }),
-    scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
-    /** The claim (ID token, else userinfo) holding the user's groups; a dotted path reaches into objects (`realm_access.roles`). */
-    groupsClaim: z.string().min(1).default('groups'),
-    /** The claim the Trove user name comes from at the first sign-in; falls back to `email`, then to `sub`. */
-    usernameClaim: z.string().min(1).default('preferred_username'),
-  })
-  .strict()
-
-const GitHubProviderSchema = z
-  .object({
-    ...SsoProviderBase,
-    type: z.literal('github'),
-    authorizeUrl: z.url({ protocol: /^https?$/ }).default('https://github.com/login/oauth/authorize'),
-    tokenUrl: z.url({ protocol: /^https?$/ }).default('https://github.com/login/oauth/access_token'),
-    /** The REST API root (`/user`, `/user/orgs`, `/user/teams`); GitHub Enterprise: `https://<host>/api/v3`. */
-    apiUrl: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
-    scopes: z.array(z.string().min(1)).default(['read:user', 'user:email', 'read:org']),
-    /** Only members of one of these organisations may sign in; empty: any GitHub user. */
-    allowedOrganizations: z.array(z.string().min(1)).default([]),
-  })
-  .strict()
-
-export type OidcProviderConfig = z.infer<typeof OidcProviderSchema>
-export type GitHubProviderConfig = z.infer<typeof GitHubProviderSchema>
-export type SsoProviderConfig = OidcProviderConfig | GitHubProviderConfig
 
 const ConfigSchema = z
   .object({
@@ -202,6 +159,25 @@ const ConfigSchema = z
       })
       .strict()
       .default({ auditRetentionDays: 365, maintenanceNoticeSecs: 24 * 3600 }),
+    /** Several nodes on one PostgreSQL and one blob store (docs/high-availability.md). */
+    cluster: z
+      .object({
+        /** How often a node records its heartbeat. */
+        heartbeatSecs: seconds.min(1).default(5),
+        /** A node silent this long is dead: its jobs and temporary uploads are taken over. */
+        nodeTimeoutSecs: seconds.min(2).default(60),
+        /** A remote download's lease not renewed this long is taken over by a waiting node. */
+        leaseTtlSecs: seconds.min(2).default(10),
+        /**
+         * At SIGTERM, how long the node keeps serving while its readiness already answers 503, so
+         * that a balancer checking readiness stops sending before the listener closes.
+         */
+        drainDelaySecs: seconds.default(0),
+        /** At SIGTERM, then, how long in-flight requests (and a running job) may take before the process exits anyway. */
+        drainTimeoutSecs: seconds.default(30),
+      })
+      .strict()
+      .default({ heartbeatSecs: 5, nodeTimeoutSecs: 60, leaseTtlSecs: 10, drainDelaySecs: 0, drainTimeoutSecs: 30 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -265,6 +241,11 @@ const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_LOGIN_MAX_FAILURES_PER_ADDRESS: { path: ['loginLimits', 'maxFailuresPerAddress'], type: 'number' },
   TROVE_LOGIN_WINDOW_SECS: { path: ['loginLimits', 'windowSecs'], type: 'number' },
   TROVE_LOGIN_BLOCK_SECS: { path: ['loginLimits', 'blockSecs'], type: 'number' },
+  TROVE_CLUSTER_HEARTBEAT_SECS: { path: ['cluster', 'heartbeatSecs'], type: 'number' },
+  TROVE_CLUSTER_NODE_TIMEOUT_SECS: { path: ['cluster', 'nodeTimeoutSecs'], type: 'number' },
+  TROVE_CLUSTER_LEASE_TTL_SECS: { path: ['cluster', 'leaseTtlSecs'], type: 'number' },
+  TROVE_CLUSTER_DRAIN_DELAY_SECS: { path: ['cluster', 'drainDelaySecs'], type: 'number' },
+  TROVE_CLUSTER_DRAIN_TIMEOUT_SECS: { path: ['cluster', 'drainTimeoutSecs'], type: 'number' },
   TROVE_SCAN_MAX_ENTRIES: { path: ['scanning', 'maxEntries'], type: 'number' },
   TROVE_SCAN_MAX_UNPACKED_BYTES: { path: ['scanning', 'maxUnpackedBytes'], type: 'number' },
   TROVE_SCAN_MAX_COMPRESSION_RATIO: { path: ['scanning', 'maxCompressionRatio'], type: 'number' },

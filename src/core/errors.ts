@@ -131,3 +131,27 @@ export function inCoreTerms(err: unknown): unknown {
 export function isTroveError(err: unknown): err is TroveError {
   return err instanceof TroveError
 }
+
+/** Network failures of a connection to a store (the database, the object store). */
+const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+/** What node-postgres says when its connection drops or cannot be opened in time. */
+const OUTAGE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/
+
+/**
+ * The error to answer when `err` (or its cause) is a store this node depends on being unreachable
+ * (a dropped or refused database connection, SQLSTATE class 08 or 57P): UNAVAILABLE (503), so that
+ * a load balancer sends an idempotent request to another node and a client retries, instead of a
+ * 500 that reads as a bug. `undefined` for any other error.
+ */
+export function outageOf(err: unknown): TroveError | undefined {
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof TroveError) return undefined
+    const code = (current as { code?: unknown }).code
+    const isOutage =
+      (typeof code === 'string' && (OUTAGE_CODES.has(code) || /^08|^57P0/.test(code))) || OUTAGE_MESSAGES.test(current.message)
+    if (isOutage) return new TroveError('UNAVAILABLE', 'this node cannot reach one of its stores right now; try again (another node may answer)', undefined, { cause: err })
+    current = current.cause
+  }
+  return undefined
+}

@@ -1,3 +1,5 @@
+import type { ChangeFeed } from './cluster/change-feed.js'
+import type { InstanceRegistry } from './system/instances.js'
 import type { TroveConfig } from '../config/config.js'
 import type { MetadataStore } from '../metadata/database.js'
 import type { StorageDriver } from '../storage/storage-driver.js'
@@ -44,6 +46,10 @@ import type { SecurityReviewers } from './operations/reviewers.js'
 export interface CoreServices {
   readonly config: TroveConfig
   readonly metadata: MetadataStore
+  /** This node's heartbeat, and every node's (`GET /api/v1/system/nodes`). */
+  readonly instances: InstanceRegistry
+  /** Cluster-wide change notifications (src/core/cluster/change-feed.ts). */
+  readonly changes: ChangeFeed
   readonly storage: StorageDriver
   readonly blobs: BlobStore
   /** What is stored, per repository and in the blob store (`/api/storageinfo`). */

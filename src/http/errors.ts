@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { RestError, RestErrorBody } from '../api/errors.js'
-import { TroveError, ValidationError, inCoreTerms, type ErrorCode, type FieldProblem } from '../core/errors.js'
+import { TroveError, ValidationError, inCoreTerms, outageOf, type ErrorCode, type FieldProblem } from '../core/errors.js'
 import { MAX_DRAIN_BYTES, drainBeforeAnswer } from './drain.js'
 
 export interface NormalizedError {
@@ -32,7 +32,9 @@ const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
  * bug or an outage: logged with its cause, answered with a generic message and the request id.
  */
 export function normalizeError(thrown: unknown, request: FastifyRequest): NormalizedError {
-  const err = inCoreTerms(thrown)
+  const outage = outageOf(thrown)
+  if (outage) request.log.warn({ err: thrown }, 'a store cannot be reached; answering 503')
+  const err = outage ?? inCoreTerms(thrown)
   if (err instanceof TroveError) {
     if (err.status >= 500 && err.code !== 'READ_ONLY' && err.code !== 'UNAVAILABLE') request.log.error({ err }, 'request failed')
     const problems = err instanceof ValidationError ? { problems: err.problems } : {}

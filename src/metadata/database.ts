@@ -20,6 +20,12 @@ export interface MetadataStore {
   migrate(formats?: readonly { readonly id: string; readonly migrations?: Migrations | undefined }[]): Promise<void>
   /** Throws when the database cannot answer a query. */
   checkHealth(): Promise<void>
+  /**
+   * PostgreSQL only: a dedicated connection that `LISTEN`s on `channel` and calls `onMessage` with
+   * each notification's payload. `onError` is called once when the connection fails; the caller
+   * listens again if it wants to. Undefined on SQLite (one process per database: nobody to hear).
+   */
+  readonly listen?: (channel: string, onMessage: (payload: string) => void, onError: (err: Error) => void) => Promise<{ close(): Promise<void> }>
   close(): Promise<void>
 }
 
@@ -32,11 +38,15 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value,
  */
 export function openMetadataStore(url: string, options: { poolSize?: number } = {}): MetadataStore {
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
+    // A database that cannot be reached fails a query (and readiness) in seconds instead of hanging it.
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 })
     // An idle connection the server drops (a restart, a terminated backend) is reported as a pool
     // 'error'; the pool discards it and opens another when needed. Unlistened, it would crash the process.
     pool.on('error', () => {})
-    return createStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres')
+    // A checked-out client whose connection drops emits 'error' too (after failing its query), and
+    // the pool listens only to idle ones: without this, losing the database would crash the node.
+    pool.on('connect', (client) => client.on('error', () => {}))
+    return { ...createStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres'), listen: (channel, onMessage, onError) => listen(url, channel, onMessage, onError) }
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '')
   mkdirSync(dirname(file), { recursive: true })
@@ -47,6 +57,37 @@ export function openMetadataStore(url: string, options: { poolSize?: number } = 
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 10000')
   return createStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), 'sqlite')
+}
+
+async function listen(url: string, channel: string, onMessage: (payload: string) => void, onError: (err: Error) => void): Promise<{ close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true })
+  let isClosed = false
+  const fail = (err: Error) => {
+    if (isClosed) return
+    isClosed = true
+    client.end().catch(() => {})
+    onError(err)
+  }
+  client.on('error', fail)
+  client.on('end', () => fail(new Error('the notification connection ended')))
+  client.on('notification', (message) => {
+    if (message.channel === channel) onMessage(message.payload ?? '')
+  })
+  try {
+    await client.connect()
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+  } catch (err) {
+    isClosed = true
+    await client.end().catch(() => {})
+    throw err
+  }
+  return {
+    async close() {
+      if (isClosed) return
+      isClosed = true
+      await client.end().catch(() => {})
+    },
+  }
 }
 
 const STATEMENT_CACHE_LIMIT = 500

@@ -41,6 +41,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable
   service_requests: ServiceRequestTable
   security_reviewers: SecurityReviewerTable
+  cluster_leases: ClusterLeaseTable
+  cluster_changes: ClusterChangeTable
 }
 
 export interface RepositoryTable {
@@ -71,6 +73,22 @@ export interface InstanceTable {
   pid: number
   started_at: number
   heartbeat_at: number
+  /** Where the node listens (`host:port`), its version and state; null on rows of older versions. */
+  address: string | null
+  version: string | null
+  state: string | null
+}
+
+export interface ClusterLeaseTable {
+  name: string
+  owner: string
+  expires_at: number
+}
+
+export interface ClusterChangeTable {
+  topic: string
+  version: number
+  changed_at: number
 }
 
 export interface AssetTable {

@@ -3,7 +3,7 @@ import type { UiFormat, UiFormatList, UiSetMeUp } from '../../src/api/formats.js
 import type { RepositoryConfigBody, RepositoryConfigRequest } from '../../src/api/repositories.js'
 import type { CreatedTokenBody, TokenList, TokenRequest, UserBody, UserRequest, UserSummary } from '../../src/api/security.js'
 import type { SearchResults, StorageInfo, StorageItem, StorageProperties, StorageStats } from '../../src/api/storage.js'
-import type { Readiness, ReadOnlyRequest, ReadOnlyState, SystemVersion } from '../../src/api/system.js'
+import type { ClusterNodes, Readiness, ReadOnlyRequest, ReadOnlyState, SystemVersion } from '../../src/api/system.js'
 import type { UiLoginRequest, UiMe, UiRepositoryList, UiSsoProviders } from '../../src/api/ui.js'
 
 export type { UiMe, UiRepository } from '../../src/api/ui.js'
@@ -176,6 +176,8 @@ export const api = {
     const response = await fetch('/api/v1/system/readiness', { headers: { 'x-requested-with': 'XMLHttpRequest' } })
     return (await response.json()) as Readiness
   },
+  /** The nodes of the cluster, from their heartbeats (one on SQLite). */
+  nodes: async () => (await getJson<ClusterNodes>('/api/v1/system/nodes')).nodes,
   storageInfo: () => getJson<StorageInfo>('/artifactory/api/storageinfo'),
   users: () => getJson<UserSummary[]>('/artifactory/api/security/users'),
   user: (name: string) => getJson<UserBody>(userUrl(name)),

@@ -36,14 +36,22 @@ const MAX_ATTEMPTS = 5
 export class JobQueue {
   private readonly handlers = new Map<string, JobHandler>()
   private readonly schedules = new Map<string, number>()
-  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  private readonly owner: string
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly logger: Logger,
-  ) {}
+    private readonly cluster: {
+      /** This node's instance id (see InstanceRegistry), written as the owner of its leases. */
+      readonly owner?: string
+      /** Which instances are alive: a running job whose owner is not is leased again at once, not after its lease expires. */
+      readonly liveness?: () => Promise<(instanceId: string) => boolean>
+    } = {},
+  ) {
+    this.owner = cluster.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  }
 
   register(kind: string, handler: JobHandler): void {
     this.handlers.set(kind, handler)
@@ -125,15 +133,54 @@ export class JobQueue {
       })
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and waits for the running job. With `timeoutMs`, waits at most that long, then
+   * gives the job's lease up (the job is queued again, for another node); what this process's
+   * handler still does after that is never recorded.
+   */
+  async stop(timeoutMs?: number): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
-    await this.running
+    if (timeoutMs === undefined || this.running === undefined) {
+      await this.running
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    const isDone = await Promise.race([
+      this.running.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ])
+    clearTimeout(timer)
+    if (!isDone) await this.releaseLeases()
+  }
+
+  /** Queues this node's running jobs again, for another node to run. */
+  async releaseLeases(): Promise<number> {
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ status: 'queued', lease_owner: null, lease_until: null, run_at: Date.now(), updated_at: Date.now() })
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', this.owner)
+      .executeTakeFirst()
+    const count = Number(result.numUpdatedRows)
+    if (count > 0) this.logger.warn({ count }, 'gave up the leases of running jobs at shutdown; another node runs them')
+    return count
+  }
+
+  /** Owners of running jobs that are instances no longer alive (owners in the older `host:pid:…` form are left to expire). */
+  private async deadOwners(): Promise<string[]> {
+    if (!this.cluster.liveness) return []
+    const owners = await this.db.selectFrom('jobs').select('lease_owner').distinct().where('status', '=', 'running').execute()
+    const candidates = owners.map((o) => o.lease_owner).filter((o): o is string => o !== null && /^[0-9a-f]{16}$/.test(o))
+    if (candidates.length === 0) return []
+    const isAlive = await this.cluster.liveness()
+    return candidates.filter((o) => !isAlive(o))
   }
 
   private async lease(): Promise<JobTable | undefined> {
     const kinds = [...this.handlers.keys()]
     if (kinds.length === 0) return undefined
+    const dead = await this.deadOwners()
     for (let tries = 0; tries < 5; tries++) {
       const now = Date.now()
       const candidate = await this.db
@@ -144,6 +191,7 @@ export class JobQueue {
           eb.or([
             eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
             eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+            ...(dead.length > 0 ? [eb.and([eb('status', '=', 'running'), eb('lease_owner', 'in', dead)])] : []),
           ]),
         )
         .orderBy('run_at')

@@ -2,6 +2,7 @@ import { PassThrough, type Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { ArtifactService, Asset } from '../artifacts/artifact-service.js'
 import type { BlobStore } from '../blobs/blob-store.js'
+import type { Lease } from '../cluster/leases.js'
 import type { ExpectedChecksums } from '../digest.js'
 import { TroveError, notFound } from '../errors.js'
 import type { Metrics } from '../metrics.js'
@@ -16,6 +17,7 @@ import {
   type UpstreamResponse,
   type UpstreamSettings,
 } from '../upstream/upstream-client.js'
+import type { ClusterFlights } from './cluster-flights.js'
 import { DigestCheck, HoldLastChunk } from './verified-streams.js'
 
 /** Artifactory's defaults for remote repositories. */
@@ -106,6 +108,8 @@ export class RemoteEngine {
       readonly settings: SystemSettings
       readonly metrics: Metrics
       readonly logger: Logger
+      /** Single flight across nodes; without it, only within this process. */
+      readonly flights?: ClusterFlights | undefined
     },
   ) {}
 
@@ -199,8 +203,13 @@ export class RemoteEngine {
     }
   }
 
-  /** Forgets remembered failures and misses (after an admin changes the repository). */
-  reset(repoKey: string): void {
+  /** Forgets remembered failures and misses of one repository (after an admin changes it), or of all. */
+  reset(repoKey?: string): void {
+    if (repoKey === undefined) {
+      this.offlineUntil.clear()
+      this.misses.clear()
+      return
+    }
     this.offlineUntil.delete(repoKey)
     for (const key of this.misses.keys()) if (key.startsWith(`${repoKey}\0`)) this.misses.delete(key)
   }
@@ -237,9 +246,11 @@ export class RemoteEngine {
     let markReady!: () => void
     const flight: InFlight = { done, ready: new Promise<void>((resolve) => (markReady = resolve)) }
     this.inFlight.set(key, flight)
+    let lease: Lease | undefined
     const release = () => {
       markReady()
       if (this.inFlight.get(key) === flight) this.inFlight.delete(key)
+      void lease?.release()
     }
 
     // A download that ended between the caller's cache lookup and the registration above is no
@@ -252,7 +263,18 @@ export class RemoteEngine {
       fail(err)
       throw err
     }
-    if (current && (!options.isMetadata || this.isFresh(repository, current, askedAt))) {
+    const isUsable = (asset: Asset | undefined): asset is Asset => asset !== undefined && (!options.isMetadata || this.isFresh(repository, asset, askedAt))
+    if (!isUsable(current) && this.deps.flights) {
+      // Another node may be downloading it: wait for that one instead of asking upstream too.
+      try {
+        lease = await this.deps.flights.lead(key, async () => isUsable((current = await this.deps.artifacts.getAsset(repository.key, path))), options.signal)
+      } catch (err) {
+        release()
+        fail(err)
+        throw err
+      }
+    }
+    if (isUsable(current)) {
       release()
       settle()
       this.deps.metrics.remoteCache.inc({ repo: repository.key, result: 'hit' })

@@ -16,6 +16,24 @@ const DEFAULT_TIMINGS: InstanceTimings = { heartbeatMs: 10_000, staleMs: 60_000 
 /** Rows of processes gone this long are removed (an unknown process counts as gone anyway). */
 const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
 
+/** A node as `GET /api/v1/system/nodes` shows it. */
+export interface NodeInfo {
+  readonly id: string
+  readonly hostname: string
+  readonly pid: number
+  /** `host:port` it listens on; null before it listens (or written by an older version). */
+  readonly address: string | null
+  readonly version: string | null
+  readonly startedAt: number
+  readonly heartbeatAt: number
+  /** `starting`, `serving`, `draining` (SIGTERM received), or `unresponsive` (heartbeat stale). */
+  readonly state: 'starting' | 'serving' | 'draining' | 'unresponsive'
+  /** Whether this is the node that answered. */
+  readonly isSelf: boolean
+}
+
+export type NodeState = 'starting' | 'serving' | 'draining'
+
 /** Tells whether the process with this instance id is still running. */
 export type Liveness = (instanceId: string) => boolean
 
@@ -35,12 +53,53 @@ export class InstanceRegistry {
   readonly id = randomBytes(8).toString('hex')
   private readonly hostIdentity = currentHostIdentity()
   private timer: NodeJS.Timeout | undefined
+  private readonly startedAt = Date.now()
+  private address: string | null = null
+  private state: NodeState = 'starting'
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly logger: Logger,
     private readonly timings: InstanceTimings = DEFAULT_TIMINGS,
+    private readonly version: string | null = null,
   ) {}
+
+  get currentState(): NodeState {
+    return this.state
+  }
+
+  /** Records where this node listens and that it serves (or drains), at once rather than at the next beat. */
+  async announce(change: { readonly address?: string; readonly state?: NodeState }): Promise<void> {
+    if (change.address !== undefined) this.address = change.address
+    if (change.state !== undefined) this.state = change.state
+    await this.beat()
+  }
+
+  /** Every node with a row: alive, draining, or silent for less than a day. */
+  async nodes(): Promise<NodeInfo[]> {
+    const now = Date.now()
+    const rows = await this.db.selectFrom('instances').selectAll().orderBy('started_at').execute()
+    return rows.map((row) => ({
+      id: row.id,
+      hostname: row.hostname,
+      pid: row.pid,
+      address: row.address,
+      version: row.version,
+      startedAt: row.started_at,
+      heartbeatAt: row.heartbeat_at,
+      state: row.heartbeat_at < now - this.timings.staleMs ? 'unresponsive' : ((row.state ?? 'serving') as NodeState),
+      isSelf: row.id === this.id,
+    }))
+  }
+
+  /**
+   * The other instances alive now (see {@link liveness}): a second node on a database that cannot
+   * be shared (SQLite) is refused with their list.
+   */
+  async othersAlive(): Promise<NodeInfo[]> {
+    const isAlive = await this.liveness()
+    return (await this.nodes()).filter((node) => !node.isSelf && isAlive(node.id))
+  }
 
   /** Registers this process and starts its heartbeat. */
   async start(): Promise<void> {
@@ -78,8 +137,18 @@ export class InstanceRegistry {
     const now = Date.now()
     await this.db
       .insertInto('instances')
-      .values({ id: this.id, hostname: hostname(), host_identity: this.hostIdentity ?? null, pid: process.pid, started_at: now, heartbeat_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .values({
+        id: this.id,
+        hostname: hostname(),
+        host_identity: this.hostIdentity ?? null,
+        pid: process.pid,
+        started_at: this.startedAt,
+        heartbeat_at: now,
+        address: this.address,
+        version: this.version,
+        state: this.state,
+      })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now, address: this.address, state: this.state }))
       .execute()
   }
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
+import type { ChangeFeed } from '../cluster/change-feed.js'
 
 export interface ReadOnlyState {
   readonly isReadOnly: boolean
@@ -16,7 +17,11 @@ export const DEFAULT_READ_ONLY_MESSAGE = 'Trove is in read-only mode for mainten
  * cluster sees the same state at once.
  */
 export class SystemSettings {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Told of every switch, so that other nodes' subscribers learn of it within a second. */
+    private readonly changes?: ChangeFeed,
+  ) {}
 
   async readOnly(): Promise<ReadOnlyState> {
     const row = await this.db.selectFrom('settings').selectAll().where('name', '=', READ_ONLY).executeTakeFirst()
@@ -39,6 +44,7 @@ export class SystemSettings {
       .values({ name: OFFLINE, value, updated_at: now })
       .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: now }))
       .execute()
+    await this.changes?.publish('system.offline')
   }
 
   async setReadOnly(enabled: boolean, message: string | undefined): Promise<ReadOnlyState> {
@@ -49,6 +55,7 @@ export class SystemSettings {
       .values({ name: READ_ONLY, value, updated_at: now })
       .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: now }))
       .execute()
+    await this.changes?.publish('system.read-only')
     return this.readOnly()
   }
 }

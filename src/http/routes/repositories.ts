@@ -41,12 +41,15 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
     const existing = await repositories.require(request.params.key)
     await repositories.update(request.params.key, await services.projects.repositoryBody(request.params.key, request.body, existing))
     services.remote.reset(request.params.key)
+    // Every other node forgets what it remembered of this repository's upstream, within a second.
+    await services.changes.publish('repositories')
     return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' update successful.`)
   })
 
   app.delete<KeyParams>('/artifactory/api/repositories/:key', { config: { audit: { action: 'repository.delete', project: 'repository' }, access: manage } }, async (request, reply) => {
     const project = (await repositories.require(request.params.key)).config.projectKey
     await repositories.delete(request.params.key)
+    await services.changes.publish('repositories')
     // Deleting a whole repository bypasses the per-asset quota accounting: count the project again.
     if (typeof project === 'string') await services.quota.recompute(project, await services.projects.repositoryKeys(project))
     return reply.status(200).type('text/plain; charset=utf-8').send(`Repository '${request.params.key}' and all its content have been removed successfully.`)

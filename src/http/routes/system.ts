@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { StorageInfo } from '../../api/storage.js'
-import type { Readiness, ReadOnlyState, SystemVersion } from '../../api/system.js'
+import type { ClusterNodes, Readiness, ReadOnlyState, SystemVersion } from '../../api/system.js'
 import type { CoreServices } from '../../core/services.js'
 import { TroveError } from '../../core/errors.js'
 import { VERSION } from '../../version.js'
@@ -24,12 +24,32 @@ export async function systemRoutes(app: FastifyInstance, services: CoreServices)
       const checks = await Promise.all([
         probe('metadata', () => services.metadata.checkHealth()),
         probe('blobstore', () => services.storage.checkHealth()),
+        // A draining node (SIGTERM) still finishes its requests, but takes no new ones.
+        ...(services.instances.currentState === 'draining' ? [{ name: 'node', status: 'DOWN' as const, error: 'draining: shutting down' }] : []),
       ])
       const isReady = checks.every((c) => c.status === 'UP')
       if (!isReady) request.log.warn({ checks }, 'not ready')
       return reply.status(isReady ? 200 : 503).send({ status: isReady ? 'UP' : 'DOWN', checks } satisfies Readiness)
     })
   }
+
+  // The nodes of the cluster (one, on SQLite), from their heartbeats.
+  app.get('/api/v1/system/nodes', { config: { access: 'admin' } }, async () => {
+    const nodes = await services.instances.nodes()
+    return {
+      nodes: nodes.map((n) => ({
+        id: n.id,
+        hostname: n.hostname,
+        pid: n.pid,
+        address: n.address,
+        version: n.version,
+        startedAt: new Date(n.startedAt).toISOString(),
+        lastHeartbeat: new Date(n.heartbeatAt).toISOString(),
+        state: n.state,
+        isSelf: n.isSelf,
+      })),
+    } satisfies ClusterNodes
+  })
 
   // Artifactory's storage summary: binaries, the file store, per-repository file counts and used space.
   app.get('/artifactory/api/storageinfo', { config: { access: 'admin' } }, async () => services.storageSummaries.summarize())

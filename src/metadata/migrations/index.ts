@@ -10,6 +10,7 @@ import { scanPolicies } from './010-scan-policies.js'
 import { tokenBounds } from './011-token-bounds.js'
 import { scansPerRepository } from './012-scans-per-repository.js'
 import { storageLifecycle } from './013-storage-lifecycle.js'
+import { clusterNodes } from './20261207-cluster-nodes.js'
 import { operationsAudit } from './20261207-operations-audit.js'
 import { operationsMaintenance } from './20261207-operations-maintenance.js'
 import { operationsRequests } from './20261207-operations-requests.js'
@@ -35,6 +36,7 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '011-token-bounds': tokenBounds,
     '012-scans-per-repository': scansPerRepository,
     '013-storage-lifecycle': storageLifecycle,
+    '20261207-cluster-nodes': clusterNodes,
     '20261207-operations-audit': operationsAudit,
     '20261207-operations-maintenance': operationsMaintenance,
     '20261207-operations-requests': operationsRequests,

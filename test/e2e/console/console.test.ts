@@ -237,6 +237,10 @@ describe.skipIf(!hasBrowser)('web console in a browser', () => {
     await page.getByRole('link', { name: 'System' }).click()
     await page.getByRole('heading', { name: 'Read-only mode' }).waitFor()
     await expect.poll(() => page.locator('dd.ok').count()).toBe(2) // metadata and blob store working
+    // The nodes: this one alone (SQLite), serving.
+    await page.getByRole('heading', { name: 'Nodes' }).waitFor()
+    await expect.poll(() => page.getByRole('row', { name: /this node/ }).count()).toBe(1)
+    expect(await page.getByRole('row', { name: /this node/ }).locator('td.ok').textContent()).toBe('serving')
     await page.getByLabel('Read-only', { exact: true }).check()
     await page.getByLabel('Message shown to clients and in the banner').fill('Maintenance until 17:00')
     await page.getByRole('button', { name: 'Apply' }).click()

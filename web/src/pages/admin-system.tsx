@@ -37,6 +37,7 @@ export function AdminSystemPage() {
         </div>
         <ReadOnlySwitch />
       </div>
+      <NodeList />
       <StorageChart />
     </section>
   )
@@ -80,6 +81,56 @@ function ReadOnlySwitch() {
       <ErrorMessage error={error} />
       {done ? <p role="status">{done}</p> : null}
     </form>
+  )
+}
+
+const NODE_STATES: Record<string, string> = {
+  starting: 'starting',
+  serving: 'serving',
+  draining: 'draining (shutting down)',
+  unresponsive: 'no heartbeat',
+}
+
+/** The nodes of the cluster (docs/high-availability.md): one row each, from its heartbeat. */
+function NodeList() {
+  const { value, error, loading, reload } = useAsync(() => api.nodes(), [])
+  return (
+    <div className="card">
+      <h2>Nodes</h2>
+      {loading && !value ? <Loading /> : null}
+      <ErrorMessage error={error} />
+      {value ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">Address</th>
+              <th scope="col">Version</th>
+              <th scope="col">Started</th>
+              <th scope="col">Last heartbeat</th>
+              <th scope="col">State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {value.map((n) => (
+              <tr key={n.id}>
+                <th scope="row">
+                  {n.hostname} (pid {n.pid}){n.isSelf ? ' — this node' : ''}
+                </th>
+                <td>{n.address ?? '—'}</td>
+                <td>{n.version ?? '—'}</td>
+                <td>{formatDate(n.startedAt)}</td>
+                <td>{formatDate(n.lastHeartbeat)}</td>
+                <td className={n.state === 'serving' ? 'ok' : 'bad'}>{NODE_STATES[n.state] ?? n.state}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <button type="button" className="small" onClick={reload}>
+        Refresh
+      </button>
+    </div>
   )
 }
 
