@@ -21,6 +21,7 @@ import { BlobRecords } from './core/blobs/blob-records.js'
 import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
+import { UploadService } from './core/uploads/upload-service.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { Metrics } from './core/metrics.js'
 import { Downloads } from './core/remote/downloads.js'
@@ -91,14 +92,23 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
     cache,
   })
-  const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
   const jobs = new JobQueue(db, logger)
-  const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
   const settings = new SystemSettings(db)
   const quota = new StorageQuota(db, logger, metrics.registry)
   const artifacts = new ArtifactService(db, blobs, quota)
+  const uploads = new UploadService({
+    db,
+    blobs,
+    quota,
+    instanceId: instances.id,
+    liveness: () => instances.liveness(),
+    repository: (key) => repositories.get(key),
+  })
+  // Temporary data of upload sessions stays while the session is open, whichever node wrote it.
+  const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger, uploads)
+  const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const groups = new GroupService(db)
   const projects = new ProjectService(db, users, repositories)
   const permissionTargets = new PermissionTargetService(db)
@@ -128,6 +138,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     }),
     repositories,
     artifacts,
+    uploads,
     users,
     tokens,
     grants: new GrantService(db),

@@ -30,6 +30,7 @@ import type { VulnerabilityDatabase } from './scanning/vulndb.js'
 import type { DownloadPolicies } from './scanning/policies.js'
 import type { ScanReports } from './scanning/reports.js'
 import type { VulnDbSync } from './scanning/sync.js'
+import type { UploadService } from './uploads/upload-service.js'
 
 /** The core, as wired by `main.ts`: what the HTTP layer and the formats use. */
 export interface CoreServices {
@@ -41,6 +42,8 @@ export interface CoreServices {
   readonly storageSummaries: StorageSummaries
   readonly repositories: RepositoryService
   readonly artifacts: ArtifactService
+  /** Resumable (chunked) uploads: hash state and bytes kept across chunks and nodes (src/core/uploads/). */
+  readonly uploads: UploadService
   readonly users: UserService
   readonly tokens: TokenService
   readonly grants: GrantService

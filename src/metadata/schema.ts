@@ -15,8 +15,6 @@ export interface Database {
   repository_grants: RepositoryGrantTable
   settings: SettingTable
   jobs: JobTable
-  oci_uploads: OciUploadTable
-  oci_upload_chunks: OciUploadChunkTable
   oci_referrers: OciReferrerTable
   npm_packages: NpmPackageTable
   npm_versions: NpmVersionTable
@@ -41,6 +39,7 @@ export interface Database {
   login_failures: LoginFailureTable
   scan_policies: ScanPolicyTable
   instances: InstanceTable
+  upload_sessions: UploadSessionTable
 }
 
 export interface RepositoryTable {
@@ -174,29 +173,6 @@ export interface JobTable {
   result: string | null
   created_at: number
   updated_at: number
-}
-
-/** A resumable blob upload session of the container registry (migration 003-oci). */
-export interface OciUploadTable {
-  /** The session UUID, as in its `Location`. */
-  id: string
-  repo_key: string
-  image: string
-  /** Bytes received so far. */
-  size: number
-  created_by: string
-  created_at: number
-  updated_at: number
-}
-
-/** One received chunk of an upload session: a blob of its own, kept by an asset in the image's uploads folder. */
-export interface OciUploadChunkTable {
-  upload_id: string
-  start_offset: number
-  size: number
-  sha256: string
-  /** The chunk's asset path, `<image>/_uploads/<upload id>.<offset>`. */
-  path: string
 }
 
 /** What the referrers API needs of a manifest that has a `subject`; keyed by the manifest's digest (content facts). */
@@ -446,6 +422,25 @@ export interface ScanPolicyTable {
   name: string
   /** JSON: repositories, projects, minSeverity, blockUnscanned, ignoreRules, … (core/scanning/policies.ts). */
   body: string
+  created_at: number
+  updated_at: number
+}
+
+/** A resumable upload in progress (migration 20261207-uploads-sessions; core/uploads/upload-service.ts). */
+export interface UploadSessionTable {
+  id: string
+  repo_key: string
+  /** What the protocol uploads into, e.g. an image name. */
+  subject: string
+  /** Bytes received and durable; the next chunk starts here. */
+  size: number
+  /** The saved hash states after `size` bytes (base64 JSON). */
+  hash_state: string
+  /** The blob store's state of the appendable object. */
+  storage_state: string | null
+  /** The chunk being appended: `<instance id>.<random>`, or null. */
+  writer: string | null
+  created_by: string
   created_at: number
   updated_at: number
 }

@@ -294,7 +294,11 @@ export class ArtifactService {
         ? await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('path', 'in', changes.mustNotExist).executeTakeFirst()
         : undefined
       if (taken) throw new TroveError('CONFLICT', `'${key}/${taken.path}' already exists`, { path: taken.path })
-      // Quota: what the change replaces or removes, against what it records.
+      // Upload sessions that end here: their bytes were counted while they were open.
+      const finishing = changes.finishUploads ?? []
+      const sessions = finishing.length > 0 ? await trx.deleteFrom('upload_sessions').where('id', 'in', finishing).where('repo_key', '=', key).returning('size').execute() : []
+      const sessionBytes = sessions.reduce((sum, s) => sum + Number(s.size), 0)
+      // Quota: what the change replaces or removes (and the sessions' bytes), against what it records.
       const putSizes = new Map(puts.map((p) => [p.path, known.get(p.blob.sha256)!.size]))
       await this.quota?.charge(
         trx,
@@ -302,8 +306,8 @@ export class ArtifactService {
         async () => {
           const clear = changes.clearFolders ?? []
           const paths = [...removeFiles, ...putSizes.keys()]
-          if (clear.length === 0 && paths.length === 0) return 0
-          return sizeOf(
+          if (clear.length === 0 && paths.length === 0) return sessionBytes
+          return sessionBytes + await sizeOf(
             trx.selectFrom('assets').where((eb) =>
               eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]),
             ),

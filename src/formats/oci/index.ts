@@ -26,10 +26,10 @@ export const ociFormat: Format = {
   async register(app: FastifyInstance, services: CoreServices): Promise<void> {
     const { config } = services
     const registry = new LocalRegistry(services.metadata.db, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
-    const uploads = new UploadSessions(services.metadata.db, services.blobs, services.repositories, registry, { maxPerUser: config.oci.maxUploadsPerUser })
+    const uploads = new UploadSessions(services.uploads, registry, { maxPerUser: config.oci.maxUploadsPerUser })
 
     // Abandoned upload sessions go after the configured time, on whichever node leases the job.
-    services.jobs.register(UPLOAD_SWEEP_JOB, async () => uploads.sweep(config.oci.uploadExpirySecs * 1000))
+    services.jobs.register(UPLOAD_SWEEP_JOB, async () => services.uploads.sweep(config.oci.uploadExpirySecs * 1000))
     services.jobs.schedule(UPLOAD_SWEEP_JOB, Math.min(config.oci.uploadExpirySecs * 1000, 3600_000))
 
     await registryRoutes(app, services, { registry, uploads })

@@ -13,6 +13,7 @@ import { scanPolicies } from './010-scan-policies.js'
 import { tokenBounds } from './011-token-bounds.js'
 import { scansPerRepository } from './012-scans-per-repository.js'
 import { storageLifecycle } from './013-storage-lifecycle.js'
+import { uploadsSessions } from './20261207-uploads-sessions.js'
 
 /** Every migration, in order. Names sort lexically; never rename or edit a landed one. */
 function migrations(engine: MetadataEngine): Record<string, Migration> {
@@ -30,6 +31,7 @@ function migrations(engine: MetadataEngine): Record<string, Migration> {
     '011-token-bounds': tokenBounds,
     '012-scans-per-repository': scansPerRepository,
     '013-storage-lifecycle': storageLifecycle,
+    '20261207-uploads-sessions': uploadsSessions,
   }
 }
 
