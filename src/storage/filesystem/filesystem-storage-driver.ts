@@ -161,15 +161,21 @@ export class FilesystemStorageDriver implements StorageDriver {
     const tempDir = join(this.root, TEMP_DIR)
     try {
       await mkdir(tempDir, { recursive: true })
-      const handle = await open(join(tempDir, id), constants.O_RDWR | constants.O_CREAT)
+      const tempPath = join(tempDir, id)
+      const handle = await open(tempPath, constants.O_RDWR | constants.O_CREAT)
       try {
         const { size } = await handle.stat()
         if (size < offset) throw new Error(`appendable object ${id} holds ${size} bytes, fewer than the ${offset} appended`)
         await handle.truncate(offset)
-        await pipeline(source, handle.createWriteStream({ start: offset, autoClose: false, emitClose: false }))
-        await handle.sync()
       } finally {
         await handle.close()
+      }
+      await pipeline(source, createWriteStream(tempPath, { flags: 'r+', start: offset, fs: WRITER_FS }))
+      const written = await open(tempPath, 'r+')
+      try {
+        await written.sync()
+      } finally {
+        await written.close()
       }
     } catch (err) {
       throw whenFull(err)
