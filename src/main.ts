@@ -125,7 +125,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const vulndbSync = new VulnDbSync({ db, vulndb, scanner, upstream, jobs, logger, scratchDir: config.dataDir, checkUrl: (url) => hostPolicy.assertUrl(url) })
   vulndbSync.registerJobs()
   const loginLimiter = new LoginLimiter(db, users, config.loginLimits)
-  const downloads = new Downloads({ policies, artifacts, logger })
+  const downloads = new Downloads({ db, policies, artifacts, logger })
   const services: CoreServices = {
     config,
     metadata,

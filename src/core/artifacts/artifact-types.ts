@@ -94,7 +94,7 @@ export interface FileQuery {
   readonly paths?: readonly string[] | undefined
 }
 
-/** Downloads counted elsewhere and recorded in one go (see {@link ArtifactService.recordDownloads}). */
+/** Downloads counted in memory and recorded in one go (core/remote/downloads.ts). */
 export interface DownloadCount {
   readonly repoKey: string
   readonly path: string
