@@ -36,7 +36,9 @@ export interface SweepResult {
  * - this process's own writers: removed once no longer live (a failed clean-up left them);
  * - another instance's: removed once that instance is gone (see {@link InstanceRegistry}), so the
  *   first sweep after a crash and restart reclaims what the crash left;
- * - data not named after an instance (from an earlier version): removed once untouched for an hour.
+ * - data not named after an instance (from an earlier version): removed once untouched for an hour;
+ * - an upload session's data (`upload-<id>`, core/uploads), which outlives its writers: kept while
+ *   the session is open in the metadata store, removed once it is gone.
  */
 export class TemporarySweeper {
   constructor(
@@ -65,14 +67,15 @@ export class TemporarySweeper {
         kept++
         continue
       }
+      // An upload session's data whose session is gone: nobody can finish it, whoever wrote it.
+      const isSessionGone = this.sessions !== undefined && isSessionData(temporary.id)
       const isAbandoned =
-        this.sessions && isSessionData(temporary.id)
-          ? true
-          : owner === undefined
+        isSessionGone ||
+        (owner === undefined
           ? temporary.modifiedAt.getTime() <= now - UNOWNED_STALE_MS
           : owner === this.instances.id
             ? !this.isWriting(temporary.id)
-            : !isAlive(owner)
+            : !isAlive(owner))
       if (!isAbandoned) {
         kept++
         continue
