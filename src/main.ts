@@ -22,6 +22,7 @@ import { BlobRecords } from './core/blobs/blob-records.js'
 import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
+import { UploadService } from './core/uploads/upload-service.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { AuditLog } from './core/operations/audit-log.js'
 import { MaintenanceClock } from './core/operations/maintenance-clock.js'
@@ -116,9 +117,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
     cache,
   })
-  const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger)
   const jobs = new JobQueue(db, logger, { owner: instances.id, liveness: () => instances.liveness() })
-  const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
   const settings = new SystemSettings(db, changes)
@@ -126,6 +125,17 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   let onQuotaLevel: QuotaListener = () => {}
   const quota = new StorageQuota(db, logger, metrics.registry, (event) => setImmediate(() => onQuotaLevel(event)))
   const artifacts = new ArtifactService(db, blobs, quota)
+  const uploads = new UploadService({
+    db,
+    blobs,
+    quota,
+    instanceId: instances.id,
+    liveness: () => instances.liveness(),
+    repository: (key) => repositories.get(key),
+  })
+  // Temporary data of upload sessions stays while the session is open, whichever node wrote it.
+  const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger, uploads)
+  const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const groups = new GroupService(db)
   const projects = new ProjectService(db, users, repositories)
   const permissionTargets = new PermissionTargetService(db)
@@ -158,7 +168,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       }
     },
   }
-  const downloads = new Downloads({ policies: announcedPolicies, artifacts, logger })
+  const downloads = new Downloads({ db, policies: announcedPolicies, artifacts, logger })
   const audit = new AuditLog(db)
   const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
   const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })
@@ -197,6 +207,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     }),
     repositories,
     artifacts,
+    uploads,
     users,
     tokens,
     grants: new GrantService(db),

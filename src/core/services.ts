@@ -38,6 +38,7 @@ import type { Notifications } from './operations/notifications.js'
 import type { WebhookService } from './operations/webhooks.js'
 import type { ServiceRequests } from './operations/requests.js'
 import type { SecurityReviewers } from './operations/reviewers.js'
+import type { UploadService } from './uploads/upload-service.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -56,6 +57,8 @@ export interface CoreServices {
   readonly storageSummaries: StorageSummaries
   readonly repositories: RepositoryService
   readonly artifacts: ArtifactService
+  /** Resumable (chunked) uploads: hash state and bytes kept across chunks and nodes (src/core/uploads/). */
+  readonly uploads: UploadService
   readonly users: UserService
   readonly tokens: TokenService
   readonly grants: GrantService

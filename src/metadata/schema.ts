@@ -43,6 +43,7 @@ export interface Database {
   security_reviewers: SecurityReviewerTable
   cluster_leases: ClusterLeaseTable
   cluster_changes: ClusterChangeTable
+  upload_sessions: UploadSessionTable
 }
 
 export interface RepositoryTable {
@@ -373,6 +374,25 @@ export interface ScanPolicyTable {
   name: string
   /** JSON: repositories, projects, minSeverity, blockUnscanned, ignoreRules, … (core/scanning/policies.ts). */
   body: string
+  created_at: number
+  updated_at: number
+}
+
+/** A resumable upload in progress (migration 20261207-uploads-sessions; core/uploads/upload-service.ts). */
+export interface UploadSessionTable {
+  id: string
+  repo_key: string
+  /** What the protocol uploads into, e.g. an image name. */
+  subject: string
+  /** Bytes received and durable; the next chunk starts here. */
+  size: number
+  /** The saved hash states after `size` bytes (base64 JSON). */
+  hash_state: string
+  /** The blob store's state of the appendable object. */
+  storage_state: string | null
+  /** The chunk being appended: `<instance id>.<random>`, or null. */
+  writer: string | null
+  created_by: string
   created_at: number
   updated_at: number
 }

@@ -64,6 +64,23 @@ export interface StorageDriver {
    */
   deleteTemporary(id: string): Promise<void>
 
+  /**
+   * Appends `source` to the appendable temporary object `id` (created by the first append), whose
+   * first `offset` bytes were appended before and are described by `state` (`undefined` for a new
+   * one). Resolves, once every byte is durable, with the state to pass to the next call: the
+   * caller keeps it (in the metadata store), so that the next append or the commit may run in
+   * another process, after a restart. Bytes a failed append left beyond `offset` are ignored by
+   * the next call. The data is listed by {@link listTemporary} and removed by
+   * {@link deleteTemporary} like a writer's. Throws {@link StorageFullError} when the store is full.
+   */
+  append(id: string, state: AppendState | undefined, offset: number, source: Readable): Promise<AppendState>
+
+  /**
+   * Makes the first `size` bytes of appendable object `id` visible at `key`, atomically, as
+   * {@link StorageWriter.commit} does (an existing `key` is kept), and removes the temporary data.
+   */
+  commitAppended(id: string, state: AppendState | undefined, size: number, key: string): Promise<void>
+
   /** Throws when the store cannot be read and written (used by the readiness probe). */
   checkHealth(): Promise<void>
 
@@ -77,6 +94,13 @@ export interface StorageDriver {
   /** Optional: releases connections and buffers; the driver is not used afterwards. */
   close?(): Promise<void>
 }
+
+/**
+ * What a driver needs to resume an appendable object (see {@link StorageDriver.append}), as JSON
+ * text its caller stores: nothing for a file (its length is the state), the multipart upload's
+ * id and parts for an object store.
+ */
+export type AppendState = string
 
 export interface DownloadUrlOptions {
   readonly expiresInSecs: number

@@ -5,11 +5,17 @@ import { Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FilesystemStorageDriver } from '../../src/storage/filesystem/filesystem-storage-driver.js'
+import { describeAppendableObjects } from './appendable-suite.js'
 import { describeStorageDriver } from './storage-driver-suite.js'
 
 describeStorageDriver('filesystem', async () => {
   const root = await mkdtemp(join(tmpdir(), 'trove-fs-driver-'))
   return { driver: new FilesystemStorageDriver(root), cleanup: () => rm(root, { recursive: true, force: true }) }
+})
+
+describeAppendableObjects('filesystem', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'trove-fs-append-'))
+  return { driver: new FilesystemStorageDriver(root), reopen: () => new FilesystemStorageDriver(root), cleanup: () => rm(root, { recursive: true, force: true }) }
 })
 
 describe('FilesystemStorageDriver on disk', () => {

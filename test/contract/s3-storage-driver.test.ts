@@ -5,6 +5,7 @@ import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { S3StorageDriver } from '../../src/storage/s3/s3-storage-driver.js'
 import { TEST_CREDENTIALS, motoOrSkip } from '../helpers/s3.js'
+import { describeAppendableObjects } from './appendable-suite.js'
 import { describeStorageDriver } from './storage-driver-suite.js'
 
 const moto = await motoOrSkip('the S3 storage driver contract suite')
@@ -23,6 +24,33 @@ if (moto) {
       maxConcurrentParts: 2,
     })
     return { driver, cleanup: async () => (await driver.close(), await moto.deleteBucket(bucket)) }
+  })
+  describeAppendableObjects('s3', async () => {
+    const bucket = await moto.createBucket()
+    const open = () =>
+      new S3StorageDriver({
+        bucket,
+        prefix: 'store',
+        endpoint: moto.endpoint,
+        forcePathStyle: true,
+        credentials: TEST_CREDENTIALS,
+        partSizeBytes: 5 * 1024 * 1024,
+        maxConcurrentParts: 2,
+      })
+    const driver = open()
+    const others: S3StorageDriver[] = []
+    return {
+      driver,
+      reopen: () => {
+        const other = open()
+        others.push(other)
+        return other
+      },
+      cleanup: async () => {
+        for (const d of [driver, ...others]) await d.close()
+        await moto.deleteBucket(bucket)
+      },
+    }
   })
 } else {
   describe.skip('StorageDriver contract: s3 (moto_server is not installed)', () => it('runs on moto', () => {}))

@@ -1,16 +1,14 @@
 import type { Readable } from 'node:stream'
-import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
 import type { StorageQuota } from '../auth/quota.js'
 import type { BlobInfo, BlobStore } from '../blobs/blob-store.js'
-import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../digest.js'
 import { TroveError, conflict, notFound } from '../errors.js'
 import { ancestorsOf, nameOf, parentOf } from '../paths.js'
 import type { Repository } from '../repositories/repository-service.js'
-import type { Sender } from '../../storage/storage-driver.js'
-import type { Asset, AssetChanges, ChangeGuard, Children, DeployOptions, DownloadCount, FileQuery, Folder, Item, Properties } from './artifact-types.js'
-import { ArtifactSearch } from './artifact-search.js'
-import { assetRow, sizeOf, toAsset, upsertAsset, withinFolder, writeProperties } from './asset-rows.js'
+import type { Asset, AssetChanges, ChangeGuard, DeployOptions, Folder, Properties } from './artifact-types.js'
+import { ArtifactQueries } from './artifact-queries.js'
+import { assetRow, sizeOf, upsertAsset, withinFolder, writeProperties } from './asset-rows.js'
 import { checkedPagesBelow, deleteBelow } from './folder-changes.js'
 
 export type * from './artifact-types.js'
@@ -19,21 +17,22 @@ export type * from './artifact-types.js'
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
 
 /**
- * Artifacts (assets, folders, properties) of repositories. Owns the rule that an asset becomes
- * visible only after its blob is stored and verified: the metadata row is written last.
+ * The writer of artifacts (assets, folders, properties) of repositories; its reads are
+ * {@link ArtifactQueries}'. Owns the rule that an asset becomes visible only after its blob is
+ * stored and verified: the metadata row is written last. Every change is one transaction that also
+ * charges the project's quota, and upload sessions that a change completes end in it
+ * (`AssetChanges.finishUploads`).
  */
-export class ArtifactService {
+export class ArtifactService extends ArtifactQueries {
   private readonly storedListeners: StoredListener[] = []
-  /** The quick searches over these artifacts. */
-  readonly search: ArtifactSearch
 
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly blobs: BlobStore,
+    db: Kysely<Database>,
+    blobs: BlobStore,
     /** Project quotas: charged in every transaction below that adds or removes assets. */
     private readonly quota?: StorageQuota,
   ) {
-    this.search = new ArtifactSearch(db)
+    super(db, blobs)
   }
 
   /** Calls `listener` after files are committed (every deploy, remote caching, applyChanges), e.g. to queue scans. */
@@ -74,27 +73,6 @@ export class ArtifactService {
   }
 
   /**
-   * The stored blob a checksum deploy names (its sha256 or sha1, and every other checksum given
-   * must agree). Throws NOT_FOUND when no such blob exists.
-   */
-  async blobByChecksum(expected: ExpectedChecksums): Promise<BlobInfo> {
-    const algorithm = (['sha256', 'sha1', 'md5'] as const).find((a) => expected[a] !== undefined)
-    if (!algorithm) throw new TroveError('BAD_REQUEST', 'a checksum deploy needs X-Checksum-Sha256 or X-Checksum-Sha1')
-    const value = expected[algorithm]!
-    if (!CHECKSUM_PATTERNS[algorithm].test(value)) throw new TroveError('DIGEST_INVALID', `invalid ${algorithm} checksum '${value}'`)
-    const row = await this.db.selectFrom('blobs').selectAll().where(algorithm, '=', value).executeTakeFirst()
-    if (!row || !(await this.blobs.exists(row.sha256))) {
-      throw notFound(`checksum deploy failed: no content with ${algorithm} ${value} is stored`)
-    }
-    for (const other of ['sha256', 'sha1', 'md5'] as const) {
-      if (expected[other] !== undefined && expected[other] !== row[other]) {
-        throw new TroveError('DIGEST_INVALID', `${other} checksum mismatch: declared ${expected[other]}, stored content has ${row[other]}`)
-      }
-    }
-    return row
-  }
-
-  /**
    * Records an asset for a blob the caller has just stored with {@link BlobStore.put}: for
    * formats that learn an asset's path only from the content they stream (an npm tarball's
    * version is inside it). Overwrites an existing file, like {@link deploy}.
@@ -115,71 +93,6 @@ export class ArtifactService {
     const now = Date.now()
     await this.db.transaction().execute((trx) => this.ensureFolders(trx, repository.key, [...ancestorsOf(path), path], now, user))
     return { repoKey: repository.key, path, createdAt: now, createdBy: user }
-  }
-
-  async getAsset(repoKey: string, path: string): Promise<Asset | undefined> {
-    const row = await this.db.selectFrom('assets').selectAll().where('repo_key', '=', repoKey).where('path', '=', path).executeTakeFirst()
-    return row ? toAsset(row) : undefined
-  }
-
-  async getItem(repository: Repository, path: string): Promise<Item | undefined> {
-    if (path === '') return { kind: 'folder', folder: this.rootFolder(repository) }
-    const asset = await this.getAsset(repository.key, path)
-    if (asset) return { kind: 'file', asset }
-    const folder = await this.db
-      .selectFrom('folders')
-      .selectAll()
-      .where('repo_key', '=', repository.key)
-      .where('path', '=', path)
-      .executeTakeFirst()
-    return folder
-      ? { kind: 'folder', folder: { repoKey: folder.repo_key, path: folder.path, createdAt: folder.created_at, createdBy: folder.created_by } }
-      : undefined
-  }
-
-  /** Opens an asset's bytes (or a range of them). */
-  async open(asset: Asset, range?: { start: number; end: number }): Promise<Readable> {
-    return this.blobs.open(asset.sha256, range)
-  }
-
-  /** Opens an asset's bytes (or a range) for sending to one destination; see {@link BlobStore.openSender}. */
-  async openSender(asset: Asset, range?: { start: number; end: number }): Promise<Sender> {
-    return this.blobs.openSender(asset.sha256, range)
-  }
-
-  /** Where the client may fetch the asset's bytes straight from the store, if downloads are redirected; see {@link BlobStore.downloadUrl}. */
-  async downloadUrl(asset: Asset): Promise<string | undefined> {
-    return this.blobs.downloadUrl(asset.sha256, { contentType: asset.contentType, filename: asset.name })
-  }
-
-  async recordDownload(asset: Asset, user: string): Promise<void> {
-    await this.db
-      .updateTable('assets')
-      .set({ download_count: sql`download_count + 1`, downloaded_at: Date.now(), downloaded_by: user })
-      .where('repo_key', '=', asset.repoKey)
-      .where('path', '=', asset.path)
-      .execute()
-  }
-
-  /** Direct children of a folder. */
-  async children(repoKey: string, folder: string): Promise<Children> {
-    const [folders, files] = await Promise.all([
-      this.db.selectFrom('folders').select('path').where('repo_key', '=', repoKey).where('folder', '=', folder).orderBy('path').execute(),
-      this.db.selectFrom('assets').selectAll().where('repo_key', '=', repoKey).where('folder', '=', folder).orderBy('path').execute(),
-    ])
-    return { folders: folders.map((f) => f.path), files: files.map(toAsset) }
-  }
-
-  /** Every file (and, if asked, folder) below `folder`, at any depth. */
-  async listDeep(repoKey: string, folder: string): Promise<{ folders: Folder[]; files: Asset[] }> {
-    const [folders, files] = await Promise.all([
-      withinFolder(this.db.selectFrom('folders').selectAll().where('repo_key', '=', repoKey), folder).orderBy('path').execute(),
-      withinFolder(this.db.selectFrom('assets').selectAll().where('repo_key', '=', repoKey), folder).orderBy('path').execute(),
-    ])
-    return {
-      folders: folders.map((f) => ({ repoKey, path: f.path, createdAt: f.created_at, createdBy: f.created_by })),
-      files: files.map(toAsset),
-    }
   }
 
   /**
@@ -215,20 +128,6 @@ export class ArtifactService {
     })
   }
 
-  async getProperties(repoKey: string, path: string): Promise<Map<string, string[]>> {
-    const rows = await this.db
-      .selectFrom('properties')
-      .select(['name', 'value'])
-      .where('repo_key', '=', repoKey)
-      .where('path', '=', path)
-      .orderBy('name')
-      .orderBy('value')
-      .execute()
-    const properties = new Map<string, string[]>()
-    for (const { name, value } of rows) properties.set(name, [...(properties.get(name) ?? []), value])
-    return properties
-  }
-
   /**
    * Sets the given properties (replacing those names' values) on an item, and on everything below
    * it if `recursive`; with a `guard`, on all of it or, when one item is not allowed, on nothing.
@@ -250,16 +149,6 @@ export class ArtifactService {
   /** Remote repositories: the upstream confirmed a cached file is current (its cache period starts again). */
   async markFetched(repoKey: string, path: string, at: number): Promise<void> {
     await this.db.updateTable('assets').set({ fetched_at: at }).where('repo_key', '=', repoKey).where('path', '=', path).execute()
-  }
-
-  /** Per repository: the number of files and the sum of their sizes (what quotas count). */
-  async usage(): Promise<Map<string, { files: number; bytes: number }>> {
-    const rows = await this.db
-      .selectFrom('assets')
-      .select(['repo_key', (eb) => eb.fn.countAll<number>().as('files'), (eb) => eb.fn.sum<number>('size').as('bytes')])
-      .groupBy('repo_key')
-      .execute()
-    return new Map(rows.map((r) => [r.repo_key, { files: Number(r.files), bytes: Number(r.bytes ?? 0) }]))
   }
 
   /**
@@ -294,7 +183,11 @@ export class ArtifactService {
         ? await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('path', 'in', changes.mustNotExist).executeTakeFirst()
         : undefined
       if (taken) throw new TroveError('CONFLICT', `'${key}/${taken.path}' already exists`, { path: taken.path })
-      // Quota: what the change replaces or removes, against what it records.
+      // Upload sessions that end here: their bytes were counted while they were open.
+      const finishing = changes.finishUploads ?? []
+      const sessions = finishing.length > 0 ? await trx.deleteFrom('upload_sessions').where('id', 'in', finishing).where('repo_key', '=', key).returning('size').execute() : []
+      const sessionBytes = sessions.reduce((sum, s) => sum + Number(s.size), 0)
+      // Quota: what the change replaces or removes (and the sessions' bytes), against what it records.
       const putSizes = new Map(puts.map((p) => [p.path, known.get(p.blob.sha256)!.size]))
       await this.quota?.charge(
         trx,
@@ -302,8 +195,8 @@ export class ArtifactService {
         async () => {
           const clear = changes.clearFolders ?? []
           const paths = [...removeFiles, ...putSizes.keys()]
-          if (clear.length === 0 && paths.length === 0) return 0
-          return sizeOf(
+          if (clear.length === 0 && paths.length === 0) return sessionBytes
+          return sessionBytes + await sizeOf(
             trx.selectFrom('assets').where((eb) =>
               eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]),
             ),
@@ -361,60 +254,6 @@ export class ArtifactService {
       if (alongside) await alongside(trx)
     })
     if (puts.length > 0) this.notifyStored(repository, puts.map((p) => ({ path: p.path, sha256: p.blob.sha256 })))
-  }
-
-  /** Files matching a query, ordered by repository and path; for formats that index by layout. */
-  async findFiles(query: FileQuery): Promise<Asset[]> {
-    if (query.repoKeys.length === 0) return []
-    for (const list of [query.names, query.sha256, query.paths]) if (list !== undefined && list.length === 0) return []
-    let select = this.db.selectFrom('assets').selectAll().where('repo_key', 'in', query.repoKeys)
-    if (query.names) select = select.where('name', 'in', query.names)
-    if (query.sha256) select = select.where('sha256', 'in', query.sha256)
-    if (query.paths) select = select.where('path', 'in', query.paths)
-    if (query.below !== undefined) select = withinFolder(select, query.below)
-    const rows = await select.orderBy('repo_key').orderBy('path').execute()
-    return rows.map(toAsset)
-  }
-
-  /** Whether any file is stored below `folder` (at any depth). */
-  async hasFilesBelow(repoKey: string, folder: string): Promise<boolean> {
-    const row = await withinFolder(this.db.selectFrom('assets').select('path').where('repo_key', '=', repoKey), folder).limit(1).executeTakeFirst()
-    return row !== undefined
-  }
-
-  /** The properties named `names` of every file and folder below `folder`, by path: for formats that list a folder with its annotations in one query. */
-  async propertiesBelow(repoKey: string, folder: string, names: readonly string[]): Promise<Map<string, Map<string, string[]>>> {
-    const byPath = new Map<string, Map<string, string[]>>()
-    if (names.length === 0) return byPath
-    const rows = await withinFolder(
-      this.db.selectFrom('properties').select(['path', 'name', 'value']).where('repo_key', '=', repoKey).where('name', 'in', names),
-      folder,
-    ).execute()
-    for (const { path, name, value } of rows) {
-      const properties = byPath.get(path) ?? new Map<string, string[]>()
-      properties.set(name, [...(properties.get(name) ?? []), value])
-      byPath.set(path, properties)
-    }
-    return byPath
-  }
-
-  /** Adds downloads counted elsewhere (e.g. in memory, to keep writes off a hot read path) in one transaction. */
-  async recordDownloads(downloads: readonly DownloadCount[]): Promise<void> {
-    if (downloads.length === 0) return
-    await this.db.transaction().execute(async (trx) => {
-      for (const d of downloads) {
-        await trx
-          .updateTable('assets')
-          .set({ download_count: sql`download_count + ${d.count}`, downloaded_at: d.at, downloaded_by: d.user })
-          .where('repo_key', '=', d.repoKey)
-          .where('path', '=', d.path)
-          .execute()
-      }
-    })
-  }
-
-  private rootFolder(repository: Repository): Folder {
-    return { repoKey: repository.key, path: '', createdAt: repository.createdAt, createdBy: 'system' }
   }
 
   /** Runs `change` in one transaction on the item at `path`, then, if `recursive`, on each page of the items below it. */

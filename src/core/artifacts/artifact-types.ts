@@ -76,6 +76,12 @@ export interface AssetChanges {
   readonly put?: readonly StoredAsset[]
   /** Paths that must not exist when the change commits (a format that never overwrites): else `CONFLICT` and nothing changes. */
   readonly mustNotExist?: readonly string[]
+  /**
+   * Upload sessions (of this repository) whose blob the change records: they end in the same
+   * transaction, and the bytes they counted against the quota are released by it, so the blob is
+   * never counted twice (see core/uploads/upload-service.ts).
+   */
+  readonly finishUploads?: readonly string[]
 }
 
 /** Which files {@link ArtifactService.findFiles} returns: every condition given must hold. */
@@ -88,7 +94,7 @@ export interface FileQuery {
   readonly paths?: readonly string[] | undefined
 }
 
-/** Downloads counted elsewhere and recorded in one go (see {@link ArtifactService.recordDownloads}). */
+/** Downloads counted in memory and recorded in one go (core/remote/downloads.ts). */
 export interface DownloadCount {
   readonly repoKey: string
   readonly path: string

@@ -22,7 +22,8 @@ export type QuotaListener = (event: { readonly project: string; readonly level: 
 /**
  * Project storage quotas. A project's usage is a counter (`projects.used_bytes`) that every
  * writer of assets changes in the transaction that records or deletes them, through
- * {@link charge}: the counter is exact whatever runs concurrently, on every node.
+ * {@link charge}: the counter is exact whatever runs concurrently, on every node. The bytes of
+ * open upload sessions count too (core/uploads charges each chunk).
  *
  * Concurrency: {@link charge} first takes the project row's lock (a no-op UPDATE: a row lock on
  * PostgreSQL; SQLite serialises write transactions anyway), so the sizes it measures cannot change
@@ -100,7 +101,12 @@ export class StorageQuota {
         repoKeys.length === 0
           ? undefined
           : await trx.selectFrom('assets').select((eb) => eb.fn.sum<number>('size').as('bytes')).where('repo_key', 'in', repoKeys).executeTakeFirst()
-      await trx.updateTable('projects').set({ used_bytes: Number(row?.bytes ?? 0) }).where('key', '=', project).execute()
+      // Open upload sessions count too (core/uploads): their bytes are charged while they are open.
+      const open =
+        repoKeys.length === 0
+          ? undefined
+          : await trx.selectFrom('upload_sessions').select((eb) => eb.fn.sum<number>('size').as('bytes')).where('repo_key', 'in', repoKeys).executeTakeFirst()
+      await trx.updateTable('projects').set({ used_bytes: Number(row?.bytes ?? 0) + Number(open?.bytes ?? 0) }).where('key', '=', project).execute()
     })
   }
 

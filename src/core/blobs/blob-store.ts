@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { TroveError } from '../errors.js'
 import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
-import { PathNotFoundError, StorageFullError, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
+import { PathNotFoundError, StorageFullError, type AppendState, type ByteRange, type Sender, type StorageDriver } from '../../storage/storage-driver.js'
 import type { BlobReadCache } from './blob-cache.js'
 import type { BlobRecords } from './blob-records.js'
 import { writerId } from './temporary-sweeper.js'
@@ -92,6 +92,31 @@ export class BlobStore {
       throw translated(err)
     } finally {
       if (id !== undefined) this.writing.delete(id)
+    }
+  }
+
+  /**
+   * Appends to the appendable temporary object `id` (see {@link StorageDriver.append}): for
+   * uploads in several requests, whose hashing the caller does and whose state it keeps.
+   */
+  async append(id: string, state: AppendState | undefined, offset: number, source: Readable): Promise<AppendState> {
+    try {
+      return await this.driver.append(id, state, offset, source)
+    } catch (err) {
+      throw translated(err)
+    }
+  }
+
+  /**
+   * Makes the first `blob.size` bytes of appendable object `id`, which the caller has hashed and
+   * verified as `blob`, the stored blob: recorded first (as {@link put} does), then committed.
+   */
+  async commitAppended(id: string, state: AppendState | undefined, blob: BlobInfo): Promise<void> {
+    await this.options.records?.written(blob)
+    try {
+      await this.driver.commitAppended(id, state, blob.size, this.keyOf(blob.sha256))
+    } catch (err) {
+      throw translated(err)
     }
   }
 

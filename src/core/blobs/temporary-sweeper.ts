@@ -17,6 +17,14 @@ export function ownerOf(id: string): string | undefined {
   return match?.[1]
 }
 
+/** Temporary data of a resumable upload session (core/uploads): abandoned once its session is gone. */
+export function isSessionData(id: string): boolean {
+  return id.startsWith(SESSION_DATA_PREFIX)
+}
+
+/** The temporary id of an upload session's data is `upload-<session id>`. */
+export const SESSION_DATA_PREFIX = 'upload-'
+
 export interface SweepResult {
   readonly removed: number
   readonly kept: number
@@ -28,7 +36,9 @@ export interface SweepResult {
  * - this process's own writers: removed once no longer live (a failed clean-up left them);
  * - another instance's: removed once that instance is gone (see {@link InstanceRegistry}), so the
  *   first sweep after a crash and restart reclaims what the crash left;
- * - data not named after an instance (from an earlier version): removed once untouched for an hour.
+ * - data not named after an instance (from an earlier version): removed once untouched for an hour;
+ * - an upload session's data (`upload-<id>`, core/uploads), which outlives its writers: kept while
+ *   the session is open in the metadata store, removed once it is gone.
  */
 export class TemporarySweeper {
   constructor(
@@ -36,6 +46,8 @@ export class TemporarySweeper {
     private readonly instances: InstanceRegistry,
     private readonly isWriting: (id: string) => boolean,
     private readonly logger: Logger,
+    /** Resumable uploads: their temporary data belongs to an open session, on no process; kept while it is open. */
+    private readonly sessions?: { openTemporaries(ids: readonly string[]): Promise<ReadonlySet<string>> },
   ) {}
 
   async sweep(): Promise<SweepResult> {
@@ -44,17 +56,26 @@ export class TemporarySweeper {
     // Asked after listing: the owner of anything listed registered before writing it, so a process
     // that started meanwhile is known to the snapshot and not taken for a gone one.
     const isAlive = await this.instances.liveness()
+    // Asked after listing too: a session's row is written before its first byte, and goes after its commit.
+    const open = (await this.sessions?.openTemporaries(temporaries.map((t) => t.id))) ?? new Set<string>()
     const now = Date.now()
     let removed = 0
     let kept = 0
     for (const temporary of temporaries) {
       const owner = ownerOf(temporary.id)
+      if (open.has(temporary.id)) {
+        kept++
+        continue
+      }
+      // An upload session's data whose session is gone: nobody can finish it, whoever wrote it.
+      const isSessionGone = this.sessions !== undefined && isSessionData(temporary.id)
       const isAbandoned =
-        owner === undefined
+        isSessionGone ||
+        (owner === undefined
           ? temporary.modifiedAt.getTime() <= now - UNOWNED_STALE_MS
           : owner === this.instances.id
             ? !this.isWriting(temporary.id)
-            : !isAlive(owner)
+            : !isAlive(owner))
       if (!isAbandoned) {
         kept++
         continue

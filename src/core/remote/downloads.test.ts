@@ -30,7 +30,7 @@ describe.each(backends)('Downloads statistics (%s)', (backend) => {
     return core.artifacts.deploy(repository, path, Readable.from([Buffer.from(content)]), { user: 'deployer', contentType: 'text/plain' })
   }
   const countOf = async (path: string) => (await core.artifacts.getAsset(repository.key, path))!
-  const downloads = () => new Downloads({ policies: noPolicies, artifacts: core.artifacts, logger: core.logger })
+  const downloads = () => new Downloads({ db: core.metadata.db, policies: noPolicies, artifacts: core.artifacts, logger: core.logger })
 
   it('counts every download of a stored file, the last downloader and time kept', async () => {
     const asset = await stored()

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream'
+import { sql, type Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import type { Database } from '../../metadata/schema.js'
 import type { ArtifactService, Asset, DownloadCount } from '../artifacts/artifact-service.js'
 import type { Repository } from '../repositories/repository-service.js'
 import type { DownloadPolicies } from '../scanning/policies.js'
@@ -55,7 +57,7 @@ export function servedFrom(repository: Repository, path: string, result: RemoteR
  * asked (a virtual's policies apply to what its members serve); and each download is counted once,
  * on the file of the member that served it. Counts are written behind the downloads, in one
  * transaction for those that arrive while the previous write runs, so that a burst of pulls costs
- * a few writes rather than one each.
+ * a few writes rather than one each. This is the one place that writes download statistics.
  */
 export class Downloads {
   private pending = new Map<string, DownloadCount>()
@@ -64,7 +66,9 @@ export class Downloads {
   constructor(
     private readonly deps: {
       readonly policies: Pick<DownloadPolicies, 'assertDownloadAllowed'>
-      readonly artifacts: Pick<ArtifactService, 'openSender' | 'recordDownloads' | 'downloadUrl'>
+      /** Where download statistics are written (the files' `download_count`, `downloaded_at`, `downloaded_by`): only here. */
+      readonly db: Kysely<Database>
+      readonly artifacts: Pick<ArtifactService, 'openSender' | 'downloadUrl'>
       readonly logger: Pick<Logger, 'warn'>
     },
   ) {}
@@ -130,11 +134,25 @@ export class Downloads {
       const batch = [...this.pending.values()]
       this.pending = new Map()
       try {
-        await this.deps.artifacts.recordDownloads(batch)
+        await this.record(batch)
       } catch (err) {
         this.deps.logger.warn({ err, entries: batch.length }, 'could not record downloads')
       }
     }
     this.writing = undefined
+  }
+
+  /** Adds a batch of counts to the files' statistics, in one transaction. */
+  private async record(batch: readonly DownloadCount[]): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      for (const d of batch) {
+        await trx
+          .updateTable('assets')
+          .set({ download_count: sql`download_count + ${d.count}`, downloaded_at: d.at, downloaded_by: d.user })
+          .where('repo_key', '=', d.repoKey)
+          .where('path', '=', d.path)
+          .execute()
+      }
+    })
   }
 }

@@ -4,13 +4,11 @@
  * concurrent pushes of one layer, cross-repository mounts and the clean-up of abandoned sessions.
  */
 import { randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256 } from '../../../test/helpers/oci-images.js'
 import { RegistryClient, expectOciError, startOciServer, type OciServer } from '../../../test/helpers/oci.js'
 import { metadataBackends } from '../../../test/helpers/postgres.js'
-import type { OciTables } from './tables.js'
 
 const backends = await metadataBackends()
 const MAX_UPLOADS = 15
@@ -42,6 +40,13 @@ describe.each(backends)('blobs and uploads on %s', (backend) => {
       headers: { 'content-type': 'application/octet-stream', ...(range ? { 'content-range': range } : {}) },
       body: bytes,
     })
+  }
+
+  /** The ids of the temporary data in the store. */
+  async function temporaries(): Promise<string[]> {
+    const ids: string[] = []
+    for await (const temporary of server.blobstore.driver.listTemporary()) ids.push(temporary.id)
+    return ids
   }
 
   /** The digests of the blobs in the store (the data folder, or a bucket on an S3 run). */
@@ -322,28 +327,27 @@ describe.each(backends)('blobs and uploads on %s', (backend) => {
     expect(Buffer.from(await get.arrayBuffer()).equals(bytes)).toBe(true)
   })
 
-  it('keeps chunks as blobs of the image\'s uploads folder, and removes abandoned sessions after the configured time', async () => {
+  it('keeps chunks out of the repository, in one temporary object, and removes abandoned sessions after the configured time', async () => {
     const chunk = randomBytes(1000)
     const location = await startUpload('docker-local/abandoned')
     expect((await patch(location, chunk, '0-999')).status).toBe(202)
     const uuid = location.slice(location.lastIndexOf('/') + 1)
-    // The chunk counts in the repository (its size, garbage collection), but is no blob the image holds.
-    const listing = await admin.call('GET', '/artifactory/api/storage/docker-local/abandoned/_uploads')
-    expect(((await listing.json()) as { children: { uri: string }[] }).children.map((c) => c.uri)).toEqual([`/${uuid}.0`])
+    // The chunk is no asset and no blob: it waits in the session's temporary object.
+    expect((await admin.call('GET', '/artifactory/api/storage/docker-local/abandoned/_uploads')).status).toBe(404)
     await expectOciError(await admin.call('HEAD', `/v2/docker-local/abandoned/blobs/sha256:${sha256(chunk)}`), 404, 'BLOB_UNKNOWN')
-    await server.trove.services.gc.collect(0)
-    expect(await blobFiles()).toContain(sha256(chunk))
+    expect(await blobFiles()).not.toContain(sha256(chunk))
+    expect(await temporaries()).toContain(`upload-${uuid}`)
+    // Neither garbage collection nor the temporary sweep takes an open session's data.
+    const services = server.trove.services
+    await services.gc.collect(0)
+    expect(await temporaries()).toContain(`upload-${uuid}`)
 
     // Age the session past the expiry (60 s here) without waiting for it, and let the job run.
-    const services = server.trove.services
-    await (services.metadata.db as unknown as Kysely<OciTables>).updateTable('oci_uploads').set({ updated_at: Date.now() - 61_000 }).where('id', '=', uuid).execute()
+    await services.metadata.db.updateTable('upload_sessions').set({ updated_at: Date.now() - 61_000 }).where('id', '=', uuid).execute()
     await services.jobs.enqueue('oci-upload-cleanup', {})
     await services.jobs.runDue()
 
     await expectOciError(await admin.call('GET', location), 404, 'BLOB_UPLOAD_UNKNOWN')
-    expect((await admin.call('GET', '/artifactory/api/storage/docker-local/abandoned/_uploads')).status).toBe(404)
-    // Nothing refers to the chunk's blob any more: garbage collection takes it.
-    await services.gc.collect(0)
-    expect(await blobFiles()).not.toContain(sha256(chunk))
+    expect(await temporaries()).not.toContain(`upload-${uuid}`)
   })
 })

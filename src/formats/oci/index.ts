@@ -5,6 +5,7 @@ import { ociConfig } from './config.js'
 import { ociScanning } from './scanning.js'
 import { ManifestCache } from './manifest-cache.js'
 import { oci } from './migrations/003-oci.js'
+import { ociUploadsRetired } from './migrations/20261207-oci-uploads-retired.js'
 import { LocalRegistry } from './registry.js'
 import { registryRoutes } from './routes.js'
 import { ociSetMeUp } from './set-me-up.js'
@@ -23,7 +24,7 @@ export const ociFormat: Format = {
   id: 'docker',
   kinds: ['local', 'remote', 'virtual'],
   scanning: ociScanning,
-  migrations: { '003-oci': oci },
+  migrations: { '003-oci': oci, '20261207-oci-uploads-retired': ociUploadsRetired },
   config: ociConfig,
   title: 'Docker',
   setMeUp: ociSetMeUp,
@@ -32,10 +33,10 @@ export const ociFormat: Format = {
     const config = services.section(ociConfig)
     const tables = services.tables<OciTables>()
     const registry = new LocalRegistry(tables, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
-    const uploads = new UploadSessions(tables.db, services.blobs, services.repositories, registry, { maxPerUser: config.maxUploadsPerUser })
+    const uploads = new UploadSessions(services.uploads, registry, { maxPerUser: config.maxUploadsPerUser })
 
     // Abandoned upload sessions go after the configured time, on whichever node leases the job.
-    services.jobs.register(UPLOAD_SWEEP_JOB, async () => uploads.sweep(config.uploadExpirySecs * 1000))
+    services.jobs.register(UPLOAD_SWEEP_JOB, async () => services.uploads.sweep(config.uploadExpirySecs * 1000))
     services.jobs.schedule(UPLOAD_SWEEP_JOB, Math.min(config.uploadExpirySecs * 1000, 3600_000))
 
     await registryRoutes(app, services, { registry, uploads, tokenExpirySecs: config.tokenExpirySecs })

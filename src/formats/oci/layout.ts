@@ -7,7 +7,6 @@
  * <image>/sha256__<hex>/manifest.json     a manifest no tag points at (index children, referrers,
  *                                         a manifest whose tag moved on), with its blobs beside it
  * <image>/_uploads/sha256__<hex>          a blob pushed but not yet referenced by a manifest
- * <image>/_uploads/<uuid>.<offset>         a chunk of an upload in progress (a blob of its own)
  * ```
  *
  * These assets are the registry's only record of tags, manifests and which blobs an image holds,
@@ -36,11 +35,11 @@ export function uploadedBlobPath(image: string, hex: string): string {
   return `${image}/${UPLOADS_FOLDER}/${blobFileName(hex)}`
 }
 
-export function chunkPath(image: string, uploadId: string, offset: number): string {
-  return `${image}/${UPLOADS_FOLDER}/${uploadId}.${offset}`
-}
-
-/** Whether a file of an image folder is a blob the image holds (not a chunk of an upload in progress). */
+/**
+ * Whether a file of an image folder is a blob the image holds. Chunks of uploads in progress are
+ * no files (core/uploads); before they were, they sat in the uploads folder without the digest
+ * prefix, and migration 20261207-uploads-sessions removed them.
+ */
 export function isHeldBlobFile(folderName: string, fileName: string): boolean {
   return folderName !== UPLOADS_FOLDER || fileName.startsWith(DIGEST_PREFIX)
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import { type ArtifactService, type Asset, type BlobInfo, type BlobStore, type FormatTables, parentOf, type Repository, type StoredAsset } from '../../core/index.js'
 import type { OciTables } from './tables.js'
 import { OciError, type OciErrorEntry } from './errors.js'
@@ -172,32 +172,17 @@ export class LocalRegistry {
 
   /**
    * Records a blob the image now holds (pushed, or mounted from an image the caller may read) in
-   * the image's uploads folder, until a manifest references it. `extra` removes files (an upload's
-   * chunks) and writes the caller's rows in the same transaction.
+   * the image's uploads folder, until a manifest references it. `finishUpload`: the upload session
+   * that brought it ends in the same transaction.
    */
-  async addBlob(
-    repository: Repository,
-    image: string,
-    blob: BlobInfo | { readonly sha256: string },
-    user: string,
-    extra: { removeFiles?: readonly string[]; alongside?: (trx: Transaction<OciTables>) => Promise<void> } = {},
-  ): Promise<void> {
+  async addBlob(repository: Repository, image: string, blob: BlobInfo | { readonly sha256: string }, user: string, finishUpload?: string): Promise<void> {
     const path = uploadedBlobPath(image, blob.sha256)
     assertAllowed(repository, path)
-    const removeFiles = (extra.removeFiles ?? []).filter((p) => p !== path)
-    const alongside = extra.alongside
-    await this.artifacts.applyChanges(repository, { removeFiles, put: [{ path, blob, contentType: 'application/octet-stream' }] }, user, alongside && ((trx) => alongside(this.tables.within(trx))))
-  }
-
-  /** Records a chunk of an upload in progress (a blob of its own) at `path`, with the caller's rows. */
-  async addChunk(repository: Repository, path: string, blob: BlobInfo, user: string, alongside: (trx: Transaction<OciTables>) => Promise<void>): Promise<void> {
-    assertAllowed(repository, path)
-    await this.artifacts.applyChanges(repository, { put: [{ path, blob, contentType: 'application/octet-stream' }] }, user, (trx) => alongside(this.tables.within(trx)))
-  }
-
-  /** Removes files (an upload's chunks), with the caller's rows. */
-  async removeFiles(repository: Repository, paths: readonly string[], user: string, alongside: (trx: Transaction<OciTables>) => Promise<void>): Promise<void> {
-    await this.artifacts.applyChanges(repository, { removeFiles: paths }, user, (trx) => alongside(this.tables.within(trx)))
+    await this.artifacts.applyChanges(
+      repository,
+      { put: [{ path, blob, contentType: 'application/octet-stream' }], ...(finishUpload !== undefined ? { finishUploads: [finishUpload] } : {}) },
+      user,
+    )
   }
 
   /**

@@ -362,7 +362,7 @@ export async function registryRoutes(app: FastifyInstance, services: FormatConte
       await registry.addBlob(repository, name.image, blob, user)
       return blobCreated(reply, target, name, hex)
     }
-    const session = await uploads.start(name.repoKey, name.image, user)
+    const session = await uploads.start(repository, name.image, user)
     return uploadAccepted(reply, target, name, session)
   }
 
@@ -380,8 +380,8 @@ export async function registryRoutes(app: FastifyInstance, services: FormatConte
         return uploadAccepted(reply.status(204), target, name, session)
       case 'PATCH': {
         const range = parseChunkRange(request.headers['content-range'])
-        await services.artifacts.admitUpload(repository, session.size + (declaredLength(request) ?? 0))
-        const updated = await uploads.append(repository, session, uploadBody(request), range, principalName(request.principal)).catch(failing)
+        // The quota (with the session's bytes already counted) is checked by the upload service.
+        const updated = await uploads.append(repository, session, uploadBody(request), range, declaredLength(request)).catch(failing)
         return uploadAccepted(reply, target, name, updated)
       }
       case 'PUT': {
@@ -390,12 +390,11 @@ export async function registryRoutes(app: FastifyInstance, services: FormatConte
         const hex = parseDigest(digest)
         const range = parseChunkRange(request.headers['content-range'])
         const body = hasBody(request) ? uploadBody(request) : undefined
-        if (body) await services.artifacts.admitUpload(repository, session.size + (declaredLength(request) ?? 0))
-        await uploads.complete(repository, session, hex, body, range, principalName(request.principal)).catch(failing)
+        await uploads.complete(repository, session, hex, body, range, body ? declaredLength(request) : undefined, principalName(request.principal)).catch(failing)
         return blobCreated(reply, target, name, hex)
       }
       case 'DELETE':
-        await uploads.cancel(repository, session, principalName(request.principal))
+        await uploads.cancel(repository, session)
         return reply.status(204).send()
     }
     throw new OciError('UNSUPPORTED', `${request.method} is not supported on an upload`)

@@ -15,6 +15,7 @@ import { operationsAudit } from './20261207-operations-audit.js'
 import { operationsMaintenance } from './20261207-operations-maintenance.js'
 import { operationsRequests } from './20261207-operations-requests.js'
 import { operationsWebhooks } from './20261207-operations-webhooks.js'
+import { uploadsSessions } from './20261207-uploads-sessions.js'
 
 /** Migrations keyed by name; a format declares its own (`Format.migrations`). */
 export type Migrations = Readonly<Record<string, Migration>>
@@ -41,6 +42,7 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '20261207-operations-maintenance': operationsMaintenance,
     '20261207-operations-requests': operationsRequests,
     '20261207-operations-webhooks': operationsWebhooks,
+    '20261207-uploads-sessions': uploadsSessions,
   }
 }
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { close, createWriteStream, open as openCallback, write, writev, type WriteStream } from 'node:fs'
+import { close, constants, createWriteStream, open as openCallback, write, writev, type WriteStream } from 'node:fs'
 import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { FileHandle } from 'node:fs/promises'
 import {
   PathNotFoundError,
@@ -11,6 +12,7 @@ import {
   assertNotTemporary,
   assertStorageKey,
   assertTemporaryId,
+  type AppendState,
   type ByteRange,
   type Sender,
   type StorageDriver,
@@ -151,6 +153,57 @@ export class FilesystemStorageDriver implements StorageDriver {
   async deleteTemporary(id: string): Promise<void> {
     assertTemporaryId(id)
     await rm(join(this.root, TEMP_DIR, id), { force: true })
+  }
+
+  /** One temporary file per appendable object: each append truncates it to `offset` (dropping what a failed one left) and writes from there. */
+  async append(id: string, _state: AppendState | undefined, offset: number, source: Readable): Promise<AppendState> {
+    assertTemporaryId(id)
+    const tempDir = join(this.root, TEMP_DIR)
+    try {
+      await mkdir(tempDir, { recursive: true })
+      const tempPath = join(tempDir, id)
+      const handle = await open(tempPath, constants.O_RDWR | constants.O_CREAT)
+      try {
+        const { size } = await handle.stat()
+        if (size < offset) throw new Error(`appendable object ${id} holds ${size} bytes, fewer than the ${offset} appended`)
+        await handle.truncate(offset)
+      } finally {
+        await handle.close()
+      }
+      await pipeline(source, createWriteStream(tempPath, { flags: 'r+', start: offset, fs: WRITER_FS }))
+      const written = await open(tempPath, 'r+')
+      try {
+        await written.sync()
+      } finally {
+        await written.close()
+      }
+    } catch (err) {
+      throw whenFull(err)
+    }
+    return ''
+  }
+
+  async commitAppended(id: string, _state: AppendState | undefined, size: number, key: string): Promise<void> {
+    assertTemporaryId(id)
+    const tempPath = join(this.root, TEMP_DIR, id)
+    const target = this.pathOf(key)
+    try {
+      const handle = await open(tempPath, size === 0 ? constants.O_RDWR | constants.O_CREAT : 'r+')
+      try {
+        const stored = (await handle.stat()).size
+        if (stored < size) throw new Error(`appendable object ${id} holds ${stored} bytes, fewer than the ${size} to commit`)
+        await handle.truncate(size)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await mkdir(dirname(target), { recursive: true })
+      await linkUnlessExists(tempPath, target)
+    } catch (err) {
+      throw whenFull(err)
+    }
+    await rm(tempPath, { force: true })
+    await syncDirectory(dirname(target))
   }
 
   async checkHealth(): Promise<void> {

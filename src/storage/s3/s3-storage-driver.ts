@@ -17,6 +17,7 @@ import {
   assertNotTemporary,
   assertStorageKey,
   assertTemporaryId,
+  type AppendState,
   type ByteRange,
   type DownloadUrlOptions,
   type StorageDriver,
@@ -26,6 +27,7 @@ import {
 } from '../storage-driver.js'
 import { abortMultipartUpload, createS3Client, isMissingKey, type S3ConnectionOptions } from './s3-client.js'
 import { S3Copier, SINGLE_COPY_LIMIT } from './s3-copier.js'
+import { S3Appender } from './s3-appender.js'
 import { PartBufferPool, S3Writer } from './s3-writer.js'
 
 export interface S3StorageOptions extends S3ConnectionOptions {
@@ -59,6 +61,7 @@ export class S3StorageDriver implements StorageDriver {
   private readonly root: string
   private readonly buffers: PartBufferPool
   private readonly copier: S3Copier
+  private readonly appender: S3Appender
 
   constructor(private readonly options: S3StorageOptions) {
     this.client = createS3Client(options)
@@ -67,6 +70,7 @@ export class S3StorageDriver implements StorageDriver {
     // Enough for one upload at full speed; concurrent uploads allocate more, and let it go when done.
     this.buffers = new PartBufferPool(options.partSizeBytes, options.maxConcurrentParts + 1)
     this.copier = new S3Copier(this.client, this.bucket, options.maxConcurrentParts, options.singleCopyLimitBytes ?? SINGLE_COPY_LIMIT)
+    this.appender = new S3Appender({ client: this.client, bucket: this.bucket, partSizeBytes: options.partSizeBytes, copier: this.copier })
   }
 
   /** `s3://bucket/prefix`, for logs and the storage summary. */
@@ -86,6 +90,19 @@ export class S3StorageDriver implements StorageDriver {
       buffers: this.buffers,
       copier: this.copier,
     })
+  }
+
+  /** Parts of one multipart upload, its id kept in the caller's state; see {@link S3Appender} for chunks under 5 MiB. */
+  async append(id: string, state: AppendState | undefined, offset: number, source: Readable): Promise<AppendState> {
+    assertTemporaryId(id)
+    return this.appender.append(this.temporaryKey(id), state, offset, source)
+  }
+
+  async commitAppended(id: string, state: AppendState | undefined, size: number, key: string): Promise<void> {
+    assertTemporaryId(id)
+    await this.appender.commit(this.temporaryKey(id), state, size, this.objectKey(key))
+    // Committed: the temporary data goes (if this fails, the sweep finds it without a session and removes it).
+    await this.deleteTemporary(id).catch(() => {})
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
@@ -160,6 +177,8 @@ export class S3StorageDriver implements StorageDriver {
       if (upload.key === key) await abortMultipartUpload(this.client, this.bucket, key, upload.uploadId)
     }
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+    // An appendable object's pieces (and a copy marker) live below its key.
+    for await (const object of this.listObjects(`${key}/`)) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.key }))
   }
 
   async checkHealth(): Promise<void> {
