@@ -38,7 +38,7 @@ export function gemsSetMeUp(context: SetupContext): Snippet[] {
         (target.rclass === 'virtual' ? " Pushes land in the virtual repository's deployment repository." : ''),
       text: [
         'mkdir -p ~/.gem',
-        `curl ${curlCredentials(target)} ${url}api/v1/api_key.yaml > ~/.gem/credentials`,
+        `curl -fsS ${curlCredentials(target)} ${url}api/v1/api_key.yaml > ~/.gem/credentials`,
         'chmod 600 ~/.gem/credentials',
         `gem push my_gem-0.1.0.gem --host ${url.replace(/\/$/, '')}`,
       ].join('\n'),
