@@ -11,7 +11,7 @@ import { metadataBackends } from '../helpers/postgres.js'
 import { GemHome, type BuiltGem } from '../helpers/rubygems.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, grant } from './generic-support.js'
-import { hostileGem } from './rubygems-support.js'
+import { hostileGem } from '../helpers/gem-archives.js'
 
 const backends = await metadataBackends()
 const hasClients = await requireClients('the gem and bundler suite (RubyGems local)', ['gem', 'bundle'])
