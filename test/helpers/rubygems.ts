@@ -4,6 +4,7 @@
  * with `gem build`.
  */
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -70,12 +71,16 @@ export class GemHome {
     return this.run('gem', args, options)
   }
 
-  /** Builds `<name>-<version>.gem` whose lib/<name>.rb sets VALUE, with runtime dependencies `deps` (`name`, requirement). */
-  async build(name: string, version: string, value: string, deps: readonly (readonly [string, string])[] = []): Promise<BuiltGem> {
+  /**
+   * Builds `<name>-<version>.gem` whose lib/<name>.rb sets VALUE, with runtime dependencies `deps`
+   * (`name`, requirement) and, with `padding`, that many random bytes in lib/<name>.bin.
+   */
+  async build(name: string, version: string, value: string, deps: readonly (readonly [string, string])[] = [], padding = 0): Promise<BuiltGem> {
     const dir = this.path('build', `${name}-${version}-${Math.random().toString(36).slice(2)}`)
     await mkdir(join(dir, 'lib'), { recursive: true })
     const module = name.replace(/(^|[-_])([a-z])/g, (_m, _s, c: string) => c.toUpperCase())
     await writeFile(join(dir, 'lib', `${name}.rb`), `module ${module}\n  VALUE = ${JSON.stringify(value)}\nend\n`)
+    if (padding > 0) await writeFile(join(dir, 'lib', `${name}.bin`), randomBytes(padding))
     const spec = [
       'Gem::Specification.new do |s|',
       `  s.name = ${JSON.stringify(name)}`,
@@ -83,7 +88,7 @@ export class GemHome {
       '  s.summary = "A test gem"',
       '  s.authors = ["Trove tests"]',
       '  s.license = "MIT"',
-      `  s.files = ["lib/${name}.rb"]`,
+      `  s.files = ["lib/${name}.rb"${padding > 0 ? `, "lib/${name}.bin"` : ''}]`,
       ...deps.map(([dep, requirement]) => `  s.add_runtime_dependency ${JSON.stringify(dep)}, ${JSON.stringify(requirement)}`),
       'end',
     ].join('\n')
