@@ -138,6 +138,11 @@ describe.skipIf(!hasClients).each(backends)('RubyGems local repositories with ge
     const reader = await push(hello.file, 'gemother', basicAuth('reader', PASSWORD))
     expect(reader.code).not.toBe(0)
     expect(reader.output).toMatch(/reader/)
+    const wrong = await push(hello.file, 'gemlocal', basicAuth('dev', 'not-the-password'))
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.output).toContain('The API key was not accepted')
+    const junkKey = await push(hello.file, 'gemlocal', 'not-a-token')
+    expect(junkKey.code).not.toBe(0)
     const token = await admin.asUser('dev', PASSWORD).post('/access/api/v1/tokens', { body: {} })
     expect(token.status, token.text).toBe(200)
     const bare = (token.json() as { access_token: string }).access_token

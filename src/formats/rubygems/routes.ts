@@ -53,8 +53,10 @@ export async function gemsRoutes(app: FastifyInstance, services: FormatContext):
   /** gem sends its API key as the whole `Authorization` header; a bare Trove token is taken as one. */
   const keyPrincipal = async (request: FastifyRequest): Promise<Principal> => {
     const header = request.headers.authorization
-    if (request.principal.kind !== 'anonymous' || !header || header.includes(' ')) return request.principal
-    return services.authenticator.authenticate(`Bearer ${header}`, request.ip)
+    if (request.principal.kind !== 'anonymous' || !header) return request.principal
+    // A header with a scheme was tried (and counted by the login limits) already: say so once, without asking again.
+    if (header.trim().includes(' ')) throw new TroveError('UNAUTHORIZED', 'The API key was not accepted: wrong user name, password or token.')
+    return services.authenticator.authenticate(`Bearer ${header.trim()}`, request.ip)
   }
   const writeAccess = async (request: FastifyRequest, guard: AccessGuard) => {
     request.principal = await keyPrincipal(request)
