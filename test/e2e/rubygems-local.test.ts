@@ -134,6 +134,21 @@ describe.skipIf(!hasClients).each(backends)('RubyGems local repositories with ge
     expect(await storedGems('gemlocal')).toEqual(before)
   })
 
+  it("a deploy through the REST API to gems/<file>.gem is checked like a push, the file name matching the gemspec", async () => {
+    const rest = await home.build('trove_rest', '1.0.0', 'deployed')
+    const dev = admin.asUser('dev', PASSWORD)
+    const mismatch = await dev.put('/artifactory/gemlocal/gems/trove_rest-2.0.0.gem', { body: rest.bytes })
+    expect(mismatch.status).toBe(400)
+    expect(mismatch.text).toContain("'trove_rest-2.0.0.gem' holds the gemspec of trove_rest-1.0.0")
+    const elsewhere = await dev.put('/artifactory/gemlocal/quick/Marshal.4.8/trove_rest-1.0.0.gemspec.rz', { body: Buffer.from('x') })
+    expect(elsewhere.status).toBe(400)
+    expect(await storedGems('gemlocal')).not.toContain('/trove_rest-1.0.0.gem')
+    const deployed = await dev.put('/artifactory/gemlocal/gems/trove_rest-1.0.0.gem', { body: rest.bytes })
+    expect(deployed.status, deployed.text).toBe(201)
+    expect((await admin.get(`${API}/gemlocal/info/trove_rest`)).text).toMatch(/^---\n1\.0\.0 \|checksum:[0-9a-f]{64}\n$/)
+    expect((await admin.get(`${API}/gemlocal/quick/Marshal.4.8/trove_rest-1.0.0.gemspec.rz`)).status).toBe(200)
+  })
+
   it('refuses a reader and anyone on a repository they have no rights on; a bare token works as the key', async () => {
     const reader = await push(hello.file, 'gemother', basicAuth('reader', PASSWORD))
     expect(reader.code).not.toBe(0)

@@ -1,5 +1,6 @@
 import type { Format } from '../format.js'
 import { gemsConfig } from './config.js'
+import { GemsLayout } from './gems-layout.js'
 import { GEMS_PREFIX, gemsRoutes } from './routes.js'
 import { gemsScanning } from './scanning.js'
 import { gemsSetMeUp } from './set-me-up.js'
@@ -23,6 +24,7 @@ export const gemsFormat: Format = {
     packageNoun: 'gem',
     browseHints: ['Gems are in gems/ (<name>-<version>[-<platform>].gem); quick/Marshal.4.8/ holds the specs gem install reads. The indexes are generated.'],
   },
+  plainLayout: (services) => new GemsLayout(services),
   register: async (app, services) => {
     await app.register(async (scope) => gemsRoutes(scope, services), { prefix: GEMS_PREFIX })
   },

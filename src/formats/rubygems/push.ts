@@ -1,10 +1,19 @@
 import { Readable } from 'node:stream'
 import { deflateSync } from 'node:zlib'
-import { type ArtifactService, type BlobStore, type ExtractionLimits, isTroveError, type Properties, type Repository, ScanFailure, TroveError } from '../../core/index.js'
+import { type ArtifactService, type BlobStore, type ExpectedChecksums, type ExtractionLimits, type FormatContext, isTroveError, type Properties, type Repository, ScanFailure, TroveError } from '../../core/index.js'
+import { gemsConfig } from './config.js'
 import { readGem } from './gem-archive.js'
 import { gemPath, GemStore, propertiesOf, quickPath } from './gem-store.js'
 import { fullName, isGemName, quickSpecMarshal } from './gemspec.js'
 import { isGemVersion } from './gem-version.js'
+
+export interface PushOptions {
+  readonly user: string
+  readonly declaredSize?: number | undefined
+  readonly expected?: ExpectedChecksums | undefined
+  readonly signal?: AbortSignal | undefined
+  readonly fileName?: string | undefined
+}
 
 export interface PushOutcome {
   readonly name: string
@@ -27,9 +36,14 @@ export class GemPublisher {
     private readonly limits: ExtractionLimits,
   ) {}
 
-  async push(repository: Repository, body: Readable, declaredSize: number | undefined, user: string): Promise<PushOutcome> {
-    await this.artifacts.admitUpload(repository, declaredSize)
-    const blob = await this.blobs.put(body, { maxBytes: this.limits.maxUnpackedBytes })
+  /**
+   * `fileName`: for a deploy of `gems/<file>.gem` through the REST API, the name it was deployed
+   * as, which must be the one the gemspec gives (name, version and platform).
+   */
+  async push(repository: Repository, body: Readable, options: PushOptions): Promise<PushOutcome & { sha256: string }> {
+    const { user } = options
+    await this.artifacts.admitUpload(repository, options.declaredSize)
+    const blob = await this.blobs.put(body, { maxBytes: this.limits.maxUnpackedBytes, expected: options.expected, signal: options.signal })
     let spec
     try {
       spec = (await readGem(await this.blobs.open(blob.sha256), this.limits)).spec
@@ -38,6 +52,9 @@ export class GemPublisher {
       throw err
     }
     const full = fullName(spec)
+    if (options.fileName !== undefined && options.fileName !== `${full}.gem`) {
+      throw new TroveError('BAD_REQUEST', `Invalid gem: '${options.fileName}' holds the gemspec of ${full} (name, version and platform must match the file name).`)
+    }
     const path = gemPath(full)
     if (!repository.isPathAllowed(path)) throw new TroveError('DENIED', `'${path}' is not allowed in '${repository.key}' by its include/exclude patterns`)
     const quick = await this.blobs.put(Readable.from([deflateSync(quickSpecMarshal(spec))]))
@@ -57,7 +74,14 @@ export class GemPublisher {
       if (isTroveError(err) && err.code === 'CONFLICT') throw new TroveError('CONFLICT', `Repushing of gem versions is not allowed. ${full} already exists in '${repository.key}'; yank it first.`)
       throw err
     }
-    return { name: spec.name, version: spec.version, platform: spec.platform, path }
+    return { name: spec.name, version: spec.version, platform: spec.platform, path, sha256: blob.sha256 }
+  }
+
+  /** The asset a push recorded. */
+  async stored(repository: Repository, path: string) {
+    const asset = await this.artifacts.getAsset(repository.key, path)
+    if (!asset) throw new TroveError('NOT_FOUND', `'${path}' is not in '${repository.key}'`)
+    return asset
   }
 
   /** Removes a version (and its quick spec) from the repository: `gem yank NAME -v VERSION [--platform P]`. */
@@ -73,4 +97,11 @@ export class GemPublisher {
     await this.artifacts.applyChanges(repository, { removeFiles: existing.filter((_, i) => present[i] !== undefined) }, user)
     return full
   }
+}
+
+/** The publisher of a running Trove, with the limits of its configuration. */
+export function gemPublisher(services: FormatContext): GemPublisher {
+  const { maxGemBytes } = services.section(gemsConfig)
+  const limits = { maxEntries: 100_000, maxUnpackedBytes: maxGemBytes, maxCompressionRatio: 200, maxMetadataBytes: 4 * 1024 * 1024, maxComponents: 100_000 }
+  return new GemPublisher(services.blobs, services.artifacts, new GemStore(services.artifacts), limits)
 }

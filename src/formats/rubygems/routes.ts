@@ -4,12 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type FormatContext, notFound, type Principal, principalName, readLimited, type Repository, TroveError } from '../../core/index.js'
 import { type AccessGuard, declaredLength, matchesEtag, refusal, sendFile, uploadBody } from '../../http/index.js'
 import { renderNames, renderVersions } from './compact-index.js'
-import { gemsConfig } from './config.js'
 import { sendGemsError } from './errors.js'
 import { GemStore } from './gem-store.js'
 import { isGemName } from './gemspec.js'
 import { marshalDump, RubyUserMarshal } from './marshal.js'
-import { GemPublisher } from './push.js'
+import { gemPublisher } from './push.js'
 import { GemResolver, type LegacyIndex } from './resolver.js'
 
 export const GEMS_PREFIX = '/artifactory/api/gems'
@@ -29,11 +28,9 @@ type FileParams = { Params: { repo: string; file: string } }
  */
 export async function gemsRoutes(app: FastifyInstance, services: FormatContext): Promise<void> {
   const { repositories, artifacts, authorizer } = services
-  const config = services.section(gemsConfig)
   const store = new GemStore(artifacts)
   const resolver = new GemResolver(artifacts, services.remote, store, services.resolution)
-  const limits = { maxEntries: 100_000, maxUnpackedBytes: config.maxGemBytes, maxCompressionRatio: 200, maxMetadataBytes: 4 * 1024 * 1024, maxComponents: 100_000 }
-  const publisher = new GemPublisher(services.blobs, artifacts, store, limits)
+  const publisher = gemPublisher(services)
 
   // Bodies are read by the handlers themselves (a gem streams to the blob store).
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
@@ -123,7 +120,7 @@ export async function gemsRoutes(app: FastifyInstance, services: FormatContext):
 
   app.post<RepoParams>('/:repo/api/v1/gems', { config: { access: writeAccess, ignoresBadCredentials: true } }, async (request, reply) => {
     const repository = await target(request, 'push')
-    const outcome = await publisher.push(repository, uploadBody(request), declaredLength(request), principalName(request.principal))
+    const outcome = await publisher.push(repository, uploadBody(request), { declaredSize: declaredLength(request), user: principalName(request.principal) })
     request.log.info({ repo: repository.key, path: outcome.path }, 'gem pushed')
     return reply.status(200).type('text/plain; charset=utf-8').send(`Successfully registered gem: ${outcome.name} (${outcome.version}${outcome.platform === 'ruby' ? '' : `-${outcome.platform}`})`)
   })
