@@ -12,9 +12,11 @@ import { marshalLoad } from '../../src/formats/rubygems/marshal.js'
 import { tuplesOf } from '../../src/formats/rubygems/resolver.js'
 import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
+import { gemOf } from '../helpers/gem-archives.js'
 import { GemHome } from '../helpers/rubygems.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, grant } from './generic-support.js'
+import { sendBody, startUpstream } from './remote-support.js'
 
 const backends = await metadataBackends()
 const hasClients = await requireClients('the gem and bundler suite (RubyGems remote and virtual)', ['gem', 'bundle'])
@@ -126,6 +128,28 @@ describe.skipIf(!hasClients).each(backends)('RubyGems remote and virtual reposit
     expect(installed.output).toContain('Successfully installed pub_lib-1.0.0')
     const viaVirtual = await home.gem(['install', 'pub_lib', '-v', '2.0.0', '--clear-sources', '--source', sourceUrl('gemvirtual'), '--no-document'])
     expect(viaVirtual.code, viaVirtual.output).toBe(0)
+  })
+
+  it('a remote refuses a gem that does not match the sha256 of its upstream info line, and caches nothing', async () => {
+    const gem = await gemOf('tampered', '1.0.0', [{ name: 'lib/t.rb', body: Buffer.from('') }])
+    const fake = await startUpstream((request, response) => {
+      if (request.url === '/info/tampered') return sendBody(response, `---\n1.0.0 |checksum:${'0'.repeat(64)}\n`, { 'content-type': 'text/plain' })
+      if (request.url === '/gems/tampered-1.0.0.gem') return sendBody(response, gem)
+      sendBody(response, 'not found', {}, 404)
+    })
+    try {
+      const created = await admin.put('/artifactory/api/repositories/gemfake', { body: { key: 'gemfake', rclass: 'remote', packageType: 'gems', url: fake.url } })
+      expect(created.status, created.text).toBe(200)
+      const fetched = await fetch(`${server.url}${API}/gemfake/gems/tampered-1.0.0.gem`, { headers: { authorization: server.adminAuth } })
+        .then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }))
+        .catch(() => ({ status: 0, body: Buffer.alloc(0) }))
+      // Either refused before the body or cut mid-way: never the whole file with a success.
+      expect(fetched.status === 200 && fetched.body.equals(gem)).toBe(false)
+      expect(fake.hits('/gems/tampered-1.0.0.gem')).toBe(1)
+      expect(await gemsIn('gemfake')).toEqual([])
+    } finally {
+      await fake.close()
+    }
   })
 
   it('a push through the virtual lands in its deployment repository; a remote takes no push', async () => {
