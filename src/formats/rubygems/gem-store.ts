@@ -51,10 +51,14 @@ export class GemStore {
   constructor(private readonly artifacts: ArtifactService) {}
 
   async gems(repoKey: string, name?: string): Promise<IndexedGem[]> {
-    const [assets, properties] = await Promise.all([
-      this.artifacts.findFiles({ repoKeys: [repoKey], below: GEMS_FOLDER }),
-      this.artifacts.propertiesBelow(repoKey, GEMS_FOLDER, Object.values(PROPERTY)),
-    ])
+    const all = await this.artifacts.findFiles({ repoKeys: [repoKey], below: GEMS_FOLDER })
+    // One gem: only the files named like its versions have their properties read (`rack-` also
+    // matches `rack-test-…`, which the gem.name property then tells apart).
+    const assets = name === undefined ? all : all.filter((a) => a.name.startsWith(`${name}-`))
+    const properties =
+      name === undefined
+        ? await this.artifacts.propertiesBelow(repoKey, GEMS_FOLDER, Object.values(PROPERTY))
+        : new Map(await Promise.all(assets.map(async (a) => [a.path, await this.artifacts.getProperties(repoKey, a.path)] as const)))
     const out: (IndexedGem & { createdAt: number })[] = []
     for (const asset of assets) {
       const props = properties.get(asset.path)
