@@ -21,6 +21,7 @@ const S3_SUITES = [
   'test/e2e/go-local.test.ts',
   'test/conformance/cargo/cargo-local.test.ts',
   'test/e2e/composer-local.test.ts',
+  'test/e2e/rubygems-local.test.ts',
   'test/e2e/crash.test.ts',
   'test/e2e/storage-info.test.ts',
 ]

@@ -8,6 +8,7 @@ import { mavenFormat } from './maven/index.js'
 import { npmFormat } from './npm/index.js'
 import { ociFormat } from './oci/index.js'
 import { pypiFormat } from './pypi/index.js'
+import { gemsFormat } from './rubygems/index.js'
 
 /** Every format Trove serves. */
-export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, goFormat, cargoFormat, composerFormat]
+export const FORMATS: readonly Format[] = [genericFormat, npmFormat, ociFormat, pypiFormat, helmFormat, mavenFormat, goFormat, cargoFormat, composerFormat, gemsFormat]
