@@ -5,13 +5,17 @@ import type { CoreServices } from './services.js'
 /** The core's services as a format gets them: without the raw database handle and the storage driver. */
 export type FormatServices = Omit<CoreServices, 'metadata' | 'storage'>
 
+declare const unitOfWork: unique symbol
+
 /**
- * The transaction of a change of files, as the core hands it to a format that writes rows with
- * the change (`alongside` of `ArtifactService.applyChanges`). A format reaches its own tables in
- * it through {@link FormatTables.within}, never the core's.
+ * A change of files in progress, as the core hands it to a format that writes rows with the
+ * change (`alongside` of `ArtifactService.applyChanges`): a typed unit of work, opaque to the
+ * format, which can only reach its own tables in it through {@link FormatTables.within}; the
+ * files, the quota charge and the format's rows commit or roll back together.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever the core's tables; the format sees only its own through within()
-export type ChangeTransaction = Transaction<any>
+export interface ChangeTransaction {
+  readonly [unitOfWork]: 'a change of files in progress'
+}
 
 /** A format's own tables, and nothing else of the metadata store. */
 export interface FormatTables<T> {

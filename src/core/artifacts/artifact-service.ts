@@ -6,6 +6,7 @@ import type { BlobInfo, BlobStore } from '../blobs/blob-store.js'
 import { TroveError, conflict, notFound } from '../errors.js'
 import { ancestorsOf, nameOf, parentOf } from '../paths.js'
 import type { Repository } from '../repositories/repository-service.js'
+import type { ChangeTransaction } from '../format-context.js'
 import type { Asset, AssetChanges, ChangeGuard, DeployOptions, Folder, Properties } from './artifact-types.js'
 import { ArtifactQueries } from './artifact-queries.js'
 import { assetRow, sizeOf, upsertAsset, withinFolder, writeProperties } from './asset-rows.js'
@@ -163,7 +164,7 @@ export class ArtifactService extends ArtifactQueries {
     repository: Repository,
     changes: AssetChanges,
     user: string,
-    alongside?: (trx: Transaction<Database>) => Promise<void>,
+    alongside?: (change: ChangeTransaction) => Promise<void>,
   ): Promise<void> {
     const key = repository.key
     // One order for every writer, so that concurrent changes to the same rows lock them alike (no deadlock on PostgreSQL).
@@ -251,7 +252,7 @@ export class ArtifactService extends ArtifactQueries {
         }
         folders = [...next]
       }
-      if (alongside) await alongside(trx)
+      if (alongside) await alongside(trx as unknown as ChangeTransaction)
     })
     if (puts.length > 0) this.notifyStored(repository, puts.map((p) => ({ path: p.path, sha256: p.blob.sha256 })))
   }
