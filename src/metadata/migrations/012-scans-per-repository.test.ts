@@ -4,14 +4,11 @@
  * blob, with its components and findings), queues images to be scanned again, keeps the jobs it
  * had, and the carried results go with their repository.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Migrator, sql, type Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase, metadataBackends } from '../../../test/helpers/postgres.js'
-import { openMetadataStore, type MetadataStore } from '../database.js'
-import { migrationProvider } from './index.js'
+import { metadataBackends } from '../../../test/helpers/postgres.js'
+import type { MetadataStore } from '../database.js'
+import { storeMigratedTo } from '../../../test/helpers/migrated-store.js'
 
 const backends = await metadataBackends()
 
@@ -25,23 +22,7 @@ describe.each(backends)('migration 012-scans-per-repository (%s)', (backend) => 
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
 
-  async function storeAt010(): Promise<MetadataStore> {
-    let url: string
-    if (backend === 'postgres') {
-      const database = await createTestDatabase()
-      cleanups.push(() => database.drop())
-      url = database.url
-    } else {
-      const dir = await mkdtemp(join(tmpdir(), 'trove-migrate-'))
-      cleanups.push(() => rm(dir, { recursive: true, force: true }))
-      url = join(dir, 'trove.db')
-    }
-    const store = openMetadataStore(url)
-    cleanups.push(() => store.close())
-    const { error } = await new Migrator({ db: store.db, provider: migrationProvider(store.engine) }).migrateTo('010-scan-policies')
-    expect(error).toBeUndefined()
-    return store
-  }
+  const storeAt010 = (): Promise<MetadataStore> => storeMigratedTo(backend, '010-scan-policies', cleanups)
 
   /** What the scanner wrote before migration 012: results, components and findings per blob. */
   async function writeOldData(db: Kysely<unknown>): Promise<void> {

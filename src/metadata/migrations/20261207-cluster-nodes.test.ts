@@ -3,14 +3,10 @@
  * previous version still running during a rolling upgrade keeps its heartbeat), which gain empty
  * address, version and state columns; the lease and change tables start empty.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Migrator, sql } from 'kysely'
+import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase, metadataBackends } from '../../../test/helpers/postgres.js'
-import { openMetadataStore } from '../database.js'
-import { migrationProvider } from './index.js'
+import { metadataBackends } from '../../../test/helpers/postgres.js'
+import { storeMigratedTo } from '../../../test/helpers/migrated-store.js'
 
 const backends = await metadataBackends()
 
@@ -21,20 +17,7 @@ describe.each(backends)('migration 20261207-cluster-nodes (%s)', (backend) => {
   })
 
   it('keeps the instances of an older database, and an old-version node can still beat', async () => {
-    let url: string
-    if (backend === 'postgres') {
-      const database = await createTestDatabase()
-      cleanups.push(() => database.drop())
-      url = database.url
-    } else {
-      const dir = await mkdtemp(join(tmpdir(), 'trove-migrate-'))
-      cleanups.push(() => rm(dir, { recursive: true, force: true }))
-      url = join(dir, 'trove.db')
-    }
-    const store = openMetadataStore(url)
-    cleanups.push(() => store.close())
-    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.engine) })
-    expect((await migrator.migrateTo('013-storage-lifecycle')).error).toBeUndefined()
+    const store = await storeMigratedTo(backend, '013-storage-lifecycle', cleanups)
     await sql`INSERT INTO instances (id, hostname, host_identity, pid, started_at, heartbeat_at) VALUES ('0123456789abcdef', 'old-host', NULL, 42, 1000, 2000)`.execute(store.db)
 
     await store.migrate()

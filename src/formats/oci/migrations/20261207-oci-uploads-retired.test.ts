@@ -5,15 +5,12 @@
  * upgrade reclaims them cleanly: the chunk assets and their properties go, the project's usage
  * loses their bytes, an `_uploads` folder left empty goes, and everything else is kept.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Migrator, sql, type Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase, metadataBackends } from '../../../../test/helpers/postgres.js'
-import { openMetadataStore, type MetadataStore } from '../../../metadata/database.js'
-import { migrationProvider } from '../../../metadata/migrations/index.js'
+import { metadataBackends } from '../../../../test/helpers/postgres.js'
+import type { MetadataStore } from '../../../metadata/database.js'
 import { ociFormat } from '../index.js'
+import { storeMigratedTo } from '../../../../test/helpers/migrated-store.js'
 
 const backends = await metadataBackends()
 const NOW = 1_700_000_000_000
@@ -27,23 +24,7 @@ describe.each(backends)('migration 20261207-oci-uploads-retired (%s)', (backend)
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
 
-  async function storeAt013(): Promise<MetadataStore> {
-    let url: string
-    if (backend === 'postgres') {
-      const database = await createTestDatabase()
-      cleanups.push(() => database.drop())
-      url = database.url
-    } else {
-      const dir = await mkdtemp(join(tmpdir(), 'trove-migrate-'))
-      cleanups.push(() => rm(dir, { recursive: true, force: true }))
-      url = join(dir, 'trove.db')
-    }
-    const store = openMetadataStore(url)
-    cleanups.push(() => store.close())
-    const { error } = await new Migrator({ db: store.db, provider: migrationProvider(store.engine, [ociFormat]) }).migrateTo('013-storage-lifecycle')
-    expect(error).toBeUndefined()
-    return store
-  }
+  const storeAt013 = (): Promise<MetadataStore> => storeMigratedTo(backend, '013-storage-lifecycle', cleanups, [ociFormat])
 
   async function asset(db: Kysely<unknown>, path: string, sha256: string, size: number): Promise<void> {
     const folder = path.slice(0, path.lastIndexOf('/'))
