@@ -15,7 +15,7 @@
  *
  * The repositories allow anonymous reads, so the project has no auth.json (as go and cargo send no
  * credentials here). The composer part is skipped, saying why, when composer is missing.
- * `BENCH_FORMATS_ROUNDS` and `BENCH_FORMATS_SECONDS` as for Go.
+ * `BENCH_FORMATS_ROUNDS`, `BENCH_FORMATS_SECONDS` and `BENCH_FORMATS_INSTALL_ROUNDS` as for Go.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -28,6 +28,7 @@ import { positiveInteger } from './report.js'
 import { call, createAgent } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_FORMATS_ROUNDS', 3)
+const INSTALL_ROUNDS = positiveInteger('BENCH_FORMATS_INSTALL_ROUNDS', 5)
 const SECONDS = positiveInteger('BENCH_FORMATS_SECONDS', 5)
 const CONCURRENCY = 16
 const VERSIONS = 200
@@ -99,7 +100,7 @@ export async function composerFormatBench({ workDir, track, report }: SuiteConte
     await installDirectVsRemote(report, {
       what: 'composer install',
       caption: `composer install of ${PACKAGES} packages (${composer}), no lock file, empty cache each run`,
-      rounds: ROUNDS,
+      rounds: INSTALL_ROUNDS,
       direct: () => install(`${upstream.url}${API}/up`, upstream.pid),
       remote: () => install(`${proxy.url}${API}/remote`, proxy.pid),
     })

@@ -4,17 +4,21 @@
  *
  * 1. Requests/s of `<module>/@v/list` (Go's hottest metadata document) for a module with 200
  *    versions in a local repository, against the static ceiling: a minimal Node server sending
- *    the same bytes from memory (bench/static-file-server.ts). 16 keep-alive clients for
- *    `BENCH_FORMATS_SECONDS` (default 5) per round, the two interleaved, medians of the rounds.
+ *    the same bytes from memory (bench/formats-shared.ts). 16 keep-alive clients for
+ *    `BENCH_FORMATS_SECONDS` (default 5) per round, `BENCH_FORMATS_ROUNDS` (default 3) rounds,
+ *    the two interleaved, medians of the rounds.
  * 2. `go mod download` (Debian's go, a fresh module cache each time, GOSUMDB off, GOFLAGS=-mod=mod)
- *    of a project needing 20 modules, straight from the upstream (the first Trove's local
- *    repository) and through a warm Go remote of it on the second Trove (one cold run first fills
- *    its cache), interleaved, medians, and the ratio remote/direct (target ≤ 1.0).
+ *    of a project needing 20 modules (each zip with 64 KiB of hardly compressible text), straight
+ *    from the upstream (the first Trove's local repository) and through a warm Go remote of it on
+ *    the second Trove (one cold run first fills its cache), `BENCH_FORMATS_INSTALL_ROUNDS`
+ *    (default 5) interleaved rounds, medians, and the ratio remote/direct (target ≤ 1.0). A run
+ *    takes about a second, so the ratio of one round swings widely on a busy machine.
  *
  * The repositories allow anonymous reads: go sends no credentials over plain http. The go part is
  * skipped, saying why, when go is missing. Timing never fails the run.
  */
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -26,6 +30,7 @@ import { positiveInteger } from './report.js'
 import { call, createAgent } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_FORMATS_ROUNDS', 3)
+const INSTALL_ROUNDS = positiveInteger('BENCH_FORMATS_INSTALL_ROUNDS', 5)
 const SECONDS = positiveInteger('BENCH_FORMATS_SECONDS', 5)
 const CONCURRENCY = 16
 const VERSIONS = 200
@@ -75,21 +80,22 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
     await mkdir(project, { recursive: true })
     await writeFile(join(project, 'go.mod'), `module example.com/app\n\ngo 1.19\n\nrequire (\n${modules.map((m) => `\t${m} v1.0.0\n`).join('')})\n`)
     let runs = 0
-    const download = (goproxy: string, pid: number) =>
-      timed(pid, async () => {
-        const home = join(workDir, `go-${runs++}`)
-        const env = { PATH: process.env.PATH, HOME: home, GOPATH: join(home, 'gopath'), GOMODCACHE: join(home, 'modcache'), GOCACHE: join(home, 'cache'), GOPROXY: goproxy, GOSUMDB: 'off', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }
-        try {
+    const download = async (goproxy: string, pid: number) => {
+      const home = join(workDir, `go-${runs++}`)
+      const env = { PATH: process.env.PATH, HOME: home, GOPATH: join(home, 'gopath'), GOMODCACHE: join(home, 'modcache'), GOCACHE: join(home, 'cache'), GOPROXY: goproxy, GOSUMDB: 'off', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }
+      try {
+        return await timed(pid, async () => {
           await execFileAsync('go', ['mod', 'download'], { cwd: project, env, timeout: 600_000 })
-        } finally {
-          await execFileAsync('go', ['clean', '-modcache'], { cwd: project, env }).catch(() => undefined)
-          await rm(home, { recursive: true, force: true })
-        }
-      })
+        })
+      } finally {
+        await execFileAsync('go', ['clean', '-modcache'], { cwd: project, env }).catch(() => undefined)
+        await rm(home, { recursive: true, force: true })
+      }
+    }
     await installDirectVsRemote(report, {
       what: 'go mod download',
       caption: `go mod download of ${MODULES} modules (${go}), fresh module cache each run`,
-      rounds: ROUNDS,
+      rounds: INSTALL_ROUNDS,
       direct: () => download(`${upstream.url}${API}/up`, upstream.pid),
       remote: () => download(`${proxy.url}${API}/remote`, proxy.pid),
     })
@@ -99,9 +105,9 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
   await upstream.stop()
 }
 
-/** Publishes a module version (zip, mod, info) as jf go-publish does; `padding` bytes of data in the zip. */
+/** Publishes a module version (zip, mod, info) as jf go-publish does; `padding` bytes of hardly compressible text in the zip. */
 async function publish(baseUrl: string, module: string, version: string, padding = 0): Promise<void> {
-  const files: Record<string, string> = { ...libraryFiles(module, version), ...(padding > 0 ? { 'data.txt': 'x'.repeat(padding) } : {}) }
+  const files: Record<string, string> = { ...libraryFiles(module, version), ...(padding > 0 ? { 'data.txt': randomBytes(padding).toString('base64').slice(0, padding) } : {}) }
   const zip = await moduleZip(module, version, files)
   for (const [ext, body] of [['zip', zip], ['mod', files['go.mod']!], ['info', JSON.stringify({ Version: version, Time: '2026-12-07T00:00:00Z' })]] as const) {
     const response = await fetch(`${baseUrl}${API}/up/${module}/@v/${version}.${ext}`, { method: 'PUT', body, headers: { authorization: ADMIN_AUTH } })
