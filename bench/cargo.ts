@@ -94,6 +94,7 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
       }
     }
     await installDirectVsRemote(report, {
+      pids: [upstream.pid, proxy.pid],
       what: 'cargo fetch',
       caption: `cargo fetch of ${CRATES} crates (${cargo}), empty CARGO_HOME each time`,
       rounds: ROUNDS,

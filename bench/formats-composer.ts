@@ -98,6 +98,7 @@ export async function composerFormatBench({ workDir, track, report }: SuiteConte
       }
     }
     await installDirectVsRemote(report, {
+      pids: [upstream.pid, proxy.pid],
       what: 'composer install',
       caption: `composer install of ${PACKAGES} packages (${composer}), no lock file, empty cache each run`,
       rounds: INSTALL_ROUNDS,

@@ -93,6 +93,7 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
       }
     }
     await installDirectVsRemote(report, {
+      pids: [upstream.pid, proxy.pid],
       what: 'go mod download',
       caption: `go mod download of ${MODULES} modules (${go}), fresh module cache each run`,
       rounds: INSTALL_ROUNDS,

@@ -8,6 +8,9 @@
  *   through a warm remote of it (one cold run first fills the remote's cache and is not counted),
  *   interleaved rounds, medians, and the median of the rounds' ratios remote/direct against a target.
  *
+ * Both first wait for the Trove processes to settle: what was just stored (the documents' versions,
+ * the remote's cold run) is scanned in the background, and that work must not be measured.
+ *
  * Timing never fails the run: a missed target is reported as `NOT met`.
  */
 import { writeFile } from 'node:fs/promises'
@@ -24,6 +27,25 @@ export const TARGET_RATIO = 1.0
 /** Which of two targets goes first in a round: alternated, so that neither always runs on a warmer machine. */
 function order<T extends string>(round: number, a: T, b: T): readonly [T, T] {
   return round % 2 === 0 ? [a, b] : [b, a]
+}
+
+/** The CPU a quiet Trove may spend per second (its job poller); above it, background work is running. */
+const QUIET_CPU_SECONDS = 0.03
+const SETTLE_LIMIT_MS = 120_000
+
+/**
+ * Waits until none of the processes spends more than QUIET_CPU_SECONDS of CPU in a second (their
+ * background jobs, such as the scans of what was just stored, are done), for SETTLE_LIMIT_MS at most.
+ */
+export async function settle(pids: readonly number[]): Promise<void> {
+  const until = Date.now() + SETTLE_LIMIT_MS
+  while (Date.now() < until) {
+    const before = await Promise.all(pids.map((pid) => cpuSeconds(pid)))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const after = await Promise.all(pids.map((pid) => cpuSeconds(pid)))
+    if (after.every((cpu, i) => cpu - before[i]! <= QUIET_CPU_SECONDS)) return
+  }
+  console.log(`the Trove processes were still busy after ${SETTLE_LIMIT_MS / 1000} s: measuring anyway`)
 }
 
 /** GETs `url`, which must answer 200: its body. */
@@ -44,6 +66,7 @@ export async function documentAgainstCeiling(
   agent: Agent,
   options: { readonly name: string; readonly url: string; readonly pid: number; readonly caption: string; readonly rounds: number; readonly seconds: number; readonly concurrency: number },
 ): Promise<void> {
+  await settle([options.pid])
   const document = await fetchBody(agent, options.url)
   const file = join(workDir, `${options.name}.document`)
   await writeFile(file, document)
@@ -85,15 +108,25 @@ export async function timed(pid: number, install: () => Promise<void>): Promise<
 }
 
 /**
- * A cold install through the remote (fills its cache, noted, not counted), then `rounds`
- * interleaved rounds of direct and warm-remote installs; records a table under `caption` and the
+ * A cold install through the remote (fills its cache, noted, not counted), the servers left to
+ * settle, then `rounds` interleaved rounds of direct and warm-remote installs; records a table under `caption` and the
  * ratio warm remote / direct against TARGET_RATIO.
  */
 export async function installDirectVsRemote(
   report: SuiteReport,
-  options: { readonly what: string; readonly caption: string; readonly rounds: number; readonly direct: () => Promise<InstallTiming>; readonly remote: () => Promise<InstallTiming> },
+  options: {
+    readonly what: string
+    readonly caption: string
+    readonly rounds: number
+    /** The upstream's and the remote's Trove processes. */
+    readonly pids: readonly number[]
+    readonly direct: () => Promise<InstallTiming>
+    readonly remote: () => Promise<InstallTiming>
+  },
 ): Promise<void> {
+  await settle(options.pids)
   const cold = await options.remote()
+  await settle(options.pids)
   report.note(`\ncold ${options.what} through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
   const timings: Record<'direct' | 'remote', InstallTiming[]> = { direct: [], remote: [] }
   for (let round = 0; round < options.rounds; round++) {
