@@ -25,7 +25,7 @@ import type { SuiteContext } from './oci.js'
 import { clientVersion, documentAgainstCeiling, installDirectVsRemote, timed } from './formats-shared.js'
 import { ADMIN_AUTH, startTroveProcess, troveCommand } from './processes.js'
 import { positiveInteger } from './report.js'
-import { call, createAgent } from './transfers.js'
+import { call, createAgent, putAs } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_CARGO_ROUNDS', 3)
 const SECONDS = positiveInteger('BENCH_CARGO_SECONDS', 5)
@@ -111,8 +111,6 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
 async function publish(baseUrl: string, name: string, version: string, padding = 0): Promise<void> {
   const extra = padding > 0 ? [{ path: `${name}-${version}/data.bin`, body: Buffer.from(Array.from({ length: padding }, () => Math.floor(Math.random() * 256))) }] : []
   const body = publishBody(publishJson(name, version), crateOf(name, version, { extra }))
-  const response = await fetch(`${baseUrl}/artifactory/api/cargo/up/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ADMIN_AUTH }, body })
-  const text = await response.text()
-  if (response.status !== 200) throw new Error(`publish of ${name} ${version}: ${response.status} ${text}`)
+  await putAs(`${baseUrl}/artifactory/api/cargo/up/api/v1/crates/new`, body, ADMIN_AUTH, 200)
 }
 

@@ -25,7 +25,7 @@ import type { SuiteContext } from './oci.js'
 import { clientVersion, documentAgainstCeiling, installDirectVsRemote, timed } from './formats-shared.js'
 import { ADMIN_AUTH, startTroveProcess, troveCommand } from './processes.js'
 import { positiveInteger } from './report.js'
-import { call, createAgent } from './transfers.js'
+import { call, createAgent, putAs } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_FORMATS_ROUNDS', 3)
 const INSTALL_ROUNDS = positiveInteger('BENCH_FORMATS_INSTALL_ROUNDS', 5)
@@ -114,8 +114,5 @@ export async function composerFormatBench({ workDir, track, report }: SuiteConte
 /** Deploys a package zip (the version from its composer.json) as `curl -T` does; `padding` adds incompressible bytes. */
 async function deploy(baseUrl: string, name: string, version: string, padding = 0): Promise<void> {
   const extra = padding > 0 ? [{ name: 'data.bin', data: randomBytes(padding) }] : []
-  const body = composerPackage({ name, version, extra })
-  const response = await fetch(`${baseUrl}${API}/up/${name.replace('/', '-')}-${version}.zip`, { method: 'PUT', body, headers: { authorization: ADMIN_AUTH } })
-  const text = await response.text()
-  if (response.status !== 201) throw new Error(`deploy of ${name} ${version}: ${response.status} ${text}`)
+  await putAs(`${baseUrl}${API}/up/${name.replace('/', '-')}-${version}.zip`, composerPackage({ name, version, extra }), ADMIN_AUTH)
 }

@@ -27,7 +27,7 @@ import type { SuiteContext } from './oci.js'
 import { clientVersion, documentAgainstCeiling, installDirectVsRemote, timed } from './formats-shared.js'
 import { ADMIN_AUTH, startTroveProcess, troveCommand } from './processes.js'
 import { positiveInteger } from './report.js'
-import { call, createAgent } from './transfers.js'
+import { call, createAgent, putAs } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_FORMATS_ROUNDS', 3)
 const INSTALL_ROUNDS = positiveInteger('BENCH_FORMATS_INSTALL_ROUNDS', 5)
@@ -111,8 +111,6 @@ async function publish(baseUrl: string, module: string, version: string, padding
   const files: Record<string, string> = { ...libraryFiles(module, version), ...(padding > 0 ? { 'data.txt': randomBytes(padding).toString('base64').slice(0, padding) } : {}) }
   const zip = await moduleZip(module, version, files)
   for (const [ext, body] of [['zip', zip], ['mod', files['go.mod']!], ['info', JSON.stringify({ Version: version, Time: '2026-12-07T00:00:00Z' })]] as const) {
-    const response = await fetch(`${baseUrl}${API}/up/${module}/@v/${version}.${ext}`, { method: 'PUT', body, headers: { authorization: ADMIN_AUTH } })
-    const text = await response.text()
-    if (response.status !== 201) throw new Error(`publish ${module}@${version}.${ext}: ${response.status} ${text}`)
+    await putAs(`${baseUrl}${API}/up/${module}/@v/${version}.${ext}`, body, ADMIN_AUTH)
   }
 }
