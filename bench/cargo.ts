@@ -101,7 +101,7 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
       direct: () => fetchThrough(cargoIndexUrl(upstream.url, 'up'), upstream.pid),
       remote: () => fetchThrough(cargoIndexUrl(proxy.url, 'remote'), proxy.pid),
     })
-    report.note('cargo runs on the same machine as both servers; the remote re-checks no index file within its cache period (2 hours by default).')
+    report.note('Cargo: cargo runs on the same machine as both servers; the remote re-checks no index file within its cache period (2 hours by default).')
   }
   await proxy.stop()
   await upstream.stop()

@@ -105,7 +105,7 @@ export async function composerFormatBench({ workDir, track, report }: SuiteConte
       direct: () => install(`${upstream.url}${API}/up`, upstream.pid),
       remote: () => install(`${proxy.url}${API}/remote`, proxy.pid),
     })
-    report.note('The remote re-checks a p2 document after retrievalCachePeriodSecs (2 hours by default) and keeps dists for good: a warm run asks no upstream.')
+    report.note('Composer: the remote re-checks a p2 document after retrievalCachePeriodSecs (2 hours by default) and keeps dists for good: a warm run asks no upstream.')
   }
   await proxy.stop()
   await upstream.stop()

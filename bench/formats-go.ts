@@ -100,7 +100,7 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
       direct: () => download(`${upstream.url}${API}/up`, upstream.pid),
       remote: () => download(`${proxy.url}${API}/remote`, proxy.pid),
     })
-    report.note('The remote re-checks each @v/list after retrievalCachePeriodSecs (2 hours by default): a warm run asks no upstream.')
+    report.note('Go: the remote re-checks each @v/list after retrievalCachePeriodSecs (2 hours by default): a warm run asks no upstream.')
   }
   await proxy.stop()
   await upstream.stop()

@@ -88,7 +88,7 @@ export async function documentAgainstCeiling(
     ['server', 'requests/s', 'range', 'p99 ms', 'server CPU µs/request'],
     ...(['trove', 'static'] as const).map((t) => [t, median(rates[t].rps).toFixed(0), range(rates[t].rps), median(rates[t].p99).toFixed(1), (median(rates[t].cpu) * 1e6).toFixed(0)]),
   ])
-  report.note(`\nratio trove / static ceiling (median requests/s): ${(median(rates.trove.rps) / median(rates.static.rps)).toFixed(2)}`)
+  report.note(`\n${options.caption}: ratio trove / static ceiling (median requests/s): ${(median(rates.trove.rps) / median(rates.static.rps)).toFixed(2)}`)
   await ceiling.stop()
 }
 
@@ -136,7 +136,7 @@ export async function installDirectVsRemote(
   const ratio = median(timings.remote.map((r, i) => r.seconds / timings.direct[i]!.seconds))
   const row = (label: string, runs: readonly InstallTiming[]) => [label, median(runs.map((r) => r.seconds)).toFixed(2), range(runs.map((r) => r.seconds), 2), median(runs.map((r) => r.cpu)).toFixed(2)]
   report.table(`${options.caption}: medians of ${options.rounds} rounds`, [['from', 'seconds', 'range', 'server CPU s'], row('upstream directly', timings.direct), row('warm remote', timings.remote)])
-  report.note(`\nratio warm remote / direct (median of the rounds' ratios): ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO.toFixed(1)}: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'})`)
+  report.note(`\n${options.what}: ratio warm remote / direct (median of the rounds' ratios): ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO.toFixed(1)}: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'})`)
 }
 
 /** The client's version line, or why it cannot run (the part is then skipped, saying so). */
