@@ -32,6 +32,12 @@ function order<T extends string>(round: number, a: T, b: T): readonly [T, T] {
 /** The CPU a quiet Trove may spend per second (its job poller); above it, background work is running. */
 const QUIET_CPU_SECONDS = 0.03
 const SETTLE_LIMIT_MS = 120_000
+/**
+ * Untimed installs on each side before the rounds: the upstream's process has just served
+ * thousands of requests (the document's rounds) with its code optimised by V8, the remote's only
+ * the cold install; without these, the remote's first rounds run partly unoptimised.
+ */
+const WARM_UP_INSTALLS = 5
 
 /**
  * Waits until none of the processes spends more than QUIET_CPU_SECONDS of CPU in a second (their
@@ -108,8 +114,8 @@ export async function timed(pid: number, install: () => Promise<void>): Promise<
 }
 
 /**
- * A cold install through the remote (fills its cache, noted, not counted), the servers left to
- * settle, then `rounds` interleaved rounds of direct and warm-remote installs; records a table under `caption` and the
+ * A cold install through the remote (fills its cache, noted, not counted), WARM_UP_INSTALLS
+ * untimed installs on each side, the servers left to settle, then `rounds` interleaved rounds of direct and warm-remote installs; records a table under `caption` and the
  * ratio warm remote / direct against TARGET_RATIO.
  */
 export async function installDirectVsRemote(
@@ -128,6 +134,8 @@ export async function installDirectVsRemote(
   const cold = await options.remote()
   await settle(options.pids)
   report.note(`\ncold ${options.what} through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
+  for (let i = 0; i < WARM_UP_INSTALLS; i++) for (const target of order(i, 'direct', 'remote')) await options[target]()
+  await settle(options.pids)
   const timings: Record<'direct' | 'remote', InstallTiming[]> = { direct: [], remote: [] }
   for (let round = 0; round < options.rounds; round++) {
     for (const target of order(round, 'direct', 'remote')) timings[target].push(await options[target]())
