@@ -16,23 +16,22 @@
  * why, when cargo is missing. Timing never fails the run.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { request } from 'undici'
 import { CargoSandbox, cargoIndexUrl } from '../test/helpers/cargo.js'
 import { crateOf, publishBody, publishJson } from '../test/helpers/crates.js'
 import type { SuiteContext } from './oci.js'
-import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
-import { median, positiveInteger, range } from './report.js'
-import { call, createAgent, hammer } from './transfers.js'
+import { clientVersion, documentAgainstCeiling, installDirectVsRemote, timed } from './formats-shared.js'
+import { ADMIN_AUTH, startTroveProcess, troveCommand } from './processes.js'
+import { positiveInteger } from './report.js'
+import { call, createAgent, putAs } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_CARGO_ROUNDS', 3)
 const SECONDS = positiveInteger('BENCH_CARGO_SECONDS', 5)
 const CONCURRENCY = 16
 const VERSIONS = 200
 const CRATES = 20
-const TARGET_RATIO = 1.0
 
 const execFileAsync = promisify(execFile)
 
@@ -61,36 +60,18 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
     await Promise.all(Array.from({ length: Math.min(10, VERSIONS - i) }, (_, j) => publish(upstream.url, 'big-crate', `1.${i + j}.0`)))
   }
   console.log(`${((performance.now() - begun) / 1000).toFixed(1)} s`)
-  const indexUrl = `${upstream.url}/artifactory/api/cargo/up/index/bi/g-/big-crate`
-  const document = Buffer.from(await (await request(indexUrl, { dispatcher: agent })).body.arrayBuffer())
-  const file = join(workDir, 'big-crate.index')
-  await writeFile(file, document)
-  const port = await freePort()
-  const ceiling = track(await ServerProcess.start('static-index', ['--import', 'tsx', 'bench/static-file-server.ts', file, String(port), 'memory'], childEnv({}), port, '/ready'))
-  const rates: Record<'trove' | 'static', { rps: number[]; p99: number[]; cpu: number[] }> = { trove: { rps: [], p99: [], cpu: [] }, static: { rps: [], p99: [], cpu: [] } }
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const target of round % 2 === 0 ? (['trove', 'static'] as const) : (['static', 'trove'] as const)) {
-      const pid = target === 'trove' ? upstream.pid : ceiling.pid
-      const cpuBefore = await cpuSeconds(pid)
-      const result = await hammer(agent, target === 'trove' ? indexUrl : `${ceiling.url}/index`, document.length, { seconds: SECONDS, concurrency: CONCURRENCY })
-      rates[target].rps.push(result.requests / result.seconds)
-      rates[target].p99.push(result.p99)
-      rates[target].cpu.push(((await cpuSeconds(pid)) - cpuBefore) / result.requests)
-    }
-    console.log(`round ${round + 1}/${ROUNDS}: trove ${rates.trove.rps.at(-1)!.toFixed(0)} req/s, static ${rates.static.rps.at(-1)!.toFixed(0)} req/s`)
-  }
-  report.table(`index file of big-crate (${VERSIONS} versions, ${document.length} bytes), ${CONCURRENCY} keep-alive clients, ${SECONDS} s per round: medians of ${ROUNDS} rounds`, [
-    ['server', 'requests/s', 'range', 'p99 ms', 'server CPU µs/request'],
-    ...(['trove', 'static'] as const).map((t) => [t, median(rates[t].rps).toFixed(0), range(rates[t].rps), median(rates[t].p99).toFixed(1), (median(rates[t].cpu) * 1e6).toFixed(0)]),
-  ])
-  report.note(`\nratio trove/static (median requests/s): ${(median(rates.trove.rps) / median(rates.static.rps)).toFixed(2)}`)
-  await ceiling.stop()
+  await documentAgainstCeiling({ workDir, track, report }, agent, {
+    name: 'cargo-index',
+    url: `${upstream.url}/artifactory/api/cargo/up/index/bi/g-/big-crate`,
+    pid: upstream.pid,
+    caption: `index file of big-crate (${VERSIONS} versions)`,
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+  })
 
   // --- 2. cargo fetch of a project of 20 crates.
-  const cargo = await execFileAsync('cargo', ['--version']).then(
-    (r) => r.stdout.trim(),
-    (err: unknown) => ({ missing: `cargo is not available: ${(err as Error).message.split('\n')[0]}` }),
-  )
+  const cargo = await clientVersion(async () => (await execFileAsync('cargo', ['--version'])).stdout, 'cargo')
   if (typeof cargo !== 'string') {
     report.note(`\ncargo fetch: SKIPPED: ${cargo.missing}`)
   } else {
@@ -104,36 +85,23 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
       const sandbox = await CargoSandbox.create([registry], registry)
       try {
         const app = await sandbox.writeApp(`app-${runs++}`, names.map((name) => ({ name, version: '1' })), 'fn main() {}\n')
-        const cpuBefore = await cpuSeconds(pid)
-        const t0 = performance.now()
-        const run = await sandbox.run(['fetch'], app)
-        const seconds = (performance.now() - t0) / 1000
-        if (run.code !== 0) throw new Error(`cargo fetch from ${index} failed:\n${run.stderr}`)
-        return { seconds, cpu: (await cpuSeconds(pid)) - cpuBefore }
+        return await timed(pid, async () => {
+          const run = await sandbox.run(['fetch'], app)
+          if (run.code !== 0) throw new Error(`cargo fetch from ${index} failed:\n${run.stderr}`)
+        })
       } finally {
         await sandbox.close()
       }
     }
-    const direct = cargoIndexUrl(upstream.url, 'up')
-    const remote = cargoIndexUrl(proxy.url, 'remote')
-    const cold = await fetchThrough(remote, proxy.pid)
-    report.note(`cold cargo fetch through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
-    const results = { direct: [] as { seconds: number; cpu: number }[], remote: [] as { seconds: number; cpu: number }[] }
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const target of round % 2 === 0 ? (['direct', 'remote'] as const) : (['remote', 'direct'] as const)) {
-        results[target].push(target === 'direct' ? await fetchThrough(direct, upstream.pid) : await fetchThrough(remote, proxy.pid))
-      }
-      console.log(`round ${round + 1}/${ROUNDS}: direct ${results.direct.at(-1)!.seconds.toFixed(2)} s, warm remote ${results.remote.at(-1)!.seconds.toFixed(2)} s`)
-    }
-    const ratios = results.remote.map((r, i) => r.seconds / results.direct[i]!.seconds)
-    const ratio = median(ratios)
-    report.table(`cargo fetch of ${CRATES} crates (${cargo}), empty CARGO_HOME each time: medians of ${ROUNDS} rounds`, [
-      ['from', 'seconds', 'range', 'server CPU s'],
-      ['upstream directly', median(results.direct.map((r) => r.seconds)).toFixed(2), range(results.direct.map((r) => r.seconds), 2), median(results.direct.map((r) => r.cpu)).toFixed(2)],
-      ['warm remote', median(results.remote.map((r) => r.seconds)).toFixed(2), range(results.remote.map((r) => r.seconds), 2), median(results.remote.map((r) => r.cpu)).toFixed(2)],
-    ])
-    report.note(`\nratio warm remote / direct (median of the rounds' ratios): ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO.toFixed(1)}: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'})`)
-    report.note('cargo runs on the same machine as both servers; the remote re-checks no index file within its cache period (2 hours by default).')
+    await installDirectVsRemote(report, {
+      pids: [upstream.pid, proxy.pid],
+      what: 'cargo fetch',
+      caption: `cargo fetch of ${CRATES} crates (${cargo}), empty CARGO_HOME each time`,
+      rounds: ROUNDS,
+      direct: () => fetchThrough(cargoIndexUrl(upstream.url, 'up'), upstream.pid),
+      remote: () => fetchThrough(cargoIndexUrl(proxy.url, 'remote'), proxy.pid),
+    })
+    report.note('Cargo: cargo runs on the same machine as both servers; the remote re-checks no index file within its cache period (2 hours by default).')
   }
   await proxy.stop()
   await upstream.stop()
@@ -143,8 +111,6 @@ export async function cargoSuite({ workDir, track, report }: SuiteContext): Prom
 async function publish(baseUrl: string, name: string, version: string, padding = 0): Promise<void> {
   const extra = padding > 0 ? [{ path: `${name}-${version}/data.bin`, body: Buffer.from(Array.from({ length: padding }, () => Math.floor(Math.random() * 256))) }] : []
   const body = publishBody(publishJson(name, version), crateOf(name, version, { extra }))
-  const response = await fetch(`${baseUrl}/artifactory/api/cargo/up/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ADMIN_AUTH }, body })
-  const text = await response.text()
-  if (response.status !== 200) throw new Error(`publish of ${name} ${version}: ${response.status} ${text}`)
+  await putAs(`${baseUrl}/artifactory/api/cargo/up/api/v1/crates/new`, body, ADMIN_AUTH, 200)
 }
 

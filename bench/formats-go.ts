@@ -4,28 +4,33 @@
  *
  * 1. Requests/s of `<module>/@v/list` (Go's hottest metadata document) for a module with 200
  *    versions in a local repository, against the static ceiling: a minimal Node server sending
- *    the same bytes from memory (bench/static-file-server.ts). 16 keep-alive clients for
- *    `BENCH_FORMATS_SECONDS` (default 5) per round, the two interleaved, medians of the rounds.
+ *    the same bytes from memory (bench/formats-shared.ts). 16 keep-alive clients for
+ *    `BENCH_FORMATS_SECONDS` (default 5) per round, `BENCH_FORMATS_ROUNDS` (default 3) rounds,
+ *    the two interleaved, medians of the rounds.
  * 2. `go mod download` (Debian's go, a fresh module cache each time, GOSUMDB off, GOFLAGS=-mod=mod)
- *    of a project needing 20 modules, straight from the upstream (the first Trove's local
- *    repository) and through a warm Go remote of it on the second Trove (one cold run first fills
- *    its cache), interleaved, medians, and the ratio remote/direct (target ≤ 1.0).
+ *    of a project needing 20 modules (each zip with 64 KiB of hardly compressible text), straight
+ *    from the upstream (the first Trove's local repository) and through a warm Go remote of it on
+ *    the second Trove (one cold run first fills its cache), `BENCH_FORMATS_INSTALL_ROUNDS`
+ *    (default 5) interleaved rounds, medians, and the ratio remote/direct (target ≤ 1.0). A run
+ *    takes about a second, so the ratio of one round swings widely on a busy machine.
  *
  * The repositories allow anonymous reads: go sends no credentials over plain http. The go part is
  * skipped, saying why, when go is missing. Timing never fails the run.
  */
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { request, type Agent } from 'undici'
 import { libraryFiles, moduleZip } from '../test/helpers/go.js'
 import type { SuiteContext } from './oci.js'
-import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
-import { median, positiveInteger, range } from './report.js'
-import { call, createAgent, hammer } from './transfers.js'
+import { clientVersion, documentAgainstCeiling, installDirectVsRemote, timed } from './formats-shared.js'
+import { ADMIN_AUTH, startTroveProcess, troveCommand } from './processes.js'
+import { positiveInteger } from './report.js'
+import { call, createAgent, putAs } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_FORMATS_ROUNDS', 3)
+const INSTALL_ROUNDS = positiveInteger('BENCH_FORMATS_INSTALL_ROUNDS', 5)
 const SECONDS = positiveInteger('BENCH_FORMATS_SECONDS', 5)
 const CONCURRENCY = 16
 const VERSIONS = 200
@@ -54,36 +59,18 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
     await Promise.all(Array.from({ length: Math.min(10, VERSIONS - i) }, (_, j) => publish(upstream.url, 'example.com/big', `v1.${i + j}.0`)))
   }
   console.log(`${((performance.now() - begun) / 1000).toFixed(1)} s`)
-  const listUrl = `${upstream.url}${API}/up/example.com/big/@v/list`
-  const list = await fetchBody(agent, listUrl)
-  const listFile = join(workDir, 'list.txt')
-  await writeFile(listFile, list)
-  const staticPort = await freePort()
-  const staticServer = track(await ServerProcess.start('static-list', ['--import', 'tsx', 'bench/static-file-server.ts', listFile, String(staticPort), 'memory'], childEnv({}), staticPort, '/ready'))
-  const targets = { trove: { url: listUrl, pid: upstream.pid }, static: { url: `${staticServer.url}/list`, pid: staticServer.pid } }
-  const results: Record<'trove' | 'static', { rps: number[]; p99: number[]; cpu: number[] }> = { trove: { rps: [], p99: [], cpu: [] }, static: { rps: [], p99: [], cpu: [] } }
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const target of round % 2 === 0 ? (['trove', 'static'] as const) : (['static', 'trove'] as const)) {
-      const cpuBefore = await cpuSeconds(targets[target].pid)
-      const result = await hammer(agent, targets[target].url, list.length, { seconds: SECONDS, concurrency: CONCURRENCY })
-      results[target].rps.push(result.requests / result.seconds)
-      results[target].p99.push(result.p99)
-      results[target].cpu.push(((await cpuSeconds(targets[target].pid)) - cpuBefore) / result.requests)
-    }
-    console.log(`round ${round + 1}/${ROUNDS}: trove ${results.trove.rps.at(-1)!.toFixed(0)} req/s, static ${results.static.rps.at(-1)!.toFixed(0)} req/s`)
-  }
-  report.table(`Go @v/list (${VERSIONS} versions, ${list.length} bytes), ${CONCURRENCY} keep-alive clients, ${SECONDS} s per round: medians of ${ROUNDS} rounds`, [
-    ['server', 'requests/s', 'range', 'p99 ms', 'server CPU µs/request'],
-    ...(['trove', 'static'] as const).map((t) => [t, median(results[t].rps).toFixed(0), range(results[t].rps), median(results[t].p99).toFixed(1), (median(results[t].cpu) * 1e6).toFixed(0)]),
-  ])
-  report.note(`ratio trove / static ceiling: ${(median(results.trove.rps) / median(results.static.rps)).toFixed(2)}`)
-  await staticServer.stop()
+  await documentAgainstCeiling({ workDir, track, report }, agent, {
+    name: 'go-list',
+    url: `${upstream.url}${API}/up/example.com/big/@v/list`,
+    pid: upstream.pid,
+    caption: `Go @v/list (${VERSIONS} versions)`,
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+  })
 
   // --- 2. go mod download of a project needing 20 modules.
-  const go = await execFileAsync('go', ['version']).then(
-    (r) => r.stdout.trim(),
-    (err: unknown) => ({ missing: `go is not available: ${(err as Error).message.split('\n')[0]}` }),
-  )
+  const go = await clientVersion(async () => (await execFileAsync('go', ['version'])).stdout, 'go')
   if (typeof go !== 'string') {
     report.note(`\ngo mod download: SKIPPED: ${go.missing}`)
   } else {
@@ -96,53 +83,34 @@ export async function goFormatBench({ workDir, track, report }: SuiteContext): P
     const download = async (goproxy: string, pid: number) => {
       const home = join(workDir, `go-${runs++}`)
       const env = { PATH: process.env.PATH, HOME: home, GOPATH: join(home, 'gopath'), GOMODCACHE: join(home, 'modcache'), GOCACHE: join(home, 'cache'), GOPROXY: goproxy, GOSUMDB: 'off', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }
-      const cpuBefore = await cpuSeconds(pid)
-      const started = performance.now()
-      await execFileAsync('go', ['mod', 'download'], { cwd: project, env, timeout: 600_000 })
-      const seconds = (performance.now() - started) / 1000
-      await execFileAsync('go', ['clean', '-modcache'], { cwd: project, env }).catch(() => undefined)
-      await rm(home, { recursive: true, force: true })
-      return { seconds, cpu: (await cpuSeconds(pid)) - cpuBefore }
-    }
-    const direct = `${upstream.url}${API}/up`
-    const remote = `${proxy.url}${API}/remote`
-    const cold = await download(remote, proxy.pid)
-    report.note(`\ncold go mod download through the remote (fills its cache, not counted): ${cold.seconds.toFixed(2)} s`)
-    const timings = { direct: [] as { seconds: number; cpu: number }[], remote: [] as { seconds: number; cpu: number }[] }
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const target of round % 2 === 0 ? (['direct', 'remote'] as const) : (['remote', 'direct'] as const)) {
-        timings[target].push(target === 'direct' ? await download(direct, upstream.pid) : await download(remote, proxy.pid))
+      try {
+        return await timed(pid, async () => {
+          await execFileAsync('go', ['mod', 'download'], { cwd: project, env, timeout: 600_000 })
+        })
+      } finally {
+        await execFileAsync('go', ['clean', '-modcache'], { cwd: project, env }).catch(() => undefined)
+        await rm(home, { recursive: true, force: true })
       }
-      console.log(`round ${round + 1}/${ROUNDS}: direct ${timings.direct.at(-1)!.seconds.toFixed(2)} s, warm remote ${timings.remote.at(-1)!.seconds.toFixed(2)} s`)
     }
-    const ratios = timings.remote.map((r, i) => r.seconds / timings.direct[i]!.seconds)
-    report.table(`go mod download of ${MODULES} modules (${go}), fresh module cache each run: medians of ${ROUNDS} rounds`, [
-      ['from', 'seconds', 'range', 'server CPU s'],
-      ['upstream directly', median(timings.direct.map((r) => r.seconds)).toFixed(2), range(timings.direct.map((r) => r.seconds), 2), median(timings.direct.map((r) => r.cpu)).toFixed(2)],
-      ['warm remote', median(timings.remote.map((r) => r.seconds)).toFixed(2), range(timings.remote.map((r) => r.seconds), 2), median(timings.remote.map((r) => r.cpu)).toFixed(2)],
-    ])
-    report.note(`\nratio warm remote / direct (median of the rounds' ratios): ${median(ratios).toFixed(2)} (target ≤ 1.0)`)
-    report.note('The remote re-checks each @v/list after retrievalCachePeriodSecs (2 hours by default): a warm run asks no upstream.')
+    await installDirectVsRemote(report, {
+      pids: [upstream.pid, proxy.pid],
+      what: 'go mod download',
+      caption: `go mod download of ${MODULES} modules (${go}), fresh module cache each run`,
+      rounds: INSTALL_ROUNDS,
+      direct: () => download(`${upstream.url}${API}/up`, upstream.pid),
+      remote: () => download(`${proxy.url}${API}/remote`, proxy.pid),
+    })
+    report.note('Go: the remote re-checks each @v/list after retrievalCachePeriodSecs (2 hours by default): a warm run asks no upstream.')
   }
   await proxy.stop()
   await upstream.stop()
 }
 
-/** Publishes a module version (zip, mod, info) as jf go-publish does; `padding` bytes of data in the zip. */
+/** Publishes a module version (zip, mod, info) as jf go-publish does; `padding` bytes of hardly compressible text in the zip. */
 async function publish(baseUrl: string, module: string, version: string, padding = 0): Promise<void> {
-  const files: Record<string, string> = { ...libraryFiles(module, version), ...(padding > 0 ? { 'data.txt': 'x'.repeat(padding) } : {}) }
+  const files: Record<string, string> = { ...libraryFiles(module, version), ...(padding > 0 ? { 'data.txt': randomBytes(padding).toString('base64').slice(0, padding) } : {}) }
   const zip = await moduleZip(module, version, files)
   for (const [ext, body] of [['zip', zip], ['mod', files['go.mod']!], ['info', JSON.stringify({ Version: version, Time: '2026-12-07T00:00:00Z' })]] as const) {
-    const response = await fetch(`${baseUrl}${API}/up/${module}/@v/${version}.${ext}`, { method: 'PUT', body, headers: { authorization: ADMIN_AUTH } })
-    const text = await response.text()
-    if (response.status !== 201) throw new Error(`publish ${module}@${version}.${ext}: ${response.status} ${text}`)
+    await putAs(`${baseUrl}${API}/up/${module}/@v/${version}.${ext}`, body, ADMIN_AUTH)
   }
 }
-
-async function fetchBody(agent: Agent, url: string): Promise<Buffer> {
-  const response = await request(url, { dispatcher: agent })
-  const body = Buffer.from(await response.body.arrayBuffer())
-  if (response.statusCode !== 200) throw new Error(`GET ${url}: ${response.statusCode}`)
-  return body
-}
-

@@ -30,7 +30,9 @@
  *
  * formats (issue 17): per format, requests/s of its hottest metadata document against a static
  * server sending the same bytes, and a warm install through a remote against the upstream: Go's in
- * `formats-go.ts`, Cargo's (a sparse index file; `cargo fetch` through a warm remote) in `cargo.ts`.
+ * `formats-go.ts`, Cargo's (a sparse index file; `cargo fetch` through a warm remote) in `cargo.ts`,
+ * Composer's (a p2 document; `composer install` through a warm remote) in `formats-composer.ts`,
+ * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
  *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
@@ -45,6 +47,7 @@ import type { Dispatcher } from 'undici'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
+import { composerFormatBench } from './formats-composer.js'
 import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
@@ -138,10 +141,11 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   cluster: clusterSuite,
 }
 
-/** The formats suite: each format's part in turn (Go, Cargo). */
+/** The formats suite: each format's part in turn (Go, Cargo, Composer). */
 async function formatsSuite(context: SuiteContext): Promise<void> {
   await goFormatBench({ ...context, workDir: join(context.workDir, 'go') })
   await cargoSuite({ ...context, workDir: join(context.workDir, 'cargo') })
+  await composerFormatBench({ ...context, workDir: join(context.workDir, 'composer') })
 }
 
 /** The suites named on the command line, all of them when none is. */

@@ -91,6 +91,13 @@ export async function upload(
   return { body: JSON.parse(text) as { checksums: { sha256: string }; size: string }, mibPerSecond: size / MiB / seconds }
 }
 
+/** PUTs `body` (a deploy, or a publish as a client sends it) with `authorization`; throws unless it answers `status`. */
+export async function putAs(url: string, body: Buffer | string, authorization: string, status = 201): Promise<void> {
+  const response = await fetch(url, { method: 'PUT', body, headers: { authorization } })
+  const text = await response.text()
+  if (response.status !== status) throw new Error(`PUT ${url}: ${response.status} ${text}`)
+}
+
 /** A JSON call to Trove's REST API; throws unless it answers 2xx, else returns the parsed answer. */
 export async function call(agent: Agent, method: 'PUT' | 'POST', url: string, authorization: string, body: unknown): Promise<unknown> {
   const response = await request(url, {

@@ -5,6 +5,38 @@ import { filePath, type ModuleFileExt } from './module-path.js'
 
 /** An upstream `@v/list` or `@latest` larger than this is refused (the longest real lists are a few KiB). */
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+/** How many bytes of cached upstream documents are kept read, by content (see DocumentMemo). */
+const MEMO_BYTES = 8 * 1024 * 1024
+
+/**
+ * The bytes of cached upstream documents (`@v/list`, `@latest`) by their sha256, least recently
+ * used dropped first past MEMO_BYTES: a warm remote answers a list from the cache's row alone,
+ * without opening the blob each time. Keyed by content, so a re-fetched list is never served old.
+ */
+class DocumentMemo {
+  private readonly bytes = new Map<string, Buffer>()
+  private total = 0
+
+  get(sha256: string): Buffer | undefined {
+    const found = this.bytes.get(sha256)
+    if (found) {
+      this.bytes.delete(sha256)
+      this.bytes.set(sha256, found)
+    }
+    return found
+  }
+
+  set(sha256: string, body: Buffer): void {
+    if (body.length > MEMO_BYTES || this.bytes.has(sha256)) return
+    this.bytes.set(sha256, body)
+    this.total += body.length
+    for (const [key, old] of this.bytes) {
+      if (this.total <= MEMO_BYTES) break
+      this.bytes.delete(key)
+      this.total -= old.length
+    }
+  }
+}
 
 /** What a module file request is answered with: a stored or upstream file, or a generated `.info`. */
 export type ModuleFileAnswer =
@@ -25,6 +57,8 @@ export interface ModuleRef {
  * `@v/list` is the union of the members' lists, a version file the first member's that has it.
  */
 export class GoResolver {
+  private readonly documents = new DocumentMemo()
+
   constructor(
     private readonly repositories: RepositoryService,
     private readonly artifacts: ArtifactService,
@@ -102,7 +136,13 @@ export class GoResolver {
   private async remoteDocument(repository: Repository, path: string): Promise<Buffer> {
     const result: RemoteResult = await this.engine.fetch(repository, path, { isMetadata: true, upstreamUrl: upstreamUrl(repository, path), contentType: 'text/plain; charset=utf-8' })
     const tooLarge = () => new TroveError('UPSTREAM_UNAVAILABLE', `the upstream of '${repository.key}' sent more than ${MAX_DOCUMENT_BYTES} bytes for ${path}`)
-    if (result.kind === 'cached') return readLimited(await this.artifacts.open(result.asset), MAX_DOCUMENT_BYTES, tooLarge)
+    if (result.kind === 'cached') {
+      const memo = this.documents.get(result.asset.sha256)
+      if (memo) return memo
+      const body = await readLimited(await this.artifacts.open(result.asset), MAX_DOCUMENT_BYTES, tooLarge)
+      this.documents.set(result.asset.sha256, body)
+      return body
+    }
     return readLimited(result.stream, MAX_DOCUMENT_BYTES, tooLarge)
   }
 
