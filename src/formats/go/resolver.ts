@@ -1,42 +1,17 @@
-import { type ArtifactService, type Asset, type MemberRequest, readLimited, type RemoteEngine, type RemoteResult, type Repository, type RepositoryService, type ResolutionCaller, type ResolutionEngine, type ServedFile, servedFrom, TroveError } from '../../core/index.js'
+import { type ArtifactService, BytesCache, type Asset, type MemberRequest, readLimited, type RemoteEngine, type RemoteResult, type Repository, type RepositoryService, type ResolutionCaller, type ResolutionEngine, type ServedFile, servedFrom, TroveError } from '../../core/index.js'
 import { compareGoSemver, isCanonicalVersion, isPrerelease } from './go-semver.js'
 import type { GoStore } from './go-store.js'
 import { filePath, type ModuleFileExt } from './module-path.js'
 
 /** An upstream `@v/list` or `@latest` larger than this is refused (the longest real lists are a few KiB). */
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
-/** How many bytes of cached upstream documents are kept read, by content (see DocumentMemo). */
+/**
+ * How many bytes of cached upstream documents (`@v/list`, `@latest`) are kept read, by their
+ * sha256: a warm remote answers a list from the cache's row alone, without opening the blob each
+ * time. Keyed by content, so a re-fetched list is never served old.
+ */
 const MEMO_BYTES = 8 * 1024 * 1024
 
-/**
- * The bytes of cached upstream documents (`@v/list`, `@latest`) by their sha256, least recently
- * used dropped first past MEMO_BYTES: a warm remote answers a list from the cache's row alone,
- * without opening the blob each time. Keyed by content, so a re-fetched list is never served old.
- */
-class DocumentMemo {
-  private readonly bytes = new Map<string, Buffer>()
-  private total = 0
-
-  get(sha256: string): Buffer | undefined {
-    const found = this.bytes.get(sha256)
-    if (found) {
-      this.bytes.delete(sha256)
-      this.bytes.set(sha256, found)
-    }
-    return found
-  }
-
-  set(sha256: string, body: Buffer): void {
-    if (body.length > MEMO_BYTES || this.bytes.has(sha256)) return
-    this.bytes.set(sha256, body)
-    this.total += body.length
-    for (const [key, old] of this.bytes) {
-      if (this.total <= MEMO_BYTES) break
-      this.bytes.delete(key)
-      this.total -= old.length
-    }
-  }
-}
 
 /** What a module file request is answered with: a stored or upstream file, or a generated `.info`. */
 export type ModuleFileAnswer =
@@ -57,7 +32,7 @@ export interface ModuleRef {
  * `@v/list` is the union of the members' lists, a version file the first member's that has it.
  */
 export class GoResolver {
-  private readonly documents = new DocumentMemo()
+  private readonly documents = new BytesCache(MEMO_BYTES)
 
   constructor(
     private readonly repositories: RepositoryService,
@@ -112,20 +87,11 @@ export class GoResolver {
     return found.value
   }
 
-  /** Where uploads land: a local repository itself, a virtual's defaultDeploymentRepo. */
-  async deploymentTarget(repository: Repository): Promise<Repository> {
-    if (repository.rclass === 'local') return repository
-    if (repository.rclass === 'virtual') {
-      const key = repository.config.defaultDeploymentRepo
-      if (!key) throw new TroveError('UNSUPPORTED', `virtual Go repository '${repository.key}' has no defaultDeploymentRepo: publish to a local Go repository`)
-      const target = await this.repositories.get(key)
-      if (!target || target.rclass !== 'local' || target.packageType !== 'go') {
-        throw new TroveError('UNSUPPORTED', `the defaultDeploymentRepo '${key}' of '${repository.key}' is not a local Go repository`)
-      }
-      return target
-    }
-    throw new TroveError('UNSUPPORTED', `'${repository.key}' is a remote Go repository (a cache): publish to a local Go repository`)
+  /** Where uploads land: a local repository itself, a virtual's defaultDeploymentRepo (the core's rule). */
+  deploymentTarget(repository: Repository): Promise<Repository> {
+    return this.repositories.deploymentTarget(repository, { verb: 'publish', title: 'Go' })
   }
+
 
   private async remoteList(repository: Repository, ref: ModuleRef): Promise<string[]> {
     const text = (await this.remoteDocument(repository, `${ref.escaped}/@v/list`)).toString('utf8')

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { FormatContext } from '../../core/index.js'
+import { BytesCache, type FormatContext } from '../../core/index.js'
 import type { Format } from '../format.js'
 import { ociConfig } from './config.js'
 import { ociScanning } from './scanning.js'
-import { ManifestCache } from './manifest-cache.js'
 import { oci } from './migrations/003-oci.js'
 import { ociUploadsRetired } from './migrations/20261207-oci-uploads-retired.js'
 import { LocalRegistry } from './registry.js'
@@ -32,7 +31,7 @@ export const ociFormat: Format = {
   async register(app: FastifyInstance, services: FormatContext): Promise<void> {
     const config = services.section(ociConfig)
     const tables = services.tables<OciTables>()
-    const registry = new LocalRegistry(tables, services.blobs, services.artifacts, new ManifestCache(MANIFEST_CACHE_BYTES))
+    const registry = new LocalRegistry(tables, services.blobs, services.artifacts, new BytesCache(MANIFEST_CACHE_BYTES))
     const uploads = new UploadSessions(services.uploads, registry, { maxPerUser: config.maxUploadsPerUser })
 
     // Abandoned upload sessions go after the configured time, on whichever node leases the job.

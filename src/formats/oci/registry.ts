@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
-import { type ArtifactService, type Asset, type BlobInfo, type BlobStore, type FormatTables, parentOf, type Repository, type StoredAsset } from '../../core/index.js'
+import { type ArtifactService, type BytesCache, type Asset, type BlobInfo, type BlobStore, type FormatTables, parentOf, type Repository, type StoredAsset } from '../../core/index.js'
 import type { OciTables } from './tables.js'
 import { OciError, type OciErrorEntry } from './errors.js'
 import {
@@ -17,7 +17,6 @@ import {
   tagOfFolder,
   uploadedBlobPath,
 } from './layout.js'
-import type { ManifestCache } from './manifest-cache.js'
 import { MAX_MANIFEST_BYTES, isIndexType, parseManifest, type Descriptor, type ParsedManifest } from './manifests.js'
 import { digestOf, type Reference } from './names.js'
 
@@ -61,7 +60,7 @@ export class LocalRegistry {
     private readonly tables: FormatTables<OciTables>,
     private readonly blobs: BlobStore,
     private readonly artifacts: ArtifactService,
-    private readonly cache: ManifestCache,
+    private readonly cache: BytesCache,
   ) {
     this.db = tables.db
   }
