@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packTarball, publishBody } from '../helpers/npm.js'
-import { OneConnectionClient, descriptorsBackTo, openDescriptors, temporaryUploads, type TimedReply } from '../helpers/one-connection.js'
+import { OneConnectionClient, descriptorsBackTo, openDescriptors, temporaryUploadBytes, temporaryUploads, type TimedReply } from '../helpers/one-connection.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { requireClients } from '../helpers/clients.js'
 import { TMPFS, mountTmpfs } from '../helpers/tmpfs.js'
@@ -97,13 +97,20 @@ describe.skipIf(!canMount)('uploads to a full blob store (a real full tmpfs)', (
 
     const started = await client.send('POST', '/v2/docker-local/big/blobs/uploads/')
     expect(started.status, started.text).toBe(202)
-    const chunk = await expectFull(await client.send('PATCH', String(started.headers.location), payload, { 'content-type': 'application/octet-stream' }))
-    expect(JSON.parse(chunk).errors).toEqual([{ code: 'UNKNOWN', message: expect.stringMatching(FULL_MESSAGE) }])
-    // The session is where it was: nothing of the refused chunk counts.
+    const refused = await client.send('PATCH', String(started.headers.location), payload, { 'content-type': 'application/octet-stream' })
+    expect(refused.status, refused.text).toBe(507)
+    expect(refused.ms).toBeLessThan(5000)
+    expect(JSON.parse(refused.text).errors).toEqual([{ code: 'UNKNOWN', message: expect.stringMatching(FULL_MESSAGE) }])
+    // The session is where it was: nothing of the refused chunk counts, and its temporary object
+    // (the session's own, kept while it is open, docs/storage.md) holds none of its bytes.
     const status = await client.send('GET', String(started.headers.location))
     expect(status.status).toBe(204)
     expect(status.headers.range).toBe('0-0')
+    expect(await temporaryUploadBytes(store.dir)).toBe(0)
     expect((await client.send('HEAD', `/v2/docker-local/big/blobs/${digest}`)).status).toBe(404)
+    // Cancelling the session releases its temporary object too.
+    expect((await client.send('DELETE', String(started.headers.location))).status).toBe(204)
+    expect(await temporaryUploads(store.dir)).toEqual([])
   })
 
   it('takes the same upload once space is freed, and leaves no descriptor behind', async () => {

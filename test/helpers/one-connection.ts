@@ -6,7 +6,7 @@
  * server runs inside the test process, so its sockets and files are ours).
  */
 import http from 'node:http'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
 export interface TimedReply {
@@ -69,6 +69,13 @@ export async function temporaryUploads(root: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
   }
+}
+
+/** The bytes held by the temporary uploads of a filesystem blob store rooted at `root`. */
+export async function temporaryUploadBytes(root: string): Promise<number> {
+  let total = 0
+  for (const name of await temporaryUploads(root)) total += (await stat(join(root, '_uploads', name))).size
+  return total
 }
 
 /**

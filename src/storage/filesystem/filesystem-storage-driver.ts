@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { close, constants, createWriteStream, open as openCallback, write, writev, type WriteStream } from 'node:fs'
-import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readdir, rm, stat, truncate, unlink } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -170,7 +170,14 @@ export class FilesystemStorageDriver implements StorageDriver {
       } finally {
         await handle.close()
       }
-      await pipeline(source, createWriteStream(tempPath, { flags: 'r+', start: offset, fs: WRITER_FS }))
+      try {
+        await pipeline(source, createWriteStream(tempPath, { flags: 'r+', start: offset, fs: WRITER_FS }))
+      } catch (err) {
+        // What the failed chunk wrote is given back at once (a full disk most of all): the object
+        // keeps only the bytes the session has recorded.
+        await truncate(tempPath, offset).catch(() => {})
+        throw err
+      }
       const written = await open(tempPath, 'r+')
       try {
         await written.sync()
