@@ -24,6 +24,7 @@ import { storageRoutes } from './routes/storage.js'
 import { systemRoutes } from './routes/system.js'
 import { uiRoutes } from './routes/ui.js'
 import { uiSecurityRoutes } from './routes/ui-security.js'
+import { uiProjectRoutes } from './routes/ui-projects.js'
 import { vulndbRoutes } from './routes/vulndb.js'
 import { scanPolicyRoutes } from './routes/scan-policies.js'
 import { xrayRoutes } from './routes/xray.js'
@@ -107,6 +108,7 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
   await app.register(async (scope) => uiSecurityRoutes(scope, services))
+  await app.register(async (scope) => uiProjectRoutes(scope, services))
   await app.register(async (scope) => formatRoutes(scope, services, formats))
   await app.register(async (scope) => ssoRoutes(scope, services))
   await app.register(async (scope) => vulndbRoutes(scope, services))
