@@ -12,6 +12,8 @@ export interface UiMe {
   readonly email?: string
   /** Set when a console session cookie authenticated the request: when it ends (ISO 8601). */
   readonly sessionExpiresAt?: string
+  /** Set with `sessionExpiresAt`: the id of the session's token (the tokens page warns before revoking it). */
+  readonly sessionTokenId?: string
 }
 
 /** `POST /api/v1/ui/login` body. */

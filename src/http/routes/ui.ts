@@ -105,6 +105,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
       admin: user.isAdmin,
       ...(user.email ? { email: user.email } : {}),
       sessionExpiresAt: new Date(session.expiresAt ?? 0).toISOString(),
+      sessionTokenId: session.id,
     }
     return me
   })
@@ -135,7 +136,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
       name: principal.name,
       admin: principal.isAdmin,
       ...(user?.email ? { email: user.email } : {}),
-      ...(sessionExpiresAt ? { sessionExpiresAt } : {}),
+      ...(sessionExpiresAt ? { sessionExpiresAt, sessionTokenId: principal.tokenId } : {}),
     }
     return me
   })
