@@ -23,7 +23,9 @@ export async function uiSecurityRoutes(app: FastifyInstance, services: CoreServi
     const report = await services.scanner.report(repository, target.path)
     const policies = (await services.policies.policiesFor([repository])).map((p) => p.name)
     try {
-      await services.policies.assertDownloadAllowed({ repository, path: report.path, sha256: report.sha256 })
+      // A folder naming an artifact (an image's tag) is named as asked; a file by its name, as the policies name it.
+      const label = report.path === target.path ? undefined : `${repository.key}/${target.path}`
+      await services.policies.assertDownloadAllowed({ repository, path: report.path, sha256: report.sha256, label })
       return { allowed: true, policies }
     } catch (err) {
       if (!(err instanceof TroveError) || err.code !== 'DENIED') throw err

@@ -310,7 +310,7 @@ function FolderView({ repoKey, path, item }: { repoKey: string; path: string; it
           })}
         </ul>
       )}
-      {path === '' ? <RepositorySecurity repoKey={repoKey} /> : null}
+      {path === '' ? <RepositorySecurity repoKey={repoKey} /> : <ArtifactSecurity repoKey={repoKey} path={path} isOptional />}
     </article>
   )
 }

@@ -53,10 +53,15 @@ export function GuardedDownload({ repoKey, path, href }: { repoKey: string; path
   )
 }
 
-/** The scan state, findings and policy verdict of one stored file. */
-export function ArtifactSecurity({ repoKey, path }: { repoKey: string; path: string }) {
+/**
+ * The scan state, findings and policy verdict of one stored file, or (`isOptional`, on a folder's
+ * page) of the artifact the folder names (an image's tag: the report API resolves it).
+ */
+export function ArtifactSecurity({ repoKey, path, isOptional = false }: { repoKey: string; path: string; isOptional?: boolean }) {
   const report = useAsync(() => api.scanReport(repoKey, path), [repoKey, path])
   const verdict = useAsync(() => api.downloadVerdict(repoKey, path), [repoKey, path])
+  // A folder has a report when the format names an artifact by it (an image's tag): else nothing shows.
+  if (isOptional && (!report.value || report.value.path === path)) return null
   return (
     <section className="security" aria-labelledby="security-heading" data-testid="artifact-security">
       <h3 id="security-heading">Security</h3>
