@@ -111,6 +111,10 @@ describe.skipIf(!hasBrowser)('security in the console', () => {
     await section.getByLabel('Minimum severity').selectOption('critical')
     const critical = report.vulnerabilities.filter((v) => v.level === 'critical').reduce((n, v) => n + v.components.length, 0)
     await expect.poll(() => section.locator('tbody tr').count()).toBe(critical)
+    // Through a virtual repository the file has no report of its own: the page says where it is.
+    expect((await call('PUT', '/artifactory/api/repositories/npm-all', { rclass: 'virtual', packageType: 'npm', repositories: ['team-npm'] })).status).toBe(200)
+    await page.goto(`${server.url}/ui/repositories/npm-all/${TARBALL}`)
+    await expect.poll(() => page.getByTestId('scan-state').textContent()).toMatch(/No scan report here: reports belong to the repository that stores the file/)
     await logout()
   })
 

@@ -66,7 +66,13 @@ export function ArtifactSecurity({ repoKey, path, isOptional = false }: { repoKe
     <section className="security" aria-labelledby="security-heading" data-testid="artifact-security">
       <h3 id="security-heading">Security</h3>
       {report.loading && !report.value ? <Loading label="Reading the scan report…" /> : null}
-      <ErrorMessage error={report.error} />
+      {report.error instanceof ApiError && report.error.status === 404 ? (
+        <p className="muted" data-testid="scan-state">
+          No scan report here: reports belong to the repository that stores the file (a virtual repository's member); open the file there.
+        </p>
+      ) : (
+        <ErrorMessage error={report.error} />
+      )}
       {verdict.value ? (
         verdict.value.allowed ? (
           <p className="verdict verdict-allowed" data-testid="policy-verdict">
