@@ -33,6 +33,10 @@ export interface UiRepository {
   readonly anonymousRead: boolean
   readonly filesCount: number
   readonly usedSpaceInBytes: number
+  /** The project it belongs to, if any. */
+  readonly projectKey?: string
+  /** The caller's roles in that project (directly and through groups); empty when none. */
+  readonly projectRoles: readonly string[]
 }
 
 export interface UiRepositoryList {

@@ -164,6 +164,18 @@ describe.skipIf(!hasClients)('projects and CI credentials in the console', () =>
 
   it('shows a Developer the project, their role and the quota, without management controls', async () => {
     await login('dana', 'dana-password-1')
+    // The repository list: a project column, the caller's role there, and a project filter.
+    const repoRow = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'team-generic' }) })
+    expect(await repoRow.textContent()).toMatch(/team.*Developer/)
+    expect((await call('PUT', '/artifactory/api/repositories/shared-files', { rclass: 'local', packageType: 'generic', anonymousRead: true })).status).toBe(200)
+    await page.reload()
+    await page.getByRole('rowheader', { name: 'shared-files' }).waitFor()
+    await page.getByLabel('Project').selectOption('team')
+    await expect.poll(() => page.getByRole('rowheader', { name: 'shared-files' }).count()).toBe(0)
+    expect(await page.getByRole('rowheader', { name: 'team-generic' }).count()).toBe(1)
+    await page.getByLabel('Project').selectOption({ label: '(no project)' })
+    await expect.poll(() => page.getByRole('rowheader', { name: 'team-generic' }).count()).toBe(0)
+    expect(await page.getByRole('rowheader', { name: 'shared-files' }).count()).toBe(1)
     await page.getByRole('link', { name: 'Projects' }).click()
     const row = page.getByRole('row').filter({ hasText: 'team' })
     expect(await row.textContent()).toMatch(/Developer/)
