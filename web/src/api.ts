@@ -172,6 +172,8 @@ export const api = {
   revokeToken: (id: string) => send('DELETE', `/access/api/v1/tokens/${encodeURIComponent(id)}`),
   /** The scan report of one stored file (docs/scanning.md). */
   scanReport: (key: string, path: string) => getJson<UiScanReport>(`/api/v1/scan/artifact/${encodeURIComponent(key)}/${encodePath(path)}`),
+  /** The same report as a CycloneDX 1.5 SBOM (JSON). */
+  scanSbom: (key: string, path: string) => getJson<unknown>(`/api/v1/scan/artifact/${encodeURIComponent(key)}/${encodePath(path)}?format=cyclonedx`),
   /** Scan counts of a repository by severity, where scans stand, and its worst vulnerabilities. */
   scanSummary: (key: string) => getJson<UiScanSummary>(`/api/v1/scan/repository/${encodeURIComponent(key)}/summary`),
   /** What a download of the file would get now from the download policies. */

@@ -111,6 +111,15 @@ describe.skipIf(!hasBrowser)('security in the console', () => {
     await section.getByLabel('Minimum severity').selectOption('critical')
     const critical = report.vulnerabilities.filter((v) => v.level === 'critical').reduce((n, v) => n + v.components.length, 0)
     await expect.poll(() => section.locator('tbody tr').count()).toBe(critical)
+    // Exports: the report as JSON and the SBOM as CycloneDX, both as the API gives them.
+    const [json] = await Promise.all([page.waitForEvent('download'), section.getByRole('button', { name: 'Export report as JSON' }).click()])
+    expect(json.suggestedFilename()).toBe('lodash-4.17.15.tgz.scan.json')
+    expect(JSON.parse(await readFile((await json.path())!, 'utf8'))).toEqual(report)
+    const [sbom] = await Promise.all([page.waitForEvent('download'), section.getByRole('button', { name: 'Export SBOM (CycloneDX)' }).click()])
+    expect(sbom.suggestedFilename()).toBe('lodash-4.17.15.tgz.cdx.json')
+    const bom = JSON.parse(await readFile((await sbom.path())!, 'utf8')) as { bomFormat: string; vulnerabilities: unknown[] }
+    expect(bom.bomFormat).toBe('CycloneDX')
+    expect(bom.vulnerabilities).toHaveLength(report.vulnerabilities.length)
     // Through a virtual repository the file has no report of its own: the page says where it is.
     expect((await call('PUT', '/artifactory/api/repositories/npm-all', { rclass: 'virtual', packageType: 'npm', repositories: ['team-npm'] })).status).toBe(200)
     await page.goto(`${server.url}/ui/repositories/npm-all/${TARBALL}`)

@@ -94,9 +94,20 @@ export function ArtifactSecurity({ repoKey, path, isOptional = false }: { repoKe
 function ReportBody({ report }: { report: NonNullable<Awaited<ReturnType<typeof api.scanReport>>> }) {
   const [minimum, setMinimum] = useState<UiSeverityLevel | ''>('')
   const [fixableOnly, setFixableOnly] = useState(false)
+  const [exportError, setExportError] = useState<Error | undefined>()
   if (report.status === 'unsupported') return <p data-testid="scan-state">Not scanned: Trove's scanner does not read this kind of file (it is never blocked for its findings).</p>
   if (report.status === 'pending') return <p data-testid="scan-state">Not scanned yet: the scan runs shortly after the upload. Come back in a minute.</p>
   if (report.status === 'failed') return <p data-testid="scan-state">The scan failed: {report.reason ?? 'no reason recorded'}.</p>
+  const name = report.path.split('/').pop() ?? 'artifact'
+  const exportJson = () => saveFile(`${name}.scan.json`, JSON.stringify(report, null, 2), 'application/json')
+  const exportSbom = async () => {
+    setExportError(undefined)
+    try {
+      saveFile(`${name}.cdx.json`, JSON.stringify(await api.scanSbom(report.repo, report.path), null, 2), 'application/vnd.cyclonedx+json')
+    } catch (err) {
+      setExportError(err as Error)
+    }
+  }
   const shown = report.vulnerabilities.filter((v) => (minimum === '' || rank(v.level) >= rank(minimum)) && (!fixableOnly || v.components.some((c) => c.fixedVersions.length > 0)))
   return (
     <>
@@ -104,6 +115,15 @@ function ReportBody({ report }: { report: NonNullable<Awaited<ReturnType<typeof 
         Scanned {report.scannedAt ? formatDate(Date.parse(report.scannedAt)) : ''}: {report.components.length} components,{' '}
         {report.vulnerabilities.length === 0 ? 'no known vulnerabilities.' : `${plural(report.vulnerabilities.length, 'vulnerability', 'vulnerabilities')} (${countsText(report.vulnerabilities)}).`}
       </p>
+      <p className="actions">
+        <button type="button" className="small" onClick={exportJson}>
+          Export report as JSON
+        </button>{' '}
+        <button type="button" className="small" onClick={exportSbom}>
+          Export SBOM (CycloneDX)
+        </button>
+      </p>
+      <ErrorMessage error={exportError} />
       {report.skipped.length > 0 ? (
         <p className="muted">Not read: {report.skipped.map((s) => `${s.location} (${s.reason})`).join('; ')}</p>
       ) : null}
@@ -182,13 +202,7 @@ export function RepositorySecurity({ repoKey }: { repoKey: string }) {
   const [minimum, setMinimum] = useState<UiSeverityLevel | ''>('')
   const value = summary.value
   const exportJson = () => {
-    if (!value) return
-    const url = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }))
-    const link = document.createElement('a')
-    link.href = url
-    link.download = `${repoKey}-scan-summary.json`
-    link.click()
-    setTimeout(() => URL.revokeObjectURL(url), 1000)
+    if (value) saveFile(`${repoKey}-scan-summary.json`, JSON.stringify(value, null, 2), 'application/json')
   }
   if (summary.loading && !value) return <Loading label="Reading the scan summary…" />
   if (summary.error) return <ErrorMessage error={summary.error} />
@@ -259,6 +273,16 @@ export function RepositorySecurity({ repoKey }: { repoKey: string }) {
       ) : null}
     </section>
   )
+}
+
+/** Saves `body` as a file named `name` (a download from memory: the report is already here). */
+function saveFile(name: string, body: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([body], { type }))
+  const link = document.createElement('a')
+  link.href = url
+  link.download = name
+  link.click()
+  setTimeout(() => URL.revokeObjectURL(url), 1000)
 }
 
 function rank(level: UiSeverityLevel): number {
