@@ -176,6 +176,8 @@ export const api = {
   scanSbom: (key: string, path: string) => getJson<unknown>(`/api/v1/scan/artifact/${encodeURIComponent(key)}/${encodePath(path)}?format=cyclonedx`),
   /** Scan counts of a repository by severity, where scans stand, and its worst vulnerabilities. */
   scanSummary: (key: string) => getJson<UiScanSummary>(`/api/v1/scan/repository/${encodeURIComponent(key)}/summary`),
+  /** The same over every repository of a project (its members and admins). */
+  projectScanSummary: (key: string) => getJson<Omit<UiScanSummary, 'repo'> & { project: string; repositories: string[] }>(`/api/v1/scan/project/${encodeURIComponent(key)}/summary`),
   /** What a download of the file would get now from the download policies. */
   downloadVerdict: (key: string, path: string) => getJson<UiDownloadVerdict>(`/api/v1/ui/scan/verdict/${encodeURIComponent(key)}/${encodePath(path)}`),
   readOnly: () => getJson<ReadOnlyState>('/api/v1/system/read-only'),

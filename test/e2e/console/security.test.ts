@@ -87,6 +87,12 @@ describe.skipIf(!hasBrowser)('security in the console', () => {
     expect(exported.repo).toBe('team-npm')
     expect(exported.vulnerabilities).toEqual(api.vulnerabilities)
     await page.screenshot({ path: `${process.cwd()}/.test-output/screenshots/console-security-repository.png`, fullPage: true })
+    // The project's page sums its repositories (here one): the same counts.
+    await page.goto(`${server.url}/ui/projects/team`)
+    const project = page.getByTestId('repository-security')
+    await project.getByTestId('scan-counts').waitFor()
+    expect(await project.getByTestId('scan-counts').textContent()).toMatch(/1 scannable files: 1 scanned/)
+    expect(await project.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'high' }) }).textContent()).toContain(String(api.vulnerabilities.high))
   })
 
   it("shows the admin a tarball's findings with CVSS, aliases, installed and fixed versions, and no policy yet", async () => {

@@ -6,6 +6,7 @@ import { projectsApi, type UiProject } from '../projects-api.js'
 import { Link, navigate, routePath } from '../router.js'
 import { useSession } from '../session.js'
 import { ProjectMembers, ServiceAccounts } from './project-members.js'
+import { ProjectSecurity } from './security.js'
 
 const UNITS = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 } as const
 
@@ -193,6 +194,7 @@ export function ProjectPage({ projectKey }: { projectKey: string }) {
           </table>
         </div>
       )}
+      <ProjectSecurity projectKey={project.key} />
       <ProjectMembers project={project} />
       <ServiceAccounts project={project} />
     </section>

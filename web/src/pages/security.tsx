@@ -1,5 +1,5 @@
 import { useState, type MouseEvent } from 'react'
-import { api, ApiError, type UiScanVulnerability, type UiSeverityLevel } from '../api.js'
+import { api, ApiError, type UiScanSummary, type UiScanVulnerability, type UiSeverityLevel } from '../api.js'
 import { ErrorMessage, Loading, useAsync } from '../components.js'
 import { formatDate } from '../format.js'
 
@@ -198,7 +198,16 @@ function FindingsTable({ vulnerabilities }: { vulnerabilities: readonly UiScanVu
 
 /** A repository's scan summary: counts by severity, where scans stand, worst vulnerabilities; filter and JSON export. */
 export function RepositorySecurity({ repoKey }: { repoKey: string }) {
-  const summary = useAsync(() => api.scanSummary(repoKey), [repoKey])
+  return <SummaryView name={repoKey} load={() => api.scanSummary(repoKey)} />
+}
+
+/** A project's scan summary over all its repositories, as a repository's. */
+export function ProjectSecurity({ projectKey }: { projectKey: string }) {
+  return <SummaryView name={projectKey} load={() => api.projectScanSummary(projectKey)} />
+}
+
+function SummaryView({ name: repoKey, load }: { name: string; load: () => Promise<Omit<UiScanSummary, 'repo'>> }) {
+  const summary = useAsync(load, [repoKey])
   const [minimum, setMinimum] = useState<UiSeverityLevel | ''>('')
   const value = summary.value
   const exportJson = () => {
