@@ -12,6 +12,8 @@ export interface UiMe {
   readonly email?: string
   /** Set when a console session cookie authenticated the request: when it ends (ISO 8601). */
   readonly sessionExpiresAt?: string
+  /** Set with `sessionExpiresAt`: the id of the session's token (the tokens page warns before revoking it). */
+  readonly sessionTokenId?: string
 }
 
 /** `POST /api/v1/ui/login` body. */
@@ -31,6 +33,10 @@ export interface UiRepository {
   readonly anonymousRead: boolean
   readonly filesCount: number
   readonly usedSpaceInBytes: number
+  /** The project it belongs to, if any. */
+  readonly projectKey?: string
+  /** The caller's roles in that project (directly and through groups); empty when none. */
+  readonly projectRoles: readonly string[]
 }
 
 export interface UiRepositoryList {
@@ -40,4 +46,37 @@ export interface UiRepositoryList {
 /** `GET /api/v1/ui/sso-providers`: one login button each. */
 export interface UiSsoProviders {
   readonly providers: readonly { readonly id: string; readonly name: string; readonly loginUrl: string }[]
+}
+
+/** A repository of a project as `GET /api/v1/ui/projects` lists it, with what it holds. */
+export interface UiProjectRepository {
+  readonly key: string
+  readonly rclass: string
+  readonly packageType: string
+  readonly filesCount: number
+  readonly usedSpaceInBytes: number
+}
+
+/** One entry of `GET /api/v1/ui/projects`: a project the caller belongs to (an admin: every project). */
+export interface UiProject {
+  readonly key: string
+  readonly displayName: string
+  readonly description: string
+  /** -1: no quota. */
+  readonly storageQuotaBytes: number
+  /** What the quota is checked against (the project's counter). */
+  readonly storageUsedBytes: number
+  /** Usage passed the warning threshold (80%). */
+  readonly storageQuotaWarning: boolean
+  /** The caller's roles in it, directly and through groups (empty for an admin who is no member). */
+  readonly roles: readonly string[]
+  /** Whether the caller may manage its members, service accounts and their tokens. */
+  readonly manageMembers: boolean
+  /** Whether the caller may create and change its repositories. */
+  readonly manageResources: boolean
+  readonly repositories: readonly UiProjectRepository[]
+}
+
+export interface UiProjectList {
+  readonly projects: readonly UiProject[]
 }

@@ -23,6 +23,8 @@ import { ssoRoutes } from './routes/sso.js'
 import { storageRoutes } from './routes/storage.js'
 import { systemRoutes } from './routes/system.js'
 import { uiRoutes } from './routes/ui.js'
+import { uiSecurityRoutes } from './routes/ui-security.js'
+import { uiProjectRoutes } from './routes/ui-projects.js'
 import { vulndbRoutes } from './routes/vulndb.js'
 import { scanPolicyRoutes } from './routes/scan-policies.js'
 import { xrayRoutes } from './routes/xray.js'
@@ -105,6 +107,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(contexts.get(f.id)!)] as const] : [])))
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
   await app.register(async (scope) => uiRoutes(scope, services))
+  await app.register(async (scope) => uiSecurityRoutes(scope, services))
+  await app.register(async (scope) => uiProjectRoutes(scope, services))
   await app.register(async (scope) => formatRoutes(scope, services, formats))
   await app.register(async (scope) => ssoRoutes(scope, services))
   await app.register(async (scope) => vulndbRoutes(scope, services))

@@ -2,6 +2,7 @@ import type { RestError, RestErrorBody } from '../../src/api/errors.js'
 import type { UiFormat, UiFormatList, UiSetMeUp } from '../../src/api/formats.js'
 import type { RepositoryConfigBody, RepositoryConfigRequest } from '../../src/api/repositories.js'
 import type { CreatedTokenBody, TokenList, TokenRequest, UserBody, UserRequest, UserSummary } from '../../src/api/security.js'
+import type { UiDownloadVerdict, UiScanReport, UiScanSummary } from '../../src/api/scanning.js'
 import type { SearchResults, StorageInfo, StorageItem, StorageProperties, StorageStats } from '../../src/api/storage.js'
 import type { ClusterNodes, Readiness, ReadOnlyRequest, ReadOnlyState, SystemVersion } from '../../src/api/system.js'
 import type { UiLoginRequest, UiMe, UiRepositoryList, UiSsoProviders } from '../../src/api/ui.js'
@@ -11,6 +12,7 @@ export type { UiFormat, UiRepositorySetting } from '../../src/api/formats.js'
 export type { ReadOnlyState } from '../../src/api/system.js'
 export type { StorageItem } from '../../src/api/storage.js'
 export type { TokenInfo } from '../../src/api/security.js'
+export type { UiDownloadVerdict, UiScanReport, UiScanSummary, UiScanVulnerability, UiSeverityLevel } from '../../src/api/scanning.js'
 export type { RepositoryConfigBody }
 
 /**
@@ -168,6 +170,16 @@ export const api = {
     sendJson<CreatedTokenBody>('POST', '/access/api/v1/tokens', { description, ...(expiresInSecs > 0 ? { expires_in: expiresInSecs } : {}) } satisfies TokenRequest),
   tokens: () => getJson<TokenList>('/access/api/v1/tokens'),
   revokeToken: (id: string) => send('DELETE', `/access/api/v1/tokens/${encodeURIComponent(id)}`),
+  /** The scan report of one stored file (docs/scanning.md). */
+  scanReport: (key: string, path: string) => getJson<UiScanReport>(`/api/v1/scan/artifact/${encodeURIComponent(key)}/${encodePath(path)}`),
+  /** The same report as a CycloneDX 1.5 SBOM (JSON). */
+  scanSbom: (key: string, path: string) => getJson<unknown>(`/api/v1/scan/artifact/${encodeURIComponent(key)}/${encodePath(path)}?format=cyclonedx`),
+  /** Scan counts of a repository by severity, where scans stand, and its worst vulnerabilities. */
+  scanSummary: (key: string) => getJson<UiScanSummary>(`/api/v1/scan/repository/${encodeURIComponent(key)}/summary`),
+  /** The same over every repository of a project (its members and admins). */
+  projectScanSummary: (key: string) => getJson<Omit<UiScanSummary, 'repo'> & { project: string; repositories: string[] }>(`/api/v1/scan/project/${encodeURIComponent(key)}/summary`),
+  /** What a download of the file would get now from the download policies. */
+  downloadVerdict: (key: string, path: string) => getJson<UiDownloadVerdict>(`/api/v1/ui/scan/verdict/${encodeURIComponent(key)}/${encodePath(path)}`),
   readOnly: () => getJson<ReadOnlyState>('/api/v1/system/read-only'),
   setReadOnly: (body: ReadOnlyRequest) => sendJson<ReadOnlyState>('PUT', '/api/v1/system/read-only', body),
   version: () => getJson<SystemVersion>('/artifactory/api/system/version'),

@@ -11,6 +11,7 @@ import { MaintenanceBanner } from './maintenance-banner.js'
 import { AuditPage, MaintenancePage, WebhooksPage } from './pages/operations-admin.js'
 import { AdminRequestsPage, RequestsPage } from './pages/requests.js'
 import { RepositoriesPage } from './pages/repositories.js'
+import { ProjectPage, ProjectsPage } from './pages/projects.js'
 import { SearchPage } from './pages/search.js'
 import { SetMeUpPage } from './pages/set-me-up.js'
 import { TokensPage } from './pages/tokens.js'
@@ -124,6 +125,11 @@ function Header() {
             </Link>
           </li>
           <li>
+            <Link to="/projects" aria-current={current('/projects')}>
+              Projects
+            </Link>
+          </li>
+          <li>
             <Link to="/search" aria-current={current('/search')}>
               Search
             </Link>
@@ -213,11 +219,17 @@ function Routes() {
     const [, key = ''] = segments(path, 2)
     return <SetMeUpPage key={key} repoKey={key} />
   }
+  if (path === '/projects') return <ProjectsPage />
+  if (path.startsWith('/projects/')) {
+    const [, key = ''] = segments(path, 2)
+    return <ProjectPage key={key} projectKey={key} />
+  }
   if (path === '/search') return <SearchPage />
   if (path === '/tokens') return <TokensPage />
   if (path === '/requests') return <RequestsPage />
   if (path === '/audit') return <AuditPage isAdmin={me.admin} />
   if (path.startsWith('/admin/') && !me.admin) return <NotAllowed />
+  if (path === '/admin/projects') return <ProjectsPage />
   if (path === '/admin/repositories') return <AdminRepositoriesPage />
   if (path === '/admin/repositories/new') return <RepositoryFormPage />
   if (path.startsWith('/admin/repositories/')) {

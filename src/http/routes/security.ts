@@ -162,9 +162,21 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     },
   )
 
-  app.get('/access/api/v1/tokens', { config: { access: 'authenticated' } }, async (request) => {
+  /** Whether the caller is a Project Admin (managing members) of the project whose service account `name` is. */
+  const administersServiceAccount = async (request: FastifyRequest, name: string) => {
+    const account = (await users.serviceAccounts()).find((a) => a.name === name)
+    return account !== undefined && (await services.authorizer.administersProject(request.principal, account.projectKey, 'manageMembers'))
+  }
+
+  // `?username=`: one user's tokens (admins: anyone's; Project Admins: their service accounts').
+  app.get<{ Querystring: { username?: string } }>('/access/api/v1/tokens', { config: { access: 'authenticated' } }, async (request) => {
     const principal = request.principal
-    const list = await tokens.list(principal.kind === 'user' && principal.isAdmin ? undefined : principalUser(request))
+    const isAdmin = principal.kind === 'user' && principal.isAdmin
+    const asked = request.query.username
+    if (asked && !isAdmin && asked !== principalUser(request) && !(await administersServiceAccount(request, asked))) {
+      throw denied(`only administrators list other users' tokens (and Project Admins their service accounts')`)
+    }
+    const list = await tokens.list(asked ? asked : isAdmin ? undefined : principalUser(request))
     const body: TokenList = {
       tokens: list.map((t) => ({
         token_id: t.id,
@@ -185,7 +197,7 @@ export async function securityRoutes(app: FastifyInstance, services: CoreService
     const token = await tokens.get(request.params.id)
     const principal = request.principal
     // Another user's token is reported missing, not forbidden: ids are not to be probed.
-    if (!token || (principal.kind === 'user' && !principal.isAdmin && token.subject !== principal.name)) {
+    if (!token || (principal.kind === 'user' && !principal.isAdmin && token.subject !== principal.name && !(await administersServiceAccount(request, token.subject)))) {
       throw notFound(`token '${request.params.id}' does not exist`)
     }
     await tokens.revoke(token.id)

@@ -105,6 +105,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
       admin: user.isAdmin,
       ...(user.email ? { email: user.email } : {}),
       sessionExpiresAt: new Date(session.expiresAt ?? 0).toISOString(),
+      sessionTokenId: session.id,
     }
     return me
   })
@@ -135,7 +136,7 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
       name: principal.name,
       admin: principal.isAdmin,
       ...(user?.email ? { email: user.email } : {}),
-      ...(sessionExpiresAt ? { sessionExpiresAt } : {}),
+      ...(sessionExpiresAt ? { sessionExpiresAt, sessionTokenId: principal.tokenId } : {}),
     }
     return me
   })
@@ -148,9 +149,11 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
     { config: { access: 'public' } },
     async (request) => {
       const all = await services.repositories.list({ rclass: request.query.type, packageType: request.query.packageType })
-      const [readable, usage] = await Promise.all([
-        services.authorizer.readableRepositories(request.principal, all.map((r) => r.key)),
+      const principal = request.principal
+      const [readable, usage, roles] = await Promise.all([
+        services.authorizer.readableRepositories(principal, all.map((r) => r.key)),
         services.artifacts.usage(),
+        principal.kind === 'user' ? services.groups.groupsOf(principal.name).then((groups) => services.projects.rolesOf(principal.name, groups)) : new Map<string, Set<string>>(),
       ])
       const base = baseUrlOf(request, services.config.baseUrl)
       const body: UiRepositoryList = {
@@ -165,6 +168,8 @@ export async function uiRoutes(app: FastifyInstance, services: CoreServices, opt
             anonymousRead: r.config.anonymousRead === true,
             filesCount: usage.get(r.key)?.files ?? 0,
             usedSpaceInBytes: usage.get(r.key)?.bytes ?? 0,
+            ...(typeof r.config.projectKey === 'string' ? { projectKey: r.config.projectKey } : {}),
+            projectRoles: typeof r.config.projectKey === 'string' ? [...(roles.get(r.config.projectKey) ?? [])].sort() : [],
           })),
       }
       return body

@@ -312,6 +312,7 @@ describe.skipIf(!hasBrowser)('web console in a browser', () => {
 
     await page.getByRole('link', { name: 'Tokens' }).click()
     await page.getByRole('button', { name: 'Revoke Set Me Up: console-local' }).click()
+    await page.getByRole('group', { name: /Revoke "Set Me Up: console-local"\?/ }).getByRole('button', { name: 'Yes, revoke' }).click()
     await expect.poll(() => page.getByRole('button', { name: 'Revoke Set Me Up: console-local' }).count()).toBe(0)
     const tokens = (await (await admin('/access/api/v1/tokens')).json()) as { tokens: { description: string }[] }
     expect(tokens.tokens.map((t) => t.description)).not.toContain('Set Me Up: console-local')

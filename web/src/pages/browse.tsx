@@ -4,6 +4,7 @@ import { CopyButton, ErrorMessage, Loading, PageHeader, useAsync, useTitle } fro
 import { formatBytes, formatDate, isoDate } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
 import { Properties } from './properties.js'
+import { ArtifactSecurity, GuardedDownload, RepositorySecurity } from './security.js'
 import { useSession } from '../session.js'
 import { BrowseHints } from './browse-hints.js'
 
@@ -309,6 +310,7 @@ function FolderView({ repoKey, path, item }: { repoKey: string; path: string; it
           })}
         </ul>
       )}
+      {path === '' ? <RepositorySecurity repoKey={repoKey} /> : <ArtifactSecurity repoKey={repoKey} path={path} isOptional />}
     </article>
   )
 }
@@ -333,9 +335,7 @@ function FileView({
     <article className="artifact">
       <h2>{path.split('/').pop()}</h2>
       <p className="actions">
-        <a className="button primary" href={href} download={path.split('/').pop()}>
-          Download
-        </a>
+        <GuardedDownload repoKey={repoKey} path={path} href={href} />
         <CopyButton text={new URL(href, location.origin).toString()} label="Copy the download URL" />
       </p>
       <dl className="facts">
@@ -404,6 +404,7 @@ function FileView({
           )}
         </tbody>
       </table>
+      <ArtifactSecurity repoKey={repoKey} path={path} />
       <Properties repoKey={repoKey} path={path} repositoryClass={repositoryClass} onChanged={onChanged} />
     </article>
   )

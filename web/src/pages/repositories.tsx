@@ -4,6 +4,9 @@ import { ErrorMessage, Loading, PageHeader, RepositoryColumnHeaders, RepositoryC
 import { Link, routePath } from '../router.js'
 import { useSession } from '../session.js'
 
+/** The project filter's value for repositories outside any project. */
+const NO_PROJECT = '-none' // project keys have no dash
+
 export function RepositoriesPage() {
   useTitle('Repositories')
   const { me } = useSession()
@@ -11,11 +14,17 @@ export function RepositoriesPage() {
   const [packageType, setPackageType] = useState('')
   const [rclass, setRclass] = useState('')
   const [search, setSearch] = useState('')
+  const [project, setProject] = useState('')
 
   const types = useMemo(() => [...new Set((repositories ?? []).map((r) => r.packageType))].sort(), [repositories])
   const classes = useMemo(() => [...new Set((repositories ?? []).map((r) => r.rclass))].sort(), [repositories])
+  const projects = useMemo(() => [...new Set((repositories ?? []).flatMap((r) => (r.projectKey ? [r.projectKey] : [])))].sort(), [repositories])
   const shown = (repositories ?? []).filter(
-    (r) => (!packageType || r.packageType === packageType) && (!rclass || r.rclass === rclass) && r.key.includes(search.trim().toLowerCase()),
+    (r) =>
+      (!packageType || r.packageType === packageType) &&
+      (!rclass || r.rclass === rclass) &&
+      (!project || (project === NO_PROJECT ? !r.projectKey : r.projectKey === project)) &&
+      r.key.includes(search.trim().toLowerCase()),
   )
 
   return (
@@ -50,6 +59,18 @@ export function RepositoriesPage() {
             ))}
           </select>
         </div>
+        {projects.length > 0 ? (
+          <div className="field inline">
+            <label htmlFor="filter-project">Project</label>
+            <select id="filter-project" value={project} onChange={(e) => setProject(e.target.value)}>
+              <option value="">All</option>
+              {projects.map((p) => (
+                <option key={p}>{p}</option>
+              ))}
+              <option value={NO_PROJECT}>(no project)</option>
+            </select>
+          </div>
+        ) : null}
       </div>
       {error ? (
         <ErrorMessage error={error}>
@@ -87,6 +108,8 @@ export function RepositoriesPage() {
                 <thead>
                   <tr>
                     <RepositoryColumnHeaders />
+                    <th scope="col">Project</th>
+                    <th scope="col">Your role</th>
                     <th scope="col">Description</th>
                     <th scope="col">
                       <span className="visually-hidden">Actions</span>
@@ -97,6 +120,8 @@ export function RepositoriesPage() {
                   {shown.map((r) => (
                     <tr key={r.key}>
                       <RepositoryColumns repository={r} />
+                      <td>{r.projectKey ? <Link to={routePath('projects', r.projectKey)}>{r.projectKey}</Link> : <span className="muted">—</span>}</td>
+                      <td>{r.projectRoles.length > 0 ? r.projectRoles.join(', ') : <span className="muted">—</span>}</td>
                       <td>{r.description}</td>
                       <td>
                         <Link to={routePath('setup', r.key)} aria-label={`Set Me Up for ${r.key}`}>
