@@ -1,3 +1,4 @@
+import type { AuditEventBody } from '../../api/operations.js'
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
@@ -7,22 +8,8 @@ import type { Principal } from '../auth/principal.js'
 
 export type AuditOutcome = AuditEventTable['outcome']
 
-/** One recorded action, as the API shows it. */
-export interface AuditEvent {
-  readonly id: string
-  /** ISO 8601. */
-  readonly at: string
-  readonly actor: string
-  readonly actorVia: string | null
-  readonly actorToken: string | null
-  readonly address: string | null
-  readonly action: string
-  readonly target: string
-  readonly project: string | null
-  readonly outcome: AuditOutcome
-  readonly status: number | null
-  readonly details: Readonly<Record<string, unknown>> | null
-}
+/** One recorded action, as the API shows it (`src/api/operations.ts`). */
+export type AuditEvent = AuditEventBody
 
 /** What a caller appends; the log adds the id and the time. */
 export interface AuditInput {

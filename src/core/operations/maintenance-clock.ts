@@ -54,7 +54,8 @@ export class MaintenanceClock {
   }
 }
 
-export function windowData(window: MaintenanceWindow): Record<string, unknown> {
+/** What names a window in the audit log, webhooks and the API: its id, kind, message, start and end. */
+export function windowData(window: MaintenanceWindow): { id: string; kind: MaintenanceWindow['kind']; message: string; start: string; end: string } {
   return {
     id: window.id,
     kind: window.kind,

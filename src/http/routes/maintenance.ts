@@ -64,11 +64,7 @@ function objectBody(body: unknown): Record<string, unknown> {
 
 export function windowBody(window: MaintenanceWindow, isAdmin: boolean): MaintenanceWindowBody {
   return {
-    id: window.id,
-    kind: window.kind,
-    message: window.message,
-    start: new Date(window.startsAt).toISOString(),
-    end: new Date(window.endsAt).toISOString(),
+    ...windowData(window),
     state: stateOf(window),
     forcedReason: isAdmin ? window.forcedReason : null,
     createdBy: isAdmin ? window.createdBy : '',
