@@ -32,6 +32,7 @@
  * server sending the same bytes, and a warm install through a remote against the upstream: Go's in
  * `formats-go.ts`, Cargo's (a sparse index file; `cargo fetch` through a warm remote) in `cargo.ts`,
  * Composer's (a p2 document; `composer install` through a warm remote) in `formats-composer.ts`,
+ * RubyGems' (an info document; `bundle install` through a warm remote) in `formats-rubygems.ts`,
  * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
  *
@@ -48,6 +49,7 @@ import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
 import { composerFormatBench } from './formats-composer.js'
+import { rubygemsFormatBench } from './formats-rubygems.js'
 import { npmInstallSuite } from './npm-install.js'
 import { npmSuite } from './npm.js'
 import { ociRemoteSuite } from './oci-remote.js'
@@ -141,11 +143,12 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   cluster: clusterSuite,
 }
 
-/** The formats suite: each format's part in turn (Go, Cargo, Composer). */
+/** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */
 async function formatsSuite(context: SuiteContext): Promise<void> {
   await goFormatBench({ ...context, workDir: join(context.workDir, 'go') })
   await cargoSuite({ ...context, workDir: join(context.workDir, 'cargo') })
   await composerFormatBench({ ...context, workDir: join(context.workDir, 'composer') })
+  await rubygemsFormatBench({ ...context, workDir: join(context.workDir, 'rubygems') })
 }
 
 /** The suites named on the command line, all of them when none is. */
