@@ -14,7 +14,6 @@
  * composer send none here). The bundler part is skipped, saying why, when bundle is missing.
  * `BENCH_FORMATS_ROUNDS`, `BENCH_FORMATS_SECONDS` and `BENCH_FORMATS_INSTALL_ROUNDS` as for Go.
  */
-import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gemOf } from '../test/helpers/gem-archives.js'
@@ -78,8 +77,16 @@ export async function rubygemsFormatBench({ workDir, track, report }: SuiteConte
     report.note(`\nbundle install: SKIPPED: ${bundler.missing}`)
   } else {
     const names = Array.from({ length: GEMS }, (_, i) => `bench_lib_${String(i).padStart(2, '0')}`)
-    process.stdout.write(`\npushing ${GEMS} gems… `)
-    await Promise.all(names.map((name) => push(upstream.url, name, '1.0.0', 64 * 1024)))
+    process.stdout.write(`\nbuilding (gem build) and pushing ${GEMS} gems… `)
+    const builder = await GemHome.create()
+    try {
+      for (const name of names) {
+        const built = await builder.build(name, '1.0.0', name, [], 64 * 1024)
+        await pushBytes(upstream.url, name, built.version, built.bytes)
+      }
+    } finally {
+      await builder.remove()
+    }
     console.log('done')
     const install = async (url: string, pid: number) => {
       const home = await GemHome.create()
@@ -109,10 +116,17 @@ export async function rubygemsFormatBench({ workDir, track, report }: SuiteConte
   await upstream.stop()
 }
 
-/** Pushes `name`-`version` as `gem push` does; `padding` adds incompressible bytes to its files. */
-async function push(baseUrl: string, name: string, version: string, padding = 0): Promise<void> {
-  const files = [{ name: `lib/${name}.rb`, body: Buffer.from(`module Bench\nend\n`) }, ...(padding > 0 ? [{ name: `lib/${name}.bin`, body: randomBytes(padding) }] : [])]
-  const response = await fetch(`${baseUrl}${API}/up/api/v1/gems`, { method: 'POST', body: await gemOf(name, version, files), headers: { authorization: ADMIN_AUTH, 'content-type': 'application/octet-stream' } })
+/**
+ * Pushes a minimal `name`-`version` (enough for the indexes, not for installing: the install part
+ * pushes gems that `gem build` made).
+ */
+async function push(baseUrl: string, name: string, version: string): Promise<void> {
+  await pushBytes(baseUrl, name, version, await gemOf(name, version, [{ name: `lib/${name}.rb`, body: Buffer.from('module Bench\nend\n') }]))
+}
+
+/** `POST api/v1/gems` with the .gem as the body, as `gem push` sends it. */
+async function pushBytes(baseUrl: string, name: string, version: string, gem: Buffer): Promise<void> {
+  const response = await fetch(`${baseUrl}${API}/up/api/v1/gems`, { method: 'POST', body: gem, headers: { authorization: ADMIN_AUTH, 'content-type': 'application/octet-stream' } })
   const text = await response.text()
   if (response.status >= 300) throw new Error(`gem push of ${name} ${version}: ${response.status} ${text}`)
 }
