@@ -8,7 +8,7 @@ export type { ConfigSection, EnvVariable } from '../config/sections.js'
 export { configSection } from '../config/sections.js'
 export type { ChangeTransaction, FormatContext, FormatServices, FormatTables } from './format-context.js'
 
-export { TroveError, conflict, inCoreTerms, isTroveError, notFound, outageOf, type ErrorCode } from './errors.js'
+export { TroveError, conflict, isTroveError, notFound, type ErrorCode } from './errors.js'
 export type { ExpectedChecksums } from './digest.js'
 export { parseJson } from './json.js'
 export { assertRepositoryKey, nameOf, parentOf, parseRepositoryPath } from './paths.js'

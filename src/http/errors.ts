@@ -32,11 +32,8 @@ const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
  * bug or an outage: logged with its cause, answered with a generic message and the request id.
  */
 export function normalizeError(thrown: unknown, request: FastifyRequest): NormalizedError {
-  const outage = outageOf(thrown)
-  if (outage) request.log.warn({ err: thrown }, 'a store cannot be reached; answering 503')
-  const err = outage ?? inCoreTerms(thrown)
+  const err = coreErrorOf(thrown, request)
   if (err instanceof TroveError) {
-    if (err.status >= 500 && err.code !== 'READ_ONLY' && err.code !== 'UNAVAILABLE') request.log.error({ err }, 'request failed')
     const problems = err instanceof ValidationError ? { problems: err.problems } : {}
     return { status: err.status, message: err.message, code: err.code, ...problems }
   }
@@ -45,6 +42,23 @@ export function normalizeError(thrown: unknown, request: FastifyRequest): Normal
   if (status < 500) return { status, message: fastifyError.message ?? 'bad request', code: CODE_OF_STATUS[status] ?? 'BAD_REQUEST' }
   request.log.error({ err }, 'request failed')
   return { status: 500, message: `internal error (request id ${request.id}); the server log has the details`, code: 'INTERNAL' }
+}
+
+/**
+ * Anything thrown, in the core's terms, for every protocol's edge to render, logged once: a node
+ * cut off from a store is 503 UNAVAILABLE (a balancer retries elsewhere; docs/high-availability.md),
+ * a full database 507 (`inCoreTerms`); a core error of status 5xx other than an expected
+ * unavailability is logged as an error. Anything else is returned as it is.
+ */
+export function coreErrorOf(thrown: unknown, request: FastifyRequest): unknown {
+  const outage = outageOf(thrown)
+  if (outage) {
+    request.log.warn({ err: thrown }, 'a store cannot be reached; answering 503')
+    return outage
+  }
+  const err = inCoreTerms(thrown)
+  if (err instanceof TroveError && err.status >= 500 && err.code !== 'READ_ONLY' && err.code !== 'UNAVAILABLE') request.log.error({ err }, 'request failed')
+  return err
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 export { AccessGuard, folderChangeGuard, refusal } from './access.js'
 export { MAX_DRAIN_BYTES, declaredLength, drainBeforeAnswer, uploadBody } from './drain.js'
-export { normalizeError, sendRestError, sendRestUploadError } from './errors.js'
+export { coreErrorOf, normalizeError, sendRestError, sendRestUploadError } from './errors.js'
 export { matchesEtag, parseRange } from './ranges.js'
 export { deployBody } from './routes/artifacts.js'
 export { sendBody, sendFile, sendGenerated } from './send.js'

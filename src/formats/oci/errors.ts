@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { type ErrorCode, inCoreTerms, outageOf, TroveError } from '../../core/index.js'
+import { type ErrorCode, TroveError } from '../../core/index.js'
+import { coreErrorOf } from '../../http/index.js'
 
 /**
  * The error codes of the OCI distribution specification (v1.1, "Error Codes"), and the status each
@@ -95,12 +96,8 @@ export interface OciErrorResponse {
  */
 export function toOciErrorResponse(thrown: unknown, request: FastifyRequest): OciErrorResponse {
   if (thrown instanceof OciError) return { status: thrown.status, entries: thrown.entries, headers: thrown.headers }
-  // A node cut off from a store answers 503, which a balancer retries on another node (docs/high-availability.md).
-  const outage = outageOf(thrown)
-  if (outage) request.log.warn({ err: thrown }, 'a store cannot be reached; answering 503')
-  const err = outage ?? inCoreTerms(thrown)
+  const err = coreErrorOf(thrown, request)
   if (err instanceof TroveError) {
-    if (err.status >= 500 && err.code !== 'READ_ONLY' && err.code !== 'UNAVAILABLE') request.log.error({ err }, 'request failed')
     const code = FROM_CORE[err.code] ?? (err.status >= 500 ? 'UNKNOWN' : 'UNSUPPORTED')
     const entry: OciErrorEntry = { code, message: err.message, ...(err.details ? { detail: err.details } : {}) }
     return { status: err.status, entries: [entry], headers: {} }
