@@ -12,6 +12,23 @@ export const EXPIRIES = [
   ['0', 'Never'],
 ] as const
 
+/** How long a new token lives: one of {@link EXPIRIES}, in seconds (`0`: never). */
+export function ExpiryField({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <Field label={label}>
+      {(props) => (
+        <select {...props} value={value} onChange={(e) => onChange(e.target.value)}>
+          {EXPIRIES.map(([seconds, text]) => (
+            <option key={seconds} value={seconds}>
+              {text}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  )
+}
+
 /** What a token's scope means, in words. */
 export function scopeText(scope: string): string {
   if (scope === '' || scope === 'applied-permissions/user') return 'everything its owner may do'
@@ -108,17 +125,7 @@ export function ServiceAccountTokens({ project, account, roles }: { project: str
               </select>
             )}
           </Field>
-          <Field label="Token expires after">
-            {(props) => (
-              <select {...props} value={expiry} onChange={(e) => setExpiry(e.target.value)}>
-                {EXPIRIES.map(([value, label]) => (
-                  <option key={value} value={value}>
-                    {label}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <ExpiryField label="Token expires after" value={expiry} onChange={setExpiry} />
         </div>
         <button type="submit" className="primary">
           Create token for {account}

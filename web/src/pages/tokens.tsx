@@ -5,7 +5,7 @@ import { formatDate } from '../format.js'
 import { projectsApi, roleScope } from '../projects-api.js'
 import { useSession } from '../session.js'
 import { ConfirmButton } from './project-members.js'
-import { EXPIRIES, scopeText } from './service-account-tokens.js'
+import { ExpiryField, scopeText } from './service-account-tokens.js'
 
 /** What the console's logins are called in the token list (src/http/routes/ui.ts). */
 const SESSION_DESCRIPTION = 'console session'
@@ -78,17 +78,7 @@ export function TokensPage() {
             </select>
           )}
         </Field>
-        <Field label="Expires after">
-          {(props) => (
-            <select {...props} value={expiry} onChange={(e) => setExpiry(e.target.value)}>
-              {EXPIRIES.map(([v, label]) => (
-                <option key={v} value={v}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <ExpiryField label="Expires after" value={expiry} onChange={setExpiry} />
         <button type="submit" className="primary">
           Create token
         </button>
