@@ -1,0 +1,27 @@
+import { sql, type Kysely, type Migration } from 'kysely'
+import type { MetadataEngine } from '../database.js'
+
+/**
+ * Indexes that keep lookups flat however many artifacts are stored (issue 22, item 6):
+ *
+ * - `assets_name_lower`: the quick search by name compares `lower(name)`; an exact name (or a
+ *   pattern's literal prefix) is one index range, in (repository, path) order. On PostgreSQL the
+ *   key is compared in byte order (`collate "C"`), so that a prefix is one range whatever the
+ *   database's locale; the queries say the same (core/artifacts/artifact-search.ts).
+ * - `assets_folder_path`, `folders_folder_path`: a folder's children in path order straight from
+ *   the index; without them SQLite walked the whole repository in path order to avoid a sort.
+ *   They replace `assets_folder`/`folders_folder`, their prefixes.
+ *
+ * Only indexes: no row changes (the `name` column has held each file's last path segment since
+ * 001). `if not exists`, so a database where an operator created them by hand upgrades too.
+ */
+export const scaleIndexes = (engine: MetadataEngine): Migration => ({
+  async up(db: Kysely<unknown>): Promise<void> {
+    const nameKey = engine === 'postgres' ? sql`(lower(name) collate "C")` : sql`lower(name)`
+    await sql`create index if not exists assets_name_lower on assets (${nameKey}, repo_key, path)`.execute(db)
+    await sql`create index if not exists assets_folder_path on assets (repo_key, folder, path)`.execute(db)
+    await sql`create index if not exists folders_folder_path on folders (repo_key, folder, path)`.execute(db)
+    await sql`drop index if exists assets_folder`.execute(db)
+    await sql`drop index if exists folders_folder`.execute(db)
+  },
+})
