@@ -4,10 +4,15 @@
  * case-insensitive match of `*`/`?` patterns against each file's name, in (repository, path)
  * order, page by page, whatever characters the names and patterns hold.
  */
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCoreFixture, type CoreFixture } from '../../../test/helpers/core.js'
 import { metadataBackends } from '../../../test/helpers/postgres.js'
+import type { Database } from '../../metadata/schema.js'
+import { ArtifactQueries } from './artifact-queries.js'
 import type { Asset } from './artifact-types.js'
 
 const backends = await metadataBackends()
@@ -91,6 +96,18 @@ describe.each(backends)('search by name (%s)', (backend) => {
     expect(await core.artifacts.search.byName('app-1.0.jar', [], { limit: 100 })).toEqual([])
   })
 
+  it('finds files by names and by content in (repository, path) order', async () => {
+    const found = await core.artifacts.findFiles({ repoKeys: ['search-two', 'search-one'], names: ['app-1.0.jar', 'z', 'absent'] })
+    expect(found.map((a) => `${a.repoKey}/${a.path}`)).toEqual(
+      stored.filter((a) => a.name === 'app-1.0.jar' || a.name === 'z').map((a) => `${a.repoKey}/${a.path}`).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+    )
+    const below = await core.artifacts.findFiles({ repoKeys: ['search-one'], names: ['app-1.0.jar', 'zz'], below: 'b' })
+    expect(below.map((a) => a.path)).toEqual(['b/c/app-1.0.jar', 'b/c/zz'])
+    const sha256 = stored[0]!.sha256
+    expect(await core.artifacts.findFiles({ repoKeys: ['search-one'], sha256: [sha256] })).toHaveLength(1 + FOLDERS.length * NAMES.length)
+    expect(await core.artifacts.findFiles({ repoKeys: ['search-one'], names: [] })).toEqual([])
+  })
+
   it('lists a folder\'s direct children in path order', async () => {
     const { folders, files } = await core.artifacts.children('search-one', 'b')
     expect(folders).toEqual(['b/c'])
@@ -103,3 +120,51 @@ describe.each(backends)('search by name (%s)', (backend) => {
     expect(root.files.map((f) => f.path)).toEqual(['seed.txt'])
   })
 })
+
+/**
+ * The planner's side of flat costs, on SQLite (which has no statistics to go by): the lookups of a
+ * name, a checksum, a folder's children and files by name read an index range of what they find,
+ * never a repository whole (`SEARCH assets USING INDEX sqlite_autoindex_assets_1 (repo_key=?)`).
+ */
+if (backends.includes('sqlite')) {
+  describe('query plans on SQLite', () => {
+    let core: CoreFixture
+    let sqlite: SqliteDatabase.Database
+    let queries: ArtifactQueries
+    const seen: CompiledQuery[] = []
+
+    beforeAll(async () => {
+      core = await createCoreFixture('sqlite')
+      await core.repositories.create('plans', { rclass: 'local', packageType: 'generic' })
+      sqlite = new SqliteDatabase(join(core.dataDir, 'trove.db'))
+      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log: (event) => void seen.push(event.query) })
+      queries = new ArtifactQueries(db, core.blobs)
+    })
+    afterAll(async () => {
+      sqlite?.close()
+      await core?.cleanup()
+    })
+
+    const plansOf = async (lookup: () => Promise<unknown>) => {
+      seen.length = 0
+      await lookup()
+      return seen.flatMap((query) => (sqlite.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[])) as { detail: string }[]).map((row) => row.detail))
+    }
+
+    it('reads an index range of what each lookup finds', async () => {
+      const lookups: [string, () => Promise<unknown>][] = [
+        ['exact name', () => queries.search.byName('App-1.0.jar', ['plans', 'other'], { limit: 1000 })],
+        ['name prefix', () => queries.search.byName('app-1*', ['plans'], { limit: 1000 })],
+        ['checksum', () => queries.search.byChecksum('sha256', 'a'.repeat(64), ['plans', 'other'], { limit: 1000 })],
+        ['children', () => queries.children('plans', 'a/b')],
+        ['files by names', () => queries.findFiles({ repoKeys: ['plans'], names: ['a.jar', 'b.jar'] })],
+        ['files by content', () => queries.findFiles({ repoKeys: ['plans', 'other'], sha256: ['a'.repeat(64), 'b'.repeat(64)] })],
+      ]
+      for (const [label, lookup] of lookups) {
+        const plans = await plansOf(lookup)
+        expect(plans.length, label).toBeGreaterThan(0)
+        for (const plan of plans) expect(plan, label).not.toMatch(/^(SCAN|SEARCH \w+ USING (COVERING )?INDEX sqlite_autoindex_\w+ \(repo_key=\?\)$)/)
+      }
+    })
+  })
+}
