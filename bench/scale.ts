@@ -77,15 +77,20 @@ export async function scaleSuite({ workDir, track, report }: SuiteContext): Prom
       for (const size of sizes) {
         const fillStarted = performance.now()
         const target = size - deployed
-        while (filled < target) {
-          const put = Array.from({ length: Math.min(FILL_BATCH, target - filled) }, (_, k) => ({
-            path: filledPath(filled + k),
-            blob: { sha256: seed },
-            contentType: 'application/octet-stream',
-          }))
-          await artifacts.applyChanges(repository, { put }, 'bench')
-          filled += put.length
-        }
+        // PostgreSQL takes batches side by side; SQLite has one writer.
+        const fillers = engine === 'postgres' ? 4 : 1
+        let next = filled
+        await Promise.all(
+          Array.from({ length: fillers }, async () => {
+            while (next < target) {
+              const from = next
+              next = Math.min(target, from + FILL_BATCH)
+              const put = Array.from({ length: next - from }, (_, k) => ({ path: filledPath(from + k), blob: { sha256: seed }, contentType: 'application/octet-stream' }))
+              await artifacts.applyChanges(repository, { put }, 'bench')
+            }
+          }),
+        )
+        filled = Math.max(filled, target)
         const fillSeconds = (performance.now() - fillStarted) / 1000
         const searchMs = await medianMs(LOOKUPS, async () => {
           const i = Math.floor(Math.random() * filled)
