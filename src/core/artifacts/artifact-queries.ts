@@ -134,10 +134,11 @@ export class ArtifactQueries {
   async findFiles(query: FileQuery): Promise<Asset[]> {
     if (query.repoKeys.length === 0) return []
     for (const list of [query.names, query.sha256, query.paths]) if (list !== undefined && list.length === 0) return []
-    // Looked up by name or content, the repositories filter what the (name|sha256, repo_key, path)
-    // index finds: given to SQLite's planner as an index key, it would walk each repository whole
-    // in path order rather than sort the few files found.
-    const byKey = query.names !== undefined || query.sha256 !== undefined
+    // Looked up by name or content anywhere in the repositories, the repositories filter what the
+    // (name|sha256, repo_key, path) index finds: given to SQLite's planner as an index key, it
+    // would walk each repository whole in path order rather than sort the few files found. Below a
+    // folder, the (repo_key, path) range of that folder is the better start, and stays.
+    const byKey = (query.names !== undefined || query.sha256 !== undefined) && query.below === undefined && query.paths === undefined
     let select = byKey
       ? this.db.selectFrom('assets').selectAll().where(sql<boolean>`${this.repoKeyFilter} in (${sql.join(query.repoKeys)})`)
       : this.db.selectFrom('assets').selectAll().where('repo_key', 'in', query.repoKeys)

@@ -159,12 +159,17 @@ if (backends.includes('sqlite')) {
         ['children', () => queries.children('plans', 'a/b')],
         ['files by names', () => queries.findFiles({ repoKeys: ['plans'], names: ['a.jar', 'b.jar'] })],
         ['files by content', () => queries.findFiles({ repoKeys: ['plans', 'other'], sha256: ['a'.repeat(64), 'b'.repeat(64)] })],
+        ['files by names below a folder', () => queries.findFiles({ repoKeys: ['plans'], names: ['a.jar', 'b.jar'], below: 'a/b' })],
       ]
       for (const [label, lookup] of lookups) {
         const plans = await plansOf(lookup)
         expect(plans.length, label).toBeGreaterThan(0)
         for (const plan of plans) expect(plan, label).not.toMatch(/^(SCAN|SEARCH \w+ USING (COVERING )?INDEX sqlite_autoindex_\w+ \(repo_key=\?\)$)/)
       }
+      // Below a folder, the folder's path range: not every file of that name in the repository.
+      expect(await plansOf(() => queries.findFiles({ repoKeys: ['plans'], names: ['manifest.json'], below: 'image' }))).toEqual([
+        expect.stringMatching(/USING INDEX sqlite_autoindex_assets_1 \(repo_key=\? AND path>\? AND path<\?\)/),
+      ])
     })
   })
 }
