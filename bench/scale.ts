@@ -39,6 +39,9 @@ interface Row {
   readonly deploysPerSecond: number
   readonly searchMs: number
   readonly listingMs: number
+  /** The same lookups through the services in this process: the database's share, without HTTP or the server's scheduling. */
+  readonly serviceSearchMs: number
+  readonly serviceListingMs: number
 }
 
 /** The `i`th filled file: folders of 10 files, 1,000 folders to a parent. */
@@ -102,12 +105,22 @@ export async function scaleSuite({ workDir, track, report }: SuiteContext): Prom
           const listed = (await getJson(agent, `${base}/api/storage/${REPO}/data/${Math.floor(folder / 1000)}/${folder}/`, auth)) as { children: unknown[] }
           if (listed.children.length !== 10) throw new Error(`folder ${folder} lists ${listed.children.length} children`)
         })
+        const serviceSearchMs = await medianMs(LOOKUPS, async () => {
+          const i = Math.floor(Math.random() * filled)
+          const found = await artifacts.search.byName(`file-${i}.bin`, [REPO], { limit: 1000 })
+          if (found.length !== 1) throw new Error(`the service's search for file-${i}.bin found ${found.length} files`)
+        })
+        const serviceListingMs = await medianMs(LOOKUPS, async () => {
+          const folder = Math.floor(Math.random() * Math.floor(filled / 10))
+          const { files } = await artifacts.children(REPO, `data/${Math.floor(folder / 1000)}/${folder}`)
+          if (files.length !== 10) throw new Error(`the service lists ${files.length} files in folder ${folder}`)
+        })
         const deploys = await deployFor(agent, `${base}/${REPO}/deploys/${size}`, auth)
         deployed += deploys.count
-        const row = { files: filled + deployed, deploysPerSecond: deploys.perSecond, searchMs, listingMs }
+        const row = { files: filled + deployed, deploysPerSecond: deploys.perSecond, searchMs, listingMs, serviceSearchMs, serviceListingMs }
         rows.push(row)
         console.log(
-          `${engine} ${row.files} files (filled in ${fillSeconds.toFixed(0)} s): ${row.deploysPerSecond.toFixed(0)} deploys/s, search ${searchMs.toFixed(2)} ms, listing ${listingMs.toFixed(2)} ms`,
+          `${engine} ${row.files} files (filled in ${fillSeconds.toFixed(0)} s): ${row.deploysPerSecond.toFixed(0)} deploys/s, search ${searchMs.toFixed(2)} ms (service ${serviceSearchMs.toFixed(2)}), listing ${listingMs.toFixed(2)} ms (service ${serviceListingMs.toFixed(2)})`,
         )
       }
       results.set(engine, rows)
@@ -131,9 +144,11 @@ function reportScale(report: SuiteReport, sizes: readonly number[], engines: rea
     ['small-file deploys per second', ...sizes.map((_, i) => cell(i, (r) => r.deploysPerSecond.toFixed(0))), `≥ ${TARGETS.deploysPerSecond}`, verdict((r) => r.deploysPerSecond >= TARGETS.deploysPerSecond)],
     ['search by exact name (ms)', ...sizes.map((_, i) => cell(i, (r) => r.searchMs.toFixed(2))), `< ${TARGETS.searchMs}`, verdict((r) => r.searchMs < TARGETS.searchMs)],
     ['listing a folder of 10 files (ms)', ...sizes.map((_, i) => cell(i, (r) => r.listingMs.toFixed(2))), `< ${TARGETS.listingMs}`, verdict((r) => r.listingMs < TARGETS.listingMs)],
+    ['search, in the service (ms)', ...sizes.map((_, i) => cell(i, (r) => r.serviceSearchMs.toFixed(2))), '', ''],
+    ['listing, in the service (ms)', ...sizes.map((_, i) => cell(i, (r) => r.serviceListingMs.toFixed(2))), '', ''],
   ])
   report.note(
-    `Filled between sizes through ArtifactService.applyChanges (${FILL_BATCH} files a transaction, one shared 1 KiB blob); deploys, searches and listings over HTTP with a token. ` +
+    `Filled between sizes through ArtifactService.applyChanges (${FILL_BATCH} files a transaction, one shared 1 KiB blob); deploys, searches and listings over HTTP with a token; the "in the service" rows time the same lookups through ArtifactService in the bench's process (the database's share). ` +
       `Largest size run: ${sizes[lastIndex]!.toLocaleString('en-US')} (BENCH_SCALE_MAX).`,
   )
 }
