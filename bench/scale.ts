@@ -89,7 +89,7 @@ export async function scaleSuite({ workDir, track, report }: SuiteContext): Prom
               const from = next
               next = Math.min(target, from + FILL_BATCH)
               const put = Array.from({ length: next - from }, (_, k) => ({ path: filledPath(from + k), blob: { sha256: seed }, contentType: 'application/octet-stream' }))
-              await artifacts.applyChanges(repository, { put }, 'bench')
+              await withRetries(() => artifacts.applyChanges(repository, { put }, 'bench'))
             }
           }),
         )
@@ -176,6 +176,22 @@ async function deployFor(agent: Agent, folder: string, authorization: string): P
     }),
   )
   return { count, perSecond: count / ((performance.now() - started) / 1000) }
+}
+
+/**
+ * SQLite: the server's own writes (the jobs its deploys queued) may take the write lock between
+ * a filler transaction's first read and its first write, which SQLite refuses at once
+ * (SQLITE_BUSY_SNAPSHOT) rather than wait; the batch is tried again.
+ */
+async function withRetries(change: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await change()
+    } catch (err) {
+      if (attempt >= 20 || !String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY')) throw err
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt))
+    }
+  }
 }
 
 async function getJson(agent: Agent, url: string, authorization: string): Promise<unknown> {
