@@ -36,6 +36,9 @@
  * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
  *
+ * scale (issue 22): deploys/s, search by name and a folder listing at 10³ … 10⁶ stored files on
+ * SQLite and PostgreSQL, see `scale.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -56,6 +59,7 @@ import { ociRemoteSuite } from './oci-remote.js'
 import { ociSuite, type SuiteContext } from './oci.js'
 import { pypiSuite } from './pypi.js'
 import { s3Suite } from './s3.js'
+import { scaleSuite } from './scale.js'
 import { scanningSuite } from './scanning.js'
 import {
   ADMIN_AUTH,
@@ -84,7 +88,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -141,6 +145,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   s3: s3Suite,
   formats: formatsSuite,
   cluster: clusterSuite,
+  scale: scaleSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import type { Kysely } from 'kysely'
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database } from '../../metadata/schema.js'
 import type { BlobInfo, BlobStore } from '../blobs/blob-store.js'
 import { CHECKSUM_PATTERNS, type ExpectedChecksums } from '../digest.js'
@@ -18,12 +18,15 @@ import { toAsset, withinFolder } from './asset-rows.js'
 export class ArtifactQueries {
   /** The quick searches over these artifacts. */
   readonly search: ArtifactSearch
+  /** `repo_key` as a filter SQLite's planner does not take for an index key (`+repo_key`). */
+  private readonly repoKeyFilter: RawBuilder<string>
 
   constructor(
     protected readonly db: Kysely<Database>,
     protected readonly blobs: BlobStore,
   ) {
     this.search = new ArtifactSearch(db)
+    this.repoKeyFilter = db.getExecutor().adapter instanceof PostgresAdapter ? sql<string>`repo_key` : sql<string>`+repo_key`
   }
 
   /**
@@ -131,7 +134,14 @@ export class ArtifactQueries {
   async findFiles(query: FileQuery): Promise<Asset[]> {
     if (query.repoKeys.length === 0) return []
     for (const list of [query.names, query.sha256, query.paths]) if (list !== undefined && list.length === 0) return []
-    let select = this.db.selectFrom('assets').selectAll().where('repo_key', 'in', query.repoKeys)
+    // Looked up by name or content anywhere in the repositories, the repositories filter what the
+    // (name|sha256, repo_key, path) index finds: given to SQLite's planner as an index key, it
+    // would walk each repository whole in path order rather than sort the few files found. Below a
+    // folder, the (repo_key, path) range of that folder is the better start, and stays.
+    const byKey = (query.names !== undefined || query.sha256 !== undefined) && query.below === undefined && query.paths === undefined
+    let select = byKey
+      ? this.db.selectFrom('assets').selectAll().where(sql<boolean>`${this.repoKeyFilter} in (${sql.join(query.repoKeys)})`)
+      : this.db.selectFrom('assets').selectAll().where('repo_key', 'in', query.repoKeys)
     if (query.names) select = select.where('name', 'in', query.names)
     if (query.sha256) select = select.where('sha256', 'in', query.sha256)
     if (query.paths) select = select.where('path', 'in', query.paths)

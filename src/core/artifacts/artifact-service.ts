@@ -197,12 +197,10 @@ export class ArtifactService extends ArtifactQueries {
           const clear = changes.clearFolders ?? []
           const paths = [...removeFiles, ...putSizes.keys()]
           if (clear.length === 0 && paths.length === 0) return sessionBytes
-          return sessionBytes + await sizeOf(
-            trx.selectFrom('assets').where((eb) =>
-              eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]),
-            ),
-            key,
-          )
+          // Two index lookups rather than one OR, which SQLite answers by reading the whole repository.
+          const cleared = clear.length > 0 ? await sizeOf(trx.selectFrom('assets').where('folder', 'in', clear), key) : 0
+          const named = paths.length > 0 ? await sizeOf(trx.selectFrom('assets').where('path', 'in', paths).$if(clear.length > 0, (q) => q.where('folder', 'not in', clear)), key) : 0
+          return sessionBytes + cleared + named
         },
         [...putSizes.values()].reduce((sum, size) => sum + Number(size), 0),
       )
