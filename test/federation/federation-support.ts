@@ -67,8 +67,8 @@ export class Member {
       blobstore: this.blobstore,
       settings: {
         port: this.port,
-        federation: { token: TOKENS[this.index], peerTokens: TOKENS, intervalMs: 200, fullSyncIntervalSecs: 0, chunkBytes: 1024 * 1024 },
         ...this.settings,
+        federation: { token: TOKENS[this.index], peerTokens: TOKENS, intervalMs: 200, fullSyncIntervalSecs: 0, chunkBytes: 1024 * 1024, ...(this.settings.federation as object | undefined) },
       },
     })
     this.trove = await createTrove({ ...config, port: this.port }, { logger: pino({ level: config.log.level }), formats: FORMATS })
@@ -156,15 +156,20 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
 /** Waits until every member lists the same files with the same content; returns the listing. */
 export async function converged(key: string, members: readonly Member[], timeoutMs?: number): Promise<Record<string, string>> {
   let listing: Record<string, string> = {}
+  let seen: Record<string, string>[] = []
   await eventually(
     `${members.map((m) => m.name).join(', ')} to converge on ${key}`,
     async () => {
       const all = await Promise.all(members.map((m) => m.listing(key)))
+      seen = all
       listing = all[0]!
       return all.every((l) => JSON.stringify(sorted(l)) === JSON.stringify(sorted(all[0]!)))
     },
     timeoutMs,
-  )
+  ).catch(async (err: unknown) => {
+    const statuses = await Promise.all(members.map((m) => m.status(key).catch((e: unknown) => String(e))))
+    throw new Error(`${String(err)}\nlistings: ${JSON.stringify(seen.map((l) => Object.keys(l).sort()))}\nstatuses: ${JSON.stringify(statuses)}`)
+  })
   return listing
 }
 

@@ -132,7 +132,7 @@ export class FederationService {
         const isDue = member.full_sync_wanted === 1 || (fullSyncMs > 0 && Date.now() - (member.last_full_sync_at ?? 0) >= fullSyncMs)
         if (isDue) {
           const owed = await reconcile(this.db, key, url, this.delivery.client(url))
-          await this.db.updateTable('federation_members').set({ last_full_sync_at: Date.now(), full_sync_wanted: 0 }).where('repo_key', '=', key).where('url', '=', url).execute()
+          await this.db.updateTable('federation_members').set({ last_full_sync_at: Date.now(), full_sync_wanted: 0, last_error: null, last_error_at: null }).where('repo_key', '=', key).where('url', '=', url).execute()
           if (owed > 0) this.deps.logger.info({ repo: key, member: url, owed }, 'full sync: member owed paths again')
         }
         if (await this.delivery.deliver(repository, url)) this.again.add(key)

@@ -96,9 +96,15 @@ export class MemberDelivery {
     }
   }
 
-  /** Past `maxBacklog` rows for one member, its backlog is dropped and replaced by a full sync. */
+  /**
+   * Past `maxBacklog` rows for a member that is not taking them (its last attempt failed), its
+   * backlog is dropped and replaced by a full sync. A member that takes them (what a full sync owes
+   * it included) keeps them, however many.
+   */
   private async boundBacklog(key: string, url: string): Promise<void> {
     const { db, settings } = this.deps
+    const member = await db.selectFrom('federation_members').select('last_error').where('repo_key', '=', key).where('url', '=', url).executeTakeFirst()
+    if (!member?.last_error) return
     const { count } = await db
       .selectFrom('federation_outbox')
       .select((eb) => eb.fn.countAll<number>().as('count'))
