@@ -32,11 +32,12 @@ export class Member {
     private readonly settings: Record<string, unknown>,
   ) {}
 
-  static async create(index: number, backend: MetadataBackend, settings: Record<string, unknown> = {}): Promise<Member> {
+  /** A member, started in this process unless `inProcess` is false (then run it from {@link env}). */
+  static async create(index: number, backend: MetadataBackend, settings: Record<string, unknown> = {}, inProcess = true): Promise<Member> {
     const dataDir = await mkdtemp(join(tmpdir(), `trove-federation-${index}-`))
     const database = backend === 'postgres' ? await createTestDatabase() : undefined
     const member = new Member(String.fromCharCode(65 + index), index, await freePort(), dataDir, backend, database, await createTestBlobstore(dataDir), settings)
-    await member.start()
+    if (inProcess) await member.start()
     return member
   }
 
@@ -57,6 +58,9 @@ export class Member {
       ...this.blobstore.env,
       TROVE_FEDERATION_TOKEN: TOKENS[this.index]!,
       TROVE_FEDERATION_PEER_TOKENS: TOKENS.join(','),
+      TROVE_FEDERATION_INTERVAL_MS: '200',
+      TROVE_FEDERATION_FULL_SYNC_INTERVAL_SECS: '0',
+      TROVE_FEDERATION_CHUNK_BYTES: String(1024 * 1024),
     }
   }
 
