@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { requireClients } from '../helpers/clients.js'
+import { clientCommand, requireClients } from '../helpers/clients.js'
+import { ClientHome } from '../conformance/npm/clients.js'
 import { blobsOfImage, buildImage, layoutRoot, readLayoutBlobs, writeLayout } from '../helpers/oci-images.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { buildWheel, PythonHome } from '../helpers/python.js'
-import { ADMIN_PASSWORD } from '../helpers/server.js'
+import { ADMIN_PASSWORD, basicAuth } from '../helpers/server.js'
 import { Member, converged, createFederated, eventually } from './federation-support.js'
 
 /*
@@ -17,7 +18,7 @@ import { Member, converged, createFederated, eventually } from './federation-sup
  * with maven-metadata.xml regenerated from the replicated files, by A. Nothing format-specific is
  * replicated: only files (assets) and their properties.
  */
-const hasClients = await requireClients('the federation client tests', ['skopeo', 'pip', 'twine'])
+const hasClients = await requireClients('the federation client tests', ['skopeo', 'pip', 'twine', 'npm'])
 const backends = await metadataBackends()
 const members: Member[] = []
 let a: Member, b: Member, c: Member
@@ -29,6 +30,7 @@ function skopeo(...args: string[]): Promise<{ code: number; stderr: string }> {
   })
 }
 const creds = ['--creds', `admin:${ADMIN_PASSWORD}`]
+const ADMIN_BASIC = basicAuth('admin', ADMIN_PASSWORD)
 const host = (member: Member) => `127.0.0.1:${member.port}`
 
 if (hasClients) {
@@ -38,7 +40,7 @@ if (hasClients) {
     b = await Member.create(1, 'sqlite')
     c = await Member.create(2, backends.includes('postgres') ? 'postgres' : 'sqlite')
     members.push(a, b, c)
-    for (const [key, type] of [['platform-images', 'docker'], ['py-shared', 'pypi'], ['libs-shared', 'maven']] as const) {
+    for (const [key, type] of [['platform-images', 'docker'], ['py-shared', 'pypi'], ['libs-shared', 'maven'], ['npm-shared', 'npm']] as const) {
       const created = await createFederated(a, [b, c], key, type)
       expect(created.status, await created.text()).toBe(200)
     }
@@ -93,6 +95,43 @@ if (hasClients) {
       const imported = await home.python(['-c', 'import fed_demo; print(fed_demo.VALUE)'], { PYTHONPATH: target })
       expect(imported.stdout.trim()).toBe('replicated')
       await rm(home.root, { recursive: true, force: true })
+    })
+
+    it('npm publishes to B and installs from C; an unpublish on C reaches B', async () => {
+      const tokenOf = async (member: Member) => ((await (await member.api('POST', '/access/api/v1/tokens', { username: 'admin', description: 'federation test' })).json()) as { access_token: string }).access_token
+      const registryOf = (member: Member) => `${member.url}/artifactory/api/npm/npm-shared/`
+      const npmrc = async (home: ClientHome, member: Member) => home.writeNpmrc([`registry=${registryOf(member)}`, `${registryOf(member).replace(/^http:/, '')}:_authToken=${await tokenOf(member)}`])
+      const npm = clientCommand('npm')
+      const publisher = await ClientHome.create()
+      await npmrc(publisher, b)
+      const cwd = await publisher.folder('package', { 'package.json': JSON.stringify({ name: '@platform/fed-lib', version: '1.0.0', main: 'index.js' }), 'index.js': "module.exports = 'fed-lib from B'\n" })
+      const published = await publisher.run(npm, ['publish'], { cwd })
+      expect(published.code, published.output).toBe(0)
+      const second = await publisher.folder('package2', { 'package.json': JSON.stringify({ name: '@platform/fed-lib', version: '1.1.0', main: 'index.js' }), 'index.js': "module.exports = 'fed-lib 1.1 from B'\n" })
+      expect((await publisher.run(npm, ['publish'], { cwd: second })).code).toBe(0)
+
+      const installer = await ClientHome.create()
+      await npmrc(installer, c)
+      const project = await installer.folder('project', { 'package.json': JSON.stringify({ name: 'project', version: '1.0.0', private: true }) })
+      await eventually('fed-lib 1.1.0 on C', async () => {
+        const response = await fetch(`${registryOf(c)}@platform%2ffed-lib`, { headers: { authorization: ADMIN_BASIC } })
+        return response.status === 200 && ((await response.json()) as { 'dist-tags': { latest?: string } })['dist-tags'].latest === '1.1.0'
+      })
+      const installed = await installer.run(npm, ['install', '@platform/fed-lib'], { cwd: project })
+      expect(installed.code, installed.output).toBe(0)
+      const run = await installer.run(process.execPath, ['-e', "console.log(require('@platform/fed-lib'))"], { cwd: project })
+      expect(run.output.trim()).toBe('fed-lib 1.1 from B')
+
+      // Unpublished on C: B no longer has the version either.
+      const unpublished = await installer.run(npm, ['unpublish', '@platform/fed-lib@1.1.0', '--force'], { cwd: project })
+      expect(unpublished.code, unpublished.output).toBe(0)
+      await eventually('1.1.0 gone from B', async () => {
+        const response = await fetch(`${registryOf(b)}@platform%2ffed-lib`, { headers: { authorization: ADMIN_BASIC } })
+        const doc = (await response.json()) as { versions: Record<string, unknown>; 'dist-tags': { latest?: string } }
+        return doc.versions['1.1.0'] === undefined && doc['dist-tags'].latest === '1.0.0'
+      })
+      await publisher.remove()
+      await installer.remove()
     })
 
     it('a Maven deploy on C is served by A, maven-metadata.xml regenerated there', async () => {
