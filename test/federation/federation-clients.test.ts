@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientCommand, requireClients } from '../helpers/clients.js'
 import { ClientHome } from '../conformance/npm/clients.js'
+import { buildChart, chartFile } from '../helpers/helm.js'
 import { blobsOfImage, buildImage, layoutRoot, readLayoutBlobs, writeLayout } from '../helpers/oci-images.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { buildWheel, PythonHome } from '../helpers/python.js'
@@ -40,7 +41,7 @@ if (hasClients) {
     b = await Member.create(1, 'sqlite')
     c = await Member.create(2, backends.includes('postgres') ? 'postgres' : 'sqlite')
     members.push(a, b, c)
-    for (const [key, type] of [['platform-images', 'docker'], ['py-shared', 'pypi'], ['libs-shared', 'maven'], ['npm-shared', 'npm']] as const) {
+    for (const [key, type] of [['platform-images', 'docker'], ['py-shared', 'pypi'], ['libs-shared', 'maven'], ['npm-shared', 'npm'], ['charts-shared', 'helm']] as const) {
       const created = await createFederated(a, [b, c], key, type)
       expect(created.status, await created.text()).toBe(200)
     }
@@ -132,6 +133,15 @@ if (hasClients) {
       })
       await publisher.remove()
       await installer.remove()
+    })
+
+    it('a Helm chart deployed on A is in the index.yaml of B', async () => {
+      await a.put('charts-shared', chartFile('fed-chart', '0.3.0'), await buildChart({ name: 'fed-chart', version: '0.3.0' }))
+      await eventually('the chart in B\'s index', async () => {
+        const response = await fetch(`${b.url}/artifactory/api/helm/charts-shared/index.yaml`, { headers: { authorization: ADMIN_BASIC } })
+        const text = await response.text()
+        return response.status === 200 && text.includes('fed-chart') && text.includes('0.3.0')
+      })
     })
 
     it('a Maven deploy on C is served by A, maven-metadata.xml regenerated there', async () => {

@@ -11,6 +11,8 @@ import { currentFiles } from './versions.js'
 const BATCH = 200
 /** Batches sent to one member per pass, so that one busy member does not hold the others. */
 const BATCHES_PER_PASS = 50
+/** Small blobs sent at once to one member. */
+const SMALL_BLOBS_AT_ONCE = 8
 
 export type FederationSettings = TroveConfig['federation']
 
@@ -59,17 +61,18 @@ export class MemberDelivery {
       if (files.length > 0) await client.changes({ from: this.deps.instanceId, files })
       // Acknowledged: the rows of the versions sent (a row rewritten since by a newer change stays).
       const sent = new Map(files.map((f) => [f.path, f.hlc]))
-      for (const row of owed) {
-        const hlc = sent.get(row.path)
-        // A path with no version (never happens but for a dropped repository) is not owed either.
-        await db
-          .deleteFrom('federation_outbox')
-          .where('repo_key', '=', key)
-          .where('member', '=', url)
-          .where('path', '=', row.path)
-          .where('hlc', '<=', hlc ?? row.hlc)
-          .execute()
-      }
+      await db.transaction().execute(async (trx) => {
+        for (const row of owed) {
+          // A path with no version (a dropped repository's) is not owed either.
+          await trx
+            .deleteFrom('federation_outbox')
+            .where('repo_key', '=', key)
+            .where('member', '=', url)
+            .where('path', '=', row.path)
+            .where('hlc', '<=', sent.get(row.path) ?? row.hlc)
+            .execute()
+        }
+      })
       await db.updateTable('federation_members').set({ last_sent_at: Date.now(), last_error: null, last_error_at: null }).where('repo_key', '=', key).where('url', '=', url).execute()
     }
     return true
@@ -79,12 +82,18 @@ export class MemberDelivery {
     const blobs = new Map(files.flatMap((f) => (f.blob ? [[f.blob.sha256, f.blob.size] as const] : [])))
     if (blobs.size === 0) return
     const missing = await client.missing([...blobs.keys()])
+    // Small blobs a few at a time (each is one request); large ones one by one, in chunks.
+    const small = missing.filter((sha256) => blobs.get(sha256)! <= this.deps.settings.chunkBytes)
+    await Promise.all(
+      Array.from({ length: Math.min(SMALL_BLOBS_AT_ONCE, small.length) }, async () => {
+        for (let sha256 = small.shift(); sha256 !== undefined; sha256 = small.shift()) {
+          await client.putBlob(sha256, await this.deps.blobs.open(sha256), blobs.get(sha256)!)
+        }
+      }),
+    )
     for (const sha256 of missing) {
       const size = blobs.get(sha256)!
-      if (size <= this.deps.settings.chunkBytes) {
-        await client.putBlob(sha256, await this.deps.blobs.open(sha256), size)
-        continue
-      }
+      if (size <= this.deps.settings.chunkBytes) continue
       // Resumable: the member keeps what it received in an upload session; a retry goes on from there.
       const session = await client.blobSession(sha256)
       let offset = session.size
