@@ -13,6 +13,8 @@ const BATCH = 200
 const BATCHES_PER_PASS = 50
 /** Small blobs sent at once to one member. */
 const SMALL_BLOBS_AT_ONCE = 8
+const SMALL_BLOB_BYTES = 1024 * 1024
+const LARGE_BLOBS_AT_ONCE = 2
 
 export type FederationSettings = TroveConfig['federation']
 
@@ -82,15 +84,21 @@ export class MemberDelivery {
     const blobs = new Map(files.flatMap((f) => (f.blob ? [[f.blob.sha256, f.blob.size] as const] : [])))
     if (blobs.size === 0) return
     const missing = await client.missing([...blobs.keys()])
-    // Small blobs a few at a time (each is one request); large ones one by one, in chunks.
-    const small = missing.filter((sha256) => blobs.get(sha256)! <= this.deps.settings.chunkBytes)
-    await Promise.all(
-      Array.from({ length: Math.min(SMALL_BLOBS_AT_ONCE, small.length) }, async () => {
-        for (let sha256 = small.shift(); sha256 !== undefined; sha256 = small.shift()) {
-          await client.putBlob(sha256, await this.deps.blobs.open(sha256), blobs.get(sha256)!)
-        }
-      }),
-    )
+    // Blobs in one request each: small ones (latency-bound) 8 at a time, larger ones (bandwidth-bound) 2 at a time;
+    // those over chunkBytes one by one, in resumable chunks.
+    const whole = missing.filter((sha256) => blobs.get(sha256)! <= this.deps.settings.chunkBytes)
+    for (const [queue, width] of [
+      [whole.filter((sha256) => blobs.get(sha256)! <= SMALL_BLOB_BYTES), SMALL_BLOBS_AT_ONCE],
+      [whole.filter((sha256) => blobs.get(sha256)! > SMALL_BLOB_BYTES), LARGE_BLOBS_AT_ONCE],
+    ] as const) {
+      await Promise.all(
+        Array.from({ length: Math.min(width, queue.length) }, async () => {
+          for (let sha256 = queue.shift(); sha256 !== undefined; sha256 = queue.shift()) {
+            await client.putBlob(sha256, await this.deps.blobs.open(sha256), blobs.get(sha256)!)
+          }
+        }),
+      )
+    }
     for (const sha256 of missing) {
       const size = blobs.get(sha256)!
       if (size <= this.deps.settings.chunkBytes) continue
