@@ -38,6 +38,8 @@
  *
  * scale (issue 22): deploys/s, search by name and a folder listing at 10³ … 10⁶ stored files on
  * SQLite and PostgreSQL, see `scale.ts`.
+ * federation (issue 19): replication lag of 1,000 small artifacts and 1 GiB replication throughput
+ * against a direct copy between the two blob stores, see `federation.ts`.
  *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
@@ -51,6 +53,7 @@ import type { Dispatcher } from 'undici'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
+import { federationSuite } from './federation.js'
 import { composerFormatBench } from './formats-composer.js'
 import { rubygemsFormatBench } from './formats-rubygems.js'
 import { npmInstallSuite } from './npm-install.js'
@@ -88,7 +91,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -146,6 +149,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   formats: formatsSuite,
   cluster: clusterSuite,
   scale: scaleSuite,
+  federation: federationSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */

@@ -23,6 +23,7 @@ import { BlobStore } from './core/blobs/blob-store.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { UploadService } from './core/uploads/upload-service.js'
+import { FederationService } from './core/federation/federation-service.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { AuditLog } from './core/operations/audit-log.js'
 import { MaintenanceClock } from './core/operations/maintenance-clock.js'
@@ -193,6 +194,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const remote = new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger, flights })
   // A repository changed on any node: what this node remembers of its upstream (failures, misses) is forgotten.
   changes.subscribe('repositories', () => remote.reset())
+  const federation = await FederationService.open({ db, repositories, settings: config.federation, logger, artifacts, blobs, uploads })
+  federation.registerMetrics(metrics.registry)
   const services: CoreServices = {
     config,
     metadata,
@@ -251,6 +254,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     webhooks,
     requests: new ServiceRequests(db),
     reviewers: new SecurityReviewers(db, groups),
+    federation,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
@@ -290,6 +294,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       const url = `http://${host}:${address.port}`
       await instances.announce({ address: `${config.host === '0.0.0.0' || config.host === '::' ? hostname() : host}:${address.port}`, state: 'serving' })
       jobs.start(JOB_POLL_MS)
+      federation.start()
       maintenanceClock.start()
       logger.info({ url }, `Trove listening on ${url}`)
       return url
@@ -310,7 +315,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
         app.server.closeAllConnections()
       }, drainMs)
       cutoff.unref()
-      await Promise.all([app.close(), jobs.stop(drainMs).catch((err: unknown) => logger.warn({ err }, 'could not give back running jobs'))])
+      await Promise.all([app.close(), federation.stop(), jobs.stop(drainMs).catch((err: unknown) => logger.warn({ err }, 'could not give back running jobs'))])
       clearTimeout(cutoff)
       await changes.stop()
       await downloads.close() // the counts of the last downloads

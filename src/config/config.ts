@@ -178,6 +178,26 @@ const ConfigSchema = z
       })
       .strict()
       .default({ heartbeatSecs: 5, nodeTimeoutSecs: 60, leaseTtlSecs: 10, drainDelaySecs: 0, drainTimeoutSecs: 30 }),
+    /** Federated repositories (docs/federation.md): the credential instances trust each other with, and the pace of replication. */
+    federation: z
+      .object({
+        /** Sent to the other members (header `X-Trove-Federation-Token`); their admins list it in their `peerTokens`. */
+        token: z.string().min(16, 'must be at least 16 characters').optional(),
+        /** The tokens of the members this instance accepts changes from. Empty: it joins no federation. */
+        peerTokens: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+        /** How often pending changes are looked for when none was announced (a change is sent at once otherwise). */
+        intervalMs: z.number().int().min(50).default(2000),
+        /** How often each member is compared in full (digest tree); 0: only on request. */
+        fullSyncIntervalSecs: seconds.default(3600),
+        /** Changes kept for one member that does not take them; past this its backlog is dropped and a full sync repairs it. */
+        maxBacklog: z.number().int().positive().default(100_000),
+        /** How long deletes are remembered (tombstones), so that an older write elsewhere never brings a file back. */
+        tombstoneDays: z.number().int().positive().default(30),
+        /** Blobs are sent in resumable chunks of this size. */
+        chunkBytes: z.number().int().min(1024 * 1024).default(64 * MiB),
+      })
+      .strict()
+      .default({ peerTokens: [], intervalMs: 2000, fullSyncIntervalSecs: 3600, maxBacklog: 100_000, tombstoneDays: 30, chunkBytes: 64 * MiB }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -246,6 +266,12 @@ const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_CLUSTER_LEASE_TTL_SECS: { path: ['cluster', 'leaseTtlSecs'], type: 'number' },
   TROVE_CLUSTER_DRAIN_DELAY_SECS: { path: ['cluster', 'drainDelaySecs'], type: 'number' },
   TROVE_CLUSTER_DRAIN_TIMEOUT_SECS: { path: ['cluster', 'drainTimeoutSecs'], type: 'number' },
+  TROVE_FEDERATION_TOKEN: { path: ['federation', 'token'], type: 'string' },
+  TROVE_FEDERATION_PEER_TOKENS: { path: ['federation', 'peerTokens'], type: 'list' },
+  TROVE_FEDERATION_INTERVAL_MS: { path: ['federation', 'intervalMs'], type: 'number' },
+  TROVE_FEDERATION_FULL_SYNC_INTERVAL_SECS: { path: ['federation', 'fullSyncIntervalSecs'], type: 'number' },
+  TROVE_FEDERATION_MAX_BACKLOG: { path: ['federation', 'maxBacklog'], type: 'number' },
+  TROVE_FEDERATION_CHUNK_BYTES: { path: ['federation', 'chunkBytes'], type: 'number' },
   TROVE_SCAN_MAX_ENTRIES: { path: ['scanning', 'maxEntries'], type: 'number' },
   TROVE_SCAN_MAX_UNPACKED_BYTES: { path: ['scanning', 'maxUnpackedBytes'], type: 'number' },
   TROVE_SCAN_MAX_COMPRESSION_RATIO: { path: ['scanning', 'maxCompressionRatio'], type: 'number' },

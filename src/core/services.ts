@@ -39,6 +39,7 @@ import type { WebhookService } from './operations/webhooks.js'
 import type { ServiceRequests } from './operations/requests.js'
 import type { SecurityReviewers } from './operations/reviewers.js'
 import type { UploadService } from './uploads/upload-service.js'
+import type { FederationService } from './federation/federation-service.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -112,4 +113,6 @@ export interface CoreServices {
   readonly requests: ServiceRequests
   /** The security-reviewer role: reads scan reports and policies, never artifacts. */
   readonly reviewers: SecurityReviewers
+  /** Federated repositories: replication between instances (src/core/federation/, docs/federation.md). */
+  readonly federation: FederationService
 }

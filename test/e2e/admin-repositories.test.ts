@@ -115,9 +115,10 @@ describe.each(backends)('repositories REST API (%s)', (backend) => {
       await refused(key, { ...base(key), packageType }, new RegExp(`packageType '${packageType}' is not supported.*generic`), 'packageType')
     })
 
-    it('refuses a class the package type does not support', async () => {
-      // generic supports every class; federated has no implementation for any type yet.
-      await refused('generic-federated', { ...base('generic-federated'), rclass: 'federated' }, /rclass 'federated' is not supported/, 'rclass')
+    it('refuses members on a repository that is not federated, and a member that is not the same-named repository', async () => {
+      // Federated repositories themselves: test/federation/.
+      await refused('generic-members', { ...base('generic-members'), members: [{ url: 'http://127.0.0.1:9/artifactory/generic-members' }] }, /only a federated repository has members/, 'members')
+      await refused('generic-fed', { ...base('generic-fed'), rclass: 'federated', members: [{ url: 'http://127.0.0.1:9/artifactory/other' }] }, /must end with \/artifactory\/generic-fed/, 'members[0].url')
     })
 
     it.each([

@@ -17,6 +17,23 @@ export type * from './artifact-types.js'
 /** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
 
+/** The files one change writes, removes or annotates (properties), as a {@link ChangeRecorder} is told of them. */
+export interface RecordedChange {
+  readonly written: readonly string[]
+  readonly removed: readonly string[]
+  readonly annotated: readonly string[]
+}
+
+/**
+ * Writes rows of its own in the transaction of every change of files of the repositories it
+ * `wants` (the federation's outbox), so that they commit or roll back with the change. Not told of
+ * changes applied with `{ replicated: true }` (they came from another instance).
+ */
+export interface ChangeRecorder {
+  wants(repository: Repository): boolean
+  record(trx: Transaction<Database>, repository: Repository, change: RecordedChange): Promise<void>
+}
+
 /**
  * The writer of artifacts (assets, folders, properties) of repositories; its reads are
  * {@link ArtifactQueries}'. Owns the rule that an asset becomes visible only after its blob is
@@ -26,6 +43,7 @@ export type StoredListener = (repository: Repository, files: readonly { path: st
  */
 export class ArtifactService extends ArtifactQueries {
   private readonly storedListeners: StoredListener[] = []
+  private readonly recorders: ChangeRecorder[] = []
 
   constructor(
     db: Kysely<Database>,
@@ -39,6 +57,20 @@ export class ArtifactService extends ArtifactQueries {
   /** Calls `listener` after files are committed (every deploy, remote caching, applyChanges), e.g. to queue scans. */
   onStored(listener: StoredListener): void {
     this.storedListeners.push(listener)
+  }
+
+  /** Adds a recorder of changes, called inside their transactions (see {@link ChangeRecorder}). */
+  addRecorder(recorder: ChangeRecorder): void {
+    this.recorders.push(recorder)
+  }
+
+  private isRecorded(repository: Repository): boolean {
+    return this.recorders.some((r) => r.wants(repository))
+  }
+
+  private async recordChange(trx: Transaction<Database>, repository: Repository, change: Partial<RecordedChange>): Promise<void> {
+    const full = { written: change.written ?? [], removed: change.removed ?? [], annotated: change.annotated ?? [] }
+    for (const recorder of this.recorders) if (recorder.wants(repository)) await recorder.record(trx, repository, full)
   }
 
   private notifyStored(repository: Repository, files: readonly { path: string; sha256: string }[]): void {
@@ -111,7 +143,12 @@ export class ArtifactService extends ArtifactQueries {
       if (item.kind === 'file') {
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
         await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', '=', path).execute()
+        await this.recordChange(trx, repository, { removed: [path] })
         return 1
+      }
+      if (this.isRecorded(repository)) {
+        const below = await withinFolder(trx.selectFrom('assets').select('path').where('repo_key', '=', key), path).execute()
+        await this.recordChange(trx, repository, { removed: below.map((row) => row.path) })
       }
       let files: number
       if (guard) {
@@ -165,6 +202,8 @@ export class ArtifactService extends ArtifactQueries {
     changes: AssetChanges,
     user: string,
     alongside?: (change: ChangeTransaction) => Promise<void>,
+    /** `replicated`: the change came from another instance of a federated repository; no recorder hears of it. */
+    options: { readonly replicated?: boolean } = {},
   ): Promise<void> {
     const key = repository.key
     // One order for every writer, so that concurrent changes to the same rows lock them alike (no deadlock on PostgreSQL).
@@ -204,6 +243,12 @@ export class ArtifactService extends ArtifactQueries {
         },
         [...putSizes.values()].reduce((sum, size) => sum + Number(size), 0),
       )
+      const isRecorded = !options.replicated && this.isRecorded(repository)
+      const removed: string[] = [...removeFiles]
+      if (isRecorded && (changes.clearFolders ?? []).length > 0) {
+        const cleared = await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('folder', 'in', changes.clearFolders!).execute()
+        removed.push(...cleared.map((row) => row.path))
+      }
       const emptied = new Set<string>()
       for (const folder of changes.clearFolders ?? []) {
         const files = trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('folder', '=', folder)
@@ -250,6 +295,10 @@ export class ArtifactService extends ArtifactQueries {
         }
         folders = [...next]
       }
+      if (isRecorded) {
+        const written = new Set(puts.map((p) => p.path))
+        await this.recordChange(trx, repository, { written: [...written], removed: [...new Set(removed)].filter((p) => !written.has(p)) })
+      }
       if (alongside) await alongside(trx as unknown as ChangeTransaction)
     })
     if (puts.length > 0) this.notifyStored(repository, puts.map((p) => ({ path: p.path, sha256: p.blob.sha256 })))
@@ -268,8 +317,12 @@ export class ArtifactService extends ArtifactQueries {
     if (guard && !guard.allows(path)) throw guard.refusal()
     await this.db.transaction().execute(async (trx) => {
       await change(trx, [path])
+      if (item.kind === 'file') await this.recordChange(trx, repository, { annotated: [path] })
       if (!recursive || item.kind === 'file') return
-      for await (const { paths } of checkedPagesBelow(trx, repository.key, path, guard)) await change(trx, paths)
+      for await (const { table, paths } of checkedPagesBelow(trx, repository.key, path, guard)) {
+        await change(trx, paths)
+        if (table === 'assets') await this.recordChange(trx, repository, { annotated: paths })
+      }
     })
   }
 
@@ -324,6 +377,7 @@ export class ArtifactService extends ArtifactQueries {
       if (options.properties && options.properties.size > 0) {
         await writeProperties(trx, repository.key, path, options.properties, true)
       }
+      await this.recordChange(trx, repository, { written: [path] })
     })
     this.notifyStored(repository, [{ path, sha256: blob.sha256 }])
     return (await this.getAsset(repository.key, path))!

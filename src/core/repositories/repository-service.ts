@@ -23,6 +23,10 @@ export interface RepositoryConfig extends RepositoryConfigBody {
 
 export interface Repository {
   readonly key: string
+  /**
+   * `local`, `remote` or `virtual`. A federated repository is a local one to everything that stores
+   * and serves it (`config.rclass` says `federated`; src/core/federation/ mirrors it).
+   */
   readonly rclass: RepositoryClass
   readonly packageType: string
   readonly config: RepositoryConfig
@@ -56,6 +60,10 @@ const KnownFields = z.object({
   storeArtifactsLocally: z.boolean().optional(),
   repositories: z.array(z.string()).optional(),
   defaultDeploymentRepo: z.string().optional(),
+  /** Federated: the same-named repository on other Trove instances (`<base>/artifactory/<key>`). */
+  members: z
+    .array(z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }), enabled: z.boolean().default(true) }).loose())
+    .optional(),
 })
 
 /** Fields returned by GET but never accepted from a client. */
@@ -229,7 +237,8 @@ export class RepositoryService {
     if (!classes) {
       throw invalidField('packageType', `packageType '${known.packageType}' is not supported (supported: ${[...this.supported.keys()].join(', ')})`)
     }
-    if (!classes.includes(known.rclass)) {
+    // A federated repository is a local one, mirrored: every type with local repositories has them.
+    if (!classes.includes(known.rclass === 'federated' ? 'local' : known.rclass)) {
       throw invalidField('rclass', `rclass '${known.rclass}' is not supported for packageType '${known.packageType}' (supported: ${classes.join(', ')})`)
     }
     for (const field of ['includesPattern', 'excludesPattern'] as const) {
@@ -240,7 +249,7 @@ export class RepositoryService {
     }
     for (const setting of this.options.settings?.get(known.packageType) ?? []) {
       if (input[setting.name] === undefined) continue
-      if (!setting.kinds.includes(known.rclass)) {
+      if (!setting.kinds.includes(known.rclass === 'federated' ? 'local' : known.rclass)) {
         throw invalidField(setting.name, `${setting.name}: applies only to ${setting.kinds.join(', ')} ${known.packageType} repositories`)
       }
       const checked = setting.schema.safeParse(input[setting.name])
@@ -250,6 +259,12 @@ export class RepositoryService {
     if (known.rclass === 'remote' && !known.url) throw invalidField('url', 'url: a remote repository needs an upstream url')
     if (known.rclass === 'remote' && known.url) this.options.checkUpstreamUrl?.(known.url)
     if (known.rclass === 'virtual') await this.validateVirtual(key, known)
+    if (known.members !== undefined && known.rclass !== 'federated') throw invalidField('members', 'members: only a federated repository has members')
+    for (const [index, member] of (known.members ?? []).entries()) {
+      const name = new URL(member.url).pathname.replace(/\/+$/, '').split('/').pop()
+      if (name !== key) throw invalidField(fieldPath(['members', index, 'url']), `members: '${member.url}' must end with /artifactory/${key} (a member is the same-named repository on another instance)`)
+    }
+    if (known.members !== undefined) input.members = known.members
     const config: Record<string, unknown> = {
       ...input,
       includesPattern: known.includesPattern ?? '**/*',
@@ -297,7 +312,7 @@ function toRepository(row: RepositoryTable): Repository {
   const isExcluded = excludes.length > 0 ? compiledPatterns(excludes) : () => false
   return {
     key: row.key,
-    rclass: row.rclass as RepositoryClass,
+    rclass: row.rclass === 'federated' ? 'local' : (row.rclass as RepositoryClass),
     packageType: row.package_type,
     config,
     createdAt: row.created_at,

@@ -114,6 +114,17 @@ export class HelmLayout implements PlainLayout {
     return { kind: 'stored', asset }
   }
 
+  /**
+   * A chart that another member of a federated repository replicated here (only the file
+   * travels): its Chart.yaml is recorded as a deploy records it, then the index is rebuilt.
+   */
+  async recordReplicated(repository: Repository, path: string): Promise<void> {
+    const asset = await this.services.artifacts.getAsset(repository.key, path)
+    if (!asset) return
+    await this.store.recordChart(asset.sha256, await this.readChart(asset.sha256))
+    await this.changed(repository)
+  }
+
   async changed(repository: Repository): Promise<void> {
     if (repository.rclass !== 'local') return
     await this.store.bumpRevision(repository.key)

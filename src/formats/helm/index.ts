@@ -20,6 +20,11 @@ export const helmFormat: Format = {
   register: async (app, services) => {
     const layout = new HelmLayout(services, app.log)
     services.jobs.register(REINDEX_JOB, (payload) => layout.runReindexJob(payload))
+    // Federated repositories replicate chart files only: the receiver reads each one's Chart.yaml.
+    services.federation.receiver.onApplied((repository, path, change) => {
+      if (repository.packageType !== 'helm' || change !== 'deployed' || !path.endsWith('.tgz')) return
+      layout.recordReplicated(repository, path).catch((err: unknown) => app.log.warn({ err, repo: repository.key, path }, 'could not record a replicated Helm chart'))
+    })
     await app.register(async (scope) => helmRoutes(scope, services, layout), { prefix: HELM_PREFIX })
   },
   plainLayout: (services) => new HelmLayout(services),

@@ -206,10 +206,10 @@ describe.each(backends)('npm registry API (%s)', (backend) => {
       expect((await storage('racer/-/racer-1.0.0.tgz')).json().checksums.sha1).toBe(sha1)
     })
 
-    it('supports local, remote and virtual npm repositories, not federated ones', async () => {
+    it('supports federated npm repositories (local ones, mirrored: test/federation/)', async () => {
       const federated = await admin('PUT', '/artifactory/api/repositories/npm-federated', { key: 'npm-federated', rclass: 'federated', packageType: 'npm' })
-      expect(federated.status).toBe(400)
-      expect(federated.text).toMatch(/rclass 'federated' is not supported for packageType 'npm' \(supported: local, remote, virtual\)/)
+      expect(federated.status).toBe(200)
+      expect((await admin('GET', '/artifactory/api/repositories/npm-federated')).json().rclass).toBe('federated')
     })
 
     it('answers 404 in npm form for a package or endpoint it does not have', async () => {

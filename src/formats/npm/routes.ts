@@ -7,6 +7,7 @@ import { sendNpmError } from './errors.js'
 import type { JsonObject } from './manifest.js'
 import { assertPublishableName, parsePackageName, parsePackagePath, type PackageName } from './names.js'
 import { NpmStore } from './npm-store.js'
+import { followReplication } from './replicated.js'
 import { renderPackument, renderVersion, resolveVersion, type PackumentVersion } from './packument.js'
 import { NpmPublisher } from './publish.js'
 import { NpmRegistry, registryUrl } from './registry.js'
@@ -42,6 +43,7 @@ export async function npmRoutes(app: FastifyInstance, services: FormatContext): 
   const store = new NpmStore(services.tables<NpmTables>())
   const registry = new NpmRegistry(store, artifacts)
   const publisher = new NpmPublisher(services.blobs, artifacts, store, limits)
+  followReplication(services, store, limits.maxUnpackedBytes, (err, path) => app.log.warn({ err, path }, 'could not record a replicated npm tarball'))
   // Remote and virtual repositories (local ones are read by the registry directly).
   const resolver = new NpmResolver(repositories, artifacts, services.remote, store, registry, services.resolution)
   const renderedPackuments = new PackumentCache(RENDERED_CACHE_BYTES)

@@ -33,7 +33,10 @@ export async function repositoryRoutes(app: FastifyInstance, services: CoreServi
   const manage = async (request: FastifyRequest, guard: AccessGuard) => guard.require(request.principal, 'manage', paramKey(request))
 
   app.put<KeyParams & { Body: unknown }>('/artifactory/api/repositories/:key', { config: { audit: { action: 'repository.create', project: 'repository' }, access: manage } }, async (request, reply) => {
-    await repositories.create(request.params.key, await services.projects.repositoryBody(request.params.key, request.body, undefined))
+    const body = await services.projects.repositoryBody(request.params.key, request.body, undefined)
+    // A federated repository is created (or joined) on its members too (src/core/federation/).
+    if (isFederatedBody(body)) await services.federation.create(request.params.key, body, `${baseUrlOf(request, services.config.baseUrl)}/artifactory/${request.params.key}`)
+    else await repositories.create(request.params.key, body)
     return reply.status(200).type('text/plain; charset=utf-8').send(`Successfully created repository '${request.params.key}'`)
   })
 
@@ -90,6 +93,10 @@ function grantTarget(request: FastifyRequest): string {
   return `${key} user:${user}`
 }
 
+function isFederatedBody(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && String((body as { rclass?: unknown }).rclass).toLowerCase() === 'federated'
+}
+
 function paramKey(request: { params: unknown }): string {
   const key = (request.params as { key?: string }).key
   if (!key) throw notFound('no repository key')
@@ -100,7 +107,7 @@ function paramKey(request: { params: unknown }): string {
 function summary(repository: Repository, base: string) {
   return {
     key: repository.key,
-    type: repository.rclass.toUpperCase(),
+    type: repository.config.rclass.toUpperCase(),
     description: repository.config.description ?? '',
     url: `${base}/artifactory/${repository.key}`,
     packageType: repository.packageType,

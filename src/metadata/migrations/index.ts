@@ -17,6 +17,7 @@ import { operationsRequests } from './20261207-operations-requests.js'
 import { operationsWebhooks } from './20261207-operations-webhooks.js'
 import { uploadsSessions } from './20261207-uploads-sessions.js'
 import { scaleIndexes } from './20261208-scale-indexes.js'
+import { federationTables } from './20261208-federation-tables.js'
 
 /** Migrations keyed by name; a format declares its own (`Format.migrations`). */
 export type Migrations = Readonly<Record<string, Migration>>
@@ -45,6 +46,7 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '20261207-operations-webhooks': operationsWebhooks,
     '20261207-uploads-sessions': uploadsSessions,
     '20261208-scale-indexes': scaleIndexes(engine),
+    '20261208-federation-tables': federationTables,
   }
 }
 
