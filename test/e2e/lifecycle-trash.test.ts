@@ -182,6 +182,28 @@ for (const backend of backends) {
       expect(await blobStored(sha256Of(old))).toBe(false)
     })
 
+    it('trashes what a format change removes when it says it is a deletion (as a cleanup policy deletes a version)', async () => {
+      await deploy(dev, 'team-files/pkg/2.0/pkg.bin', 'version two')
+      await deploy(dev, 'team-files/pkg/3.0/pkg.bin', 'version three')
+      const used = (await project()).storage_used_bytes
+      const { artifacts, repositories } = server.trove.services
+      const repository = await repositories.require('team-files')
+      // A replacement (no trashRemoved): gone for good, released at once.
+      await artifacts.applyChanges(repository, { removeFiles: ['pkg/3.0/pkg.bin'] }, 'dev')
+      expect((await project()).storage_used_bytes).toBe(used - 'version three'.length)
+      await artifacts.applyChanges(repository, { removeFiles: ['pkg/2.0/pkg.bin'], trashRemoved: { user: 'policy:keep-1' } }, 'policy:keep-1')
+      expect((await dev.get('/artifactory/team-files/pkg/2.0/pkg.bin')).status).toBe(404)
+      expect((await dev.get('/artifactory/api/storage/auto-trashcan/team-files/pkg/2.0/pkg.bin')).json().properties['trash.deletedBy']).toEqual(['policy:keep-1'])
+      expect((await dev.get('/artifactory/api/storage/auto-trashcan/team-files/pkg/3.0/pkg.bin')).status).toBe(404)
+      expect((await project()).storage_used_bytes).toBe(used - 'version three'.length)
+      // Deleted again after a new deploy: the trash keeps the latest, and the older copy leaves the quota.
+      await deploy(dev, 'team-files/pkg/2.0/pkg.bin', 'version two, again')
+      expect((await dev.delete('/artifactory/team-files/pkg/2.0/pkg.bin')).status).toBe(204)
+      expect((await project()).storage_used_bytes).toBe(used - 'version three'.length - 'version two'.length + 'version two, again'.length)
+      expect((await dev.post('/artifactory/api/trash/restore/team-files/pkg/2.0/pkg.bin')).status).toBe(200)
+      expect((await dev.get('/artifactory/team-files/pkg/2.0/pkg.bin')).text).toBe('version two, again')
+    })
+
     it('reserves the name auto-trashcan', async () => {
       const response = await admin.put('/artifactory/api/repositories/auto-trashcan', { body: { key: 'auto-trashcan', rclass: 'local', packageType: 'generic' } })
       expectRestError(response, 400, /trash can/)

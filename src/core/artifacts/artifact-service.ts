@@ -34,7 +34,7 @@ export class ArtifactService extends ArtifactQueries {
     /** Project quotas: charged in every transaction below that adds or removes assets. */
     private readonly quota?: StorageQuota,
     /** Where {@link delete} keeps what it deletes from local repositories (src/core/lifecycle/trash.ts). */
-    private readonly trash?: Pick<TrashCan, 'keepsFrom' | 'keep'>,
+    private readonly trash?: Pick<TrashCan, 'keepsFrom' | 'keep' | 'keepFiles'>,
   ) {
     super(db, blobs)
   }
@@ -201,6 +201,9 @@ export class ArtifactService extends ArtifactQueries {
       const finishing = changes.finishUploads ?? []
       const sessions = finishing.length > 0 ? await trx.deleteFrom('upload_sessions').where('id', 'in', finishing).where('repo_key', '=', key).returning('size').execute() : []
       const sessionBytes = sessions.reduce((sum, s) => sum + Number(s.size), 0)
+      // Trashed removals stay on the quota (the trash holds them); trash rows they replace leave it.
+      const isTrashed = changes.trashRemoved !== undefined && removeFiles.length > 0 && this.trash?.keepsFrom(repository) === true
+      const replacedTrash = isTrashed ? await this.trash!.keepFiles(trx, repository, removeFiles, changes.trashRemoved!.user) : 0
       // Quota: what the change replaces or removes (and the sessions' bytes), against what it records.
       const putSizes = new Map(puts.map((p) => [p.path, known.get(p.blob.sha256)!.size]))
       await this.quota?.charge(
@@ -208,9 +211,9 @@ export class ArtifactService extends ArtifactQueries {
         repository,
         async () => {
           const clear = changes.clearFolders ?? []
-          const paths = [...removeFiles, ...putSizes.keys()]
-          if (clear.length === 0 && paths.length === 0) return sessionBytes
-          return sessionBytes + await sizeOf(
+          const paths = [...(isTrashed ? [] : removeFiles), ...putSizes.keys()]
+          if (clear.length === 0 && paths.length === 0) return sessionBytes + replacedTrash
+          return sessionBytes + replacedTrash + await sizeOf(
             trx.selectFrom('assets').where((eb) =>
               eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]),
             ),

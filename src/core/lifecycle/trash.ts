@@ -1,6 +1,6 @@
 import type { Kysely, SelectQueryBuilder, Transaction } from 'kysely'
 import type { TrashItemTable } from '../../metadata/lifecycle-schema.js'
-import type { Database } from '../../metadata/schema.js'
+import type { AssetTable, Database } from '../../metadata/schema.js'
 import type { StorageQuota } from '../auth/quota.js'
 import { withinFolder } from '../artifacts/asset-rows.js'
 import type { FreedRecorder } from './usage.js'
@@ -72,8 +72,6 @@ export class TrashCan {
    * quota no longer counts; the deleted files' bytes stay counted (they are in the trash now).
    */
   async keep(trx: Transaction<Database>, repository: TrashableRepository, path: string, kind: 'file' | 'folder', user: string): Promise<number> {
-    const project = projectOf(repository)
-    const now = Date.now()
     let replaced = 0
     let after: string | undefined
     for (;;) {
@@ -81,43 +79,61 @@ export class TrashCan {
       query = kind === 'file' ? query.where('path', '=', path) : withinFolder(query, path)
       if (after !== undefined) query = query.where('path', '>', after)
       const rows = await query.orderBy('path').limit(PAGE_SIZE).execute()
-      if (rows.length === 0) break
-      const paths = rows.map((row) => row.path)
-      const properties = new Map<string, Record<string, string[]>>()
-      for (const row of await trx.selectFrom('properties').selectAll().where('repo_key', '=', repository.key).where('path', 'in', paths).execute()) {
-        const of = properties.get(row.path) ?? {}
-        ;(of[row.name] ??= []).push(row.value)
-        properties.set(row.path, of)
-      }
-      const old = await trx.deleteFrom('trash_items').where('repo_key', '=', repository.key).where('path', 'in', paths).returning('size').execute()
-      replaced += old.reduce((sum, row) => sum + Number(row.size), 0)
-      await trx
-        .insertInto('trash_items')
-        .values(
-          rows.map((row) => ({
-            repo_key: row.repo_key,
-            path: row.path,
-            sha256: row.sha256,
-            sha1: row.sha1,
-            md5: row.md5,
-            size: row.size,
-            content_type: row.content_type,
-            original_checksums: row.original_checksums,
-            created_at: row.created_at,
-            created_by: row.created_by,
-            modified_at: row.modified_at,
-            modified_by: row.modified_by,
-            properties: JSON.stringify(properties.get(row.path) ?? {}),
-            project_key: project ?? null,
-            deleted_at: now,
-            deleted_by: user,
-          })),
-        )
-        .execute()
+      replaced += await this.copy(trx, repository, rows, user)
       if (rows.length < PAGE_SIZE) break
-      after = paths[paths.length - 1]
+      after = rows[rows.length - 1]!.path
     }
     return replaced
+  }
+
+  /** {@link keep} for the files at `paths` (those that exist), e.g. the files a format's change removes. */
+  async keepFiles(trx: Transaction<Database>, repository: TrashableRepository, paths: readonly string[], user: string): Promise<number> {
+    let replaced = 0
+    for (let start = 0; start < paths.length; start += PAGE_SIZE) {
+      const page = paths.slice(start, start + PAGE_SIZE)
+      const rows = await trx.selectFrom('assets').selectAll().where('repo_key', '=', repository.key).where('path', 'in', page).orderBy('path').execute()
+      replaced += await this.copy(trx, repository, rows, user)
+    }
+    return replaced
+  }
+
+  /** Copies asset rows (with their properties) into the trash; returns the bytes of the trash rows they replace. */
+  private async copy(trx: Transaction<Database>, repository: TrashableRepository, rows: readonly AssetTable[], user: string): Promise<number> {
+    if (rows.length === 0) return 0
+    const project = projectOf(repository)
+    const now = Date.now()
+    const paths = rows.map((row) => row.path)
+    const properties = new Map<string, Record<string, string[]>>()
+    for (const row of await trx.selectFrom('properties').selectAll().where('repo_key', '=', repository.key).where('path', 'in', paths).execute()) {
+      const of = properties.get(row.path) ?? {}
+      ;(of[row.name] ??= []).push(row.value)
+      properties.set(row.path, of)
+    }
+    const old = await trx.deleteFrom('trash_items').where('repo_key', '=', repository.key).where('path', 'in', paths).returning('size').execute()
+    await trx
+      .insertInto('trash_items')
+      .values(
+        rows.map((row) => ({
+          repo_key: row.repo_key,
+          path: row.path,
+          sha256: row.sha256,
+          sha1: row.sha1,
+          md5: row.md5,
+          size: row.size,
+          content_type: row.content_type,
+          original_checksums: row.original_checksums,
+          created_at: row.created_at,
+          created_by: row.created_by,
+          modified_at: row.modified_at,
+          modified_by: row.modified_by,
+          properties: JSON.stringify(properties.get(row.path) ?? {}),
+          project_key: project ?? null,
+          deleted_at: now,
+          deleted_by: user,
+        })),
+      )
+      .execute()
+    return old.reduce((sum, row) => sum + Number(row.size), 0)
   }
 
   /** The trashed file at `repoKey/path`, if any. */
