@@ -2,6 +2,7 @@
  * Tables of the storage lifecycle (issue #21): the trash can and the usage reports. Same
  * conventions as schema.ts: times in epoch milliseconds, JSON as text.
  */
+import type { AssetTable } from './schema.js'
 
 /**
  * A file deleted from a local repository, kept until the trash can's retention period ends (or it
@@ -9,19 +10,8 @@
  * collection counts it as a reference. One row per original path: deleting the same path again
  * replaces the older one.
  */
-export interface TrashItemTable {
-  repo_key: string
-  path: string
-  sha256: string
-  sha1: string
-  md5: string
-  size: number
-  content_type: string
-  original_checksums: string
-  created_at: number
-  created_by: string
-  modified_at: number
-  modified_by: string
+export interface TrashItemTable
+  extends Pick<AssetTable, 'repo_key' | 'path' | 'sha256' | 'sha1' | 'md5' | 'size' | 'content_type' | 'original_checksums' | 'created_at' | 'created_by' | 'modified_at' | 'modified_by'> {
   /** The file's properties when it was deleted, JSON `{name: [values]}`. */
   properties: string
   /** The project whose quota still counts the file (the repository's when it was deleted). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import type { UsageReport } from '../../api/lifecycle-usage.js'
 import { Gauge, type Registry } from 'prom-client'
 import type { Database } from '../../metadata/schema.js'
 import { notFound } from '../errors.js'
@@ -23,23 +24,8 @@ export interface FreedRecorder {
   recordFreed(entry: FreedEntry): Promise<void>
 }
 
-export interface UsageFigures {
-  readonly files: number
-  /** The sum of the files' sizes. */
-  readonly logicalBytes: number
-  /** Each blob counted once however many of these files share it: what the blob store holds for them. */
-  readonly storedBytes: number
-  /** What the trash can holds of these repositories; their project's quota counts it until it is emptied. */
-  readonly trashFiles: number
-  readonly trashBytes: number
-  readonly packages: number
-  readonly largestPackages: readonly { readonly repoKey: string; readonly name: string; readonly files: number; readonly bytes: number }[]
-  /** Daily snapshots, oldest first. */
-  readonly growth: readonly { readonly day: string; readonly files: number; readonly logicalBytes: number; readonly storedBytes: number }[]
-  /** The latest cleanups, newest first, and their total. */
-  readonly freed: readonly { readonly at: number; readonly repoKey: string | null; readonly bytes: number; readonly files: number; readonly source: string }[]
-  readonly freedBytesTotal: number
-}
+/** A report's figures (src/api/lifecycle-usage.ts), without whose they are. */
+export type UsageFigures = Omit<UsageReport, 'repoKey' | 'projectKey' | 'repositories'>
 
 /** How a repository's files group into packages: the package a path belongs to, or undefined for none. */
 export type PackageOf = (repository: Repository, path: string) => string | undefined

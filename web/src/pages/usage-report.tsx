@@ -38,73 +38,51 @@ function Figures({ report }: { report: UsageReport }) {
         <dt>Freed by cleanups</dt>
         <dd>{formatBytes(report.freedBytesTotal)}</dd>
       </dl>
-      {report.largestPackages.length > 0 ? (
-        <table data-testid="usage-largest">
-          <caption>Largest packages</caption>
-          <thead>
-            <tr>
-              <th scope="col">Package</th>
-              <th scope="col">Repository</th>
-              <th scope="col" className="num">Files</th>
-              <th scope="col" className="num">Size</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.largestPackages.map((p) => (
-              <tr key={`${p.repoKey}/${p.name}`}>
-                <th scope="row">{p.name}</th>
-                <td>{p.repoKey}</td>
-                <td className="num">{p.files}</td>
-                <td className="num">{formatBytes(p.bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {growth.length > 0 ? (
-        <table data-testid="usage-growth">
-          <caption>Growth (daily)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col" className="num">Files</th>
-              <th scope="col" className="num">Size</th>
-            </tr>
-          </thead>
-          <tbody>
-            {growth.map((g) => (
-              <tr key={g.day}>
-                <th scope="row">{g.day}</th>
-                <td className="num">{g.files}</td>
-                <td className="num">{formatBytes(g.logicalBytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {report.freed.length > 0 ? (
-        <table data-testid="usage-freed">
-          <caption>Latest cleanups</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">By</th>
-              <th scope="col" className="num">Files</th>
-              <th scope="col" className="num">Freed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.freed.map((f, i) => (
-              <tr key={i}>
-                <td>{formatDate(f.at)}</td>
-                <td>{f.source}</td>
-                <td className="num">{f.files}</td>
-                <td className="num">{formatBytes(f.bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <ReportTable
+        testId="usage-largest"
+        caption="Largest packages"
+        head={['Package', 'Repository', 'Files', 'Size']}
+        rows={report.largestPackages.map((p) => [p.name, p.repoKey, p.files, formatBytes(p.bytes)])}
+      />
+      <ReportTable
+        testId="usage-growth"
+        caption="Growth (daily)"
+        head={['Day', 'Files', 'Size']}
+        rows={growth.map((g) => [g.day, g.files, formatBytes(g.logicalBytes)])}
+      />
+      <ReportTable
+        testId="usage-freed"
+        caption="Latest cleanups"
+        head={['When', 'By', 'Files', 'Freed']}
+        rows={report.freed.map((f) => [formatDate(f.at), f.source, f.files, formatBytes(f.bytes)])}
+      />
     </>
+  )
+}
+
+/** A small table of text cells; numbers align right. Nothing when there are no rows. */
+function ReportTable({ testId, caption, head, rows }: { testId: string; caption: string; head: readonly string[]; rows: readonly (readonly (string | number)[])[] }) {
+  if (rows.length === 0) return null
+  const isNumeric = (column: number) => typeof rows[0]![column] === 'number' || /^(Size|Freed)$/.test(head[column]!)
+  return (
+    <table data-testid={testId}>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          {head.map((h, c) => (
+            <th key={h} scope="col" className={isNumeric(c) ? 'num' : undefined}>
+              {h}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row, r) => (
+          <tr key={r}>
+            {row.map((cell, c) => (c === 0 ? <th key={c} scope="row">{cell}</th> : <td key={c} className={isNumeric(c) ? 'num' : undefined}>{cell}</td>))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   )
 }
