@@ -204,6 +204,17 @@ for (const backend of backends) {
       expect((await dev.get('/artifactory/team-files/pkg/2.0/pkg.bin')).text).toBe('version two, again')
     })
 
+    it('keeps counting the trash on the quota when a repository of the project is deleted', async () => {
+      await createRepository(admin, 'team-tmp', { projectKey: 'team' })
+      await deploy(admin, 'team-tmp/scratch.bin', 's'.repeat(500))
+      expect((await admin.delete('/artifactory/team-tmp/scratch.bin')).status).toBe(204)
+      const used = (await project()).storage_used_bytes
+      expect((await admin.delete('/artifactory/api/repositories/team-tmp')).status).toBe(200)
+      expect((await project()).storage_used_bytes).toBe(used)
+      expect((await admin.delete('/artifactory/api/trash/clean/team-tmp')).json()).toEqual({ files: 1, bytes: 500 })
+      expect((await project()).storage_used_bytes).toBe(used - 500)
+    })
+
     it('reserves the name auto-trashcan', async () => {
       const response = await admin.put('/artifactory/api/repositories/auto-trashcan', { body: { key: 'auto-trashcan', rclass: 'local', packageType: 'generic' } })
       expectRestError(response, 400, /trash can/)
