@@ -2,6 +2,8 @@
  * Remote cache eviction (`unusedArtifactsCleanupPeriodHours`) on both metadata engines: curl pulls
  * through a generic remote whose upstream is a second Trove; the eviction job removes what nobody
  * downloaded within the period (and nothing else), and the next pull fetches it upstream again.
+ * The npm CLI installs through an npm remote: the cached packument and tarball are evicted, and the
+ * next install fetches both again.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -12,9 +14,12 @@ import { metadataBackends } from '../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createRepository, curl, deploy, expectRestError, randomPayload, sha256Of, waitUntil } from './generic-support.js'
 import { createRemote, updateRepository } from './remote-support.js'
+import { ClientHome } from '../conformance/npm/clients.js'
+import { npmPackage } from '../helpers/npm.js'
 
 const backends = await metadataBackends()
 const hasCurl = await requireClients('the cache eviction suite (curl)', ['curl'])
+const hasNpm = await requireClients('the cache eviction suite (npm)', ['npm'])
 const HOUR_MS = 3600 * 1000
 
 for (const backend of hasCurl ? backends : []) {
@@ -99,5 +104,67 @@ for (const backend of hasCurl ? backends : []) {
       expect((await admin.get('/artifactory/api/storage/cache/pkg/unused.bin')).status).toBe(200)
       expect((await admin.get('/artifactory/mine/old.bin')).text).toBe('old')
     })
+  })
+}
+
+for (const backend of hasNpm ? backends : []) {
+  describe(`remote cache eviction with the npm CLI (${backend})`, () => {
+    const API = '/artifactory/api/npm'
+    let upstream: TestServer
+    let server: TestServer
+    let admin: Client
+    const homes: ClientHome[] = []
+
+    /** npm install of `evict-me` through the remote, in a fresh folder with a fresh client cache. */
+    const install = async () => {
+      const home = await ClientHome.create()
+      homes.push(home)
+      await home.writeNpmrc([`registry=${server.url}${API}/npm-remote/`])
+      const dir = await home.folder('project', { 'package.json': JSON.stringify({ name: 'project', version: '1.0.0', private: true, dependencies: { 'evict-me': '^1.0.0' } }) })
+      const result = await home.run('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir })
+      expect(result.code, result.output).toBe(0)
+    }
+    const cached = async () => {
+      const listed = await admin.get('/artifactory/api/storage/npm-remote?list&deep=1')
+      return listed.status === 200 ? (listed.json().files as { uri: string }[]).map((f) => f.uri).sort() : []
+    }
+    const tarballDownloads = async () =>
+      (await new Client(upstream.url, upstream.adminAuth).get('/artifactory/api/storage/up-npm/evict-me/-/evict-me-1.0.0.tgz?stats')).json().downloadCount as number
+
+    beforeAll(async () => {
+      upstream = await startTestServer()
+      const upstreamAdmin = new Client(upstream.url, upstream.adminAuth)
+      expect((await upstreamAdmin.put('/artifactory/api/repositories/up-npm', { body: { key: 'up-npm', rclass: 'local', packageType: 'npm', anonymousRead: true } })).status).toBe(200)
+      const pkg = await npmPackage({ name: 'evict-me', version: '1.0.0' }, { 'index.js': 'module.exports = 1\n' })
+      expect((await upstreamAdmin.put(`${API}/up-npm/evict-me`, { body: pkg.body })).status).toBe(201)
+      server = await startTestServer({ backend, settings: { remote: { allowedUpstreamHosts: ['127.0.0.1'] }, upkeep: { cacheEvictionIntervalSecs: 0, usageSnapshotIntervalSecs: 0 } } })
+      admin = new Client(server.url, server.adminAuth)
+      const created = await admin.put('/artifactory/api/repositories/npm-remote', {
+        body: { key: 'npm-remote', rclass: 'remote', packageType: 'npm', anonymousRead: true, url: `${upstream.url}${API}/up-npm/`, unusedArtifactsCleanupPeriodHours: 2 },
+      })
+      expect(created.status, created.text).toBe(200)
+    })
+
+    afterAll(async () => {
+      for (const home of homes) await home.remove()
+      await server?.close()
+      await upstream?.close()
+    })
+
+    it('evicts the cached tarball and metadata nobody used, and npm install fetches them again', async () => {
+      await install()
+      const before = await cached()
+      expect(before.some((uri) => uri.endsWith('evict-me-1.0.0.tgz'))).toBe(true)
+      expect(before.length).toBeGreaterThan(1) // the packument is cached too
+      expect(await tarballDownloads()).toBe(1)
+
+      const result = await server.trove.services.cacheEviction.run(Date.now() + 3 * HOUR_MS)
+      expect(result.files).toBe(before.length)
+      expect(await cached()).toEqual([])
+
+      await install()
+      expect(await cached()).toEqual(before)
+      expect(await tarballDownloads()).toBe(2)
+    }, 240_000)
   })
 }
