@@ -89,10 +89,11 @@ export class UsageReports implements FreedRecorder {
     return repositories.length
   }
 
-  /** Gauges per repository, computed when scraped. */
+  /** Gauges per repository, computed when scraped: one grouped query per gauge, whatever the number of repositories. */
   registerMetrics(registry: Registry): void {
     const reports = this
-    const gauge = (name: string, help: string, read: (key: string) => Promise<number>) =>
+    const db = this.db
+    const gauge = (name: string, help: string, read: () => Promise<readonly { repo_key: string | null; value: number | string | null }[]>) =>
       new Gauge({
         name,
         help,
@@ -100,17 +101,30 @@ export class UsageReports implements FreedRecorder {
         registers: [registry],
         async collect() {
           this.reset()
-          for (const repository of await reports.repositories.list()) this.set({ repo: repository.key, project: projectOf(repository) ?? '' }, await read(repository.key))
+          const values = new Map((await read()).map((row) => [row.repo_key, Number(row.value ?? 0)]))
+          for (const repository of await reports.repositories.list()) this.set({ repo: repository.key, project: projectOf(repository) ?? '' }, values.get(repository.key) ?? 0)
         },
       })
-    gauge('trove_repository_files', 'Files stored in each repository', async (key) => (await this.totals([key])).files)
-    gauge('trove_repository_logical_bytes', 'Sum of the sizes of the files of each repository', async (key) => (await this.totals([key])).logicalBytes)
-    gauge('trove_repository_stored_bytes', 'Bytes of the distinct blobs the files of each repository point at (after deduplication)', async (key) => (await this.totals([key])).storedBytes)
-    gauge('trove_repository_trash_bytes', 'Bytes of the files of each repository in the trash can', async (key) => (await this.trash([key])).bytes)
-    gauge('trove_repository_freed_bytes_total', 'Bytes freed by cleanups (policies, trash, eviction) in each repository', async (key) => {
-      const row = await this.db.selectFrom('usage_freed').select((eb) => eb.fn.sum<number>('bytes').as('bytes')).where('repo_key', '=', key).executeTakeFirst()
-      return Number(row?.bytes ?? 0)
-    })
+    gauge('trove_repository_files', 'Files stored in each repository', () =>
+      db.selectFrom('assets').select(['repo_key', (eb) => eb.fn.countAll<number>().as('value')]).groupBy('repo_key').execute(),
+    )
+    gauge('trove_repository_logical_bytes', 'Sum of the sizes of the files of each repository', () =>
+      db.selectFrom('assets').select(['repo_key', (eb) => eb.fn.sum<number>('size').as('value')]).groupBy('repo_key').execute(),
+    )
+    gauge('trove_repository_stored_bytes', 'Bytes of the distinct blobs the files of each repository point at (after deduplication)', () =>
+      db
+        .selectFrom((eb) => eb.selectFrom('assets').select(['repo_key', 'sha256']).distinct().as('used'))
+        .innerJoin('blobs', 'blobs.sha256', 'used.sha256')
+        .select(['used.repo_key', (eb) => eb.fn.sum<number>('blobs.size').as('value')])
+        .groupBy('used.repo_key')
+        .execute(),
+    )
+    gauge('trove_repository_trash_bytes', 'Bytes of the files of each repository in the trash can', () =>
+      db.selectFrom('trash_items').select(['repo_key', (eb) => eb.fn.sum<number>('size').as('value')]).groupBy('repo_key').execute(),
+    )
+    gauge('trove_repository_freed_bytes_total', 'Bytes freed by cleanups (policies, trash, eviction) in each repository', () =>
+      db.selectFrom('usage_freed').select(['repo_key', (eb) => eb.fn.sum<number>('bytes').as('value')]).where('repo_key', 'is not', null).groupBy('repo_key').execute(),
+    )
   }
 
   private async figures(
