@@ -70,6 +70,9 @@ for (const backend of backends) {
         checksums: { sha256: sha256Of(content) },
         properties: { 'build.number': ['1'], 'trash.deletedBy': ['dev'], 'trash.originalRepository': ['team-files'], 'trash.originalPath': ['builds/1/app.bin'] },
       })
+      const properties = (await dev.get('/artifactory/api/storage/auto-trashcan/team-files/builds/1/app.bin?properties')).json()
+      expect(properties.properties).toMatchObject({ 'build.number': ['1'], 'trash.deletedBy': ['dev'] })
+      expect(Object.keys(properties)).toEqual(['properties', 'uri'])
       const listed = (await dev.get('/artifactory/api/storage/auto-trashcan/team-files?list&deep=1')).json()
       expect(listed.files).toEqual([expect.objectContaining({ uri: '/builds/1/app.bin', size: content.length, sha2: sha256Of(content) })])
       // The quota still counts it: it is in the trash, not gone.

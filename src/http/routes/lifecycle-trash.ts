@@ -36,7 +36,10 @@ export async function lifecycleTrashRoutes(app: FastifyInstance, services: CoreS
     const target = parseRepositoryPath(rest)
     if (!(await authorizer.can(request.principal, 'read', target.repoKey, target.path || undefined))) throw actionRefusal(request.principal, 'read', target.repoKey, target.path)
     const file = target.path === '' ? undefined : await trash.get(target.repoKey, target.path)
-    if (file) return fileInfo(base, file, services.trash.settings.retentionPeriodDays)
+    if (file) {
+      const info = fileInfo(base, file, services.trash.settings.retentionPeriodDays)
+      return 'properties' in request.query ? { properties: info.properties, uri } : info
+    }
     if (!(await trash.has(target.repoKey, target.path))) throw notFound(`'${target.repoKey}/${target.path}' is not in the trash can`)
     if ('list' in request.query) {
       const files: { uri: string; size: number; lastModified: string; folder: boolean; sha1: string; sha2: string }[] = []
