@@ -20,6 +20,9 @@ import { UserService } from './core/auth/user-service.js'
 import { BlobReadCache } from './core/blobs/blob-cache.js'
 import { BlobRecords } from './core/blobs/blob-records.js'
 import { BlobStore } from './core/blobs/blob-store.js'
+import { CacheEviction } from './core/lifecycle/eviction.js'
+import { TrashCan } from './core/lifecycle/trash.js'
+import { UsageReports } from './core/lifecycle/usage.js'
 import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { UploadService } from './core/uploads/upload-service.js'
@@ -125,7 +128,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   // Quota levels reach the project's webhooks once the change is over (the listener defers).
   let onQuotaLevel: QuotaListener = () => {}
   const quota = new StorageQuota(db, logger, metrics.registry, (event) => setImmediate(() => onQuotaLevel(event)))
-  const artifacts = new ArtifactService(db, blobs, quota)
+  // Storage lifecycle (docs/lifecycle.md): what cleanups free is recorded; deletes in local repositories go to the trash.
+  const usage = new UsageReports(db, repositories)
+  usage.registerMetrics(metrics.registry)
+  const trash = new TrashCan(db, config.trashcan, quota, usage)
+  const artifacts = new ArtifactService(db, blobs, quota, trash)
   const uploads = new UploadService({
     db,
     blobs,
@@ -137,6 +144,10 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   // Temporary data of upload sessions stays while the session is open, whichever node wrote it.
   const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger, uploads)
   const gc = new GarbageCollector(records, blobs, sweeper, logger)
+  // Files past the trash can's retention period go first, so their blobs go in the same run.
+  gc.beforeCollect(() => trash.purgeExpired())
+  gc.afterCollect(async (result) => usage.recordFreed({ repoKey: null, bytes: result.freedBytes, files: result.deleted, source: 'gc' }))
+  const cacheEviction = new CacheEviction({ db, repositories, artifacts, freed: usage, logger })
   const groups = new GroupService(db)
   const projects = new ProjectService(db, users, repositories)
   const permissionTargets = new PermissionTargetService(db)
@@ -255,6 +266,9 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     requests: new ServiceRequests(db),
     reviewers: new SecurityReviewers(db, groups),
     federation,
+    trash,
+    cacheEviction,
+    usage,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
@@ -265,6 +279,10 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     return { deleted: await audit.prune(retentionMs), deliveries: await webhooks.prune(retentionMs) }
   })
   jobs.schedule('audit-prune', 24 * 3600 * 1000)
+  jobs.register('cache-eviction', async () => cacheEviction.run())
+  if (config.upkeep.cacheEvictionIntervalSecs > 0) jobs.schedule('cache-eviction', config.upkeep.cacheEvictionIntervalSecs * 1000)
+  jobs.register('usage-snapshot', async () => ({ repositories: await usage.snapshot() }))
+  if (config.upkeep.usageSnapshotIntervalSecs > 0) jobs.schedule('usage-snapshot', config.upkeep.usageSnapshotIntervalSecs * 1000)
 
   await bootstrapAdmin(services, logger)
   const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))

@@ -95,6 +95,25 @@ const ConfigSchema = z
       })
       .strict()
       .default({ graceSecs: 3600, intervalSecs: 4 * 3600 }),
+    /** The trash can (Artifactory's `trashcanConfig`): files deleted from local repositories are kept this long (docs/lifecycle.md). */
+    trashcan: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Days a deleted file stays restorable; garbage collection empties what is older. */
+        retentionPeriodDays: z.number().nonnegative().default(14),
+      })
+      .strict()
+      .default({ enabled: true, retentionPeriodDays: 14 }),
+    /** Scheduled storage upkeep (docs/lifecycle.md): remote cache eviction and the daily usage snapshot. */
+    upkeep: z
+      .object({
+        /** How often remote repositories' unused cached files are looked for (`unusedArtifactsCleanupPeriodHours`); 0: never. */
+        cacheEvictionIntervalSecs: seconds.default(3600),
+        /** How often usage is snapshotted (one row per repository and day); 0: never. */
+        usageSnapshotIntervalSecs: seconds.default(6 * 3600),
+      })
+      .strict()
+      .default({ cacheEvictionIntervalSecs: 3600, usageSnapshotIntervalSecs: 6 * 3600 }),
     http: z
       .object({
         /** Time allowed to receive a request's headers (slow-loris guard). */
@@ -249,6 +268,10 @@ const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_ALLOWED_UPSTREAM_HOSTS: { path: ['remote', 'allowedUpstreamHosts'], type: 'list' },
   TROVE_GC_GRACE_SECS: { path: ['gc', 'graceSecs'], type: 'number' },
   TROVE_GC_INTERVAL_SECS: { path: ['gc', 'intervalSecs'], type: 'number' },
+  TROVE_TRASHCAN_ENABLED: { path: ['trashcan', 'enabled'], type: 'boolean' },
+  TROVE_TRASHCAN_RETENTION_PERIOD_DAYS: { path: ['trashcan', 'retentionPeriodDays'], type: 'number' },
+  TROVE_CACHE_EVICTION_INTERVAL_SECS: { path: ['upkeep', 'cacheEvictionIntervalSecs'], type: 'number' },
+  TROVE_USAGE_SNAPSHOT_INTERVAL_SECS: { path: ['upkeep', 'usageSnapshotIntervalSecs'], type: 'number' },
   TROVE_HTTP_HEADERS_TIMEOUT_SECS: { path: ['http', 'headersTimeoutSecs'], type: 'number' },
   TROVE_HTTP_IDLE_TIMEOUT_SECS: { path: ['http', 'idleTimeoutSecs'], type: 'number' },
   TROVE_HTTP_KEEP_ALIVE_TIMEOUT_SECS: { path: ['http', 'keepAliveTimeoutSecs'], type: 'number' },

@@ -40,6 +40,9 @@ import type { ServiceRequests } from './operations/requests.js'
 import type { SecurityReviewers } from './operations/reviewers.js'
 import type { UploadService } from './uploads/upload-service.js'
 import type { FederationService } from './federation/federation-service.js'
+import type { TrashCan } from './lifecycle/trash.js'
+import type { CacheEviction } from './lifecycle/eviction.js'
+import type { UsageReports } from './lifecycle/usage.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -115,4 +118,10 @@ export interface CoreServices {
   readonly reviewers: SecurityReviewers
   /** Federated repositories: replication between instances (src/core/federation/, docs/federation.md). */
   readonly federation: FederationService
+  /** Deleted files of local repositories, restorable for the retention period (src/core/lifecycle/trash.ts). */
+  readonly trash: TrashCan
+  /** Remote repositories' unused cached files removed on schedule (src/core/lifecycle/eviction.ts). */
+  readonly cacheEviction: CacheEviction
+  /** Usage per repository and project, snapshots, bytes freed by cleanups (src/core/lifecycle/usage.ts). */
+  readonly usage: UsageReports
 }

@@ -29,6 +29,8 @@ import { vulndbRoutes } from './routes/vulndb.js'
 import { scanPolicyRoutes } from './routes/scan-policies.js'
 import { xrayRoutes } from './routes/xray.js'
 import { federationRoutes } from './routes/federation.js'
+import { lifecycleTrashRoutes } from './routes/lifecycle-trash.js'
+import { lifecycleUsageRoutes } from './routes/lifecycle-usage.js'
 
 /** How often Node checks open connections against the headers and request timeouts. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
@@ -112,6 +114,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   services.federation.receiver.onApplied((repository, path, change) => {
     layouts.get(repository.packageType)?.changed?.(repository, path, change).catch((err: unknown) => logger.warn({ err, repo: repository.key, path }, 'a format could not take in a replicated file'))
   })
+  await app.register(async (scope) => lifecycleTrashRoutes(scope, services, layouts))
+  await app.register(async (scope) => lifecycleUsageRoutes(scope, services))
   await app.register(async (scope) => uiRoutes(scope, services))
   await app.register(async (scope) => uiSecurityRoutes(scope, services))
   await app.register(async (scope) => uiProjectRoutes(scope, services))

@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely'
+import type { TrashItemTable, UsageFreedTable, UsageSnapshotTable } from './lifecycle-schema.js'
 import type { AuditEventTable, MaintenanceWindowTable, SecurityReviewerTable, ServiceRequestTable, WebhookDeliveryTable, WebhookTable } from './operations-schema.js'
 
 /**
@@ -44,6 +45,9 @@ export interface Database {
   cluster_leases: ClusterLeaseTable
   cluster_changes: ClusterChangeTable
   upload_sessions: UploadSessionTable
+  trash_items: TrashItemTable
+  usage_snapshots: UsageSnapshotTable
+  usage_freed: UsageFreedTable
 }
 
 export interface RepositoryTable {

@@ -57,6 +57,8 @@ export function testConfig(options: {
       dataDir: options.dataDir,
       adminPassword: ADMIN_PASSWORD,
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      // Deletes take effect at once (quota released, blobs collectable) unless a test turns the trash can on (lifecycle-*.test.ts).
+      trashcan: { enabled: false, retentionPeriodDays: 14 },
       ...(options.databaseUrl ? { database: { url: options.databaseUrl } } : {}),
       ...settings,
       ...(Object.keys(blobstore).length > 0 ? { blobstore } : {}),

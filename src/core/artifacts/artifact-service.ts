@@ -11,6 +11,7 @@ import type { Asset, AssetChanges, ChangeGuard, DeployOptions, Folder, Propertie
 import { ArtifactQueries } from './artifact-queries.js'
 import { assetRow, sizeOf, upsertAsset, withinFolder, writeProperties } from './asset-rows.js'
 import { checkedPagesBelow, deleteBelow } from './folder-changes.js'
+import type { TrashCan } from '../lifecycle/trash.js'
 
 export type * from './artifact-types.js'
 
@@ -50,6 +51,8 @@ export class ArtifactService extends ArtifactQueries {
     blobs: BlobStore,
     /** Project quotas: charged in every transaction below that adds or removes assets. */
     private readonly quota?: StorageQuota,
+    /** Where {@link delete} keeps what it deletes from local repositories (src/core/lifecycle/trash.ts). */
+    private readonly trash?: Pick<TrashCan, 'keepsFrom' | 'keep' | 'keepFiles'>,
   ) {
     super(db, blobs)
   }
@@ -131,15 +134,25 @@ export class ArtifactService extends ArtifactQueries {
   /**
    * Deletes a file, or a folder and everything below it (`''`: the whole repository's content).
    * Returns how many files went. Blobs stay for garbage collection. With a `guard`, the item and
-   * everything below it must be allowed, else nothing goes (see {@link deleteBelow}).
+   * everything below it must be allowed, else nothing goes (see {@link deleteBelow}). In a local
+   * repository with the trash can on, the files go to the trash in the same transaction (their
+   * bytes stay on the project's quota until the trash lets them go); `user` is recorded as who
+   * deleted them.
    */
-  async delete(repository: Repository, path: string, guard?: ChangeGuard): Promise<number> {
+  async delete(repository: Repository, path: string, guard?: ChangeGuard, user = 'system'): Promise<number> {
     const item = await this.getItem(repository, path)
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
     if (guard && !guard.allows(path)) throw guard.refusal()
     const key = repository.key
+    const isTrashed = this.trash?.keepsFrom(repository) === true
     return this.db.transaction().execute(async (trx) => {
-      await this.quota?.charge(trx, repository, async () => sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key), 0)
+      const replaced = isTrashed ? await this.trash!.keep(trx, repository, path, item.kind, user) : 0
+      await this.quota?.charge(
+        trx,
+        repository,
+        async () => (isTrashed ? replaced : sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key)),
+        0,
+      )
       if (item.kind === 'file') {
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
         await trx.deleteFrom('assets').where('repo_key', '=', key).where('path', '=', path).execute()
@@ -227,6 +240,9 @@ export class ArtifactService extends ArtifactQueries {
       const finishing = changes.finishUploads ?? []
       const sessions = finishing.length > 0 ? await trx.deleteFrom('upload_sessions').where('id', 'in', finishing).where('repo_key', '=', key).returning('size').execute() : []
       const sessionBytes = sessions.reduce((sum, s) => sum + Number(s.size), 0)
+      // Trashed removals stay on the quota (the trash holds them); trash rows they replace leave it.
+      const isTrashed = changes.trashRemoved !== undefined && removeFiles.length > 0 && this.trash?.keepsFrom(repository) === true
+      const replacedTrash = isTrashed ? await this.trash!.keepFiles(trx, repository, removeFiles, changes.trashRemoved!.user) : 0
       // Quota: what the change replaces or removes (and the sessions' bytes), against what it records.
       const putSizes = new Map(puts.map((p) => [p.path, known.get(p.blob.sha256)!.size]))
       await this.quota?.charge(
@@ -234,12 +250,12 @@ export class ArtifactService extends ArtifactQueries {
         repository,
         async () => {
           const clear = changes.clearFolders ?? []
-          const paths = [...removeFiles, ...putSizes.keys()]
-          if (clear.length === 0 && paths.length === 0) return sessionBytes
+          const paths = [...(isTrashed ? [] : removeFiles), ...putSizes.keys()]
+          if (clear.length === 0 && paths.length === 0) return sessionBytes + replacedTrash
           // Two index lookups rather than one OR, which SQLite answers by reading the whole repository.
           const cleared = clear.length > 0 ? await sizeOf(trx.selectFrom('assets').where('folder', 'in', clear), key) : 0
           const named = paths.length > 0 ? await sizeOf(trx.selectFrom('assets').where('path', 'in', paths).$if(clear.length > 0, (q) => q.where('folder', 'not in', clear)), key) : 0
-          return sessionBytes + cleared + named
+          return sessionBytes + replacedTrash + cleared + named
         },
         [...putSizes.values()].reduce((sum, size) => sum + Number(size), 0),
       )

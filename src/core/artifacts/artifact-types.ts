@@ -82,6 +82,12 @@ export interface AssetChanges {
    * never counted twice (see core/uploads/upload-service.ts).
    */
   readonly finishUploads?: readonly string[]
+  /**
+   * A deletion (a version or tag removed by its owner or a cleanup policy, not a file replaced by
+   * a push): the `removeFiles` go to the trash can, as {@link ArtifactService.delete}'s do, when it
+   * keeps the repository's deletes; `user` is recorded as who deleted them.
+   */
+  readonly trashRemoved?: { readonly user: string } | undefined
 }
 
 /** Which files {@link ArtifactService.findFiles} returns: every condition given must hold. */

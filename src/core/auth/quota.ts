@@ -106,7 +106,9 @@ export class StorageQuota {
         repoKeys.length === 0
           ? undefined
           : await trx.selectFrom('upload_sessions').select((eb) => eb.fn.sum<number>('size').as('bytes')).where('repo_key', 'in', repoKeys).executeTakeFirst()
-      await trx.updateTable('projects').set({ used_bytes: Number(row?.bytes ?? 0) + Number(open?.bytes ?? 0) }).where('key', '=', project).execute()
+      // So do the project's files in the trash can (core/lifecycle/trash.ts), until the trash lets them go.
+      const trashed = await trx.selectFrom('trash_items').select((eb) => eb.fn.sum<number>('size').as('bytes')).where('project_key', '=', project).executeTakeFirst()
+      await trx.updateTable('projects').set({ used_bytes: Number(row?.bytes ?? 0) + Number(open?.bytes ?? 0) + Number(trashed?.bytes ?? 0) }).where('key', '=', project).execute()
     })
   }
 

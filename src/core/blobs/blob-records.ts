@@ -27,13 +27,16 @@ export class BlobRecords {
     return row ? Number(row.written_at ?? row.created_at) : undefined
   }
 
+  /** Whether a file, or a file in the trash can (restorable, so its bytes must stay), points at the blob. */
   async isReferenced(sha256: string): Promise<boolean> {
-    const reference = await this.db.selectFrom('assets').select('repo_key').where('sha256', '=', sha256).limit(1).executeTakeFirst()
+    const reference =
+      (await this.db.selectFrom('assets').select('repo_key').where('sha256', '=', sha256).limit(1).executeTakeFirst()) ??
+      (await this.db.selectFrom('trash_items').select('repo_key').where('sha256', '=', sha256).limit(1).executeTakeFirst())
     return reference !== undefined
   }
 
   /**
-   * Removes the blob's row, but only while no asset refers to it and it was not written after
+   * Removes the blob's row, but only while no asset (nor trashed file) refers to it and it was not written after
    * `cutoff`: a deploy or an upload racing garbage collection keeps it.
    */
   async forget(sha256: string, cutoff: number): Promise<void> {
@@ -42,6 +45,7 @@ export class BlobRecords {
       .where('sha256', '=', sha256)
       .where((eb) => eb.or([eb('written_at', 'is', null), eb('written_at', '<=', cutoff)]))
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('assets').select(sql.lit(1).as('one')).where('sha256', '=', sha256))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('trash_items').select(sql.lit(1).as('one')).where('sha256', '=', sha256))))
       .execute()
   }
 }

@@ -29,7 +29,21 @@ export class GarbageCollector {
     private readonly logger: Logger,
   ) {}
 
+  private readonly preludes: (() => Promise<unknown>)[] = []
+  private readonly listeners: ((result: GarbageCollectionResult) => Promise<void>)[] = []
+
+  /** Runs `prelude` at the start of every collection (the trash can lets its expired files go, so their blobs can go in the same run). */
+  beforeCollect(prelude: () => Promise<unknown>): void {
+    this.preludes.push(prelude)
+  }
+
+  /** Tells `listener` what each collection freed (the usage reports record it). */
+  afterCollect(listener: (result: GarbageCollectionResult) => Promise<void>): void {
+    this.listeners.push(listener)
+  }
+
   async collect(graceMs: number): Promise<GarbageCollectionResult> {
+    for (const prelude of this.preludes) await prelude()
     const swept: SweepResult = await this.sweeper.sweep()
     let examined = 0
     let deleted = 0
@@ -50,6 +64,7 @@ export class GarbageCollector {
     }
     const result = { examined, deleted, freedBytes, temporariesRemoved: swept.removed }
     this.logger.info(result, 'garbage collection finished')
+    for (const listener of this.listeners) await listener(result)
     return result
   }
 

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Database, RepositoryTable } from '../../metadata/schema.js'
 import { TroveError, ValidationError, conflict, fieldPath, invalidField, notFound, schemaProblems } from '../errors.js'
 import { assertRepositoryKey } from '../paths.js'
+import { TRASHCAN_KEY } from '../lifecycle/trash.js'
 import type { RepositorySetting } from './repository-settings.js'
 
 export const REPOSITORY_CLASSES = ['local', 'remote', 'virtual', 'federated'] as const
@@ -58,6 +59,8 @@ const KnownFields = z.object({
   assumedOfflinePeriodSecs: secs.optional(),
   socketTimeoutMillis: z.number().int().positive().optional(),
   storeArtifactsLocally: z.boolean().optional(),
+  /** Remote: cached files not downloaded for this many hours are evicted (0: never; docs/lifecycle.md). */
+  unusedArtifactsCleanupPeriodHours: z.number().int().nonnegative().optional(),
   repositories: z.array(z.string()).optional(),
   defaultDeploymentRepo: z.string().optional(),
   /** Federated: the same-named repository on other Trove instances (`<base>/artifactory/<key>`). */
@@ -219,6 +222,7 @@ export class RepositoryService {
 
   private async validate(key: string, body: unknown, existing: Repository | undefined): Promise<RepositoryConfig> {
     assertRepositoryKey(key, 'key')
+    if (!existing && key === TRASHCAN_KEY) throw invalidField('key', `'${TRASHCAN_KEY}' is the trash can's name`)
     if (!isObject(body)) throw new TroveError('BAD_REQUEST', 'the body must be a JSON object')
     const input: Record<string, unknown> = { ...body }
     if (input.key !== undefined && input.key !== key) {

@@ -163,7 +163,7 @@ export async function artifactRoutes(
     const repository = await repositories.require(target.repoKey)
     if (repository.rclass === 'virtual') throw new TroveError('UNSUPPORTED', `'${repository.key}' is virtual; delete in its member repository`)
     const guard = await folderChangeGuard(services.authorizer, request.principal, 'delete', repository.key, target.path)
-    const count = await artifacts.delete(repository, target.path, guard)
+    const count = await artifacts.delete(repository, target.path, guard, principalName(request.principal))
     request.log.info({ repo: repository.key, path: target.path, files: count }, 'deleted')
     await layoutOf(repository)?.changed?.(repository, target.path, 'deleted')
     return reply.status(204).send()

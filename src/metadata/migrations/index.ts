@@ -18,6 +18,8 @@ import { operationsWebhooks } from './20261207-operations-webhooks.js'
 import { uploadsSessions } from './20261207-uploads-sessions.js'
 import { scaleIndexes } from './20261208-scale-indexes.js'
 import { federationTables } from './20261208-federation-tables.js'
+import { lifecycleTrash } from './20261208-lifecycle-trash.js'
+import { lifecycleUsage } from './20261208-lifecycle-usage.js'
 
 /** Migrations keyed by name; a format declares its own (`Format.migrations`). */
 export type Migrations = Readonly<Record<string, Migration>>
@@ -47,6 +49,8 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '20261207-uploads-sessions': uploadsSessions,
     '20261208-scale-indexes': scaleIndexes(engine),
     '20261208-federation-tables': federationTables,
+    '20261208-lifecycle-trash': lifecycleTrash,
+    '20261208-lifecycle-usage': lifecycleUsage,
   }
 }
 

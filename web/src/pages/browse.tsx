@@ -7,6 +7,7 @@ import { Properties } from './properties.js'
 import { ArtifactSecurity, GuardedDownload, RepositorySecurity } from './security.js'
 import { useSession } from '../session.js'
 import { BrowseHints } from './browse-hints.js'
+import { UsageSummary } from './usage-report.js'
 
 interface Child {
   readonly name: string
@@ -33,6 +34,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
       </PageHeader>
       <Breadcrumbs repoKey={repoKey} path={path} />
       <BrowseHints repoKey={repoKey} />
+      <UsageSummary scope="repositories" name={repoKey} />
       <div className="browser">
         <Tree repoKey={repoKey} selected={path} />
         <div className="details" aria-live="polite">

@@ -7,6 +7,7 @@ import { Link, navigate, routePath } from '../router.js'
 import { useSession } from '../session.js'
 import { ProjectMembers, ServiceAccounts } from './project-members.js'
 import { ProjectSecurity } from './security.js'
+import { UsageSummary } from './usage-report.js'
 
 const UNITS = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 } as const
 
@@ -161,6 +162,7 @@ export function ProjectPage({ projectKey }: { projectKey: string }) {
       <h2>Storage</h2>
       <QuotaBar project={project} />
       {me.admin ? <QuotaEditor project={project} onSaved={reload} /> : null}
+      <UsageSummary scope="projects" name={project.key} />
       <h2>Repositories</h2>
       {project.repositories.length === 0 ? (
         <p className="empty">No repositories yet. Repositories whose keys start with <code>{project.key}-</code> join it when they are created{project.manageResources ? ' (Manage repositories)' : ''}.</p>
