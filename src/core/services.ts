@@ -39,6 +39,8 @@ import type { WebhookService } from './operations/webhooks.js'
 import type { ServiceRequests } from './operations/requests.js'
 import type { SecurityReviewers } from './operations/reviewers.js'
 import type { UploadService } from './uploads/upload-service.js'
+import type { CleanupPolicies } from './lifecycle/policies.js'
+import type { ImmutabilityRules } from './lifecycle/immutability.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -112,4 +114,8 @@ export interface CoreServices {
   readonly requests: ServiceRequests
   /** The security-reviewer role: reads scan reports and policies, never artifacts. */
   readonly reviewers: SecurityReviewers
+  /** Cleanup policies: dry runs, runs as jobs, their log (src/core/lifecycle/policies.ts, docs/lifecycle.md). */
+  readonly cleanupPolicies: CleanupPolicies
+  /** Immutability rules: versions no change may overwrite or delete (src/core/lifecycle/immutability.ts). */
+  readonly immutability: ImmutabilityRules
 }

@@ -28,6 +28,7 @@ import { uiProjectRoutes } from './routes/ui-projects.js'
 import { vulndbRoutes } from './routes/vulndb.js'
 import { scanPolicyRoutes } from './routes/scan-policies.js'
 import { xrayRoutes } from './routes/xray.js'
+import { lifecyclePolicyRoutes } from './routes/lifecycle-policies.js'
 
 /** How often Node checks open connections against the headers and request timeouts. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
@@ -106,6 +107,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   const contexts = new Map(formats.map((f) => [f.id, formatContext(services)]))
   const layouts = new Map(formats.flatMap((f) => (f.plainLayout ? [[f.id, f.plainLayout(contexts.get(f.id)!)] as const] : [])))
   await app.register(async (scope) => artifactRoutes(scope, services, layouts))
+  for (const format of formats) if (format.packageVersions) services.cleanupPolicies.useVersions(format.id, format.packageVersions(contexts.get(format.id)!))
+  await app.register(async (scope) => lifecyclePolicyRoutes(scope, services))
   await app.register(async (scope) => uiRoutes(scope, services))
   await app.register(async (scope) => uiSecurityRoutes(scope, services))
   await app.register(async (scope) => uiProjectRoutes(scope, services))

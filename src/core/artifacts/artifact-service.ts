@@ -14,6 +14,13 @@ import { checkedPagesBelow, deleteBelow } from './folder-changes.js'
 
 export type * from './artifact-types.js'
 
+/**
+ * Asked in the transaction of every change that may remove or overwrite files, before it writes:
+ * `touched` lists the existing files it removes or replaces with other content. Throwing undoes
+ * the change (immutability rules, src/core/lifecycle/immutability.ts).
+ */
+export type ChangeCheck = (repository: Repository, trx: Kysely<Database>, touched: () => Promise<readonly { path: string }[]>) => Promise<void>
+
 /** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
 
@@ -26,6 +33,7 @@ export type StoredListener = (repository: Repository, files: readonly { path: st
  */
 export class ArtifactService extends ArtifactQueries {
   private readonly storedListeners: StoredListener[] = []
+  private changeCheck: ChangeCheck | undefined
 
   constructor(
     db: Kysely<Database>,
@@ -39,6 +47,11 @@ export class ArtifactService extends ArtifactQueries {
   /** Calls `listener` after files are committed (every deploy, remote caching, applyChanges), e.g. to queue scans. */
   onStored(listener: StoredListener): void {
     this.storedListeners.push(listener)
+  }
+
+  /** Sets the check every removing or overwriting change passes (see {@link ChangeCheck}). */
+  checkChanges(check: ChangeCheck): void {
+    this.changeCheck = check
   }
 
   private notifyStored(repository: Repository, files: readonly { path: string; sha256: string }[]): void {
@@ -107,6 +120,9 @@ export class ArtifactService extends ArtifactQueries {
     if (guard && !guard.allows(path)) throw guard.refusal()
     const key = repository.key
     return this.db.transaction().execute(async (trx) => {
+      await this.changeCheck?.(repository, trx, async () =>
+        item.kind === 'file' ? [{ path }] : withinFolder(trx.selectFrom('assets').select('path').where('repo_key', '=', key), path).execute(),
+      )
       await this.quota?.charge(trx, repository, async () => sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key), 0)
       if (item.kind === 'file') {
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
@@ -184,6 +200,19 @@ export class ArtifactService extends ArtifactQueries {
         ? await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('path', 'in', changes.mustNotExist).executeTakeFirst()
         : undefined
       if (taken) throw new TroveError('CONFLICT', `'${key}/${taken.path}' already exists`, { path: taken.path })
+      await this.changeCheck?.(repository, trx, async () => {
+        const clear = changes.clearFolders ?? []
+        const paths = [...removeFiles, ...puts.map((p) => p.path)]
+        if (clear.length === 0 && paths.length === 0) return []
+        const existing = await trx
+          .selectFrom('assets')
+          .select(['path', 'sha256'])
+          .where('repo_key', '=', key)
+          .where((eb) => eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]))
+          .execute()
+        const replacing = new Map(puts.map((p) => [p.path, p.blob.sha256]))
+        return existing.filter((file) => replacing.get(file.path) !== file.sha256)
+      })
       // Upload sessions that end here: their bytes were counted while they were open.
       const finishing = changes.finishUploads ?? []
       const sessions = finishing.length > 0 ? await trx.deleteFrom('upload_sessions').where('id', 'in', finishing).where('repo_key', '=', key).returning('size').execute() : []
@@ -315,6 +344,9 @@ export class ArtifactService extends ArtifactQueries {
       source: options.source,
     })
     await this.db.transaction().execute(async (trx) => {
+      await this.changeCheck?.(repository, trx, async () =>
+        (await trx.selectFrom('assets').select(['path', 'sha256']).where('repo_key', '=', repository.key).where('path', '=', path).execute()).filter((f) => f.sha256 !== blob.sha256),
+      )
       await this.quota?.charge(trx, repository, () => sizeOf(trx.selectFrom('assets').where('path', '=', path), repository.key), blob.size)
       await trx
         .insertInto('blobs')

@@ -16,6 +16,7 @@ import { operationsMaintenance } from './20261207-operations-maintenance.js'
 import { operationsRequests } from './20261207-operations-requests.js'
 import { operationsWebhooks } from './20261207-operations-webhooks.js'
 import { uploadsSessions } from './20261207-uploads-sessions.js'
+import { lifecyclePolicies } from './20261208-lifecycle-policies.js'
 
 /** Migrations keyed by name; a format declares its own (`Format.migrations`). */
 export type Migrations = Readonly<Record<string, Migration>>
@@ -43,6 +44,7 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '20261207-operations-requests': operationsRequests,
     '20261207-operations-webhooks': operationsWebhooks,
     '20261207-uploads-sessions': uploadsSessions,
+    '20261208-lifecycle-policies': lifecyclePolicies,
   }
 }
 
