@@ -36,6 +36,9 @@
  * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
  *
+ * cleanup (issue 21): a cleanup policy's dry and real run over 100,000 artifacts, and pull latency
+ * with and without it running, see `cleanup.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -48,6 +51,7 @@ import type { Dispatcher } from 'undici'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
+import { cleanupSuite } from './cleanup.js'
 import { composerFormatBench } from './formats-composer.js'
 import { rubygemsFormatBench } from './formats-rubygems.js'
 import { npmInstallSuite } from './npm-install.js'
@@ -84,7 +88,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'cleanup'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -138,6 +142,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   'oci-remote': ociRemoteSuite,
   pypi: pypiSuite,
   scanning: scanningSuite,
+  cleanup: cleanupSuite,
   s3: s3Suite,
   formats: formatsSuite,
   cluster: clusterSuite,

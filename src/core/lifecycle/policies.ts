@@ -1,3 +1,4 @@
+import { setImmediate as yieldToRequests } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { ArtifactService } from '../artifacts/artifact-service.js'
 import { isTroveError } from '../errors.js'
@@ -91,6 +92,7 @@ export class CleanupPolicies {
     const plans: RepositoryPlan[] = []
     const names = [...new Set([...Object.keys(policy.searchCriteria.includedProperties), ...Object.keys(policy.searchCriteria.excludedProperties)])]
     for (const repository of await this.scope(policy)) {
+      await yieldToRequests()
       const units = await this.versions.get(repository.packageType)!.list(repository)
       if (units.length === 0) continue
       const files = new Map<string, FileFacts>()
@@ -171,6 +173,8 @@ export class CleanupPolicies {
             pending.push(item(repository, deletion, 'failed', err.message))
           }
           if (pending.length >= LOG_BATCH) await flush()
+          // SQLite's driver is synchronous: without a turn of the event loop between versions, a run would hold every request until its end.
+          await yieldToRequests()
         }
       }
       await flush()
