@@ -54,7 +54,17 @@ export async function cleanupSuite({ workDir, track, report }: SuiteContext): Pr
   const { args, label } = await troveCommand()
   const server = track(await startTroveProcess({ name: 'trove', args, dataDir }))
   const agent = track(new Agent({ connections: CLIENTS * 2, pipelining: 1 }))
-  const call = async (method: string, path: string, body?: unknown) => {
+  /** A reset (the server held past its headers timeout) is retried for reads, and reported. */
+  const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+    try {
+      return await callOnce(method, path, body)
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ECONNRESET' || method !== 'GET') throw err
+      console.log(`GET ${path}: connection reset, again`)
+      return callOnce(method, path, body)
+    }
+  }
+  const callOnce = async (method: string, path: string, body?: unknown) => {
     const res = await request(`${server.url}${path}`, {
       dispatcher: agent,
       method: method as 'GET',

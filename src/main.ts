@@ -176,7 +176,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   // Immutability rules are asked in every change that removes or overwrites files.
   const immutability = new ImmutabilityRules(db)
   artifacts.checkChanges((repository, trx, touched) => immutability.check(repository, trx, touched))
-  const cleanupPolicies = new CleanupPolicies(new CleanupPolicyStore(db), { artifacts, repositories, jobs, audit, immutability, logger })
+  const cleanupPolicies = new CleanupPolicies(new CleanupPolicyStore(db), { db, artifacts, repositories, jobs, audit, immutability, logger })
   cleanupPolicies.registerJobs()
   const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
   const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })

@@ -26,14 +26,26 @@ export interface PackageVersion {
   readonly selectable?: boolean | undefined
 }
 
+/** A file of a repository as the core hands it to {@link PackageVersions.list}. */
+export interface RepositoryFile {
+  readonly path: string
+  readonly sha256: string
+  readonly size: number
+  readonly createdAt: number
+  readonly downloadedAt: number | null
+}
+
 /**
  * What a format tells the core's lifecycle rules (cleanup policies, immutability) about its
  * content: its package versions, which file belongs to which version, and how a version is
  * deleted through the format's own delete path (so that its metadata follows).
  */
 export interface PackageVersions {
-  /** The units of a local repository, in any order. */
-  list(repository: Repository): Promise<PackageVersion[]>
+  /**
+   * The units of a local repository, in any order. `files` are all its files, read by the core in
+   * pages (a format laid out on files groups them rather than reading them again).
+   */
+  list(repository: Repository, files: readonly RepositoryFile[]): Promise<PackageVersion[]>
   /**
    * The package version a file of the repository belongs to, or `undefined` for a file of no
    * version (immutability rules then do not apply to it). Pure: no I/O.
@@ -50,11 +62,11 @@ export interface PackageVersions {
  * Versions of a layout `<package>/<version>/<files>` (PyPI, and any format laid out the same way):
  * each folder two levels down is a version; its files (at any depth) are the version's.
  */
-export function twoLevelVersions(list: (repository: Repository) => Promise<readonly { path: string }[]>, remove: PackageVersions['delete']): PackageVersions {
+export function twoLevelVersions(remove: PackageVersions['delete']): PackageVersions {
   return {
-    async list(repository) {
+    async list(_repository, files) {
       const units = new Map<string, { package: string; version: string; paths: string[] }>()
-      for (const { path } of await list(repository)) {
+      for (const { path } of files) {
         const version = twoLevelVersionOf(path)
         if (!version) continue
         const id = `${version.package}/${version.version}`

@@ -1,5 +1,7 @@
 import { setImmediate as yieldToRequests } from 'node:timers/promises'
 import type { Logger } from 'pino'
+import type { Kysely } from 'kysely'
+import type { Database } from '../../metadata/schema.js'
 import type { ArtifactService } from '../artifacts/artifact-service.js'
 import { isTroveError } from '../errors.js'
 import type { JobQueue } from '../jobs/job-queue.js'
@@ -8,13 +10,15 @@ import type { Repository, RepositoryService } from '../repositories/repository-s
 import type { ImmutabilityRules } from './immutability.js'
 import { planDeletions, type FileFacts, type PlannedDeletion } from './policies-plan.js'
 import type { CleanupPolicy, CleanupPolicyStore, CleanupRun, CleanupRunItem } from './policies-store.js'
-import type { PackageVersions } from './policies-versions.js'
+import type { PackageVersions, RepositoryFile } from './policies-versions.js'
 
 const RUN_JOB = 'cleanup-policy-run'
 const SCHEDULE_JOB = 'cleanup-policy-schedule'
 const SCHEDULE_CHECK_MS = 60_000
 /** Log items written per batch during a real run. */
 const LOG_BATCH = 100
+/** Files read per query while planning. */
+const FILE_PAGE = 2000
 
 /** What a policy deletes in one repository. */
 export interface RepositoryPlan {
@@ -40,6 +44,7 @@ export class CleanupPolicies {
   constructor(
     readonly store: CleanupPolicyStore,
     private readonly deps: {
+      readonly db: Kysely<Database>
       readonly artifacts: ArtifactService
       readonly repositories: RepositoryService
       readonly jobs: JobQueue
@@ -93,12 +98,10 @@ export class CleanupPolicies {
     const names = [...new Set([...Object.keys(policy.searchCriteria.includedProperties), ...Object.keys(policy.searchCriteria.excludedProperties)])]
     for (const repository of await this.scope(policy)) {
       await yieldToRequests()
-      const units = await this.versions.get(repository.packageType)!.list(repository)
+      const all = await this.filesOf(repository.key)
+      const units = await this.versions.get(repository.packageType)!.list(repository, all)
       if (units.length === 0) continue
-      const files = new Map<string, FileFacts>()
-      for (const asset of await this.deps.artifacts.findFiles({ repoKeys: [repository.key] })) {
-        files.set(asset.path, { size: asset.size, createdAt: asset.createdAt, downloadedAt: asset.downloadedAt })
-      }
+      const files = new Map<string, FileFacts>(all.map((f) => [f.path, f]))
       const properties = names.length > 0 ? await this.deps.artifacts.propertiesBelow(repository.key, '', names) : new Map()
       const immutable = await this.deps.immutability.matcher(repository)
       const deletions = planDeletions({
@@ -112,6 +115,28 @@ export class CleanupPolicies {
       if (deletions.length > 0) plans.push({ repository, deletions })
     }
     return plans
+  }
+
+  /**
+   * Every file of a repository, in pages with a turn of the event loop between them: SQLite's
+   * driver is synchronous, and one read of 100,000 rows would hold every request meanwhile.
+   */
+  private async filesOf(repoKey: string): Promise<RepositoryFile[]> {
+    const files: RepositoryFile[] = []
+    for (let after: string | undefined; ; ) {
+      let query = this.deps.db
+        .selectFrom('assets')
+        .select(['path', 'sha256', 'size', 'created_at', 'downloaded_at'])
+        .where('repo_key', '=', repoKey)
+        .orderBy('path')
+        .limit(FILE_PAGE)
+      if (after !== undefined) query = query.where('path', '>', after)
+      const page = await query.execute()
+      for (const row of page) files.push({ path: row.path, sha256: row.sha256, size: Number(row.size), createdAt: Number(row.created_at), downloadedAt: row.downloaded_at === null ? null : Number(row.downloaded_at) })
+      if (page.length < FILE_PAGE) return files
+      after = page[page.length - 1]!.path
+      await yieldToRequests()
+    }
   }
 
   /** Lists exactly what a run would delete now (recorded as a dry run in the policy's log). */

@@ -11,8 +11,7 @@ import { MAX_MANIFEST_BYTES, indexEntries } from './manifests.js'
  */
 export function ociVersions(services: FormatContext): PackageVersions {
   return {
-    async list(repository) {
-      const files = await services.artifacts.findFiles({ repoKeys: [repository.key] })
+    async list(_repository, files) {
       const byFolder = new Map<string, string[]>()
       for (const file of files) {
         const folder = parentOf(file.path)
@@ -24,7 +23,7 @@ export function ociVersions(services: FormatContext): PackageVersions {
       const holders = new Map<string, string[]>() // image + manifest digest → folders holding it
       const indexes: { folder: string; image: string; hex: string }[] = []
       for (const file of files) {
-        if (!MANIFEST_FILES.includes(file.name)) continue
+        if (!MANIFEST_FILES.includes(nameOf(file.path))) continue
         const folder = parentOf(file.path)
         const name = nameOf(folder)
         if (folder === '' || name === UPLOADS_FOLDER || units.has(folder)) continue
@@ -33,7 +32,7 @@ export function ociVersions(services: FormatContext): PackageVersions {
         units.set(folder, { id: folder, package: image, version: tag ?? name, paths: byFolder.get(folder) ?? [], selectable: tag !== undefined, keeps: [] })
         const key = `${image}\0${file.sha256}`
         holders.set(key, [...(holders.get(key) ?? []), folder])
-        if (file.name === INDEX_FILE) indexes.push({ folder, image, hex: file.sha256 })
+        if (nameOf(file.path) === INDEX_FILE) indexes.push({ folder, image, hex: file.sha256 })
       }
       for (const index of indexes) {
         const bytes = await readLimited(await services.blobs.open(index.hex), MAX_MANIFEST_BYTES, () => new Error(`manifest sha256:${index.hex} is larger than ${MAX_MANIFEST_BYTES} bytes`))

@@ -20,10 +20,7 @@ export const pypiFormat: Format = {
   setMeUp: pypiSetMeUp,
   // A release is its version folder; deleting it deletes its files in one change (the pages follow).
   packageVersions: (services) =>
-    twoLevelVersions(
-      (repository) => services.artifacts.findFiles({ repoKeys: [repository.key] }),
-      (repository, units, user) => services.artifacts.applyChanges(repository, { removeFiles: units.flatMap((u) => u.paths) }, user),
-    ),
+    twoLevelVersions((repository, units, user) => services.artifacts.applyChanges(repository, { removeFiles: units.flatMap((u) => u.paths) }, user)),
   console: { packageNoun: 'package', browseHints: ['A project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
   register: async (app, services) => {
     await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })
