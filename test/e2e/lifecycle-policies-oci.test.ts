@@ -113,7 +113,7 @@ for (const backend of backends) {
     })
 
     if (hasSkopeo) {
-      it('keeps the 3 newest tags of each image: the dry run lists what the run deletes, and kept tags still pull, a multi-arch one too', async () => {
+      it('keeps the 3 newest tags of each image: the dry run lists what the run deletes, and kept tags still pull, a multi-arch one too', { timeout: 300_000 }, async () => {
         const amd = buildImage('shared', 2, { architecture: 'amd64', os: 'linux' })
         const arm = buildImage('shared', 2, { architecture: 'arm64', os: 'linux' })
         const ppc = buildImage('only-old', 1, { architecture: 'ppc64le', os: 'linux' })
@@ -171,7 +171,7 @@ for (const backend of backends) {
         expect((await json<RunBody>(await api('POST', `${POLICIES}/keep-3/run?dryRun=true`), 200)).items).toEqual([])
       })
 
-      it('an immutable tag refuses a skopeo push and deletes, is kept by policies, and goes once an admin lifts the rule', async () => {
+      it('an immutable tag refuses a skopeo push and deletes, is kept by policies, and goes once an admin lifts the rule', { timeout: 300_000 }, async () => {
         const push = async (seed: string, tag: string) => {
           const image = buildImage(seed, 1)
           const dir = join(work, `src-${seed}`)

@@ -67,7 +67,7 @@ for (const backend of backends) {
     })
 
     if (hasNpm) {
-      it('npm: removed versions leave the packument, kept ones install; an immutable version refuses unpublish and a forced publish', async () => {
+      it('npm: removed versions leave the packument, kept ones install; an immutable version refuses unpublish and a forced publish', { timeout: 300_000 }, async () => {
         const home = await ClientHome.create()
         try {
           const registry = `${server.url}/artifactory/api/npm/npm-local/`
@@ -113,7 +113,7 @@ for (const backend of backends) {
     }
 
     if (hasPython) {
-      it('PyPI: removed releases leave the simple page and pip no longer finds them; the kept one installs', async () => {
+      it('PyPI: removed releases leave the simple page and pip no longer finds them; the kept one installs', { timeout: 300_000 }, async () => {
         const home = await PythonHome.create()
         try {
           const upload = `${server.url}/artifactory/api/pypi/pylocal`
