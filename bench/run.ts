@@ -40,6 +40,8 @@
  * SQLite and PostgreSQL, see `scale.ts`.
  * federation (issue 19): replication lag of 1,000 small artifacts and 1 GiB replication throughput
  * against a direct copy between the two blob stores, see `federation.ts`.
+ * cleanup (issue 21): a cleanup policy's dry and real run over 100,000 artifacts, and pull latency
+ * with and without it running, see `cleanup.ts`.
  *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
@@ -54,6 +56,7 @@ import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
 import { federationSuite } from './federation.js'
+import { cleanupSuite } from './cleanup.js'
 import { composerFormatBench } from './formats-composer.js'
 import { rubygemsFormatBench } from './formats-rubygems.js'
 import { npmInstallSuite } from './npm-install.js'
@@ -91,7 +94,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation', 'cleanup'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -145,6 +148,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   'oci-remote': ociRemoteSuite,
   pypi: pypiSuite,
   scanning: scanningSuite,
+  cleanup: cleanupSuite,
   s3: s3Suite,
   formats: formatsSuite,
   cluster: clusterSuite,

@@ -27,6 +27,9 @@ import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { UploadService } from './core/uploads/upload-service.js'
 import { FederationService } from './core/federation/federation-service.js'
+import { CleanupPolicies } from './core/lifecycle/policies.js'
+import { CleanupPolicyStore } from './core/lifecycle/policies-store.js'
+import { ImmutabilityRules } from './core/lifecycle/immutability.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { AuditLog } from './core/operations/audit-log.js'
 import { MaintenanceClock } from './core/operations/maintenance-clock.js'
@@ -182,6 +185,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   }
   const downloads = new Downloads({ db, policies: announcedPolicies, artifacts, logger })
   const audit = new AuditLog(db)
+  // Immutability rules are asked in every change that removes or overwrites files.
+  const immutability = new ImmutabilityRules(db)
+  artifacts.checkChanges((repository, trx, touched) => immutability.check(repository, trx, touched))
+  const cleanupPolicies = new CleanupPolicies(new CleanupPolicyStore(db), { db, artifacts, repositories, jobs, audit, immutability, logger })
+  cleanupPolicies.registerJobs()
   const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
   const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })
   const webhooks = new WebhookService({ db, jobs, hostPolicy, logger })
@@ -269,6 +277,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     trash,
     cacheEviction,
     usage,
+    cleanupPolicies,
+    immutability,
   }
 
   jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))

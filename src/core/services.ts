@@ -43,6 +43,8 @@ import type { FederationService } from './federation/federation-service.js'
 import type { TrashCan } from './lifecycle/trash.js'
 import type { CacheEviction } from './lifecycle/eviction.js'
 import type { UsageReports } from './lifecycle/usage.js'
+import type { CleanupPolicies } from './lifecycle/policies.js'
+import type { ImmutabilityRules } from './lifecycle/immutability.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -124,4 +126,8 @@ export interface CoreServices {
   readonly cacheEviction: CacheEviction
   /** Usage per repository and project, snapshots, bytes freed by cleanups (src/core/lifecycle/usage.ts). */
   readonly usage: UsageReports
+  /** Cleanup policies: dry runs, runs as jobs, their log (src/core/lifecycle/policies.ts, docs/lifecycle.md). */
+  readonly cleanupPolicies: CleanupPolicies
+  /** Immutability rules: versions no change may overwrite or delete (src/core/lifecycle/immutability.ts). */
+  readonly immutability: ImmutabilityRules
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Migration } from 'kysely'
 import type { ConsoleDescriptor, SetupContext, Snippet } from '../api/formats.js'
-import type { ConfigSection, FormatContext, FormatScanning, PlainLayout, RepositoryClass, RepositorySetting } from '../core/index.js'
+import type { ConfigSection, FormatContext, FormatScanning, PackageVersions, PlainLayout, RepositoryClass, RepositorySetting } from '../core/index.js'
 
 /**
  * One package type, and the only way to add one: a format declares everything about itself here,
@@ -53,6 +53,12 @@ export interface Format {
    * (generated files, deploy checks, work after a change). Generic has none.
    */
   plainLayout?(services: FormatContext): PlainLayout
+  /**
+   * The format's package versions, for cleanup policies and immutability rules (docs/lifecycle.md):
+   * what a version is, which files it has, what else it keeps alive (an index's children) and how
+   * it is deleted through the format's own delete path. Formats without it are not cleaned.
+   */
+  packageVersions?(services: FormatContext): PackageVersions
 }
 
 /**

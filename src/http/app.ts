@@ -31,6 +31,7 @@ import { xrayRoutes } from './routes/xray.js'
 import { federationRoutes } from './routes/federation.js'
 import { lifecycleTrashRoutes } from './routes/lifecycle-trash.js'
 import { lifecycleUsageRoutes } from './routes/lifecycle-usage.js'
+import { lifecyclePolicyRoutes } from './routes/lifecycle-policies.js'
 
 /** How often Node checks open connections against the headers and request timeouts. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
@@ -116,6 +117,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   })
   await app.register(async (scope) => lifecycleTrashRoutes(scope, services, layouts))
   await app.register(async (scope) => lifecycleUsageRoutes(scope, services))
+  for (const format of formats) if (format.packageVersions) services.cleanupPolicies.useVersions(format.id, format.packageVersions(contexts.get(format.id)!))
+  await app.register(async (scope) => lifecyclePolicyRoutes(scope, services))
   await app.register(async (scope) => uiRoutes(scope, services))
   await app.register(async (scope) => uiSecurityRoutes(scope, services))
   await app.register(async (scope) => uiProjectRoutes(scope, services))

@@ -1,12 +1,13 @@
 import type { ColumnType } from 'kysely'
 import type { TrashItemTable, UsageFreedTable, UsageSnapshotTable } from './lifecycle-schema.js'
+import type { LifecyclePoliciesDatabase } from './lifecycle-policies-schema.js'
 import type { AuditEventTable, MaintenanceWindowTable, SecurityReviewerTable, ServiceRequestTable, WebhookDeliveryTable, WebhookTable } from './operations-schema.js'
 
 /**
  * The metadata schema, shared by SQLite and PostgreSQL. Portable column types only: times are
  * epoch milliseconds (bigint, read back as numbers), booleans are 0/1 integers, JSON is text.
  */
-export interface Database {
+export interface Database extends LifecyclePoliciesDatabase {
   repositories: RepositoryTable
   blobs: BlobTable
   assets: AssetTable

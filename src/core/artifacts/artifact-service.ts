@@ -15,6 +15,13 @@ import type { TrashCan } from '../lifecycle/trash.js'
 
 export type * from './artifact-types.js'
 
+/**
+ * Asked in the transaction of every change that may remove or overwrite files, before it writes:
+ * `touched` lists the existing files it removes or replaces with other content. Throwing undoes
+ * the change (immutability rules, src/core/lifecycle/immutability.ts).
+ */
+export type ChangeCheck = (repository: Repository, trx: Kysely<Database>, touched: () => Promise<readonly { path: string }[]>) => Promise<void>
+
 /** Told of committed files; must not throw (it runs after the commit, on the writer's path). */
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
 
@@ -45,6 +52,7 @@ export interface ChangeRecorder {
 export class ArtifactService extends ArtifactQueries {
   private readonly storedListeners: StoredListener[] = []
   private readonly recorders: ChangeRecorder[] = []
+  private changeCheck: ChangeCheck | undefined
 
   constructor(
     db: Kysely<Database>,
@@ -74,6 +82,11 @@ export class ArtifactService extends ArtifactQueries {
   private async recordChange(trx: Transaction<Database>, repository: Repository, change: Partial<RecordedChange>): Promise<void> {
     const full = { written: change.written ?? [], removed: change.removed ?? [], annotated: change.annotated ?? [] }
     for (const recorder of this.recorders) if (recorder.wants(repository)) await recorder.record(trx, repository, full)
+  }
+
+  /** Sets the check every removing or overwriting change passes (see {@link ChangeCheck}). */
+  checkChanges(check: ChangeCheck): void {
+    this.changeCheck = check
   }
 
   private notifyStored(repository: Repository, files: readonly { path: string; sha256: string }[]): void {
@@ -146,6 +159,9 @@ export class ArtifactService extends ArtifactQueries {
     const key = repository.key
     const isTrashed = this.trash?.keepsFrom(repository) === true
     return this.db.transaction().execute(async (trx) => {
+      await this.changeCheck?.(repository, trx, async () =>
+        item.kind === 'file' ? [{ path }] : withinFolder(trx.selectFrom('assets').select('path').where('repo_key', '=', key), path).execute(),
+      )
       const replaced = isTrashed ? await this.trash!.keep(trx, repository, path, item.kind, user) : 0
       await this.quota?.charge(
         trx,
@@ -236,6 +252,19 @@ export class ArtifactService extends ArtifactQueries {
         ? await trx.selectFrom('assets').select('path').where('repo_key', '=', key).where('path', 'in', changes.mustNotExist).executeTakeFirst()
         : undefined
       if (taken) throw new TroveError('CONFLICT', `'${key}/${taken.path}' already exists`, { path: taken.path })
+      await this.changeCheck?.(repository, trx, async () => {
+        const clear = changes.clearFolders ?? []
+        const paths = [...removeFiles, ...puts.map((p) => p.path)]
+        if (clear.length === 0 && paths.length === 0) return []
+        const existing = await trx
+          .selectFrom('assets')
+          .select(['path', 'sha256'])
+          .where('repo_key', '=', key)
+          .where((eb) => eb.or([...(clear.length > 0 ? [eb('folder', 'in', clear)] : []), ...(paths.length > 0 ? [eb('path', 'in', paths)] : [])]))
+          .execute()
+        const replacing = new Map(puts.map((p) => [p.path, p.blob.sha256]))
+        return existing.filter((file) => replacing.get(file.path) !== file.sha256)
+      })
       // Upload sessions that end here: their bytes were counted while they were open.
       const finishing = changes.finishUploads ?? []
       const sessions = finishing.length > 0 ? await trx.deleteFrom('upload_sessions').where('id', 'in', finishing).where('repo_key', '=', key).returning('size').execute() : []
@@ -382,6 +411,9 @@ export class ArtifactService extends ArtifactQueries {
       source: options.source,
     })
     await this.db.transaction().execute(async (trx) => {
+      await this.changeCheck?.(repository, trx, async () =>
+        (await trx.selectFrom('assets').select(['path', 'sha256']).where('repo_key', '=', repository.key).where('path', '=', path).execute()).filter((f) => f.sha256 !== blob.sha256),
+      )
       await this.quota?.charge(trx, repository, () => sizeOf(trx.selectFrom('assets').where('path', '=', path), repository.key), blob.size)
       await trx
         .insertInto('blobs')

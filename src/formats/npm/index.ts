@@ -5,6 +5,7 @@ import { npm } from './migrations/004-npm.js'
 import { npmScanning } from './scanning.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
 import { npmSetMeUp } from './set-me-up.js'
+import { npmVersions } from './versions.js'
 
 /**
  * npm repositories: the npm registry API (publish, install, dist-tags, deprecate, unpublish,
@@ -22,6 +23,7 @@ export const npmFormat: Format = {
   config: npmConfig,
   title: 'npm',
   setMeUp: npmSetMeUp,
+  packageVersions: npmVersions,
   console: { packageNoun: 'package', browseHints: ['A package is a folder; its tarballs are in its - folder.'] },
   register: async (app, services) => {
     await app.register(

@@ -215,6 +215,11 @@ export class NpmStore {
     )
   }
 
+  /** Every version of a repository with its tarball's path (for cleanup policies). */
+  async versionsIn(repoKey: string): Promise<{ name: string; version: string; tarball_path: string }[]> {
+    return this.db.selectFrom('npm_versions').select(['name', 'version', 'tarball_path']).where('repo_key', '=', repoKey).execute()
+  }
+
   /** The tarball paths of versions, as they are now (for removing them with their versions). */
   async tarballsOf(repoKey: string, name: string, versions?: readonly string[]): Promise<Map<string, string>> {
     let query = this.db.selectFrom('npm_versions').select(['version', 'tarball_path']).where('repo_key', '=', repoKey).where('name', '=', name)

@@ -144,9 +144,10 @@ export class NpmRegistry {
 
   /**
    * Removes versions (all when `versions` is undefined) and their tarballs' assets in one
-   * transaction; the blobs are released to garbage collection (the core's job).
+   * transaction; the blobs are released to garbage collection (the core's job). Unpublish and
+   * cleanup policies (versions.ts) both delete this way.
    */
-  private async removeVersions(repository: Repository, name: PackageName, versions: readonly string[] | undefined, user: string, expectedRevision?: string): Promise<void> {
+  async removeVersions(repository: Repository, name: PackageName, versions: readonly string[] | undefined, user: string, expectedRevision?: string): Promise<void> {
     await retrying(name.full, async () => {
       const tarballs = await this.store.tarballsOf(repository.key, name.full, versions)
       const removed = versions ?? [...tarballs.keys()]

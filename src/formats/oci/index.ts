@@ -10,6 +10,7 @@ import { registryRoutes } from './routes.js'
 import { ociSetMeUp } from './set-me-up.js'
 import type { OciTables } from './tables.js'
 import { UploadSessions } from './uploads.js'
+import { ociVersions } from './versions.js'
 
 /** Manifest bytes kept in memory per node (content-addressed, so never stale). */
 const MANIFEST_CACHE_BYTES = 32 * 1024 * 1024
@@ -27,6 +28,7 @@ export const ociFormat: Format = {
   config: ociConfig,
   title: 'Docker',
   setMeUp: ociSetMeUp,
+  packageVersions: ociVersions,
   console: { packageNoun: 'image', browseHints: ['An image is a folder, with a folder per tag holding its manifest.json and layers.'] },
   async register(app: FastifyInstance, services: FormatContext): Promise<void> {
     const config = services.section(ociConfig)

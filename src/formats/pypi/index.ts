@@ -1,3 +1,4 @@
+import { twoLevelVersions } from '../../core/index.js'
 import type { Format } from '../format.js'
 import { pypiScanning } from './scanning.js'
 import { PYPI_PREFIX, pypiRoutes } from './routes.js'
@@ -17,6 +18,9 @@ export const pypiFormat: Format = {
   scanning: pypiScanning,
   title: 'PyPI',
   setMeUp: pypiSetMeUp,
+  // A release is its version folder; deleting it deletes its files in one change (the pages follow).
+  packageVersions: (services) =>
+    twoLevelVersions((repository, units, user) => services.artifacts.applyChanges(repository, { removeFiles: units.flatMap((u) => u.paths) }, user)),
   console: { packageNoun: 'package', browseHints: ['A project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
   register: async (app, services) => {
     await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })

@@ -20,6 +20,7 @@ import { scaleIndexes } from './20261208-scale-indexes.js'
 import { federationTables } from './20261208-federation-tables.js'
 import { lifecycleTrash } from './20261208-lifecycle-trash.js'
 import { lifecycleUsage } from './20261208-lifecycle-usage.js'
+import { lifecyclePolicies } from './20261208-lifecycle-policies.js'
 
 /** Migrations keyed by name; a format declares its own (`Format.migrations`). */
 export type Migrations = Readonly<Record<string, Migration>>
@@ -51,6 +52,7 @@ function coreMigrations(engine: MetadataEngine): Record<string, Migration> {
     '20261208-federation-tables': federationTables,
     '20261208-lifecycle-trash': lifecycleTrash,
     '20261208-lifecycle-usage': lifecycleUsage,
+    '20261208-lifecycle-policies': lifecyclePolicies,
   }
 }
 
