@@ -47,6 +47,7 @@ import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
 import { InstanceRegistry } from './core/system/instances.js'
 import { ChangeFeed } from './core/cluster/change-feed.js'
+import { DocumentCache } from './core/metadata-cache/document-cache.js'
 import { ClusterLeases } from './core/cluster/leases.js'
 import { ClusterFlights } from './core/remote/cluster-flights.js'
 import { VERSION } from './version.js'
@@ -125,6 +126,12 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   let onQuotaLevel: QuotaListener = () => {}
   const quota = new StorageQuota(db, logger, metrics.registry, (event) => setImmediate(() => onQuotaLevel(event)))
   const artifacts = new ArtifactService(db, blobs, quota)
+  // Rendered metadata documents of local repositories: forgotten at every change of their repository, on every node.
+  const documents = new DocumentCache(config.caches.documentBytes, changes, logger)
+  artifacts.onChanged(async (repository) => {
+    if (repository.rclass === 'local') await documents.changed(repository.key)
+  })
+  changes.subscribe('repositories', () => documents.clear())
   const uploads = new UploadService({
     db,
     blobs,
@@ -207,6 +214,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     }),
     repositories,
     artifacts,
+    documents,
     uploads,
     users,
     tokens,

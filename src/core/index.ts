@@ -43,3 +43,4 @@ export { compareApk, compareDpkg, compareRpm, compareSemver } from './scanning/v
 export type { OsvRecord } from './scanning/vulndb.js'
 export type { ChunkInfo, UploadService, UploadSession } from './uploads/upload-service.js'
 export { BytesCache } from './bytes-cache.js'
+export { DocumentCache, type ContentCoding, type DocumentSource, type RenderedDocument } from './metadata-cache/document-cache.js'

@@ -39,6 +39,7 @@ import type { WebhookService } from './operations/webhooks.js'
 import type { ServiceRequests } from './operations/requests.js'
 import type { SecurityReviewers } from './operations/reviewers.js'
 import type { UploadService } from './uploads/upload-service.js'
+import type { DocumentCache } from './metadata-cache/document-cache.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -57,6 +58,8 @@ export interface CoreServices {
   readonly storageSummaries: StorageSummaries
   readonly repositories: RepositoryService
   readonly artifacts: ArtifactService
+  /** Rendered metadata documents of local repositories, kept in memory until their repository changes (src/core/metadata-cache/). */
+  readonly documents: DocumentCache
   /** Resumable (chunked) uploads: hash state and bytes kept across chunks and nodes (src/core/uploads/). */
   readonly uploads: UploadService
   readonly users: UserService

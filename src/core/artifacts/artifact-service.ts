@@ -18,6 +18,13 @@ export type * from './artifact-types.js'
 export type StoredListener = (repository: Repository, files: readonly { path: string; sha256: string }[]) => void
 
 /**
+ * Told that a repository's content changed (files, folders' contents or properties), after the
+ * commit; awaited by the writer, so that what depends on the content (rendered documents) is
+ * forgotten before the change is answered. Must not throw.
+ */
+export type ChangeListener = (repository: Repository) => Promise<void>
+
+/**
  * The writer of artifacts (assets, folders, properties) of repositories; its reads are
  * {@link ArtifactQueries}'. Owns the rule that an asset becomes visible only after its blob is
  * stored and verified: the metadata row is written last. Every change is one transaction that also
@@ -26,6 +33,7 @@ export type StoredListener = (repository: Repository, files: readonly { path: st
  */
 export class ArtifactService extends ArtifactQueries {
   private readonly storedListeners: StoredListener[] = []
+  private readonly changeListeners: ChangeListener[] = []
 
   constructor(
     db: Kysely<Database>,
@@ -41,8 +49,17 @@ export class ArtifactService extends ArtifactQueries {
     this.storedListeners.push(listener)
   }
 
+  /** Calls `listener` after every committed change of a repository's content (see {@link ChangeListener}). */
+  onChanged(listener: ChangeListener): void {
+    this.changeListeners.push(listener)
+  }
+
   private notifyStored(repository: Repository, files: readonly { path: string; sha256: string }[]): void {
     for (const listener of this.storedListeners) listener(repository, files)
+  }
+
+  private async notifyChanged(repository: Repository): Promise<void> {
+    for (const listener of this.changeListeners) await listener(repository)
   }
 
   /** Streams `source` into the blob store, then records the asset. Overwrites an existing file. */
@@ -106,7 +123,7 @@ export class ArtifactService extends ArtifactQueries {
     if (!item) throw notFound(`'${repository.key}/${path}' does not exist`)
     if (guard && !guard.allows(path)) throw guard.refusal()
     const key = repository.key
-    return this.db.transaction().execute(async (trx) => {
+    const files = await this.db.transaction().execute(async (trx) => {
       await this.quota?.charge(trx, repository, async () => sizeOf(item.kind === 'file' ? trx.selectFrom('assets').where('path', '=', path) : withinFolder(trx.selectFrom('assets'), path), key), 0)
       if (item.kind === 'file') {
         await trx.deleteFrom('properties').where('repo_key', '=', key).where('path', '=', path).execute()
@@ -127,6 +144,8 @@ export class ArtifactService extends ArtifactQueries {
       }
       return files
     })
+    await this.notifyChanged(repository)
+    return files
   }
 
   /**
@@ -254,6 +273,7 @@ export class ArtifactService extends ArtifactQueries {
       }
       if (alongside) await alongside(trx as unknown as ChangeTransaction)
     })
+    await this.notifyChanged(repository)
     if (puts.length > 0) this.notifyStored(repository, puts.map((p) => ({ path: p.path, sha256: p.blob.sha256 })))
   }
 
@@ -273,6 +293,7 @@ export class ArtifactService extends ArtifactQueries {
       if (!recursive || item.kind === 'file') return
       for await (const { paths } of checkedPagesBelow(trx, repository.key, path, guard)) await change(trx, paths)
     })
+    await this.notifyChanged(repository)
   }
 
   private async assertDeployable(repository: Repository, path: string): Promise<void> {
@@ -327,6 +348,7 @@ export class ArtifactService extends ArtifactQueries {
         await writeProperties(trx, repository.key, path, options.properties, true)
       }
     })
+    await this.notifyChanged(repository)
     this.notifyStored(repository, [{ path, sha256: blob.sha256 }])
     return (await this.getAsset(repository.key, path))!
   }
