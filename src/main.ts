@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino'
 import type { TroveConfig } from './config/config.js'
 import { ArtifactService } from './core/artifacts/artifact-service.js'
 import { AccessSettings } from './core/auth/access-settings.js'
-import { Authenticator } from './core/auth/authenticator.js'
+import { Authenticator, CREDENTIALS_TOPIC } from './core/auth/authenticator.js'
 import { GrantAuthorizer, GrantService } from './core/auth/authorizer.js'
 import { GroupService } from './core/auth/groups.js'
 import { LoginLimiter } from './core/auth/login-limiter.js'
@@ -103,9 +103,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     checkUpstreamUrl: (url) => hostPolicy.assertUrl(url),
     settings: new Map(formats.map((f) => [f.id, f.settings ?? []])),
   })
-  const users = new UserService(db)
+  // Credentials the authenticator remembers are forgotten at once on every node when one may have ended.
+  const credentialsChanged = () => changes.publish(CREDENTIALS_TOPIC)
+  const users = new UserService(db, credentialsChanged)
   const accessSettings = new AccessSettings(db)
-  const tokens = new TokenService(db, accessSettings)
+  const tokens = new TokenService(db, accessSettings, credentialsChanged)
   const registryTokens = new RegistryTokenService(db)
   const records = new BlobRecords(db)
   const { cache: cacheSettings } = config.blobstore
@@ -144,7 +146,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const sweeper = new TemporarySweeper(storage, instances, (id) => blobs.isWriting(id), logger, uploads)
   const gc = new GarbageCollector(records, blobs, sweeper, logger)
   const groups = new GroupService(db)
-  const projects = new ProjectService(db, users, repositories)
+  const projects = new ProjectService(db, users, repositories, credentialsChanged)
   const permissionTargets = new PermissionTargetService(db)
   // What the formats give the scanner (extractors, ecosystems): the core asks this, never a package type.
   const scanning = new ScanningRegistry(formats)
@@ -219,9 +221,9 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     users,
     tokens,
     grants: new GrantService(db),
-    authenticator: new Authenticator(users, tokens, registryTokens, loginLimiter),
+    authenticator: new Authenticator(users, tokens, registryTokens, loginLimiter, { rememberMs: config.caches.credentialSecs * 1000, changes }),
     loginLimiter,
-    sso: new SsoService(db, config.sso, logger),
+    sso: new SsoService(db, config.sso, logger, credentialsChanged),
     authorizer: new GrantAuthorizer(
       db,
       {
