@@ -27,14 +27,16 @@ interface Remembered {
  * past the credential's own expiry), so that a client sending the same header on every request
  * costs no queries. Whatever may end credentials (a revoked token, a changed password, a disabled
  * or deleted account) publishes {@link CREDENTIALS_TOPIC}: every node forgets all it remembers at
- * once (this node before the change is answered). Failed checks are never remembered, and one
- * forgets what was remembered for that account, so that a login block applies at once here.
+ * once (this node before the change is answered). Failed checks are never remembered; a failed
+ * password check is such a change too (it may have started a login block of an account or an
+ * address, which must refuse the right password as well), and passwords are remembered per client address.
  */
 export class Authenticator {
   private readonly remembered = new Map<string, Remembered>()
   /** Counts forgets: a check that started before one is not remembered. */
   private generation = 0
   private readonly rememberMs: number
+  private readonly changes: ChangeFeed | undefined
 
   constructor(
     private readonly users: UserService,
@@ -46,7 +48,8 @@ export class Authenticator {
     options: { readonly rememberMs?: number; readonly changes?: ChangeFeed } = {},
   ) {
     this.rememberMs = options.rememberMs ?? 0
-    options.changes?.subscribe(CREDENTIALS_TOPIC, () => this.forget())
+    this.changes = options.changes
+    this.changes?.subscribe(CREDENTIALS_TOPIC, () => this.forget())
   }
 
   /** Forgets every remembered credential (on this node). */
@@ -58,7 +61,8 @@ export class Authenticator {
   /** `address`: the client's, for the login limits. */
   async authenticate(authorization: string | undefined, address?: string): Promise<Principal> {
     if (!authorization) return ANONYMOUS
-    return this.rememberedOr(`h:${authorization}`, () => this.check(authorization, address))
+    // By address too: a login block of an address must reach a password remembered for another.
+    return this.rememberedOr(`h:${address ?? ''}\0${authorization}`, () => this.check(authorization, address))
   }
 
   private async rememberedOr(credential: string, check: () => Promise<Principal>): Promise<Principal> {
@@ -120,20 +124,24 @@ export class Authenticator {
     try {
       user = this.limiter ? await this.limiter.checkPassword(name, secret, address) : await this.users.checkPassword(name, secret)
     } catch (err) {
-      this.forgetAccount(name) // blocked: the right password is refused too, remembered or not
+      await this.passwordFailed() // blocked: the right password is refused too, remembered or not
       throw err
     }
     if (!user) {
-      this.forgetAccount(name)
+      await this.passwordFailed()
       throw unauthorized('bad credentials')
     }
     return { kind: 'user', name: user.name, isAdmin: user.isAdmin, via: 'password' }
   }
 
-  /** Forgets what is remembered for the account `name` (a failed password check may have blocked it). */
-  private forgetAccount(name: string): void {
-    this.generation++
-    for (const [key, { principal }] of this.remembered) if (principal.kind === 'user' && principal.name.toLowerCase() === name.toLowerCase()) this.remembered.delete(key)
+  /**
+   * A failed password check may have blocked an account or an address (login-limiter.ts): what
+   * every node remembers is forgotten, so that the block reaches remembered passwords at once.
+   */
+  private async passwordFailed(): Promise<void> {
+    if (this.rememberMs <= 0) return
+    if (this.changes) await this.changes.publish(CREDENTIALS_TOPIC)
+    else this.forget()
   }
 
   private async withToken(expectedSubject: string | undefined, secret: string): Promise<Principal> {
