@@ -3,15 +3,10 @@
  * token, a changed password and a disabled account are refused on the very next request, on the
  * node that made the change and, through the change feed, on another node sharing PostgreSQL.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { createTrove, type Trove } from '../../src/main.js'
-import { createTestBlobstore } from '../helpers/blobstore.js'
-import { createTestDatabase, metadataBackends } from '../helpers/postgres.js'
-import { ADMIN_PASSWORD, basicAuth, startTestServer, testConfig } from '../helpers/server.js'
+import { metadataBackends } from '../helpers/postgres.js'
+import { startSharedNodes } from '../helpers/shared-nodes.js'
+import { ADMIN_PASSWORD, basicAuth, startTestServer } from '../helpers/server.js'
 
 const ADMIN = basicAuth('admin', ADMIN_PASSWORD)
 
@@ -69,17 +64,9 @@ describe('remembered credentials', () => {
 
   it('a token revoked on one node is refused on another at once (two nodes, one PostgreSQL)', async () => {
     if (!(await metadataBackends()).includes('postgres')) return
-    const database = await createTestDatabase()
-    const dataDir = await mkdtemp(join(tmpdir(), 'trove-credentials-cluster-'))
-    const blobstore = await createTestBlobstore(dataDir)
-    const nodes: { trove: Trove; url: string }[] = []
+    const nodes = await startSharedNodes(2, { caches: { credentialSecs: 300 } })
     try {
-      const config = testConfig({ dataDir, databaseUrl: database.url, blobstore, settings: { caches: { credentialSecs: 300 } } })
-      for (let i = 0; i < 2; i++) {
-        const trove = await createTrove(config, { logger: pino({ level: 'silent' }) })
-        nodes.push({ trove, url: await trove.listen() })
-      }
-      const [a, b] = [nodes[0]!.url, nodes[1]!.url]
+      const [a, b] = nodes.urls as [string, string]
       const token = await createToken(a, ADMIN)
       expect(await whoAmI(b, token.bearer)).toBe(200)
       expect(await whoAmI(b, token.bearer)).toBe(200) // remembered on b
@@ -93,10 +80,7 @@ describe('remembered credentials', () => {
       }
       expect(status).toBe(401)
     } finally {
-      for (const node of nodes) await node.trove.close()
-      await blobstore.close()
-      await database.drop()
-      await rm(dataDir, { recursive: true, force: true })
+      await nodes.close()
     }
   }, 120_000)
 })

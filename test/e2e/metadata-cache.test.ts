@@ -4,19 +4,15 @@
  * is sent compressed as the client accepts, with a 304 to a client revalidating (npm's own
  * cache); and a caller who may not read the repository never gets the kept bytes.
  */
+import { rm } from 'node:fs/promises'
 import { createServer, request as httpRequest, type Server } from 'node:http'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { pino } from 'pino'
-import { afterAll, describe, expect, it } from 'vitest'
-import { createTrove, type Trove } from '../../src/main.js'
-import { createTestBlobstore, type TestBlobstore } from '../helpers/blobstore.js'
+import { describe, expect, it } from 'vitest'
 import { npmPackage } from '../helpers/npm.js'
 import { freePort } from '../helpers/ports.js'
-import { createTestDatabase, metadataBackends, type TestDatabase } from '../helpers/postgres.js'
-import { ADMIN_PASSWORD, basicAuth, startTestServer, testConfig, type TestServer } from '../helpers/server.js'
+import { metadataBackends } from '../helpers/postgres.js'
+import { startSharedNodes } from '../helpers/shared-nodes.js'
+import { ADMIN_PASSWORD, basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { ClientHome } from '../conformance/npm/clients.js'
 
 const ADMIN = basicAuth('admin', ADMIN_PASSWORD)
@@ -159,17 +155,9 @@ describe('metadata documents from memory', () => {
 
   it('a change on one node reaches the documents another node keeps (two nodes, one PostgreSQL)', async () => {
     if (!(await metadataBackends()).includes('postgres')) return
-    const database: TestDatabase = await createTestDatabase()
-    const dataDir = await mkdtemp(join(tmpdir(), 'trove-documents-cluster-'))
-    const blobstore: TestBlobstore = await createTestBlobstore(dataDir)
-    const nodes: { trove: Trove; url: string }[] = []
+    const nodes = await startSharedNodes(2)
     try {
-      const config = testConfig({ dataDir, databaseUrl: database.url, blobstore })
-      for (let i = 0; i < 2; i++) {
-        const trove = await createTrove(config, { logger: pino({ level: 'silent' }) })
-        nodes.push({ trove, url: await trove.listen() })
-      }
-      const [a, b] = [nodes[0]!.url, nodes[1]!.url]
+      const [a, b] = nodes.urls as [string, string]
       await createNpmRepository(a)
       await publish(a, '1.0.0')
       expect((await versionsOf(b)).versions).toEqual(['1.0.0']) // kept on b
@@ -191,10 +179,7 @@ describe('metadata documents from memory', () => {
       }
       expect(tags).toEqual({ latest: '1.1.0', stable: '1.0.0' })
     } finally {
-      for (const node of nodes) await node.trove.close()
-      await blobstore.close()
-      await database.drop()
-      await rm(dataDir, { recursive: true, force: true })
+      await nodes.close()
     }
   }, 120_000)
 })
