@@ -20,6 +20,7 @@ import type { SuiteContext } from './oci.js'
 import type { SuiteReport } from './results.js'
 import { ServerProcess, childEnv, cpuSeconds, freePort } from './processes.js'
 import { median, range } from './report.js'
+import { startNginx } from './nginx.js'
 import { hammer } from './transfers.js'
 
 export const TARGET_RATIO = 1.0
@@ -78,24 +79,36 @@ export async function documentAgainstCeiling(
   await writeFile(file, document)
   const port = await freePort()
   const ceiling = track(await ServerProcess.start(`static-${options.name}`, ['--import', 'tsx', 'bench/static-file-server.ts', file, String(port), 'memory'], childEnv({}), port, '/ready'))
-  const targets = { trove: { url: options.url, pid: options.pid }, static: { url: `${ceiling.url}/document`, pid: ceiling.pid } }
-  const rates: Record<'trove' | 'static', { rps: number[]; p99: number[]; cpu: number[] }> = { trove: { rps: [], p99: [], cpu: [] }, static: { rps: [], p99: [], cpu: [] } }
+  // nginx serving the same bytes from a file: the figure issue 22 compares with.
+  const nginx = track(await startNginx(workDir, options.name, file))
+  type Target = 'trove' | 'static' | 'nginx'
+  const names: readonly Target[] = ['trove', 'static', 'nginx']
+  const targets: Record<Target, { url: string; pid: number }> = {
+    trove: { url: options.url, pid: options.pid },
+    static: { url: `${ceiling.url}/document`, pid: ceiling.pid },
+    nginx: { url: `${nginx.url}/document`, pid: nginx.pid },
+  }
+  const rates: Record<Target, { rps: number[]; p99: number[]; cpu: number[] }> = { trove: { rps: [], p99: [], cpu: [] }, static: { rps: [], p99: [], cpu: [] }, nginx: { rps: [], p99: [], cpu: [] } }
   for (let round = 0; round < options.rounds; round++) {
-    for (const target of order(round, 'trove', 'static')) {
+    // Rotated, so that no server always runs on the warmest or the busiest machine.
+    for (const target of names.map((_, i) => names[(i + round) % names.length]!)) {
       const cpuBefore = await cpuSeconds(targets[target].pid)
       const result = await hammer(agent, targets[target].url, document.length, { seconds: options.seconds, concurrency: options.concurrency })
       rates[target].rps.push(result.requests / result.seconds)
       rates[target].p99.push(result.p99)
+      // nginx's workers are its master's children: its CPU is not the master's, so it is left out.
       rates[target].cpu.push(((await cpuSeconds(targets[target].pid)) - cpuBefore) / result.requests)
     }
-    console.log(`round ${round + 1}/${options.rounds}: trove ${rates.trove.rps.at(-1)!.toFixed(0)} req/s, static ${rates.static.rps.at(-1)!.toFixed(0)} req/s`)
+    console.log(`round ${round + 1}/${options.rounds}: ${names.map((t) => `${t} ${rates[t].rps.at(-1)!.toFixed(0)}`).join(', ')} req/s`)
   }
   report.table(`${options.caption} (${document.length} bytes), ${options.concurrency} keep-alive clients, ${options.seconds} s per round: medians of ${options.rounds} rounds`, [
     ['server', 'requests/s', 'range', 'p99 ms', 'server CPU µs/request'],
-    ...(['trove', 'static'] as const).map((t) => [t, median(rates[t].rps).toFixed(0), range(rates[t].rps), median(rates[t].p99).toFixed(1), (median(rates[t].cpu) * 1e6).toFixed(0)]),
+    ...names.map((t) => [t === 'static' ? 'static (node)' : t, median(rates[t].rps).toFixed(0), range(rates[t].rps), median(rates[t].p99).toFixed(1), t === 'nginx' ? 'n/a' : (median(rates[t].cpu) * 1e6).toFixed(0)]),
   ])
-  report.note(`\n${options.caption}: ratio trove / static ceiling (median requests/s): ${(median(rates.trove.rps) / median(rates.static.rps)).toFixed(2)}`)
+  const ratio = (t: Target) => (median(rates.trove.rps) / median(rates[t].rps)).toFixed(2)
+  report.note(`\n${options.caption}: ratio trove / static ceiling (median requests/s): ${ratio('static')}; trove / nginx: ${ratio('nginx')}`)
   await ceiling.stop()
+  await nginx.stop()
 }
 
 /** One install by a client: how long it took and the CPU seconds the serving Trove spent meanwhile. */

@@ -30,6 +30,7 @@ import { Pool } from 'undici'
 import { npmPackage } from '../test/helpers/npm.js'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, ROOT, ServerProcess, childEnv, cpuSeconds, freePort, startTroveProcess, troveCommand } from './processes.js'
+import { startNginx } from './nginx.js'
 import { median, positiveInteger, range } from './report.js'
 
 const VERDACCIO_VERSION = '6.8.0'
@@ -41,16 +42,18 @@ const SECONDS = positiveInteger('BENCH_NPM_SECS', 3)
 const CONNECTIONS = 64
 const VERSIONS = 200
 const TARGET_RATIO = 10
+/** Issue 22: Trove at least this share of nginx sending the same bytes. */
+const NGINX_TARGET_RATIO = 0.3
 
 const REPO = 'bench-npm'
 const PACKAGE = 'trove-bench-package'
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 
-type Server = 'verdaccio' | 'trove' | 'static'
+type Server = 'verdaccio' | 'trove' | 'static' | 'nginx'
 type Form = 'full' | 'abbreviated'
 /** What is measured: a server and a document form; `trove-token` is Trove with a bearer token. */
 type Target = Server | 'trove-token'
-const TARGETS: readonly Target[] = ['verdaccio', 'trove', 'trove-token', 'static']
+const TARGETS: readonly Target[] = ['verdaccio', 'trove', 'trove-token', 'static', 'nginx']
 const FORMS: readonly Form[] = ['full', 'abbreviated']
 
 interface Endpoint {
@@ -128,12 +131,14 @@ export async function npmSuite({ workDir, track, report }: SuiteContext): Promis
   const key = (target: Target, form: Form) => `${target}/${form}`
   const accept = (form: Form) => (form === 'abbreviated' ? { accept: ABBREVIATED } : { accept: 'application/json' })
   const staticServers: Partial<Record<Form, ServerProcess>> = {}
+  const nginxServers: Partial<Record<Form, ServerProcess>> = {}
   for (const form of FORMS) {
     const troveBody = await probe(trovePool, `${troveRegistry}/${PACKAGE}`, accept(form))
     const file = join(workDir, `packument-${form}.json`)
     await writeFile(file, troveBody.body)
     const port = await freePort()
     staticServers[form] = track(await ServerProcess.start(`static-${form}`, ['--import', 'tsx', 'bench/static-file-server.ts', file, String(port), 'memory'], childEnv({}), port, '/ready'))
+    nginxServers[form] = track(await startNginx(workDir, `packument-${form}`, file, troveBody.contentType))
   }
 
   for (const form of FORMS) {
@@ -142,6 +147,7 @@ export async function npmSuite({ workDir, track, report }: SuiteContext): Promis
       trove: { pool: trovePool, path: `${troveRegistry}/${PACKAGE}`, pid: troveServer.pid, headers: accept(form) },
       'trove-token': { pool: trovePool, path: `${troveRegistry}/${PACKAGE}`, pid: troveServer.pid, headers: { ...accept(form), authorization: `Bearer ${token.access_token}` } },
       static: { pool: poolFor(staticServers[form]!.url), path: `/${PACKAGE}`, pid: staticServers[form]!.pid, headers: accept(form) },
+      nginx: { pool: poolFor(nginxServers[form]!.url), path: '/document', pid: nginxServers[form]!.pid, headers: accept(form) },
     }
     for (const target of TARGETS) {
       const source = sources[target]
@@ -185,7 +191,7 @@ export async function npmSuite({ workDir, track, report }: SuiteContext): Promis
   await Promise.all([...pools.values()].map((p) => p.close()))
   await troveServer.stop()
   await verdaccio.stop()
-  for (const server of Object.values(staticServers)) await server.stop()
+  for (const server of [...Object.values(staticServers), ...Object.values(nginxServers)]) await server.stop()
 
   // ---- report ----
   const rate = (target: Target, form: Form) => median(rounds.get(key(target, form))!.map((r) => r.perSecond))
@@ -193,7 +199,7 @@ export async function npmSuite({ workDir, track, report }: SuiteContext): Promis
   const cpu = (target: Target, form: Form) => median(rounds.get(key(target, form))!.map((r) => r.cpuMicros))
   const verdict = (ratio: number) => (ratio >= TARGET_RATIO ? 'PASS' : 'MISS')
   report.table(`Packument GET of ${PACKAGE} (${VERSIONS} versions), requests/s: median of ${ROUNDS} rounds`, [
-    ['document', 'verdaccio', 'trove', 'trove (token)', 'static', 'trove/verdaccio', 'target', 'result', 'trove/static', 'verdaccio range', 'trove range'],
+    ['document', 'verdaccio', 'trove', 'trove (token)', 'static', 'nginx', 'trove/verdaccio', 'target', 'result', 'trove/static', 'trove/nginx', 'target', 'result', 'verdaccio range', 'trove range'],
     ...FORMS.map((form) => {
       const ratio = rate('trove', form) / rate('verdaccio', form)
       return [
@@ -202,17 +208,21 @@ export async function npmSuite({ workDir, track, report }: SuiteContext): Promis
         rate('trove', form).toFixed(0),
         rate('trove-token', form).toFixed(0),
         rate('static', form).toFixed(0),
+        rate('nginx', form).toFixed(0),
         ratio.toFixed(1),
         `≥ ${TARGET_RATIO}`,
         verdict(ratio),
         (rate('trove', form) / rate('static', form)).toFixed(2),
+        (rate('trove', form) / rate('nginx', form)).toFixed(2),
+        `≥ ${NGINX_TARGET_RATIO}`,
+        rate('trove', form) / rate('nginx', form) >= NGINX_TARGET_RATIO ? 'PASS' : 'MISS',
         range(rounds.get(key('verdaccio', form))!.map((r) => r.perSecond)),
         range(rounds.get(key('trove', form))!.map((r) => r.perSecond)),
       ]
     }),
   ])
   report.table(`p99 latency (ms) over all rounds' requests, ${CONNECTIONS} in flight; the server process's CPU time per request (µs)`, [
-    ['document', 'p99 verdaccio', 'p99 trove', 'p99 trove (token)', 'p99 static', 'CPU verdaccio', 'CPU trove', 'CPU trove (token)', 'CPU static'],
+    ['document', 'p99 verdaccio', 'p99 trove', 'p99 trove (token)', 'p99 static', 'p99 nginx', 'CPU verdaccio', 'CPU trove', 'CPU trove (token)', 'CPU static', 'CPU nginx (master only)'],
     ...FORMS.map((form) => [
       form,
       ...TARGETS.map((t) => p99(t, form).toFixed(1)),
@@ -226,7 +236,7 @@ export async function npmSuite({ workDir, track, report }: SuiteContext): Promis
   report.note(
     `Verdaccio and Trove's 'trove' rows are anonymous reads (Verdaccio: access $all; Trove: a repository with anonymous read);` +
       ` 'trove (token)' sends an access token on every request, as npm does with _authToken in .npmrc. The static server sends` +
-      ` Trove's bytes, read from a file once, from memory (node:http, response.end(buffer)). No compression anywhere.`,
+      ` Trove's bytes, read from a file once, from memory (node:http, response.end(buffer)); nginx sends them from the file (sendfile, one worker per CPU). No compression anywhere.`,
   )
   if (profileDir) console.log(`Trove's CPU profile is in ${profileDir}`)
 }

@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino'
 import type { TroveConfig } from './config/config.js'
 import { ArtifactService } from './core/artifacts/artifact-service.js'
 import { AccessSettings } from './core/auth/access-settings.js'
-import { Authenticator } from './core/auth/authenticator.js'
+import { Authenticator, CREDENTIALS_TOPIC } from './core/auth/authenticator.js'
 import { GrantAuthorizer, GrantService } from './core/auth/authorizer.js'
 import { GroupService } from './core/auth/groups.js'
 import { LoginLimiter } from './core/auth/login-limiter.js'
@@ -54,6 +54,7 @@ import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
 import { InstanceRegistry } from './core/system/instances.js'
 import { ChangeFeed } from './core/cluster/change-feed.js'
+import { DocumentCache } from './core/metadata-cache/document-cache.js'
 import { ClusterLeases } from './core/cluster/leases.js'
 import { ClusterFlights } from './core/remote/cluster-flights.js'
 import { VERSION } from './version.js'
@@ -109,9 +110,11 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     checkUpstreamUrl: (url) => hostPolicy.assertUrl(url),
     settings: new Map(formats.map((f) => [f.id, f.settings ?? []])),
   })
-  const users = new UserService(db)
+  // Credentials the authenticator remembers are forgotten at once on every node when one may have ended.
+  const credentialsChanged = () => changes.publish(CREDENTIALS_TOPIC)
+  const users = new UserService(db, credentialsChanged)
   const accessSettings = new AccessSettings(db)
-  const tokens = new TokenService(db, accessSettings)
+  const tokens = new TokenService(db, accessSettings, credentialsChanged)
   const registryTokens = new RegistryTokenService(db)
   const records = new BlobRecords(db)
   const { cache: cacheSettings } = config.blobstore
@@ -136,6 +139,12 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   usage.registerMetrics(metrics.registry)
   const trash = new TrashCan(db, config.trashcan, quota, usage)
   const artifacts = new ArtifactService(db, blobs, quota, trash)
+  // Rendered metadata documents of local repositories: forgotten at every change of their repository, on every node.
+  const documents = new DocumentCache(config.caches.documentBytes, changes, logger)
+  artifacts.onChanged(async (repository) => {
+    if (repository.rclass === 'local') await documents.changed(repository.key)
+  })
+  changes.subscribe('repositories', () => documents.clear())
   const uploads = new UploadService({
     db,
     blobs,
@@ -152,7 +161,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   gc.afterCollect(async (result) => usage.recordFreed({ repoKey: null, bytes: result.freedBytes, files: result.deleted, source: 'gc' }))
   const cacheEviction = new CacheEviction({ db, repositories, artifacts, freed: usage, logger })
   const groups = new GroupService(db)
-  const projects = new ProjectService(db, users, repositories)
+  const projects = new ProjectService(db, users, repositories, credentialsChanged)
   const permissionTargets = new PermissionTargetService(db)
   // What the formats give the scanner (extractors, ecosystems): the core asks this, never a package type.
   const scanning = new ScanningRegistry(formats)
@@ -229,13 +238,14 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     }),
     repositories,
     artifacts,
+    documents,
     uploads,
     users,
     tokens,
     grants: new GrantService(db),
-    authenticator: new Authenticator(users, tokens, registryTokens, loginLimiter),
+    authenticator: new Authenticator(users, tokens, registryTokens, loginLimiter, { rememberMs: config.caches.credentialSecs * 1000, changes }),
     loginLimiter,
-    sso: new SsoService(db, config.sso, logger),
+    sso: new SsoService(db, config.sso, logger, credentialsChanged),
     authorizer: new GrantAuthorizer(
       db,
       {

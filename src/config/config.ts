@@ -217,6 +217,16 @@ const ConfigSchema = z
       })
       .strict()
       .default({ peerTokens: [], intervalMs: 2000, fullSyncIntervalSecs: 3600, maxBacklog: 100_000, tombstoneDays: 30, chunkBytes: 64 * MiB }),
+    /** Memory kept per node for serving metadata fast (docs/configuration.md#caches). */
+    caches: z
+      .object({
+        /** Rendered metadata documents of local repositories (packuments, index pages, lists), compressed forms included; 0 turns it off. */
+        documentBytes: z.number().int().nonnegative().default(64 * MiB),
+        /** How long a verified credential (token or password) is remembered; revocations and account changes end it at once. 0 turns it off. */
+        credentialSecs: seconds.max(300).default(10),
+      })
+      .strict()
+      .default({ documentBytes: 64 * MiB, credentialSecs: 10 }),
     /** What one scan may read before it ends as failed, per archive (an image: per layer). */
     scanning: z
       .object({
@@ -265,6 +275,8 @@ const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_BLOBSTORE_CACHE_DIR: { path: ['blobstore', 'cache', 'dir'], type: 'string' },
   TROVE_BLOBSTORE_CACHE_MAX_BYTES: { path: ['blobstore', 'cache', 'maxBytes'], type: 'number' },
   TROVE_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  TROVE_CACHE_DOCUMENT_BYTES: { path: ['caches', 'documentBytes'], type: 'number' },
+  TROVE_CACHE_CREDENTIAL_SECS: { path: ['caches', 'credentialSecs'], type: 'number' },
   TROVE_ALLOWED_UPSTREAM_HOSTS: { path: ['remote', 'allowedUpstreamHosts'], type: 'list' },
   TROVE_GC_GRACE_SECS: { path: ['gc', 'graceSecs'], type: 'number' },
   TROVE_GC_INTERVAL_SECS: { path: ['gc', 'intervalSecs'], type: 'number' },

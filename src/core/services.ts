@@ -45,6 +45,7 @@ import type { CacheEviction } from './lifecycle/eviction.js'
 import type { UsageReports } from './lifecycle/usage.js'
 import type { CleanupPolicies } from './lifecycle/policies.js'
 import type { ImmutabilityRules } from './lifecycle/immutability.js'
+import type { DocumentCache } from './metadata-cache/document-cache.js'
 
 /**
  * The core, as wired by `main.ts`: what the HTTP layer uses. Formats get it as a `FormatContext`
@@ -63,6 +64,8 @@ export interface CoreServices {
   readonly storageSummaries: StorageSummaries
   readonly repositories: RepositoryService
   readonly artifacts: ArtifactService
+  /** Rendered metadata documents of local repositories, kept in memory until their repository changes (src/core/metadata-cache/). */
+  readonly documents: DocumentCache
   /** Resumable (chunked) uploads: hash state and bytes kept across chunks and nodes (src/core/uploads/). */
   readonly uploads: UploadService
   readonly users: UserService

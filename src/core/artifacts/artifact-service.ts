@@ -43,6 +43,13 @@ export interface ChangeRecorder {
 }
 
 /**
+ * Told that a repository's content changed (files, folders' contents or properties), after the
+ * commit; awaited by the writer, so that what depends on the content (rendered documents) is
+ * forgotten before the change is answered. Must not throw.
+ */
+export type ChangeListener = (repository: Repository) => Promise<void>
+
+/**
  * The writer of artifacts (assets, folders, properties) of repositories; its reads are
  * {@link ArtifactQueries}'. Owns the rule that an asset becomes visible only after its blob is
  * stored and verified: the metadata row is written last. Every change is one transaction that also
@@ -53,6 +60,7 @@ export class ArtifactService extends ArtifactQueries {
   private readonly storedListeners: StoredListener[] = []
   private readonly recorders: ChangeRecorder[] = []
   private changeCheck: ChangeCheck | undefined
+  private readonly changeListeners: ChangeListener[] = []
 
   constructor(
     db: Kysely<Database>,
@@ -89,8 +97,17 @@ export class ArtifactService extends ArtifactQueries {
     this.changeCheck = check
   }
 
+  /** Calls `listener` after every committed change of a repository's content (see {@link ChangeListener}). */
+  onChanged(listener: ChangeListener): void {
+    this.changeListeners.push(listener)
+  }
+
   private notifyStored(repository: Repository, files: readonly { path: string; sha256: string }[]): void {
     for (const listener of this.storedListeners) listener(repository, files)
+  }
+
+  private async notifyChanged(repository: Repository): Promise<void> {
+    for (const listener of this.changeListeners) await listener(repository)
   }
 
   /** Streams `source` into the blob store, then records the asset. Overwrites an existing file. */
@@ -158,7 +175,7 @@ export class ArtifactService extends ArtifactQueries {
     if (guard && !guard.allows(path)) throw guard.refusal()
     const key = repository.key
     const isTrashed = this.trash?.keepsFrom(repository) === true
-    return this.db.transaction().execute(async (trx) => {
+    const files = await this.db.transaction().execute(async (trx) => {
       await this.changeCheck?.(repository, trx, async () =>
         item.kind === 'file' ? [{ path }] : withinFolder(trx.selectFrom('assets').select('path').where('repo_key', '=', key), path).execute(),
       )
@@ -193,6 +210,8 @@ export class ArtifactService extends ArtifactQueries {
       }
       return files
     })
+    await this.notifyChanged(repository)
+    return files
   }
 
   /**
@@ -346,6 +365,7 @@ export class ArtifactService extends ArtifactQueries {
       }
       if (alongside) await alongside(trx as unknown as ChangeTransaction)
     })
+    await this.notifyChanged(repository)
     if (puts.length > 0) this.notifyStored(repository, puts.map((p) => ({ path: p.path, sha256: p.blob.sha256 })))
   }
 
@@ -369,6 +389,7 @@ export class ArtifactService extends ArtifactQueries {
         if (table === 'assets') await this.recordChange(trx, repository, { annotated: paths })
       }
     })
+    await this.notifyChanged(repository)
   }
 
   private async assertDeployable(repository: Repository, path: string): Promise<void> {
@@ -427,6 +448,7 @@ export class ArtifactService extends ArtifactQueries {
       }
       await this.recordChange(trx, repository, { written: [path] })
     })
+    await this.notifyChanged(repository)
     this.notifyStored(repository, [{ path, sha256: blob.sha256 }])
     return (await this.getAsset(repository.key, path))!
   }

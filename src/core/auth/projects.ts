@@ -84,6 +84,8 @@ export class ProjectService {
     private readonly db: Kysely<Database>,
     private readonly users: UserService,
     private readonly repositories: RepositoryService,
+    /** Called after a change that may end credentials (a revoked token, a changed password, a disabled or deleted account); see Authenticator's cache. */
+    private readonly credentialsChanged: () => Promise<void> = async () => {},
   ) {}
 
   async list(): Promise<Project[]> {
@@ -147,6 +149,7 @@ export class ProjectService {
       await trx.deleteFrom('project_members').where('project_key', '=', key).execute()
       await trx.deleteFrom('projects').where('key', '=', key).execute()
     })
+    if (accounts.length > 0) await this.credentialsChanged()
   }
 
   /** Keys of the repositories that belong to the project. */
@@ -243,6 +246,7 @@ export class ProjectService {
       await trx.deleteFrom('project_members').where('kind', '=', 'user').where('name', '=', name).execute()
       await trx.deleteFrom('users').where('name', '=', name).execute()
     })
+    await this.credentialsChanged()
   }
 
   // Repositories

@@ -109,6 +109,8 @@ export class TokenService {
     private readonly db: Kysely<Database>,
     /** The administrator's maximum token lifetime; none when not given. */
     private readonly settings?: AccessSettings,
+    /** Called after a change that may end credentials (a revoked token, a changed password, a disabled or deleted account); see Authenticator's cache. */
+    private readonly credentialsChanged: () => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -189,6 +191,7 @@ export class TokenService {
     // Deleting first makes a concurrent second use of the same refresh token find nothing.
     const deleted = await this.db.deleteFrom('tokens').where('id', '=', row.id).executeTakeFirst()
     if (Number(deleted.numDeletedRows) === 0) return undefined
+    await this.credentialsChanged()
     const lifetime = row.expires_at === null ? 0 : Math.round((row.expires_at - row.created_at) / 1000)
     return this.create({
       subject: row.subject,
@@ -215,6 +218,7 @@ export class TokenService {
   async revoke(id: string): Promise<void> {
     const result = await this.db.deleteFrom('tokens').where('id', '=', id).executeTakeFirst()
     if (Number(result.numDeletedRows) === 0) throw notFound(`token '${id}' does not exist`)
+    await this.credentialsChanged()
   }
 
   /**

@@ -37,7 +37,11 @@ export class UserService {
    */
   private readonly verified = new Map<string, number>()
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Called after a change that may end credentials (a revoked token, a changed password, a disabled or deleted account); see Authenticator's cache. */
+    private readonly credentialsChanged: () => Promise<void> = async () => {},
+  ) {}
 
   /**
    * Creates the `admin` account when no user exists yet. Returns the password when this call
@@ -127,12 +131,14 @@ export class UserService {
     if (input.isDisabled !== undefined) changes.is_disabled = input.isDisabled ? 1 : 0
     if (input.attributes !== undefined) changes.attributes = JSON.stringify({ ...user.attributes, ...input.attributes })
     await this.db.updateTable('users').set(changes).where('name', '=', name).execute()
+    await this.credentialsChanged()
   }
 
   async delete(name: string): Promise<void> {
     if (name === ADMIN_USER) throw new TroveError('BAD_REQUEST', `the '${ADMIN_USER}' user cannot be deleted`)
     const result = await this.db.deleteFrom('users').where('name', '=', name).executeTakeFirst()
     if (Number(result.numDeletedRows) === 0) throw notFound(`user '${name}' does not exist`)
+    await this.credentialsChanged()
   }
 
   /** The user when `password` is theirs and the account is enabled, else `undefined`. */

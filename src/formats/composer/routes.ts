@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type FormatContext, notFound, parseRepositoryPath, PlainResolver, principalName, type Repository, TroveError } from '../../core/index.js'
-import { type AccessGuard, baseUrlOf, declaredLength, deployBody, matchesEtag, refusal, sendFile, sendRestError, sendRestUploadError, uploadBody } from '../../http/index.js'
+import { type AccessGuard, baseUrlOf, declaredLength, deployBody, matchesEtag, refusal, sendDocument as sendRendered, sendFile, sendRestError, sendRestUploadError, uploadBody } from '../../http/index.js'
 import { type ComposerLayout, VERSION_PROPERTY } from './composer-layout.js'
 import { COMPOSER_PREFIX } from './documents.js'
 import { parseMetadataPath } from './names.js'
@@ -68,7 +68,16 @@ export async function composerRoutes(app: FastifyInstance, services: FormatConte
     const path = pathOf(request)
     const base = baseUrlOf(request, services.config.baseUrl)
     const metadata = parseMetadataPath(path)
-    if (metadata) return sendDocument(request, reply, await documents.p2(repository, metadata.name, metadata.dev, base, { canRead: canRead(request, metadata.name) }))
+    if (metadata) {
+      // A local repository's p2 document depends on its content only (who may read it was checked): rendered once per change.
+      const key = `p2\0${metadata.name}\0${metadata.dev ? 'dev' : ''}\0${base}`
+      const document = await services.documents.get(repository, key, async () => ({
+        body: await documents.p2(repository, metadata.name, metadata.dev, base, { canRead: canRead(request, metadata.name) }),
+        contentType: 'application/json',
+      }))
+      reply.header('cache-control', 'max-age=0, must-revalidate')
+      return sendRendered(request, reply, document)
+    }
     if (path.startsWith('p2/')) throw notFound(`'${path}' names no package (p2/<vendor>/<package>.json)`)
     const found = await resolver.resolve(repository, path, false, { canRead: canRead(request, path), principal: request.principal })
     if (found.kind === 'generated' || found.kind === 'folder') throw notFound(`'${repository.key}/${path}' is not an archive`)

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type FormatContext, notFound, parseRepositoryPath, principalName, type Repository, TroveError } from '../../core/index.js'
-import { type AccessGuard, baseUrlOf, declaredLength, deployBody, refusal, sendFile, uploadBody } from '../../http/index.js'
+import { type AccessGuard, baseUrlOf, declaredLength, deployBody, refusal, sendDocument, sendFile, uploadBody } from '../../http/index.js'
 import { sendGoError } from './errors.js'
 import { filePath, parseProxyPath, versionsFolder, type ProxyRequest } from './module-path.js'
 import type { GoPublisher } from './publish.js'
@@ -74,8 +74,13 @@ export async function goRoutes(app: FastifyInstance, services: FormatContext, re
     const proxy = parseProxyPath(path)
     const who = caller(request, accessPath(proxy))
     if (proxy.kind === 'list') {
-      const versions = await resolver.list(repository, proxy, who)
-      return reply.type('text/plain; charset=utf-8').header('cache-control', 'max-age=0, must-revalidate').send(versions.map((v) => `${v}\n`).join(''))
+      // A local repository's list depends on its content only (who may read it was checked): rendered once per change.
+      const document = await services.documents.get(repository, `list\0${proxy.escaped}`, async () => ({
+        body: (await resolver.list(repository, proxy, who)).map((v) => `${v}\n`).join(''),
+        contentType: 'text/plain; charset=utf-8',
+      }))
+      reply.header('cache-control', 'max-age=0, must-revalidate')
+      return sendDocument(request, reply, document)
     }
     const answer = proxy.kind === 'latest' ? await resolver.latest(repository, proxy, who) : await resolver.file(repository, proxy, proxy.version, proxy.ext, who)
     await send(request, reply, repository, answer)

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto'
-import { type ArtifactService, notFound, type Repository, TroveError } from '../../core/index.js'
+import { type ArtifactService, type DocumentCache, notFound, type RenderedDocument, type Repository, TroveError } from '../../core/index.js'
 import { isObject, type Json, type JsonObject } from './manifest.js'
 import type { PackageName } from './names.js'
 import { retrying, type NpmStore, type SearchHit } from './npm-store.js'
 import { renderPackument, renderVersion, resolveVersion, type Packument, type PackumentVersion } from './packument.js'
-import { PackumentCache, type CachedPackument } from './packument-cache.js'
 import { assertTagName } from './publish.js'
 
 /** Where a repository's registry lives for one client: `http://host/artifactory/api/npm/<repo>/`. */
@@ -21,38 +19,31 @@ export interface UpdatePlan {
   readonly expectedRevision: string | undefined
 }
 
-const CACHE_BYTES = 64 * 1024 * 1024
-
 /**
- * The npm registry of local repositories, past the publish: packuments (cached per revision),
- * versions, tarballs, dist-tags, deprecation, unpublish and search. Protocol-agnostic: the routes
- * turn HTTP into these calls.
+ * The npm registry of local repositories, past the publish: packuments (from the core's document
+ * cache), versions, tarballs, dist-tags, deprecation, unpublish and search. Protocol-agnostic: the
+ * routes turn HTTP into these calls.
  */
 export class NpmRegistry {
-  private readonly cache = new PackumentCache(CACHE_BYTES)
-
   constructor(
     private readonly store: NpmStore,
     private readonly artifacts: ArtifactService,
+    /** Rendered packuments; changes outside the artifact service's (dist-tags, deprecations) are told to it here. */
+    private readonly documents: DocumentCache,
   ) {}
 
   /**
-   * The serialized packument, full or abbreviated, with tarball URLs under `baseUrl`. Costs one
-   * indexed read when the cached document is current, two more to rebuild it.
+   * The serialized packument, full or abbreviated, with tarball URLs under `baseUrl`: from memory
+   * until the repository changes (no query), else read and rendered.
    */
-  async packumentDocument(repository: Repository, name: PackageName, options: { abbreviated: boolean; baseUrl: string }): Promise<CachedPackument> {
-    const state = await this.store.state(repository.key, name.full)
-    if (state === undefined) throw missingPackage(repository, name)
-    const key = `${repository.key}\0${name.full}\0${options.abbreviated ? 'a' : 'f'}\0${options.baseUrl}`
-    const cached = this.cache.get(key, state)
-    if (cached) return cached
-    const packument = await this.store.packument(repository.key, name.full)
-    if (!packument) throw missingPackage(repository, name)
-    const document = renderPackument(packument, { abbreviated: options.abbreviated, tarballUrl: (v) => tarballUrl(options.baseUrl, v) })
-    const body = Buffer.from(JSON.stringify(document))
-    const entry = { state: packument.state, body, etag: `"${createHash('sha1').update(body).digest('hex')}"` }
-    this.cache.set(key, entry)
-    return entry
+  async packumentDocument(repository: Repository, name: PackageName, options: { abbreviated: boolean; baseUrl: string; contentType: string }): Promise<RenderedDocument> {
+    const key = `packument\0${name.full}\0${options.abbreviated ? 'a' : 'f'}\0${options.baseUrl}`
+    return this.documents.get(repository, key, async () => {
+      const packument = await this.store.packument(repository.key, name.full)
+      if (!packument) throw missingPackage(repository, name)
+      const document = renderPackument(packument, { abbreviated: options.abbreviated, tarballUrl: (v) => tarballUrl(options.baseUrl, v) })
+      return { body: JSON.stringify(document), contentType: options.contentType }
+    })
   }
 
   async packument(repository: Repository, name: PackageName): Promise<Packument> {
@@ -80,10 +71,12 @@ export class NpmRegistry {
     const version = resolveVersion(packument, body)
     if (!version) throw notFound(`${name.full}@${body} is not in '${repository.key}'`)
     await this.store.setTag(repository.key, name.full, tag, version.version)
+    await this.documents.changed(repository.key)
   }
 
   async removeTag(repository: Repository, name: PackageName, tag: string): Promise<void> {
     await this.store.removeTag(repository.key, name.full, tag)
+    await this.documents.changed(repository.key)
   }
 
   /**
@@ -122,7 +115,10 @@ export class NpmRegistry {
       await this.removeVersions(repository, name, plan.removals, user, expected)
       expected = undefined
     }
-    if (plan.deprecations.size > 0) await this.store.deprecate(repository.key, name.full, plan.deprecations, expected)
+    if (plan.deprecations.size > 0) {
+      await this.store.deprecate(repository.key, name.full, plan.deprecations, expected)
+      await this.documents.changed(repository.key)
+    }
   }
 
   /** `DELETE /<name>/-rev/<rev>`: the whole package. Its tarballs' blobs are left to garbage collection. */

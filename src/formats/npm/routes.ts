@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type Action, describeScope, type FormatContext, LOGIN_BOUND, mintingBoundOf, notFound, parseJson, type Principal, principalName, type Repository, TroveError } from '../../core/index.js'
-import { type AccessGuard, baseUrlOf, matchesEtag, refusal, sendFile } from '../../http/index.js'
+import { type AccessGuard, baseUrlOf, matchesEtag, refusal, sendDocument, sendFile } from '../../http/index.js'
 import { npmAuditRoutes } from './audit.js'
 import { sendNpmError } from './errors.js'
 import type { JsonObject } from './manifest.js'
@@ -41,7 +41,7 @@ export async function npmRoutes(app: FastifyInstance, services: FormatContext): 
   const { repositories, artifacts, authorizer, config } = services
   const limits = services.section(npmConfig)
   const store = new NpmStore(services.tables<NpmTables>())
-  const registry = new NpmRegistry(store, artifacts)
+  const registry = new NpmRegistry(store, artifacts, services.documents)
   const publisher = new NpmPublisher(services.blobs, artifacts, store, limits)
   followReplication(services, store, limits.maxUnpackedBytes, (err, path) => app.log.warn({ err, path }, 'could not record a replicated npm tarball'))
   // Remote and virtual repositories (local ones are read by the registry directly).
@@ -238,12 +238,10 @@ export async function npmRoutes(app: FastifyInstance, services: FormatContext): 
     if (repository.rclass !== 'local') return downloadThrough(request, reply, repository, target)
     if (target.kind === 'packument') {
       const abbreviated = (request.headers.accept ?? '').includes(ABBREVIATED)
-      const document = await registry.packumentDocument(repository, target.name, { abbreviated, baseUrl: base(request) })
-      reply.header('etag', document.etag).header('vary', 'accept')
-      reply.type(abbreviated ? `${ABBREVIATED}; charset=utf-8` : 'application/json; charset=utf-8')
-      if (matchesEtag(request.headers['if-none-match'], document.etag)) return reply.status(304).send()
-      reply.header('content-length', document.body.length)
-      return reply.send(request.method === 'HEAD' ? undefined : document.body)
+      const contentType = abbreviated ? `${ABBREVIATED}; charset=utf-8` : 'application/json; charset=utf-8'
+      const document = await registry.packumentDocument(repository, target.name, { abbreviated, baseUrl: base(request), contentType })
+      reply.header('vary', 'accept')
+      return sendDocument(request, reply, document)
     }
     if (target.kind === 'version') {
       const body = Buffer.from(JSON.stringify(await registry.version(repository, target.name, target.spec, base(request))))

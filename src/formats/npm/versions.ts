@@ -11,7 +11,7 @@ import type { NpmTables } from './tables.js'
  */
 export function npmVersions(services: FormatContext): PackageVersions {
   const store = new NpmStore(services.tables<NpmTables>())
-  const registry = new NpmRegistry(store, services.artifacts)
+  const registry = new NpmRegistry(store, services.artifacts, services.documents)
   return {
     async list(repository) {
       return (await store.versionsIn(repository.key)).map((row) => ({ id: `${row.name}@${row.version}`, package: row.name, version: row.version, paths: [row.tarball_path] }))

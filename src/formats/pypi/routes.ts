@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type FormatContext, notFound, principalName, type Repository, TroveError } from '../../core/index.js'
-import { type AccessGuard, matchesEtag, refusal, sendFile } from '../../http/index.js'
+import { type FormatContext, notFound, principalName, type RenderedDocument, type Repository, TroveError } from '../../core/index.js'
+import { type AccessGuard, refusal, sendDocument, sendFile } from '../../http/index.js'
 import { sendPypiError } from './errors.js'
 import { isValidProjectName, normalizeName } from './names.js'
 import { PypiStore } from './pypi-store.js'
@@ -60,8 +59,11 @@ export async function pypiRoutes(app: FastifyInstance, services: FormatContext):
   const projectList = async (request: FastifyRequest<RepoParams>, reply: FastifyReply) => {
     const repository = await pypiRepository(request.params.repo)
     const format = negotiate(request.headers.accept)
-    const names = await resolver.projects(repository, readOptions(request, ''))
-    return sendDocument(request, reply, renderProjectList(names, format), contentTypeOf(format))
+    const document = await services.documents.get(repository, `projects\0${format}`, async () => ({
+      body: renderProjectList(await resolver.projects(repository, readOptions(request, '')), format),
+      contentType: contentTypeOf(format),
+    }))
+    return sendPage(request, reply, document)
   }
   app.get<RepoParams>('/:repo/simple/', { config: { access: readAccess } }, projectList)
   app.get<RepoParams>('/:repo/simple', { config: { access: readAccess } }, async (request, reply) =>
@@ -78,8 +80,11 @@ export async function pypiRoutes(app: FastifyInstance, services: FormatContext):
       return reply.redirect(`${prefixOf(repo)}/simple/${encodeURIComponent(normalized)}/`, 301)
     }
     const format = negotiate(request.headers.accept)
-    const page = await resolver.page(repository, normalized, readOptions(request, normalized))
-    return sendDocument(request, reply, renderProjectPage(page, format), contentTypeOf(format))
+    const document = await services.documents.get(repository, `page\0${normalized}\0${format}`, async () => ({
+      body: renderProjectPage(await resolver.page(repository, normalized, readOptions(request, normalized)), format),
+      contentType: contentTypeOf(format),
+    }))
+    return sendPage(request, reply, document)
   }
   app.get<ProjectParams>('/:repo/simple/:project/', { config: { access: readAccess } }, projectPage)
   app.get<ProjectParams>('/:repo/simple/:project', { config: { access: readAccess } }, projectPage)
@@ -115,13 +120,8 @@ export async function pypiRoutes(app: FastifyInstance, services: FormatContext):
   app.post<RepoParams>('/:repo/', { config: { access: uploadAccess } }, upload)
 }
 
-/** A small generated document, with an etag so that a client's cached copy is answered with 304. */
-function sendDocument(request: FastifyRequest, reply: FastifyReply, body: string, contentType: string): FastifyReply {
-  const bytes = Buffer.from(body, 'utf8')
-  const etag = `"${createHash('sha1').update(bytes).digest('hex')}"`
-  reply.header('etag', etag).header('vary', 'Accept').header('cache-control', 'max-age=0, must-revalidate')
-  reply.type(contentType)
-  if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
-  reply.header('content-length', bytes.length)
-  return reply.send(request.method === 'HEAD' ? undefined : bytes)
+/** A simple page (rendered once per change of a local repository, see DocumentCache): it varies with `Accept`. */
+function sendPage(request: FastifyRequest, reply: FastifyReply, document: RenderedDocument): FastifyReply {
+  reply.header('vary', 'Accept').header('cache-control', 'max-age=0, must-revalidate')
+  return sendDocument(request, reply, document)
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type FormatContext, notFound, type Principal, principalName, readLimited, type Repository, TroveError } from '../../core/index.js'
-import { type AccessGuard, declaredLength, matchesEtag, refusal, sendFile, uploadBody } from '../../http/index.js'
+import { type DocumentSource, type FormatContext, notFound, type RenderedDocument, type Principal, principalName, readLimited, type Repository, TroveError } from '../../core/index.js'
+import { type AccessGuard, declaredLength, refusal, sendDocument, sendFile, uploadBody } from '../../http/index.js'
 import { renderNames, renderVersions } from './compact-index.js'
 import { sendGemsError } from './errors.js'
 import { GemStore } from './gem-store.js'
@@ -70,20 +70,22 @@ export async function gemsRoutes(app: FastifyInstance, services: FormatContext):
 
   // --- The compact index.
 
+  // Each index document is rendered once per change of a local repository (services.documents).
+  const PLAIN = 'text/plain; charset=utf-8'
   app.get<RepoParams>('/:repo/versions', { config: { access: readAccess } }, async (request, reply) => {
     const repository = await gemsRepository(request.params.repo)
-    const entries = await resolver.versions(repository, caller(request))
-    return sendIndex(request, reply, Buffer.from(renderVersions(entries, new Date(0)), 'utf8'), 'text/plain; charset=utf-8')
+    const document = await services.documents.get(repository, 'versions', async () => indexDocument(renderVersions(await resolver.versions(repository, caller(request)), new Date(0)), PLAIN))
+    return sendIndex(request, reply, document)
   })
   app.get<FileParams>('/:repo/info/:file', { config: { access: readAccess } }, async (request, reply) => {
     const repository = await gemsRepository(request.params.repo)
-    const info = await resolver.info(repository, request.params.file, caller(request))
-    return sendIndex(request, reply, Buffer.from(info, 'utf8'), 'text/plain; charset=utf-8')
+    const document = await services.documents.get(repository, `info/${request.params.file}`, async () => indexDocument(await resolver.info(repository, request.params.file, caller(request)), PLAIN))
+    return sendIndex(request, reply, document)
   })
   app.get<RepoParams>('/:repo/names', { config: { access: readAccess } }, async (request, reply) => {
     const repository = await gemsRepository(request.params.repo)
-    const entries = await resolver.versions(repository, caller(request))
-    return sendIndex(request, reply, Buffer.from(renderNames(entries.keys()), 'utf8'), 'text/plain; charset=utf-8')
+    const document = await services.documents.get(repository, 'names', async () => indexDocument(renderNames((await resolver.versions(repository, caller(request))).keys()), PLAIN))
+    return sendIndex(request, reply, document)
   })
 
   // --- The legacy indexes.
@@ -91,9 +93,12 @@ export async function gemsRoutes(app: FastifyInstance, services: FormatContext):
   for (const which of ['specs', 'latest_specs', 'prerelease_specs'] as const satisfies readonly LegacyIndex[]) {
     app.get<RepoParams>(`/:repo/${which}.4.8.gz`, { config: { access: readAccess } }, async (request, reply) => {
       const repository = await gemsRepository(request.params.repo)
-      const tuples = await resolver.legacy(repository, which, caller(request))
-      const marshal = marshalDump(tuples.map((t) => [t.name, new RubyUserMarshal('Gem::Version', [t.version]), t.platform]))
-      return sendIndex(request, reply, gzipSync(marshal), 'application/x-gzip')
+      const document = await services.documents.get(repository, which, async () => {
+        const tuples = await resolver.legacy(repository, which, caller(request))
+        const marshal = marshalDump(tuples.map((t) => [t.name, new RubyUserMarshal('Gem::Version', [t.version]), t.platform]))
+        return indexDocument(gzipSync(marshal), 'application/x-gzip')
+      })
+      return sendIndex(request, reply, document)
     })
   }
 
@@ -146,14 +151,22 @@ export async function gemsRoutes(app: FastifyInstance, services: FormatContext):
 
 /**
  * An index document: its ETag is the md5 of the whole body in quotes, which bundler compares with
- * the md5 of its copy (a 304 when they match). A `Range` is answered with the whole document (200),
- * which bundler takes in place of its copy; the checksums stay right either way.
+ * the md5 of its copy (a 304 when they match), so it is sent as is, never compressed. A `Range` is
+ * answered with the whole document (200), which bundler takes in place of its copy; the checksums
+ * stay right either way.
  */
-function sendIndex(request: FastifyRequest, reply: FastifyReply, body: Buffer, contentType: string): FastifyReply {
-  const etag = `"${createHash('md5').update(body).digest('hex')}"`
-  reply.header('etag', etag).header('cache-control', 'max-age=0, must-revalidate').type(contentType)
-  reply.header('repr-digest', `sha-256=:${createHash('sha256').update(body).digest('base64')}:`)
-  if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send()
-  reply.header('content-length', body.length)
-  return reply.send(request.method === 'HEAD' ? undefined : body)
+function indexDocument(content: Buffer | string, contentType: string): DocumentSource {
+  const body = typeof content === 'string' ? Buffer.from(content, 'utf8') : content
+  return {
+    body,
+    contentType,
+    etag: `"${createHash('md5').update(body).digest('hex')}"`,
+    compressible: false,
+    headers: { 'repr-digest': `sha-256=:${createHash('sha256').update(body).digest('base64')}:` },
+  }
+}
+
+function sendIndex(request: FastifyRequest, reply: FastifyReply, document: RenderedDocument): FastifyReply {
+  reply.header('cache-control', 'max-age=0, must-revalidate')
+  return sendDocument(request, reply, document)
 }

@@ -34,6 +34,8 @@ export class SsoService {
     private readonly db: Kysely<Database>,
     private readonly config: TroveConfig['sso'],
     private readonly logger: Logger,
+    /** Called after a change that may end credentials (a revoked token, a changed password, a disabled or deleted account); see Authenticator's cache. */
+    private readonly credentialsChanged: () => Promise<void> = async () => {},
   ) {
     this.providers = new Map(
       config.providers.map((p): [string, SsoProvider] => [p.id, p.type === 'github' ? new GitHubSsoProvider(p) : new OidcSsoProvider(p)]),
@@ -101,6 +103,8 @@ export class SsoService {
     callbackUrl.search = query.toString()
     const identity = await provider.complete({ callbackUrl, redirectUri: login.redirect_uri, state, nonce: login.nonce, codeVerifier: login.code_verifier })
     const user = await this.provision(provider, identity)
+    // The sign-in may have changed the account's admin rights.
+    await this.credentialsChanged()
     this.logger.info({ provider: provider.id, subject: identity.subject, user: user.name, groups: user.groups, admin: user.isAdmin }, 'single sign-on')
     return { user, returnTo: login.return_to }
   }
