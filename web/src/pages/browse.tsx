@@ -7,6 +7,8 @@ import { Properties } from './properties.js'
 import { ArtifactSecurity, GuardedDownload, RepositorySecurity } from './security.js'
 import { useSession } from '../session.js'
 import { BrowseHints } from './browse-hints.js'
+import { RepositoryViews } from './packages.js'
+import { RepositoryState } from './repository-state.js'
 
 interface Child {
   readonly name: string
@@ -24,6 +26,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
   useTitle(path ? `${path.split('/').pop()} · ${repoKey}` : repoKey)
   // Its class decides whether a file's properties can be changed here (not through a virtual).
   const { value: repository } = useAsync(() => api.repository(repoKey), [repoKey])
+  const { value: format } = useAsync(async () => (repository ? (await api.formats()).find((f) => f.id === repository.packageType) : undefined), [repository])
   return (
     <section>
       <PageHeader title={repoKey}>
@@ -31,7 +34,9 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
           Set Me Up
         </Link>
       </PageHeader>
+      {format?.hasPackageViews ? <RepositoryViews repoKey={repoKey} current="files" /> : null}
       <Breadcrumbs repoKey={repoKey} path={path} />
+      {path === '' ? <RepositoryState repository={repository} /> : null}
       <BrowseHints repoKey={repoKey} />
       <div className="browser">
         <Tree repoKey={repoKey} selected={path} />
