@@ -148,6 +148,9 @@ export const api = {
   /** A repository's Set Me Up snippets for this user, with the token placeholder. */
   setMeUp: (key: string) => getJson<UiSetMeUp>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/set-me-up`),
   repositories: async () => (await getJson<UiRepositoryList>('/api/v1/ui/repositories')).repositories,
+  /** What the caller may do in a repository (at a path): the console offers only those controls. */
+  actions: async (key: string, path = ''): Promise<ReadonlySet<string>> =>
+    new Set((await getJson<{ actions: string[] }>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/actions?${new URLSearchParams({ path })}`)).actions),
   /** A repository's packages as its format reads them (`supported: false`: the format has no package views). */
   packages: (key: string, query: { q?: string; sort?: string } = {}) =>
     getJson<UiPackageList>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/packages?${new URLSearchParams(query as Record<string, string>)}`),

@@ -8,6 +8,7 @@ import { AdminUsersPage, UserFormPage } from './pages/admin-users.js'
 import { BrowsePage } from './pages/browse.js'
 import { LoginPage } from './pages/login.js'
 import { MaintenanceBanner } from './maintenance-banner.js'
+import { ReadOnlyBanner } from './read-only.js'
 import { AuditPage, MaintenancePage, WebhooksPage } from './pages/operations-admin.js'
 import { AdminRequestsPage, RequestsPage } from './pages/requests.js'
 import { RepositoriesPage } from './pages/repositories.js'
@@ -49,6 +50,7 @@ export function App() {
     return (
       <>
         <MaintenanceBanner />
+        <ReadOnlyBanner />
         <LoginPage
           onLogin={(who) => {
             setMe(who)
@@ -79,11 +81,7 @@ function SignedIn({ me, onSignedOut }: { me: UiMe; onSignedOut: () => void }) {
       </a>
       <Header />
       <MaintenanceBanner />
-      {readOnly?.enabled ? (
-        <div className="banner" role="status">
-          <strong>Read-only mode:</strong> {readOnly.message || 'Trove refuses every change until an administrator switches it off.'}
-        </div>
-      ) : null}
+      <ReadOnlyBanner state={readOnly} />
       <main id="main">
         <Routes />
       </main>

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { UiRepositoryActions } from '../../api/ui.js'
 import type { UiPackage, UiPackageList, UiPackageSummary, UiPackageVersion } from '../../api/packages.js'
 import { RepositoryBrowser } from '../../core/artifacts/repository-browser.js'
 import { packageFiles, type PackageFiles } from '../../core/artifacts/package-files.js'
+import { ACTIONS } from '../../core/auth/principal.js'
 import { TroveError, notFound } from '../../core/errors.js'
 import type { CoreServices } from '../../core/services.js'
 import type { Format, PackageViews } from '../../formats/format.js'
@@ -33,6 +35,14 @@ export async function packageRoutes(app: FastifyInstance, services: CoreServices
   }
 
   const shown = (files: PackageFiles, noun: string) => ({ repoKey: files.repository.key, rclass: files.repository.rclass, noun })
+
+  // What the caller may do in the repository (at a path), so that the console offers only those controls.
+  app.get<{ Params: Params; Querystring: { path?: string } }>('/api/v1/ui/repositories/:key/actions', { config: readable }, async (request) => {
+    const repository = await services.repositories.require(request.params.key)
+    const path = request.query.path || undefined
+    const allowed = await Promise.all(ACTIONS.map((action) => services.authorizer.can(request.principal, action, repository.key, path)))
+    return { actions: ACTIONS.filter((_, i) => allowed[i]) } satisfies UiRepositoryActions
+  })
 
   app.get<{ Params: Params; Querystring: Query }>('/api/v1/ui/repositories/:key/packages', { config: readable }, async (request) => {
     const sort = request.query.sort ?? 'name'

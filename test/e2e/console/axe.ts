@@ -26,5 +26,15 @@ interface AxeViolation {
 export async function expectAccessible(page: Page): Promise<void> {
   if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(AXE_SCRIPT)
   const violations = (await page.evaluate(`window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`)) as AxeViolation[]
-  expect(violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+  expect(violations.filter((v) => !isOpenTreeItemName(v)).map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+}
+
+/**
+ * An open folder of the file tree (the WAI-ARIA tree pattern) holds its children's group, so its
+ * visible text includes their names while its accessible name is its own label (aria-labelledby),
+ * as the pattern wants; axe's label-content-name-mismatch reads that as a
+ * mismatch. Only that rule on tree items is set aside.
+ */
+function isOpenTreeItemName(violation: AxeViolation): boolean {
+  return violation.id === 'label-content-name-mismatch' && violation.nodes.every((n) => n.target.every((t) => /^\.(folder|file)\b|\[role="treeitem"\]/.test(t)))
 }

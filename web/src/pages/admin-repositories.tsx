@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useEffect, useState, type FormEvent } from 'react'
 import { api, type RepositoryConfigBody, type UiFormat } from '../api.js'
 import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, RepositoryColumnHeaders, RepositoryColumns, useAsync, useTitle } from '../components.js'
@@ -261,7 +262,7 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
   return (
     <section>
       <PageHeader title={isNew ? 'Create a repository' : `Edit ${repoKey}`} />
-      <form className="card repo-form" onSubmit={submit} noValidate>
+      <WriteForm className="card repo-form" onSubmit={submit} noValidate>
         {errors.general ? (
           <p className="error" role="alert">
             {errors.general}
@@ -355,7 +356,7 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
           </Link>
         </div>
         {saved ? <p role="status">{saved}</p> : null}
-      </form>
+      </WriteForm>
     </section>
   )
 }
