@@ -1,6 +1,7 @@
 import type { Format } from '../format.js'
 import { pypiScanning } from './scanning.js'
 import { PYPI_PREFIX, pypiRoutes } from './routes.js'
+import { pypiPackageViews } from './package-views.js'
 import { pypiSetMeUp } from './set-me-up.js'
 
 /**
@@ -17,7 +18,8 @@ export const pypiFormat: Format = {
   scanning: pypiScanning,
   title: 'PyPI',
   setMeUp: pypiSetMeUp,
-  console: { packageNoun: 'package', browseHints: ['A project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
+  console: { packageNoun: 'package', browseHints: ['In the file tree, a project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
+  packages: (services) => pypiPackageViews(services.artifacts),
   register: async (app, services) => {
     await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })
   },

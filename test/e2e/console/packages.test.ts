@@ -6,9 +6,10 @@
  * client shows its versions, dist-tags, README and dependencies, and the install line copied from
  * its page runs with the real npm through a remote repository, which then lists what it cached
  * and when; a virtual repository lists its members' packages merged. A user granted only one
- * repository sees only that one's packages. The API refuses bad queries with clear errors.
+ * repository sees only that one's packages. A wheel uploaded with twine shows its summary, README
+ * and Requires-Dist, and its copied pip line installs it. The API refuses bad queries with clear errors.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
@@ -18,13 +19,14 @@ import { openBrowser, type Browser } from '../../helpers/browser.js'
 import { CONSOLE_BUILD, requireClients } from '../../helpers/clients.js'
 import { RegistryClient, type OciServer } from '../../helpers/oci.js'
 import { OCI_MANIFEST, blobOf, buildImage, buildIndex } from '../../helpers/oci-images.js'
+import { PYTHON, TWINE, buildWheel, runCommand } from '../../helpers/python.js'
 import { ADMIN_PASSWORD, basicAuth, startTestServer, type TestServer } from '../../helpers/server.js'
 import { expectAccessible } from './axe.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots')
 
-const hasClients = await requireClients("the console's package views", ['chromium', 'npm', CONSOLE_BUILD])
+const hasClients = await requireClients("the console's package views", ['chromium', 'npm', 'pip', 'twine', CONSOLE_BUILD])
 
 describe.skipIf(!hasClients)('package views in the console', () => {
   let server: TestServer
@@ -232,7 +234,31 @@ describe.skipIf(!hasClients)('package views in the console', () => {
     expect(basicAuth('pat', 'pat-password-1')).toBe(auth)
   })
 
-  it('7. refuses bad queries with a clear error', async () => {
+  it('7. a PyPI project uploaded with twine: its version shows the summary, README and Requires-Dist, and the pip line installs it', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await login('admin', ADMIN_PASSWORD)
+    await createRepository('pypi-local', { rclass: 'local', packageType: 'pypi' })
+    const wheel = await buildWheel({ name: 'data-tools', version: '2.1.0', summary: 'Tools for data', requires: ['requests (>=2.0)', 'numpy>=1.20; extra == "fast"'] })
+    const file = join(await home.folder('wheels'), wheel.filename)
+    await writeFile(file, wheel.bytes)
+    const upload = await runCommand(TWINE, ['upload', '--non-interactive', '--disable-progress-bar', '--repository-url', `${server.url}/artifactory/api/pypi/pypi-local`, '-u', 'admin', '-p', ADMIN_PASSWORD, file])
+    expect(upload.code, upload.output).toBe(0)
+    await page.goto(`${server.url}/ui/packages/pypi-local`)
+    await page.getByRole('link', { name: '2.1.0' }).click()
+    await page.getByRole('heading', { name: 'data-tools 2.1.0', level: 1 }).waitFor()
+    expect(await page.locator('.description').textContent()).toBe('Tools for data')
+    expect(await page.locator('pre.readme').textContent()).toBe('A package built by the Trove tests.')
+    expect(await page.locator('[data-section="Dependencies"] tbody tr').allTextContents()).toEqual(['requests>=2.0runtime', 'numpy>=1.20; extra == "fast"extra'])
+    const line = await page.locator('[data-snippet="pip-install"] pre').textContent()
+    expect(line).toMatch(/ data-tools==2\.1\.0$/)
+    const target = await home.folder('site')
+    const [, ...args] = line!.replace('<TOKEN>', encodeURIComponent(ADMIN_PASSWORD)).split(' ')
+    const installed = await runCommand(PYTHON, ['-m', 'pip', ...args, '--no-deps', '--target', target, '--disable-pip-version-check'])
+    expect(installed.code, installed.output).toBe(0)
+    expect(installed.output).toContain('Successfully installed data-tools-2.1.0')
+  })
+
+  it('8. refuses bad queries with a clear error', async () => {
     const error = async (path: string, status: number, message: RegExp) => {
       const res = await call('GET', path)
       expect(res.status).toBe(status)
