@@ -35,11 +35,11 @@ describe.skipIf(!hasClients)('package views in the console', () => {
   let home: ClientHome
   let registry: RegistryClient
   const digests: Record<string, string> = {}
-  const call = (method: string, path: string, json?: unknown, auth?: string) =>
+  const call = (method: string, path: string, json?: unknown, auth?: string, body?: string) =>
     fetch(`${server.url}${path}`, {
       method,
       headers: { authorization: auth ?? server.adminAuth, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: json === undefined ? undefined : JSON.stringify(json),
+      body: json === undefined ? body : JSON.stringify(json),
     })
   const createRepository = async (key: string, body: Record<string, unknown>) => {
     const res = await call('PUT', `/artifactory/api/repositories/${key}`, { key, ...body })
@@ -258,7 +258,35 @@ describe.skipIf(!hasClients)('package views in the console', () => {
     expect(installed.output).toContain('Successfully installed data-tools-2.1.0')
   })
 
-  it('8. refuses bad queries with a clear error', async () => {
+  it('8. a Maven artifact: versions newest first with SNAPSHOT labelled, a version its POM description, dependencies with scopes and the dependency snippet', async () => {
+    await createRepository('maven-local', { rclass: 'local', packageType: 'maven' })
+    const pom = (version: string) =>
+      `<project><modelVersion>4.0.0</modelVersion><groupId>com.example.team</groupId><artifactId>billing</artifactId><version>${version}</version>` +
+      `<name>Billing</name><description>Invoices &amp; payments</description><dependencies>` +
+      `<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.9</version></dependency>` +
+      `<dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13.2</version><scope>test</scope></dependency></dependencies></project>`
+    const base = '/artifactory/maven-local/com/example/team/billing'
+    for (const [version, file] of [['1.0', 'billing-1.0'], ['1.1-SNAPSHOT', 'billing-1.1-20261207.120000-1']] as const) {
+      expect((await call('PUT', `${base}/${version}/${file}.pom`, undefined, undefined, pom(version))).status).toBe(201)
+      expect((await call('PUT', `${base}/${version}/${file}.jar`, undefined, undefined, `jar bytes of ${version}`)).status).toBe(201)
+    }
+    await page.goto(`${server.url}/ui/packages/maven-local`)
+    await page.getByRole('link', { name: 'com.example.team:billing' }).click()
+    await expect.poll(() => page.locator('tr[data-version="1.1-SNAPSHOT"]').textContent()).toMatch(/latest.*snapshot/)
+    await page.locator('tr[data-version="1.0"]').getByRole('link', { name: '1.0' }).click()
+    await page.getByRole('heading', { name: 'com.example.team:billing 1.0', level: 1 }).waitFor()
+    expect(await page.locator('.description').textContent()).toBe('Invoices & payments')
+    expect(await page.locator('[data-section="Dependencies"] tbody tr').allTextContents()).toEqual(['org.slf4j:slf4j-api2.0.9compile', 'junit:junit4.13.2test'])
+    expect(await page.locator('[data-snippet="maven-dependency"] pre').textContent()).toContain('<artifactId>billing</artifactId>\n  <version>1.0</version>')
+    // Checksums and maven-metadata.xml are the layout's, not the version's files.
+    expect(await page.locator('table').last().locator('tbody th a').allTextContents()).toEqual([
+      'com/example/team/billing/1.0/billing-1.0.jar',
+      'com/example/team/billing/1.0/billing-1.0.pom',
+    ])
+    await expectAccessible(page)
+  })
+
+  it('9. refuses bad queries with a clear error', async () => {
     const error = async (path: string, status: number, message: RegExp) => {
       const res = await call('GET', path)
       expect(res.status).toBe(status)
