@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClientHome } from '../../conformance/npm/clients.js'
-import { openBrowser, type Browser } from '../../helpers/browser.js'
+import { consoleLogin, consoleLogout, openBrowser, type Browser } from '../../helpers/browser.js'
 import { CONSOLE_BUILD, requireClients } from '../../helpers/clients.js'
 import { RegistryClient, type OciServer } from '../../helpers/oci.js'
 import { OCI_MANIFEST, blobOf, buildImage, buildIndex } from '../../helpers/oci-images.js'
@@ -45,13 +45,7 @@ describe.skipIf(!hasClients)('package views in the console', () => {
     const res = await call('PUT', `/artifactory/api/repositories/${key}`, { key, ...body })
     expect(res.status, await res.clone().text()).toBe(200)
   }
-  const login = async (user: string, password: string) => {
-    await page.goto(`${server.url}/ui/`)
-    await page.getByLabel('User name').fill(user)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor()
-  }
+  const login = (user: string, password: string) => consoleLogin(page, server.url, user, password)
 
   beforeAll(async () => {
     // The remote repository's upstream is this Trove itself, on 127.0.0.1.
@@ -226,7 +220,7 @@ describe.skipIf(!hasClients)('package views in the console', () => {
     const list = await call('GET', '/api/v1/ui/repositories/docker-local/packages', undefined, auth)
     expect(((await list.json()) as { packages: { name: string }[] }).packages.map((p) => p.name)).toEqual(['app'])
     expect((await call('GET', '/api/v1/ui/repositories/npm-local/packages', undefined, auth)).status).toBe(403)
-    await page.getByRole('button', { name: 'Log out' }).click()
+    await consoleLogout(page)
     await login('pat', 'pat-password-1')
     expect(await page.getByRole('link', { name: 'npm-local' }).count()).toBe(0)
     await page.getByRole('link', { name: 'docker-local', exact: true }).click()
@@ -235,7 +229,7 @@ describe.skipIf(!hasClients)('package views in the console', () => {
   })
 
   it('7. a PyPI project uploaded with twine: its version shows the summary, README and Requires-Dist, and the pip line installs it', async () => {
-    await page.getByRole('button', { name: 'Log out' }).click()
+    await consoleLogout(page)
     await login('admin', ADMIN_PASSWORD)
     await createRepository('pypi-local', { rclass: 'local', packageType: 'pypi' })
     const wheel = await buildWheel({ name: 'data-tools', version: '2.1.0', summary: 'Tools for data', requires: ['requests (>=2.0)', 'numpy>=1.20; extra == "fast"'] })

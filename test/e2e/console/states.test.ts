@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openBrowser, type Browser } from '../../helpers/browser.js'
+import { consoleLogin, consoleLogout, openBrowser, type Browser } from '../../helpers/browser.js'
 import { CONSOLE_BUILD, requireClients } from '../../helpers/clients.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js'
 import { expectAccessible } from './axe.js'
@@ -35,17 +35,8 @@ describe.skipIf(!hasBrowser)('states a user can read', () => {
     const answer = await res
     expect(answer.status, await answer.clone().text()).toBeLessThan(300)
   }
-  const login = async (user: string, password: string) => {
-    await page.goto(`${server.url}/ui/`)
-    await page.getByLabel('User name').fill(user)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor()
-  }
-  const logout = async () => {
-    await page.getByRole('button', { name: 'Log out' }).click()
-    await page.getByLabel('User name').waitFor()
-  }
+  const login = (user: string, password: string) => consoleLogin(page, server.url, user, password)
+  const logout = () => consoleLogout(page)
 
   beforeAll(async () => {
     server = await startTestServer({ env: { TROVE_ALLOWED_UPSTREAM_HOSTS: '127.0.0.1' } })

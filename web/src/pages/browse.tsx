@@ -1,13 +1,13 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import { api, ApiError, downloadUrl, type StorageItem } from '../api.js'
-import { CopyButton, ErrorMessage, Loading, PageHeader, useAsync, useTitle } from '../components.js'
+import { CopyButton, ErrorMessage, Loading, useAsync, useTitle } from '../components.js'
 import { formatBytes, formatDate, isoDate } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
 import { Properties } from './properties.js'
 import { ArtifactSecurity, GuardedDownload, RepositorySecurity } from './security.js'
 import { useSession } from '../session.js'
 import { BrowseHints } from './browse-hints.js'
-import { RepositoryViews } from './packages.js'
+import { RepositoryHeader } from './packages.js'
 import { RepositoryState } from './repository-state.js'
 
 interface Child {
@@ -29,12 +29,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
   const { value: format } = useAsync(async () => (repository ? (await api.formats()).find((f) => f.id === repository.packageType) : undefined), [repository])
   return (
     <section>
-      <PageHeader title={repoKey}>
-        <Link to={routePath('setup', repoKey)} className="button">
-          Set Me Up
-        </Link>
-      </PageHeader>
-      {format?.hasPackageViews ? <RepositoryViews repoKey={repoKey} current="files" /> : null}
+      <RepositoryHeader repoKey={repoKey} views={format?.hasPackageViews ? 'files' : undefined} />
       <Breadcrumbs repoKey={repoKey} path={path} />
       {path === '' ? <RepositoryState repository={repository} /> : null}
       <BrowseHints repoKey={repoKey} />

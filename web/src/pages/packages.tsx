@@ -12,6 +12,24 @@ export function packageLink(repoKey: string, name: string, version?: string): st
   return `${routePath('packages', repoKey, version === undefined ? 'package' : 'version')}?${query}`
 }
 
+/**
+ * A repository page's header: its key, Set Me Up, and (`views`, for formats with package views)
+ * the links between its packages and its file tree. Panels other pages add (usage, federation)
+ * go below it, one line each.
+ */
+export function RepositoryHeader({ repoKey, views }: { repoKey: string; views?: 'packages' | 'files' | undefined }) {
+  return (
+    <>
+      <PageHeader title={repoKey}>
+        <Link to={routePath('setup', repoKey)} className="button">
+          Set Me Up
+        </Link>
+      </PageHeader>
+      {views ? <RepositoryViews repoKey={repoKey} current={views} /> : null}
+    </>
+  )
+}
+
 /** The links between a repository's two views: its packages and its file tree. */
 export function RepositoryViews({ repoKey, current }: { repoKey: string; current: 'packages' | 'files' }) {
   return (
@@ -51,12 +69,7 @@ export function PackagesPage({ repoKey }: { repoKey: string }) {
   const isRemote = value?.rclass === 'remote'
   return (
     <section>
-      <PageHeader title={repoKey}>
-        <Link to={routePath('setup', repoKey)} className="button">
-          Set Me Up
-        </Link>
-      </PageHeader>
-      <RepositoryViews repoKey={repoKey} current="packages" />
+      <RepositoryHeader repoKey={repoKey} views="packages" />
       {repository.value?.description ? <p>{repository.value.description}</p> : null}
       <RepositoryState repository={repository.value} />
       <ErrorMessage error={list.error ?? repository.error} />
