@@ -43,6 +43,7 @@ describe.skipIf(!hasBrowser)('states a user can read', () => {
     await ok(call('PUT', '/artifactory/api/repositories/files', { key: 'files', rclass: 'local', packageType: 'generic' }))
     await ok(call('PUT', '/artifactory/api/repositories/images', { key: 'images', rclass: 'local', packageType: 'docker' }))
     await ok(call('PUT', '/artifactory/api/repositories/images-remote', { key: 'images-remote', rclass: 'remote', packageType: 'docker', url: `${server.url}/v2/` }))
+    await ok(call('PUT', '/artifactory/api/repositories/files-b', { key: 'files-b', rclass: 'local', packageType: 'generic' }))
     await ok(call('PUT', `/artifactory/files/${LONG_NAME}/report.txt`, 'a report\n'))
     for (const [name, actions] of [
       ['reader', ['read']],
@@ -115,6 +116,24 @@ describe.skipIf(!hasBrowser)('states a user can read', () => {
     await page.keyboard.press('Tab')
     const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')
     expect(outline).toBe('solid')
+  })
+
+  it('3b. a virtual repository’s members are picked in order: added from the same type, moved up, saved in that order', async () => {
+    await page.goto(`${server.url}/ui/admin/repositories/new`)
+    await page.getByLabel('Key').fill('files-all')
+    await page.getByLabel('Class').selectOption('virtual')
+    for (const key of ['files', 'files-b']) {
+      await page.getByLabel('Add a member').selectOption(key)
+      await page.getByRole('button', { name: 'Add', exact: true }).click()
+    }
+    // Only repositories of the same type are offered: the Docker ones are not.
+    expect(await page.getByLabel('Add a member').locator('option').allTextContents()).toEqual(['Choose a repository…'])
+    await page.getByRole('button', { name: 'Move files-b up' }).click()
+    expect(await page.getByTestId('members').locator('li span').allTextContents()).toEqual(['files-b', 'files'])
+    await expectAccessible(page)
+    await page.getByRole('button', { name: 'Create repository' }).click()
+    await page.getByRole('heading', { name: 'files-all', level: 1 }).waitFor()
+    expect(((await (await call('GET', '/artifactory/api/repositories/files-all')).json()) as { repositories: string[] }).repositories).toEqual(['files-b', 'files'])
   })
 
   it('4. a reader is not offered the property editor; an annotator is', async () => {
