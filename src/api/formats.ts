@@ -41,6 +41,8 @@ export interface UiFormat {
   readonly kinds: readonly UiRepositoryClass[]
   readonly settings: readonly UiRepositorySetting[]
   readonly console?: ConsoleDescriptor
+  /** The format reads its repositories' packages for the console (`/api/v1/ui/repositories/{key}/packages`); absent: file tree only. */
+  readonly hasPackageViews?: true
 }
 
 /** `GET /api/v1/ui/formats`. */

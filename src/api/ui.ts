@@ -39,6 +39,12 @@ export interface UiRepository {
   readonly projectRoles: readonly string[]
 }
 
+/** `GET /api/v1/ui/repositories/{key}/actions?path=`: what the caller may do there, so that the console offers only that. */
+export interface UiRepositoryActions {
+  /** Of `read`, `annotate`, `deploy`, `delete`, `manage`. */
+  readonly actions: readonly string[]
+}
+
 export interface UiRepositoryList {
   readonly repositories: readonly UiRepository[]
 }

@@ -15,6 +15,7 @@ export { assertRepositoryKey, nameOf, parentOf, parseRepositoryPath } from './pa
 export { readLimited } from './streams.js'
 
 export type { ArtifactService, Asset, Properties, StoredAsset } from './artifacts/artifact-service.js'
+export { PACKAGE_TEXT_LIMIT, fileTotals, isoTime, packageFile, type PackageFiles } from './artifacts/package-files.js'
 export type { GeneratedFile, PlainDeploy, PlainDeployOutcome, PlainLayout, PlainReadContext, RemoteSource } from './artifacts/plain-layout.js'
 export type { BlobInfo, BlobStore } from './blobs/blob-store.js'
 export type { Repository, RepositoryClass, RepositoryService } from './repositories/repository-service.js'

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Migration } from 'kysely'
 import type { ConsoleDescriptor, SetupContext, Snippet } from '../api/formats.js'
-import type { ConfigSection, FormatContext, FormatScanning, PackageVersions, PlainLayout, RepositoryClass, RepositorySetting } from '../core/index.js'
+import type { UiPackage, UiPackageSummary, UiPackageVersion } from '../api/packages.js'
+import type { ConfigSection, FormatContext, FormatScanning, PackageFiles, PackageVersions, PlainLayout, RepositoryClass, RepositorySetting } from '../core/index.js'
 
 /**
  * One package type, and the only way to add one: a format declares everything about itself here,
@@ -41,6 +42,12 @@ export interface Format {
   setMeUp?(context: SetupContext): Snippet[]
   /** How the console speaks of this format's content. */
   readonly console?: ConsoleDescriptor
+  /**
+   * The console's package views of the format's repositories (a repository's packages, a
+   * package's versions, a version's details), read from the files the caller may read; without
+   * it the console shows the file tree only.
+   */
+  packages?(services: FormatContext): PackageViews
   /**
    * Registers the format's own routes (if any) in an encapsulated plugin, with its own error
    * handler. Plain-layout formats (generic) are served by the core's `/artifactory/{repo}/{path}`.
@@ -82,4 +89,21 @@ export function assertDistinctFormats(formats: readonly Format[]): void {
 /** The configuration sections of `formats`, for the configuration loader. */
 export function configSections(formats: readonly Format[]): ConfigSection[] {
   return formats.flatMap((format) => (format.config ? [format.config] : []))
+}
+
+/** What the route adds to a format's package views: the repository and the format's noun. */
+type Shown = 'repoKey' | 'rclass' | 'noun'
+
+/**
+ * A format's package views (`Format.packages`), over the files one caller may read of one
+ * repository ({@link PackageFiles}: a virtual's merged, a remote's cache). Names and versions are
+ * as the client gave them; an unknown one is `undefined` (the route answers 404).
+ */
+export interface PackageViews {
+  /** The packages, in any order (the route sorts and filters). */
+  list(files: PackageFiles): Promise<UiPackageSummary[]>
+  /** A package's versions, newest first. */
+  package(files: PackageFiles, name: string): Promise<Omit<UiPackage, Shown> | undefined>
+  /** One version; `setup` names the repository, the caller and the address for its install commands. */
+  version(files: PackageFiles, name: string, version: string, setup: SetupContext): Promise<Omit<UiPackageVersion, Shown> | undefined>
 }

@@ -16,6 +16,7 @@ import { auditRoutes } from './routes/audit.js'
 import { normalizeError, sendRestError } from './errors.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { formatRoutes } from './routes/formats.js'
+import { packageRoutes } from './routes/packages.js'
 import { repositoryRoutes } from './routes/repositories.js'
 import { projectRoutes } from './routes/projects.js'
 import { securityRoutes } from './routes/security.js'
@@ -123,6 +124,8 @@ export async function buildHttpApp(services: CoreServices, formats: readonly For
   await app.register(async (scope) => uiSecurityRoutes(scope, services))
   await app.register(async (scope) => uiProjectRoutes(scope, services))
   await app.register(async (scope) => formatRoutes(scope, services, formats))
+  const packageViews = new Map(formats.flatMap((f) => (f.packages ? [[f.id, f.packages(contexts.get(f.id)!)] as const] : [])))
+  await app.register(async (scope) => packageRoutes(scope, services, formats, packageViews))
   await app.register(async (scope) => ssoRoutes(scope, services))
   await app.register(async (scope) => vulndbRoutes(scope, services))
   await app.register(async (scope) => scanPolicyRoutes(scope, services))

@@ -48,9 +48,10 @@ describe('formats and Set Me Up for the console', () => {
         kinds: [...format.kinds],
         settings: (format.settings ?? []).map(({ schema: _schema, ...setting }) => JSON.parse(JSON.stringify(setting))),
         console: JSON.parse(JSON.stringify(format.console)),
+        ...(format.packages ? { hasPackageViews: true } : {}),
       })
     }
-    expect(formats.find((f) => f.id === 'docker')).toMatchObject({ title: 'Docker', console: { packageNoun: 'image' } })
+    expect(formats.find((f) => f.id === 'docker')).toMatchObject({ title: 'Docker', console: { packageNoun: 'image' }, hasPackageViews: true })
   })
 
   it("describes a format's settings for the form, without their validators", async () => {

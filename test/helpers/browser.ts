@@ -43,3 +43,18 @@ export async function openBrowser(): Promise<Browser> {
     },
   }
 }
+
+/** Logs in on the console's login page at `baseUrl` and waits for the repositories page. */
+export async function consoleLogin(page: Page, baseUrl: string, user: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/ui/`)
+  await page.getByLabel('User name').fill(user)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor()
+}
+
+/** Logs out with the header's button and waits for the login page. */
+export async function consoleLogout(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Log out' }).click()
+  await page.getByLabel('User name').waitFor()
+}

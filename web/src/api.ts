@@ -1,5 +1,6 @@
 import type { RestError, RestErrorBody } from '../../src/api/errors.js'
 import type { UiFormat, UiFormatList, UiSetMeUp } from '../../src/api/formats.js'
+import type { UiPackage, UiPackageList, UiPackageVersion } from '../../src/api/packages.js'
 import type { RepositoryConfigBody, RepositoryConfigRequest } from '../../src/api/repositories.js'
 import type { CreatedTokenBody, TokenList, TokenRequest, UserBody, UserRequest, UserSummary } from '../../src/api/security.js'
 import type { UiDownloadVerdict, UiScanReport, UiScanSummary } from '../../src/api/scanning.js'
@@ -14,6 +15,7 @@ export type { StorageItem } from '../../src/api/storage.js'
 export type { TokenInfo } from '../../src/api/security.js'
 export type { UiDownloadVerdict, UiScanReport, UiScanSummary, UiScanVulnerability, UiSeverityLevel } from '../../src/api/scanning.js'
 export type { RepositoryConfigBody }
+export type { UiCell, UiPackage, UiPackageList, UiPackageVersion, UiSection } from '../../src/api/packages.js'
 
 /**
  * An error answer of the REST API (`{"errors":[{"status","message","code","field"}]}`,
@@ -146,6 +148,15 @@ export const api = {
   /** A repository's Set Me Up snippets for this user, with the token placeholder. */
   setMeUp: (key: string) => getJson<UiSetMeUp>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/set-me-up`),
   repositories: async () => (await getJson<UiRepositoryList>('/api/v1/ui/repositories')).repositories,
+  /** What the caller may do in a repository (at a path): the console offers only those controls. */
+  actions: async (key: string, path = ''): Promise<ReadonlySet<string>> =>
+    new Set((await getJson<{ actions: string[] }>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/actions?${new URLSearchParams({ path })}`)).actions),
+  /** A repository's packages as its format reads them (`supported: false`: the format has no package views). */
+  packages: (key: string, query: { q?: string; sort?: string } = {}) =>
+    getJson<UiPackageList>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/packages?${new URLSearchParams(query as Record<string, string>)}`),
+  package: (key: string, name: string) => getJson<UiPackage>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/package?${new URLSearchParams({ name })}`),
+  packageVersion: (key: string, name: string, version: string) =>
+    getJson<UiPackageVersion>(`/api/v1/ui/repositories/${encodeURIComponent(key)}/package-version?${new URLSearchParams({ name, version })}`),
   repository: (key: string) => getJson<RepositoryConfigBody>(repositoryUrl(key)),
   createRepository: (key: string, body: RepositoryConfigRequest) => send('PUT', repositoryUrl(key), body),
   updateRepository: (key: string, body: RepositoryConfigRequest) => send('POST', repositoryUrl(key), body),

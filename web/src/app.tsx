@@ -8,10 +8,13 @@ import { AdminUsersPage, UserFormPage } from './pages/admin-users.js'
 import { BrowsePage } from './pages/browse.js'
 import { LoginPage } from './pages/login.js'
 import { MaintenanceBanner } from './maintenance-banner.js'
+import { ReadOnlyBanner } from './read-only.js'
 import { AuditPage, MaintenancePage, WebhooksPage } from './pages/operations-admin.js'
 import { AdminRequestsPage, RequestsPage } from './pages/requests.js'
 import { RepositoriesPage } from './pages/repositories.js'
 import { ProjectPage, ProjectsPage } from './pages/projects.js'
+import { PackagePage, PackagesPage } from './pages/packages.js'
+import { PackageVersionPage } from './pages/package-version.js'
 import { SearchPage } from './pages/search.js'
 import { SetMeUpPage } from './pages/set-me-up.js'
 import { TokensPage } from './pages/tokens.js'
@@ -47,6 +50,7 @@ export function App() {
     return (
       <>
         <MaintenanceBanner />
+        <ReadOnlyBanner />
         <LoginPage
           onLogin={(who) => {
             setMe(who)
@@ -77,11 +81,7 @@ function SignedIn({ me, onSignedOut }: { me: UiMe; onSignedOut: () => void }) {
       </a>
       <Header />
       <MaintenanceBanner />
-      {readOnly?.enabled ? (
-        <div className="banner" role="status">
-          <strong>Read-only mode:</strong> {readOnly.message || 'Trove refuses every change until an administrator switches it off.'}
-        </div>
-      ) : null}
+      <ReadOnlyBanner state={readOnly} />
       <main id="main">
         <Routes />
       </main>
@@ -111,7 +111,7 @@ function Header() {
       signedOut()
     }
   }
-  const current = (prefix: string) => (prefix === '/' ? path === '/' || path.startsWith('/repositories') || path.startsWith('/setup') : path.startsWith(prefix)) ? 'page' : undefined
+  const current = (prefix: string) => (prefix === '/' ? path === '/' || path.startsWith('/repositories') || path.startsWith('/packages') || path.startsWith('/setup') : path.startsWith(prefix)) ? 'page' : undefined
   return (
     <header className="top">
       <Link to="/" className="brand">
@@ -198,7 +198,7 @@ function Header() {
 }
 
 function Routes() {
-  const { path } = useLocation()
+  const { path, query } = useLocation()
   const { me } = useSession()
   const main = useRef<string>('')
   // Moves focus to the new page's heading, so keyboard and screen-reader users land on it.
@@ -214,6 +214,13 @@ function Routes() {
   if (path.startsWith('/repositories/')) {
     const [, key = '', itemPath = ''] = segments(path, 2)
     return <BrowsePage key={key} repoKey={key} path={itemPath} />
+  }
+  if (path.startsWith('/packages/')) {
+    const [, key = '', view = ''] = segments(path, 2)
+    const name = query.get('name') ?? ''
+    if (view === 'version') return <PackageVersionPage key={`${key} ${name} ${query.get('version')}`} repoKey={key} name={name} version={query.get('version') ?? ''} />
+    if (view === 'package') return <PackagePage key={`${key} ${name}`} repoKey={key} name={name} />
+    return <PackagesPage key={key} repoKey={key} />
   }
   if (path.startsWith('/setup/')) {
     const [, key = ''] = segments(path, 2)

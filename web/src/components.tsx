@@ -136,7 +136,7 @@ export function RepositoryColumns({ repository: r }: { repository: UiRepository 
   return (
     <>
       <th scope="row">
-        <Link to={routePath('repositories', r.key)}>{r.key}</Link>
+        <Link to={routePath('packages', r.key)}>{r.key}</Link>
       </th>
       <td>{r.packageType}</td>
       <td>{r.rclass}</td>

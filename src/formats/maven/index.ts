@@ -1,6 +1,7 @@
 import type { Format } from '../format.js'
 import { mavenScanning } from './scanning.js'
 import { MavenLayout } from './maven-layout.js'
+import { mavenPackageViews } from './package-views.js'
 import { mavenSetMeUp } from './set-me-up.js'
 
 /**
@@ -16,7 +17,8 @@ export const mavenFormat: Format = {
   scanning: mavenScanning,
   title: 'Maven',
   setMeUp: mavenSetMeUp,
-  console: { packageNoun: 'artifact', browseHints: ['Folders are <group, one folder per dot>/<artifact>/<version>, beside their maven-metadata.xml.'] },
+  console: { packageNoun: 'artifact', browseHints: ['In the file tree, folders are <group, one folder per dot>/<artifact>/<version>, beside their maven-metadata.xml.'] },
+  packages: () => mavenPackageViews(),
   register: async () => {},
   plainLayout: (services) => new MavenLayout(services),
 }

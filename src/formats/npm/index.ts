@@ -4,8 +4,10 @@ import { packageDocumentsUncachedDuringMaintenance } from './maintenance-notice.
 import { npm } from './migrations/004-npm.js'
 import { npmScanning } from './scanning.js'
 import { NPM_PREFIX, npmRoutes } from './routes.js'
+import { npmPackageViews } from './package-views.js'
 import { npmSetMeUp } from './set-me-up.js'
 import { npmVersions } from './versions.js'
+import type { NpmTables } from './tables.js'
 
 /**
  * npm repositories: the npm registry API (publish, install, dist-tags, deprecate, unpublish,
@@ -24,7 +26,8 @@ export const npmFormat: Format = {
   title: 'npm',
   setMeUp: npmSetMeUp,
   packageVersions: npmVersions,
-  console: { packageNoun: 'package', browseHints: ['A package is a folder; its tarballs are in its - folder.'] },
+  console: { packageNoun: 'package', browseHints: ['In the file tree, a package is a folder; its tarballs are in its - folder.'] },
+  packages: (services) => npmPackageViews(services.tables<NpmTables>()),
   register: async (app, services) => {
     await app.register(
       async (scope) => {

@@ -7,6 +7,7 @@ import { oci } from './migrations/003-oci.js'
 import { ociUploadsRetired } from './migrations/20261207-oci-uploads-retired.js'
 import { LocalRegistry } from './registry.js'
 import { registryRoutes } from './routes.js'
+import { ociPackageViews } from './package-views.js'
 import { ociSetMeUp } from './set-me-up.js'
 import type { OciTables } from './tables.js'
 import { UploadSessions } from './uploads.js'
@@ -29,7 +30,8 @@ export const ociFormat: Format = {
   title: 'Docker',
   setMeUp: ociSetMeUp,
   packageVersions: ociVersions,
-  console: { packageNoun: 'image', browseHints: ['An image is a folder, with a folder per tag holding its manifest.json and layers.'] },
+  console: { packageNoun: 'image', browseHints: ['In the file tree, an image is a folder, with a folder per tag holding its manifest.json and layers.'] },
+  packages: (services) => ociPackageViews(services.tables<OciTables>()),
   async register(app: FastifyInstance, services: FormatContext): Promise<void> {
     const config = services.section(ociConfig)
     const tables = services.tables<OciTables>()

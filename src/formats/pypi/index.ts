@@ -2,6 +2,7 @@ import { twoLevelVersions } from '../../core/index.js'
 import type { Format } from '../format.js'
 import { pypiScanning } from './scanning.js'
 import { PYPI_PREFIX, pypiRoutes } from './routes.js'
+import { pypiPackageViews } from './package-views.js'
 import { pypiSetMeUp } from './set-me-up.js'
 
 /**
@@ -21,7 +22,8 @@ export const pypiFormat: Format = {
   // A release is its version folder; deleting it deletes its files in one change (the pages follow).
   packageVersions: (services) =>
     twoLevelVersions((repository, units, user) => services.artifacts.applyChanges(repository, { removeFiles: units.flatMap((u) => u.paths) }, user)),
-  console: { packageNoun: 'package', browseHints: ['A project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
+  console: { packageNoun: 'package', browseHints: ['In the file tree, a project is a folder (its normalized name), with a folder per version holding its wheels and sdists.'] },
+  packages: (services) => pypiPackageViews(services.artifacts),
   register: async (app, services) => {
     await app.register(async (scope) => pypiRoutes(scope, services), { prefix: PYPI_PREFIX })
   },

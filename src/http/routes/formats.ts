@@ -38,5 +38,6 @@ function uiFormat(format: Format): UiFormat {
     // The form needs everything about a setting but its validator, which stays on the server.
     settings: (format.settings ?? []).map(({ schema: _schema, ...setting }) => setting),
     ...(format.console ? { console: format.console } : {}),
+    ...(format.packages ? { hasPackageViews: true as const } : {}),
   }
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openBrowser, type Browser } from '../../helpers/browser.js'
+import { consoleLogin, consoleLogout, openBrowser, type Browser } from '../../helpers/browser.js'
 import { CONSOLE_BUILD, clientCommand, requireClients } from '../../helpers/clients.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js'
 
@@ -44,17 +44,8 @@ describe.skipIf(!hasClients)('projects and CI credentials in the console', () =>
       headers: { authorization: server.adminAuth, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: json === undefined ? undefined : JSON.stringify(json),
     })
-  const login = async (user: string, password: string) => {
-    await page.goto(`${server.url}/ui/`)
-    await page.getByLabel('User name').fill(user)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor()
-  }
-  const logout = async () => {
-    await page.getByRole('button', { name: 'Log out' }).click()
-    await page.getByLabel('User name').waitFor()
-  }
+  const login = (user: string, password: string) => consoleLogin(page, server.url, user, password)
+  const logout = () => consoleLogout(page)
 
   beforeAll(async () => {
     server = await startTestServer()

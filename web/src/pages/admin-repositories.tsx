@@ -1,3 +1,5 @@
+import { WriteForm } from '../read-only.js'
+import { MemberPicker } from './member-picker.js'
 import { useEffect, useState, type FormEvent } from 'react'
 import { api, type RepositoryConfigBody, type UiFormat } from '../api.js'
 import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, RepositoryColumnHeaders, RepositoryColumns, useAsync, useTitle } from '../components.js'
@@ -261,7 +263,7 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
   return (
     <section>
       <PageHeader title={isNew ? 'Create a repository' : `Edit ${repoKey}`} />
-      <form className="card repo-form" onSubmit={submit} noValidate>
+      <WriteForm className="card repo-form" onSubmit={submit} noValidate>
         {errors.general ? (
           <p className="error" role="alert">
             {errors.general}
@@ -322,9 +324,7 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
         {form.rclass === 'virtual' ? (
           <fieldset>
             <legend>Members</legend>
-            <Field label="Repositories, in order" error={err('repositories')} help="Keys separated by commas; all of the same package type.">
-              {(props) => <input {...props} value={form.repositories} onChange={(e) => set('repositories', e.target.value)} />}
-            </Field>
+            <MemberPicker value={form.repositories} onChange={(v) => set('repositories', v)} packageType={form.packageType} self={form.key} error={err('repositories')} />
             <Field label="Default deployment repository" error={err('defaultDeploymentRepo')} help="A local member that receives pushes.">
               {(props) => <input {...props} value={form.defaultDeploymentRepo} onChange={(e) => set('defaultDeploymentRepo', e.target.value)} />}
             </Field>
@@ -355,7 +355,7 @@ export function RepositoryFormPage({ repoKey }: { repoKey?: string }) {
           </Link>
         </div>
         {saved ? <p role="status">{saved}</p> : null}
-      </form>
+      </WriteForm>
     </section>
   )
 }

@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useEffect, useState, type FormEvent } from 'react'
 import type { UserRequest } from '../../../src/api/security.js'
 import { api } from '../api.js'
@@ -96,7 +97,7 @@ export function UserFormPage({ userName }: { userName?: string }) {
   return (
     <section>
       <PageHeader title={isNew ? 'Create a user' : `User ${userName}`} />
-      <form className="card" onSubmit={submit} noValidate>
+      <WriteForm className="card" onSubmit={submit} noValidate>
         {errors.general ? (
           <p className="error" role="alert">
             {errors.general}
@@ -139,7 +140,7 @@ export function UserFormPage({ userName }: { userName?: string }) {
           ) : null}
         </div>
         {saved ? <p role="status">{saved}</p> : null}
-      </form>
+      </WriteForm>
     </section>
   )
 }

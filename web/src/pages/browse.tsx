@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import { api, ApiError, downloadUrl, type StorageItem } from '../api.js'
-import { CopyButton, ErrorMessage, Loading, PageHeader, useAsync, useTitle } from '../components.js'
+import { CopyButton, ErrorMessage, Loading, useAsync, useTitle } from '../components.js'
 import { formatBytes, formatDate, isoDate } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
 import { Properties } from './properties.js'
@@ -8,6 +8,8 @@ import { ArtifactSecurity, GuardedDownload, RepositorySecurity } from './securit
 import { useSession } from '../session.js'
 import { BrowseHints } from './browse-hints.js'
 import { UsageSummary } from './usage-report.js'
+import { RepositoryHeader } from './packages.js'
+import { RepositoryState } from './repository-state.js'
 
 interface Child {
   readonly name: string
@@ -25,14 +27,12 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
   useTitle(path ? `${path.split('/').pop()} · ${repoKey}` : repoKey)
   // Its class decides whether a file's properties can be changed here (not through a virtual).
   const { value: repository } = useAsync(() => api.repository(repoKey), [repoKey])
+  const { value: format } = useAsync(async () => (repository ? (await api.formats()).find((f) => f.id === repository.packageType) : undefined), [repository])
   return (
     <section>
-      <PageHeader title={repoKey}>
-        <Link to={routePath('setup', repoKey)} className="button">
-          Set Me Up
-        </Link>
-      </PageHeader>
+      <RepositoryHeader repoKey={repoKey} views={format?.hasPackageViews ? 'files' : undefined} />
       <Breadcrumbs repoKey={repoKey} path={path} />
+      {path === '' ? <RepositoryState repository={repository} /> : null}
       <BrowseHints repoKey={repoKey} />
       <UsageSummary scope="repositories" name={repoKey} />
       <div className="browser">

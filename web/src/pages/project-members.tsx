@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent } from 'react'
 import { ErrorMessage, Field, Loading, useAsync } from '../components.js'
 import { formatDate } from '../format.js'
@@ -142,7 +143,7 @@ export function ProjectMembers({ project }: { project: UiProject }) {
       ) : null}
       <ErrorMessage error={changeError} />
       {canManage ? (
-        <form className="card" onSubmit={add} aria-label="Add a member">
+        <WriteForm className="card" onSubmit={add} aria-label="Add a member">
           <h3>Add a member</h3>
           <div className="inline-fields">
             <Field label="Member kind">
@@ -168,7 +169,7 @@ export function ProjectMembers({ project }: { project: UiProject }) {
             Add member
           </button>
           <ErrorMessage error={error} />
-        </form>
+        </WriteForm>
       ) : null}
     </>
   )
@@ -217,7 +218,7 @@ export function ServiceAccounts({ project }: { project: UiProject }) {
         </article>
       ))}
       {canManage ? (
-        <form className="card" onSubmit={create} aria-label="Create a service account">
+        <WriteForm className="card" onSubmit={create} aria-label="Create a service account">
           <h3>Create a service account</h3>
           <div className="inline-fields">
             <Field label="Service account name">{(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required />}</Field>
@@ -235,7 +236,7 @@ export function ServiceAccounts({ project }: { project: UiProject }) {
             Create service account
           </button>
           <ErrorMessage error={error} />
-        </form>
+        </WriteForm>
       ) : null}
     </>
   )

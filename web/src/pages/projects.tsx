@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent } from 'react'
 import { ApiError } from '../api.js'
 import { ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
@@ -93,7 +94,7 @@ function CreateProject() {
   }
   const general = error && !(error instanceof ApiError && error.errors.some((e) => e.field)) ? error : undefined
   return (
-    <form className="card" onSubmit={submit}>
+    <WriteForm className="card" onSubmit={submit}>
       <h2>Create a project</h2>
       <Field label="Project key" help="2–32 characters, a–z then a–z and 0–9; its repositories' keys start with it and a dash." error={fieldError('project_key')}>
         {(props) => <input {...props} value={key} onChange={(e) => setKey(e.target.value)} required />}
@@ -106,7 +107,7 @@ function CreateProject() {
         Create project
       </button>
       <ErrorMessage error={general} />
-    </form>
+    </WriteForm>
   )
 }
 
@@ -221,11 +222,11 @@ function QuotaEditor({ project, onSaved }: { project: UiProject; onSaved: () => 
     }
   }
   return (
-    <form className="card" onSubmit={submit} aria-label="Set the quota">
+    <WriteForm className="card" onSubmit={submit} aria-label="Set the quota">
       <QuotaFields quota={quota} unit={unit} onQuota={setQuota} onUnit={setUnit} />
       <button type="submit">Set quota</button>
       {saved ? <span role="status"> Quota saved.</span> : null}
       <ErrorMessage error={error} />
-    </form>
+    </WriteForm>
   )
 }

@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent } from 'react'
 import { api } from '../api.js'
 import { ErrorMessage, Loading, useAsync } from '../components.js'
@@ -10,7 +11,10 @@ import { useSession } from '../session.js'
 export function Properties({ repoKey, path, repositoryClass, onChanged }: { repoKey: string; path: string; repositoryClass: string | undefined; onChanged: () => void }) {
   const { readOnly } = useSession()
   const isVirtual = repositoryClass === 'virtual'
-  const isEditable = repositoryClass !== undefined && !isVirtual
+  // Offered only to who may annotate here: others read the properties and are told why they cannot change them.
+  const { value: actions } = useAsync(() => api.actions(repoKey, path), [repoKey, path])
+  const mayAnnotate = actions?.has('annotate') === true
+  const isEditable = repositoryClass !== undefined && !isVirtual && mayAnnotate
   const { value: properties, error, loading, reload } = useAsync(() => api.properties(repoKey, path), [repoKey, path])
   const [editing, setEditing] = useState<string | undefined>()
   const [actionError, setActionError] = useState<{ name: string; message: string } | undefined>()
@@ -47,6 +51,11 @@ export function Properties({ repoKey, path, repositoryClass, onChanged }: { repo
       {isVirtual ? (
         <p className="muted" data-testid="virtual-properties-note">
           Read from the member repository that stores this file; change them there, not through the virtual repository.
+        </p>
+      ) : null}
+      {actions && !mayAnnotate && !isVirtual ? (
+        <p className="muted" data-testid="properties-permission-note">
+          Changing properties needs the annotate permission on {repoKey}; ask a Project Admin or an administrator.
         </p>
       ) : null}
       {properties && entries.length === 0 ? <p className="muted">{isEditable ? 'No properties. Add one below, e.g. build.number = 42.' : 'No properties.'}</p> : null}
@@ -125,7 +134,7 @@ function PropertyEditor({
     void onSave(splitValues(text))
   }
   return (
-    <form className="inline-form" onSubmit={submit}>
+    <WriteForm className="inline-form" onSubmit={submit}>
       <label htmlFor={`edit-${name}`} className="visually-hidden">
         Values of {name}, separated by commas
       </label>
@@ -137,7 +146,7 @@ function PropertyEditor({
         Cancel
       </button>
       <ErrorMessage error={error} />
-    </form>
+    </WriteForm>
   )
 }
 
@@ -152,7 +161,7 @@ function AddProperty({ onAdd, error, disabled }: { onAdd: (name: string, values:
     }
   }
   return (
-    <form className="inline-form add-property" onSubmit={submit} aria-label="Add a property">
+    <WriteForm className="inline-form add-property" onSubmit={submit} aria-label="Add a property">
       <div className="field inline">
         <label htmlFor="property-name">Name</label>
         <input id="property-name" value={name} onChange={(e) => setName(e.target.value)} required />
@@ -165,7 +174,7 @@ function AddProperty({ onAdd, error, disabled }: { onAdd: (name: string, values:
         Add property
       </button>
       <ErrorMessage error={error} />
-    </form>
+    </WriteForm>
   )
 }
 

@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent, type ReactNode } from 'react'
 import { ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
 import { api } from '../api.js'
@@ -37,7 +38,7 @@ export function RequestsPage() {
   return (
     <section>
       <PageHeader title="Requests" />
-      <form className="card" onSubmit={submit} aria-label="New request">
+      <WriteForm className="card" onSubmit={submit} aria-label="New request">
         <h2>Ask for…</h2>
         <Field label="What">
           {(props) => (
@@ -80,7 +81,7 @@ export function RequestsPage() {
         </button>
         <ErrorMessage error={submitError} />
         {done ? <p role="status">{done}</p> : null}
-      </form>
+      </WriteForm>
       <h2>Your requests</h2>
       {loading && !value ? <Loading /> : null}
       <ErrorMessage error={error} />

@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent } from 'react'
 import { CopyButton, ErrorMessage, Field, useAsync } from '../components.js'
 import { formatDate } from '../format.js'
@@ -110,7 +111,7 @@ export function ServiceAccountTokens({ project, account, roles }: { project: str
           </table>
         </div>
       ) : null}
-      <form onSubmit={create} aria-label={`Create a token for ${account}`}>
+      <WriteForm onSubmit={create} aria-label={`Create a token for ${account}`}>
         <div className="inline-fields">
           <Field label="Token description">{(props) => <input {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}</Field>
           <Field label="Token scope" help="A project role limits the token to that role's actions in this project.">
@@ -142,7 +143,7 @@ export function ServiceAccountTokens({ project, account, roles }: { project: str
             </p>
           </div>
         ) : null}
-      </form>
+      </WriteForm>
     </div>
   )
 }

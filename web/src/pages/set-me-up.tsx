@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent } from 'react'
 import { TOKEN_PLACEHOLDER, withToken } from '../../../src/api/formats.js'
 import { api } from '../api.js'
@@ -107,7 +108,7 @@ function TokenMaker({ repoKey, token, onToken }: { repoKey: string; token: strin
     )
   }
   return (
-    <form className="token-maker" onSubmit={create}>
+    <WriteForm className="token-maker" onSubmit={create}>
       <p>
         The snippets show <code>{TOKEN_PLACEHOLDER}</code> where your access token goes.
       </p>
@@ -125,6 +126,6 @@ function TokenMaker({ repoKey, token, onToken }: { repoKey: string; token: strin
         {isBusy ? 'Creating…' : 'Create a token and fill it in'}
       </button>
       <ErrorMessage error={error} />
-    </form>
+    </WriteForm>
   )
 }

@@ -1,3 +1,4 @@
+import { WriteForm } from '../read-only.js'
 import { useState, type FormEvent } from 'react'
 import { api, type TokenInfo } from '../api.js'
 import { CopyButton, ErrorMessage, Field, Loading, PageHeader, useAsync, useTitle } from '../components.js'
@@ -59,7 +60,7 @@ export function TokensPage() {
         <code>Authorization: Bearer &lt;token&gt;</code>. A token is shown once, when it is created. Tokens of a project's service accounts (for CI) are on
         the project's page.
       </p>
-      <form className="card" onSubmit={create}>
+      <WriteForm className="card" onSubmit={create}>
         <h2>Create a token</h2>
         <Field label="Description" help="What it is for, e.g. the CI job that uses it.">
           {(props) => <input {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}
@@ -93,7 +94,7 @@ export function TokensPage() {
             </p>
           </div>
         ) : null}
-      </form>
+      </WriteForm>
       {loading && !value ? <Loading /> : null}
       <ErrorMessage error={error} />
       <h2>{me.admin ? 'All tokens' : 'Your tokens'}</h2>
