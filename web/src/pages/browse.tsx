@@ -8,6 +8,7 @@ import { ArtifactSecurity, GuardedDownload, RepositorySecurity } from './securit
 import { useSession } from '../session.js'
 import { BrowseHints } from './browse-hints.js'
 import { UsageSummary } from './usage-report.js'
+import { FederationPanel } from './federation-status.js'
 import { RepositoryHeader } from './packages.js'
 import { RepositoryState } from './repository-state.js'
 
@@ -35,6 +36,7 @@ export function BrowsePage({ repoKey, path }: { repoKey: string; path: string })
       {path === '' ? <RepositoryState repository={repository} /> : null}
       <BrowseHints repoKey={repoKey} />
       <UsageSummary scope="repositories" name={repoKey} />
+      {path === '' ? <FederationPanel repoKey={repoKey} rclass={repository?.rclass} /> : null}
       <div className="browser">
         <Tree repoKey={repoKey} selected={path} />
         <div className="details" aria-live="polite">

@@ -4,6 +4,7 @@ import { ErrorMessage, Loading, PageHeader, useAsync, useTitle } from '../compon
 import { formatBytes, formatDate } from '../format.js'
 import { Link, navigate, routePath } from '../router.js'
 import { RepositoryState } from './repository-state.js'
+import { FederationPanel } from './federation-status.js'
 import { RepositorySecurity } from './security.js'
 
 /** A link to a package's page or one of its versions. */
@@ -72,6 +73,7 @@ export function PackagesPage({ repoKey }: { repoKey: string }) {
       <RepositoryHeader repoKey={repoKey} views="packages" />
       {repository.value?.description ? <p>{repository.value.description}</p> : null}
       <RepositoryState repository={repository.value} />
+      <FederationPanel repoKey={repoKey} rclass={repository.value?.rclass} />
       <ErrorMessage error={list.error ?? repository.error} />
       <div className="filters" role="search" aria-label={`Filter the ${value?.noun ?? 'package'}s`}>
         <div className="field">
