@@ -220,6 +220,7 @@ export async function startTroveProcess(options: {
     TROVE_PORT: String(port),
     TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     TROVE_LOG_LEVEL: 'warn',
+    TROVE_WORKERS: '1',
     ...options.env,
   })
   return ServerProcess.start(options.name ?? 'trove', options.args, env, port, '/api/v1/system/readiness')

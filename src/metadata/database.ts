@@ -104,7 +104,11 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabase.Dat
   return new Proxy(sqlite, {
     get(target, property, receiver) {
       if (property === 'prepare') {
-        return (text: string) => {
+        return (given: string) => {
+          // Transactions take the write lock when they begin: a deferred one that reads first and
+          // then writes fails at once (SQLITE_BUSY, no busy timeout) when another process (a
+          // worker) committed in between. Within one process Kysely runs one transaction at a time.
+          const text = given === 'begin' ? 'begin immediate' : given
           let statement = statements.get(text)
           if (!statement) {
             if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear()

@@ -58,6 +58,8 @@ export class TroveNode {
         TROVE_HOST: '127.0.0.1',
         TROVE_PORT: String(this.port),
         TROVE_LOG_LEVEL: 'warn',
+        // One process, unless a test asks for workers (TROVE_WORKERS).
+        TROVE_WORKERS: '1',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
