@@ -86,8 +86,15 @@ export function runPrimary(config: TroveConfig, logger: Logger): Promise<number>
   process.on('SIGINT', () => closeAll('SIGINT'))
 
   const count = config.workers
+  // The jobs process starts once every serving worker listens: they load first, not all at once.
+  let listening = 0
+  const onListening = () => {
+    if (++listening < count) return
+    cluster.off('listening', onListening)
+    if (!isClosing) fork({ role: 'jobs' })
+  }
+  cluster.on('listening', onListening)
   for (let index = 0; index < count; index++) fork({ role: 'serve', index, count })
-  fork({ role: 'jobs' })
   logger.info({ workers: count, port: config.port }, `Trove starts ${count} serving workers and one for background jobs`)
   return exited
 }
