@@ -64,13 +64,13 @@ describe('a node of two serving workers on SQLite', () => {
 
   it('lists its processes (two serving on the port, one running the jobs) and answers from both workers', async () => {
     // Bounded: the jobs process starts once both workers listen.
-    await waitFor('three processes', async () => ((await api(node.url, 'GET', '/api/v1/system/nodes')) as ClusterNodes).nodes.length === 3, 60_000, 200)
+    const serving = async () => ((await api(node.url, 'GET', '/api/v1/system/nodes')) as ClusterNodes).nodes.filter((n) => n.state === 'serving').length
+    await waitFor('three processes serving', async () => (await serving()) === 3, 60_000, 200)
     const { nodes } = (await api(node.url, 'GET', '/api/v1/system/nodes')) as ClusterNodes
     expect(nodes.map((n) => n.state)).toEqual(['serving', 'serving', 'serving'])
     expect(nodes.filter((n) => n.address === `127.0.0.1:${node.port}`)).toHaveLength(2)
     expect(new Set(nodes.map((n) => n.pid)).size).toBe(3)
-    const serving = await answeringProcesses(node.url, 8)
-    expect(serving.size).toBe(2)
+    expect((await answeringProcesses(node.url, 8)).size).toBe(2)
   })
 
   it('serves from every worker what one stored, and refuses writes on every worker once read-only is on', async () => {
