@@ -35,6 +35,7 @@
  * RubyGems' (an info document; `bundle install` through a warm remote) in `formats-rubygems.ts`,
  * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
+ * workers (issue 22): one node with 1 and with 2 workers against nginx serving the same bytes, see `workers.ts`.
  *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
@@ -48,6 +49,7 @@ import type { Dispatcher } from 'undici'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
+import { workersSuite } from './workers.js'
 import { composerFormatBench } from './formats-composer.js'
 import { rubygemsFormatBench } from './formats-rubygems.js'
 import { npmInstallSuite } from './npm-install.js'
@@ -84,7 +86,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'workers'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -141,6 +143,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   s3: s3Suite,
   formats: formatsSuite,
   cluster: clusterSuite,
+  workers: workersSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */
