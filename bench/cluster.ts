@@ -44,8 +44,8 @@ export async function clusterSuite({ track, report }: SuiteContext): Promise<voi
     await call(agent, 'PUT', `${base}/artifactory/api/repositories/docker-local`, CLUSTER_ADMIN_AUTH, { key: 'docker-local', rclass: 'local', packageType: 'docker', anonymousRead: true })
     await call(agent, 'PUT', `${base}/artifactory/api/repositories/bench-generic`, CLUSTER_ADMIN_AUTH, { key: 'bench-generic', rclass: 'local', packageType: 'generic', anonymousRead: true })
     const image = buildImage('bench-cluster', 2)
-    for (const blob of blobsOfImage(image).filter((b) => b.descriptor.digest !== image.manifest.descriptor.digest)) await pushBlob(agent, base, blob.descriptor.digest, blob.bytes)
-    await put(agent, `${base}/v2/${IMAGE}/manifests/v1`, OCI_MANIFEST, image.manifest.bytes)
+    for (const blob of blobsOfImage(image).filter((b) => b.descriptor.digest !== image.manifest.descriptor.digest)) await pushBlob(agent, base, IMAGE, blob.descriptor.digest, blob.bytes, CLUSTER_ADMIN_AUTH)
+    await put(agent, `${base}/v2/${IMAGE}/manifests/v1`, OCI_MANIFEST, image.manifest.bytes, CLUSTER_ADMIN_AUTH)
     await upload(agent, `${base}/artifactory/bench-generic/blob.bin`, BLOB_SIZE, CLUSTER_ADMIN_AUTH)
 
     const [, ...others] = cluster.nodes
@@ -103,13 +103,18 @@ export async function clusterSuite({ track, report }: SuiteContext): Promise<voi
 }
 
 async function manifestRate(agent: Agent, url: string): Promise<number> {
+  return requestRate(agent, url, { accept: OCI_MANIFEST }, MANIFEST_CLIENTS, MANIFEST_SECONDS)
+}
+
+/** Requests/s of `clients` concurrent loops of GET `url` (each answer must be a 200) for `seconds`. */
+export async function requestRate(agent: Agent, url: string, headers: Record<string, string>, clients: number, seconds: number): Promise<number> {
   let count = 0
-  const deadline = performance.now() + MANIFEST_SECONDS * 1000
+  const deadline = performance.now() + seconds * 1000
   const started = performance.now()
   await Promise.all(
-    Array.from({ length: MANIFEST_CLIENTS }, async () => {
+    Array.from({ length: clients }, async () => {
       while (performance.now() < deadline) {
-        const response = await request(url, { dispatcher: agent, headers: { accept: OCI_MANIFEST } })
+        const response = await request(url, { dispatcher: agent, headers })
         await response.body.dump()
         if (response.statusCode !== 200) throw new Error(`GET ${url}: ${response.statusCode}`)
         count++
@@ -119,18 +124,20 @@ async function manifestRate(agent: Agent, url: string): Promise<number> {
   return count / ((performance.now() - started) / 1000)
 }
 
-async function pushBlob(agent: Agent, base: string, digest: string, bytes: Buffer): Promise<void> {
-  const started = await request(`${base}/v2/${IMAGE}/blobs/uploads/`, { dispatcher: agent, method: 'POST', headers: { authorization: CLUSTER_ADMIN_AUTH, 'content-length': '0' } })
+/** A monolithic OCI blob upload (POST, then PUT with the digest). */
+export async function pushBlob(agent: Agent, base: string, image: string, digest: string, bytes: Buffer, authorization: string): Promise<void> {
+  const started = await request(`${base}/v2/${image}/blobs/uploads/`, { dispatcher: agent, method: 'POST', headers: { authorization, 'content-length': '0' } })
   await started.body.text()
   const location = started.headers.location
   if (started.statusCode !== 202 || typeof location !== 'string') throw new Error(`POST blob upload: ${started.statusCode}`)
   const url = new URL(location, base)
   url.searchParams.set('digest', digest)
-  await put(agent, url.toString(), 'application/octet-stream', bytes)
+  await put(agent, url.toString(), 'application/octet-stream', bytes, authorization)
 }
 
-async function put(agent: Agent, url: string, contentType: string, body: Buffer): Promise<void> {
-  const response = await request(url, { dispatcher: agent, method: 'PUT', headers: { authorization: CLUSTER_ADMIN_AUTH, 'content-type': contentType }, body })
+/** A PUT that must answer 201. */
+export async function put(agent: Agent, url: string, contentType: string, body: Buffer, authorization: string): Promise<void> {
+  const response = await request(url, { dispatcher: agent, method: 'PUT', headers: { authorization, 'content-type': contentType }, body })
   const text = await response.body.text()
   if (response.statusCode !== 201) throw new Error(`PUT ${url}: ${response.statusCode} ${text}`)
 }

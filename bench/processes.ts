@@ -51,11 +51,11 @@ export class ServerProcess {
     env: NodeJS.ProcessEnv,
     port: number,
     readyPath: string,
-    { command = process.execPath, echoStderr = true }: { command?: string; echoStderr?: boolean } = {},
+    { command = process.execPath, echoStderr = true, startTimeoutMs = START_TIMEOUT_MS }: { command?: string; echoStderr?: boolean; startTimeoutMs?: number } = {},
   ): Promise<ServerProcess> {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     const server = new ServerProcess(name, `http://127.0.0.1:${port}`, child, echoStderr)
-    await server.waitUntilReady(readyPath)
+    await server.waitUntilReady(readyPath, startTimeoutMs)
     return server
   }
 
@@ -74,8 +74,8 @@ export class ServerProcess {
     this.output = (this.output + chunk.toString()).slice(-8192)
   }
 
-  private async waitUntilReady(path: string): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS
+  private async waitUntilReady(path: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`${this.name} exited during start (${this.child.exitCode ?? this.child.signalCode}):\n${this.output}`)
@@ -90,7 +90,7 @@ export class ServerProcess {
       await sleep(100)
     }
     await this.stop()
-    throw new Error(`${this.name} was not ready within ${START_TIMEOUT_MS} ms:\n${this.output}`)
+    throw new Error(`${this.name} was not ready within ${timeoutMs} ms:\n${this.output}`)
   }
 }
 
@@ -220,7 +220,10 @@ export async function startTroveProcess(options: {
     TROVE_PORT: String(port),
     TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     TROVE_LOG_LEVEL: 'warn',
+    TROVE_WORKERS: '1',
     ...options.env,
   })
-  return ServerProcess.start(options.name ?? 'trove', options.args, env, port, '/api/v1/system/readiness')
+  // A node of workers loads the code in each of its processes.
+  const isSeveral = Number(env.TROVE_WORKERS) > 1
+  return ServerProcess.start(options.name ?? 'trove', options.args, env, port, '/api/v1/system/readiness', { startTimeoutMs: isSeveral ? 180_000 : undefined })
 }

@@ -35,7 +35,7 @@
  * RubyGems' (an info document; `bundle install` through a warm remote) in `formats-rubygems.ts`,
  * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
- *
+ * workers (issue 22): one node with 1 and with 2 workers against nginx serving the same bytes, see `workers.ts`.
  * scale (issue 22): deploys/s, search by name and a folder listing at 10³ … 10⁶ stored files on
  * SQLite and PostgreSQL, see `scale.ts`.
  * federation (issue 19): replication lag of 1,000 small artifacts and 1 GiB replication throughput
@@ -57,6 +57,7 @@ import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
 import { federationSuite } from './federation.js'
 import { cleanupSuite } from './cleanup.js'
+import { workersSuite } from './workers.js'
 import { composerFormatBench } from './formats-composer.js'
 import { rubygemsFormatBench } from './formats-rubygems.js'
 import { npmInstallSuite } from './npm-install.js'
@@ -94,7 +95,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation', 'cleanup'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation', 'cleanup', 'workers'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -154,6 +155,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   cluster: clusterSuite,
   scale: scaleSuite,
   federation: federationSuite,
+  workers: workersSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */

@@ -1,4 +1,5 @@
 import { writeFile, mkdir } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -74,33 +75,46 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 /** While the blob store cannot be reached, it is tried again this often (readiness checks it on every probe). */
 const STORAGE_RETRY_MS = 10_000
 const JOB_POLL_MS = 10_000
+/** The message a serving worker sends (through the primary) to wake the jobs process. */
+export const WAKE_JOBS = 'jobs.poke'
+
+/**
+ * What this process does: everything (`all`, one process per node), or, for `trove serve` with
+ * several workers, serve requests (`serve`, one of `count` workers) or run the background work
+ * (`jobs`: jobs, garbage collection, sweeps, the maintenance clock) without serving.
+ */
+export type ProcessRole = { readonly role: 'all' } | { readonly role: 'serve'; readonly index: number; readonly count: number } | { readonly role: 'jobs' }
 
 export interface Trove {
   readonly app: FastifyInstance
   readonly services: CoreServices
   readonly logger: Logger
-  /** Starts listening; resolves to the URL to show (localhost for a wildcard host). */
+  /** Starts listening (the jobs process: only its background work); resolves to the URL to show (localhost for a wildcard host). */
   listen(): Promise<string>
   close(): Promise<void>
 }
 
 /** Wiring: config → drivers → core → formats → app. Runs migrations and the admin bootstrap. */
-export async function createTrove(config: TroveConfig, options: { logger?: Logger; formats?: readonly Format[] } = {}): Promise<Trove> {
+export async function createTrove(config: TroveConfig, options: { logger?: Logger; formats?: readonly Format[]; process?: ProcessRole } = {}): Promise<Trove> {
   const logger = options.logger ?? pino({ level: config.log.level })
   for (const warning of config.warnings) logger.warn(warning)
   // The formats served: every registered one (tests add their own); two claiming one name are refused.
   const formats = options.formats ?? FORMATS
   assertDistinctFormats(formats)
+  const role = options.process ?? { role: 'all' }
+  // The workers of one node share its database and must hear of each other's changes.
+  const isWorker = role.role !== 'all'
+  const runsBackground = role.role !== 'serve'
 
   const metadata = openMetadataStore(config.databaseUrl)
   await metadata.migrate(formats)
   const db = metadata.db
   const { cluster } = config
   const instances = new InstanceRegistry(db, logger, { heartbeatMs: cluster.heartbeatSecs * 1000, staleMs: cluster.nodeTimeoutSecs * 1000 }, VERSION)
-  if (metadata.engine === 'sqlite') await refuseSecondSqliteNode(instances, config.databaseUrl, metadata.close)
+  if (metadata.engine === 'sqlite') await refuseSecondSqliteNode(instances, config.databaseUrl, metadata.close, isWorker)
   await instances.start()
   const storage = openStorageDriver(config.blobstoreLocation, config.blobstore.s3)
-  const changes = new ChangeFeed(metadata, logger)
+  const changes = new ChangeFeed(metadata, logger, undefined, { isShared: isWorker })
   await changes.start()
   const leases = new ClusterLeases(db, instances.id, logger, { ttlMs: cluster.leaseTtlSecs * 1000, renewMs: Math.max(500, (cluster.leaseTtlSecs * 1000) / 4) })
 
@@ -118,7 +132,14 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   const registryTokens = new RegistryTokenService(db)
   const records = new BlobRecords(db)
   const { cache: cacheSettings } = config.blobstore
-  const cache = cacheSettings.dir === undefined ? undefined : new BlobReadCache(resolve(cacheSettings.dir), cacheSettings.maxBytes, logger)
+  // Each serving worker keeps its own part of the read cache (a cache is indexed by one process);
+  // the jobs process keeps none.
+  const cache =
+    cacheSettings.dir === undefined || role.role === 'jobs'
+      ? undefined
+      : role.role === 'serve'
+        ? new BlobReadCache(join(resolve(cacheSettings.dir), `worker-${role.index}`), Math.floor(cacheSettings.maxBytes / role.count), logger)
+        : new BlobReadCache(resolve(cacheSettings.dir), cacheSettings.maxBytes, logger)
   // Indexed in the background: until then every read misses and is written through.
   cache?.load().catch((err: unknown) => logger.warn({ err }, 'could not read the blob cache folder; it fills anew'))
   const blobs = new BlobStore(storage, {
@@ -127,7 +148,9 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
     cache,
   })
-  const jobs = new JobQueue(db, logger, { owner: instances.id, liveness: () => instances.liveness() })
+  // A serving worker queues jobs; the jobs process runs them, woken through the primary at once.
+  const wake = role.role === 'serve' ? () => process.send?.({ trove: WAKE_JOBS }) : undefined
+  const jobs = new JobQueue(db, logger, { owner: instances.id, liveness: () => instances.liveness(), wake })
   const metrics = new Metrics()
   const upstream = new UpstreamClient(hostPolicy, logger)
   const settings = new SystemSettings(db, changes)
@@ -217,8 +240,8 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       void notifications.emit({ type: 'artifact.deployed', project, text: `Deployed ${repository.key}/${file.path}`, data: { repository: repository.key, path: file.path, sha256: file.sha256 } })
     }
   })
-  // One node on SQLite: single flight within the process is single flight in the cluster.
-  const flights = metadata.engine === 'postgres' ? new ClusterFlights(leases) : undefined
+  // One process on SQLite: single flight within the process is single flight in the cluster.
+  const flights = metadata.engine === 'postgres' || isWorker ? new ClusterFlights(leases) : undefined
   const remote = new RemoteEngine({ artifacts, blobs, upstream, settings, metrics, logger, flights })
   // A repository changed on any node: what this node remembers of its upstream (failures, misses) is forgotten.
   changes.subscribe('repositories', () => remote.reset())
@@ -304,12 +327,18 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   jobs.register('usage-snapshot', async () => ({ repositories: await usage.snapshot() }))
   if (config.upkeep.usageSnapshotIntervalSecs > 0) jobs.schedule('usage-snapshot', config.upkeep.usageSnapshotIntervalSecs * 1000)
 
-  await bootstrapAdmin(services, logger)
+  await bootstrapAdmin(users, config, logger)
   const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))
   // A store that cannot be reached does not stop the start: readiness reports it until it can.
-  const storageCheck = checkStorage(storage, describeLocation(config.blobstoreLocation), logger, () => void sweep())
-  const sweepTimer = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
-  sweepTimer.unref()
+  const storageCheck = checkStorage(storage, describeLocation(config.blobstoreLocation), logger, () => {
+    if (runsBackground) void sweep()
+  })
+  const sweepTimer = runsBackground ? setInterval(() => void sweep(), SWEEP_INTERVAL_MS) : undefined
+  sweepTimer?.unref()
+  const onMessage = (message: unknown) => {
+    if ((message as { trove?: unknown } | null)?.trove === WAKE_JOBS) jobs.poke()
+  }
+  if (role.role === 'jobs') process.on('message', onMessage)
 
   const app = await buildHttpApp(services, formats, logger)
   return {
@@ -317,6 +346,13 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     services,
     logger,
     async listen() {
+      if (role.role === 'jobs') {
+        await instances.announce({ state: 'serving' })
+        jobs.start(JOB_POLL_MS)
+        maintenanceClock.start()
+        logger.info('Trove runs the background jobs of this node')
+        return ''
+      }
       // The raw server's listen, so that exactly one line announces the URL (Fastify logs one per address).
       await app.ready()
       await new Promise<void>((resolve, reject) => {
@@ -331,10 +367,13 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
       const url = `http://${host}:${address.port}`
       await instances.announce({ address: `${config.host === '0.0.0.0' || config.host === '::' ? hostname() : host}:${address.port}`, state: 'serving' })
-      jobs.start(JOB_POLL_MS)
-      federation.start()
-      maintenanceClock.start()
-      logger.info({ url }, `Trove listening on ${url}`)
+      if (runsBackground) {
+        jobs.start(JOB_POLL_MS)
+        // Periodic passes and full syncs; a change made in a serving worker is sent from there at once.
+        federation.start()
+        maintenanceClock.start()
+      }
+      logger.info({ url, ...(role.role === 'serve' ? { worker: role.index } : {}) }, `Trove listening on ${url}`)
       return url
     },
     async close() {
@@ -345,6 +384,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
       const drainMs = cluster.drainTimeoutSecs * 1000
       await instances.announce({ state: 'draining' }).catch((err: unknown) => logger.warn({ err }, 'could not record the draining state'))
       clearInterval(sweepTimer)
+      process.off('message', onMessage)
       storageCheck.cancel()
       await maintenanceClock.stop()
       if (cluster.drainDelaySecs > 0 && app.server.listening) await new Promise((resolve) => setTimeout(resolve, cluster.drainDelaySecs * 1000))
@@ -408,8 +448,9 @@ function checkStorage(storage: StorageDriver, location: string, logger: Logger, 
  * PostgreSQL. Refused when another live instance has a fresh heartbeat (a crashed one is
  * recognised as gone at once on the same host).
  */
-async function refuseSecondSqliteNode(instances: InstanceRegistry, databaseUrl: string, close: () => Promise<void>): Promise<void> {
-  const others = await instances.othersAlive()
+async function refuseSecondSqliteNode(instances: InstanceRegistry, databaseUrl: string, close: () => Promise<void>, isWorker = false): Promise<void> {
+  // The workers of this node (started by the same `trove serve`) share its database.
+  const others = (await instances.othersAlive()).filter((o) => !(isWorker && o.hostname === hostname() && parentPidOf(o.pid) === process.ppid))
   if (others.length === 0) return
   await close()
   const list = others.map((o) => `${o.hostname} pid ${o.pid}${o.address ? ` at ${o.address}` : ''}`).join(', ')
@@ -419,20 +460,51 @@ async function refuseSecondSqliteNode(instances: InstanceRegistry, databaseUrl: 
   )
 }
 
+/** The parent process of `pid` on this host (Linux), undefined when it cannot be told. */
+function parentPidOf(pid: number): number | undefined {
+  try {
+    // The command name (2nd field) is in parentheses and may contain spaces: the parent follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What `trove serve` does once before it starts its workers: migrates the metadata store, refuses
+ * a second node on SQLite, and creates the admin user, so that the workers need not race for these.
+ */
+export async function prepareTrove(config: TroveConfig, options: { logger?: Logger; formats?: readonly Format[] } = {}): Promise<void> {
+  const logger = options.logger ?? pino({ level: config.log.level })
+  const metadata = openMetadataStore(config.databaseUrl)
+  try {
+    await metadata.migrate(options.formats ?? FORMATS)
+    if (metadata.engine === 'sqlite') {
+      const { cluster } = config
+      const instances = new InstanceRegistry(metadata.db, logger, { heartbeatMs: cluster.heartbeatSecs * 1000, staleMs: cluster.nodeTimeoutSecs * 1000 })
+      await refuseSecondSqliteNode(instances, config.databaseUrl, async () => {})
+    }
+    await bootstrapAdmin(new UserService(metadata.db), config, logger)
+  } finally {
+    await metadata.close()
+  }
+}
+
 /** The configuration cannot run here (a second node on SQLite): the CLI prints it and exits with 2. */
 export class ClusterConfigError extends Error {
   override readonly name = 'ClusterConfigError'
 }
 
-async function bootstrapAdmin(services: CoreServices, logger: Logger): Promise<void> {
-  const created = await services.users.bootstrapAdmin(services.config.adminPassword)
+async function bootstrapAdmin(users: UserService, config: TroveConfig, logger: Logger): Promise<void> {
+  const created = await users.bootstrapAdmin(config.adminPassword)
   if (!created) return
   if (!created.generated) {
     logger.info('created the admin user with the password from TROVE_ADMIN_PASSWORD')
     return
   }
-  const file = join(services.config.dataDir, 'admin.password')
-  await mkdir(services.config.dataDir, { recursive: true })
+  const file = join(config.dataDir, 'admin.password')
+  await mkdir(config.dataDir, { recursive: true })
   await writeFile(file, `${created.password}\n`, { mode: 0o600 })
   // Printed once, on the first start; the file keeps it for whoever runs the server.
   logger.warn({ file }, `created the admin user; its generated password is ${created.password} (also written to ${file})`)

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { ConfigError, loadConfig } from '../config/config.js'
-import { ClusterConfigError, createTrove } from '../main.js'
+import { pino } from 'pino'
+import { ClusterConfigError, createTrove, prepareTrove } from '../main.js'
 import { importVulnerabilities } from '../core/scanning/import-command.js'
 import { ScanningRegistry } from '../core/scanning/scanning-registry.js'
 import { configSections } from '../formats/format.js'
 import { FORMATS } from '../formats/index.js'
 import { migrateStorage } from './storage-migrate.js'
+import { CONFIG_EXIT_CODE, runPrimary, workerRole } from './workers.js'
 import { VERSION } from '../version.js'
 
 const program = new Command()
@@ -29,13 +31,20 @@ program
       }
       throw err
     }
+    const role = workerRole()
     let trove
     try {
-      trove = await createTrove(config)
+      if (role === undefined && config.workers > 1) {
+        // The primary: prepares the stores once, then starts and watches the workers.
+        const logger = pino({ level: config.log.level })
+        await prepareTrove(config, { logger })
+        process.exit(await runPrimary(config, logger))
+      }
+      trove = await createTrove(config, { process: role })
     } catch (err) {
       if (err instanceof ClusterConfigError) {
         process.stderr.write(`trove: ${err.message}\n`)
-        process.exit(2)
+        process.exit(CONFIG_EXIT_CODE)
       }
       throw err
     }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -19,6 +20,11 @@ const ConfigSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
     port: z.number().int().min(0).max(65535).default(8081),
+    /**
+     * Serving processes on the one port (`trove serve`): the number of CPUs by default. With more
+     * than one, a further process runs the background jobs (docs/configuration.md).
+     */
+    workers: z.number().int().min(1).max(256).default(availableParallelism()),
     dataDir: z.string().min(1).default('./data'),
     /** External URL when Trove runs behind a proxy; otherwise taken from each request. */
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
@@ -215,6 +221,7 @@ export type TroveConfig = z.infer<typeof ConfigSchema> & {
 const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_HOST: { path: ['host'], type: 'string' },
   TROVE_PORT: { path: ['port'], type: 'number' },
+  TROVE_WORKERS: { path: ['workers'], type: 'number' },
   TROVE_DATA_DIR: { path: ['dataDir'], type: 'string' },
   TROVE_BASE_URL: { path: ['baseUrl'], type: 'string' },
   TROVE_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
@@ -390,7 +397,8 @@ export function configSectionOf<T>(config: TroveConfig, section: ConfigSection<T
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, false: false, '1': true, '0': false, yes: true, no: false }
 
 /** Variables that start with TROVE_ but are not settings. */
-const IGNORED_ENV = new Set(['TROVE_CONFIG'])
+// TROVE_WORKER_ROLE, _INDEX and _COUNT: what `trove serve` tells the processes it starts.
+const IGNORED_ENV = new Set(['TROVE_CONFIG', 'TROVE_WORKER_ROLE', 'TROVE_WORKER_INDEX', 'TROVE_WORKER_COUNT'])
 
 /** `TROVE_SSO_<ID>_CLIENT_SECRET`: a provider's client secret, kept out of the YAML file. */
 const SSO_SECRET_ENV = /^TROVE_SSO_[A-Z0-9_]+_CLIENT_SECRET$/

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
@@ -95,6 +96,37 @@ async function listen(url: string, channel: string, onMessage: (payload: string)
 
 const STATEMENT_CACHE_LIMIT = 500
 
+const reFetchableContext = new AsyncLocalStorage<true>()
+
+/**
+ * Runs `write` with relaxed durability for the transactions it begins: what they commit can be
+ * fetched again (a remote repository's cache entry), so on SQLite their commits skip the WAL's
+ * fsync (synchronous NORMAL): still atomic and consistent, made durable by the next ordinary
+ * commit (which syncs the whole WAL: a group commit) or checkpoint, and lost at worst to a power
+ * cut, when the file is fetched again. Deploys never run here and keep a sync at every commit.
+ * PostgreSQL is unchanged.
+ */
+export function reFetchable<T>(write: () => Promise<T>): Promise<T> {
+  return reFetchableContext.run(true, write)
+}
+
+/** `statement` whose run puts `synchronous = FULL` back afterwards, whatever its outcome. */
+function restoringSync(sqlite: SqliteDatabase.Database, statement: SqliteDatabase.Statement): SqliteDatabase.Statement {
+  return new Proxy(statement, {
+    get(target, property) {
+      const value = Reflect.get(target, property) as unknown
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
+        } finally {
+          sqlite.pragma('synchronous = FULL')
+        }
+      }
+    },
+  })
+}
+
 /**
  * Kysely prepares every query anew; with better-sqlite3 preparing is a large share of a small
  * query's cost. Kysely's queries are parameterised, so the same SQL text recurs and its prepared
@@ -104,17 +136,29 @@ const STATEMENT_CACHE_LIMIT = 500
  */
 function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabase.Database {
   const statements = new Map<string, SqliteDatabase.Statement>()
+  const cached = (text: string) => {
+    let statement = statements.get(text)
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear()
+      statement = sqlite.prepare(text)
+      statements.set(text, statement)
+    }
+    return statement
+  }
   return new Proxy(sqlite, {
     get(target, property, receiver) {
       if (property === 'prepare') {
-        return (text: string) => {
-          let statement = statements.get(text)
-          if (!statement) {
-            if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear()
-            statement = target.prepare(text)
-            statements.set(text, statement)
+        return (given: string) => {
+          // Transactions take the write lock when they begin: a deferred one that reads first and
+          // then writes fails at once (SQLITE_BUSY, no busy timeout) when another process (a
+          // worker) committed in between. Within one process Kysely runs one transaction at a time.
+          const text = given === 'begin' ? 'begin immediate' : given
+          // Kysely holds the one connection from begin to commit: nothing else runs in between.
+          if (reFetchableContext.getStore() === true) {
+            if (text === 'begin immediate') target.pragma('synchronous = NORMAL')
+            else if (text === 'commit' || text === 'rollback') return restoringSync(target, cached(text))
           }
-          return statement
+          return cached(text)
         }
       }
       const value = Reflect.get(target, property, receiver) as unknown

@@ -5,6 +5,7 @@
  * spread over the cluster.
  */
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +20,7 @@ import { buildWheel, PythonHome } from '../helpers/python.js'
 import { startMoto, type MotoServer } from '../helpers/s3.js'
 import { api, sha256 } from './cluster-support.js'
 
-const isRunnable = await requireClients('the cluster client suite', ['nginx', 'moto_server', POSTGRES, 'skopeo', 'npm', 'pip', 'twine', 'mvn', DEBIAN_BEANUTILS])
+const isRunnable = await requireClients('the cluster client suite', ['nginx', 'moto_server', POSTGRES, 'skopeo', 'podman', 'npm', 'pip', 'twine', 'mvn', DEBIAN_BEANUTILS])
 const CLIENT_TIMEOUT = 300_000
 
 describe.skipIf(!isRunnable)('real clients through nginx and three nodes', () => {
@@ -69,6 +70,46 @@ describe.skipIf(!isRunnable)('real clients through nginx and three nodes', () =>
     expect([...received.keys()].sort()).toEqual([...sent.keys()].sort())
     for (const [hex, bytes] of sent) expect(sha256(received.get(hex)!), hex).toBe(sha256(bytes))
     expect((await layoutRoot(out, 'v1')).digest).toBe(image.manifest.descriptor.digest)
+  }, CLIENT_TIMEOUT)
+
+  it('podman pushes and pulls a multi-layer image, its uploads spread over the nodes', async () => {
+    await createRepository('docker-podman', 'docker')
+    const storage = ['--root', join(work, 'podman-root'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs']
+    const podman = (...args: string[]) =>
+      new Promise<{ code: number; stderr: string; stdout: string }>((resolve) => {
+        execFile('podman', [...storage, ...args], { timeout: 180_000, env: { ...process.env, REGISTRY_AUTH_FILE: join(work, 'podman-auth.json') } }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: stdout.trim(), stderr }),
+        )
+      })
+    const ok = async (...args: string[]) => {
+      const run = await podman(...args)
+      expect(run.code, `podman ${args.join(' ')}\n${run.stderr}`).toBe(0)
+      return run.stdout
+    }
+    // podman names an image after its oci: path, and image names are lowercase.
+    const layout = join(tmpdir(), `trove-cluster-podman-${randomBytes(6).toString('hex')}`)
+    try {
+      expect(await ok('login', '--tls-verify=false', '-u', 'admin', '-p', CLUSTER_ADMIN_PASSWORD, host)).toMatch(/Login Succeeded/)
+      const image = buildImage('cluster-podman', 4, undefined, 512 * 1024)
+      await writeLayout(layout, 'v1', image.manifest, blobsOfImage(image))
+      const id = (await ok('pull', `oci:${layout}:v1`)).split('\n').pop()!
+      expect(`sha256:${id}`).toBe(image.config.descriptor.digest)
+      const name = `${host}/docker-podman/team/app:v1`
+      await ok('tag', id, name)
+      const before = (await cluster.nginx.requests()).length
+      await ok('push', '--tls-verify=false', name)
+      const uploads = (await cluster.nginx.requests()).slice(before).filter((r) => r.path.startsWith('/v2/docker-podman/team/app/blobs/uploads/'))
+      expect(new Set(uploads.map((r) => r.upstreams)).size).toBeGreaterThan(1)
+      // Back from the cluster into empty storage: the same image.
+      await ok('rmi', '--all', '--force')
+      await ok('pull', '--tls-verify=false', name)
+      const inspected = JSON.parse(await ok('image', 'inspect', name)) as { Id: string }[]
+      expect(inspected[0]!.Id).toBe(id)
+    } finally {
+      // vfs layers are plain folders; podman's own reset removes them whatever their permissions.
+      await podman('system', 'reset', '--force')
+      await rm(layout, { recursive: true, force: true })
+    }
   }, CLIENT_TIMEOUT)
 
   it('npm publishes and installs', async () => {

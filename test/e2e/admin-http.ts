@@ -11,7 +11,7 @@ export interface CallOptions {
 }
 
 /** A small fetch wrapper for the management API of one test server, as the admin unless told. */
-export function apiClient(server: TestServer) {
+export function apiClient(server: Pick<TestServer, 'url' | 'adminAuth'>) {
   return async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...options.headers }
     const auth = options.auth === undefined ? server.adminAuth : options.auth

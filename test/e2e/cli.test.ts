@@ -24,7 +24,7 @@ const children: RunningCli[] = []
 function trove(args: readonly string[], env: Record<string, string>): RunningCli {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/trove.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), TROVE_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

@@ -25,7 +25,8 @@ const REPO = 'generic-local'
 const MiB = 1024 * 1024
 /** Declared size of each interrupted upload; only a few MiB of it are ever sent. */
 const IN_FLIGHT_SIZE = 64 * MiB
-const START_TIMEOUT_MS = 30_000
+// Generous: a node of workers loads the code in each of its processes, on a loaded machine.
+const START_TIMEOUT_MS = 90_000
 
 interface Committed {
   readonly path: string
@@ -48,7 +49,10 @@ afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-describe.each(backends)('crash recovery on %s metadata', (backend) => {
+// One process, and a node of two serving workers (and its jobs process) killed through its primary.
+const runs = backends.flatMap((backend) => [1, 2].map((workers) => [backend, workers] as const))
+
+describe.each(runs)('crash recovery on %s metadata, %i worker(s)', (backend, workers) => {
   /** A data folder, a database and a blob store shared by the processes of one test. */
   async function stores(): Promise<{ env: Record<string, string>; blobstore: TestBlobstore }> {
     const dataDir = await mkdtemp(join(tmpdir(), 'trove-crash-'))
@@ -61,7 +65,7 @@ describe.each(backends)('crash recovery on %s metadata', (backend) => {
     }
     const blobstore = await createTestBlobstore(dataDir)
     cleanups.push(() => blobstore.close())
-    return { env: { TROVE_DATA_DIR: dataDir, ...(database ? { TROVE_DATABASE_URL: database.url } : {}), ...blobstore.env }, blobstore }
+    return { env: { TROVE_DATA_DIR: dataDir, TROVE_WORKERS: String(workers), ...(database ? { TROVE_DATABASE_URL: database.url } : {}), ...blobstore.env }, blobstore }
   }
 
   it('keeps committed artifacts byte-identical and shows nothing of uploads cut by kill -9', { timeout: 180_000 }, async () => {
@@ -164,7 +168,10 @@ describe.each(backends)('crash recovery on %s metadata', (backend) => {
   })
 })
 
-/** `trove serve` as a child process (SIGKILL reaches the server itself: no wrapper process). */
+/**
+ * `trove serve` as a child process (SIGKILL reaches the server itself: no wrapper process; with
+ * workers, it reaches their primary, and the workers exit as soon as it is gone).
+ */
 class TroveProcess {
   private output = ''
   private readonly exited: Promise<void>
@@ -193,6 +200,7 @@ class TroveProcess {
         TROVE_PORT: String(port),
         TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
         TROVE_LOG_LEVEL: 'warn',
+        TROVE_WORKERS: '1',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,7 @@ import { blobsOfImage, buildImage, writeLayout } from '../helpers/oci-images.js'
 import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { TWINE, buildWheel } from '../helpers/python.js'
-import { startTestServer, type TestServer } from '../helpers/server.js'
+import { startTestServer, startWorkersServer, type HttpTestServer } from '../helpers/server.js'
 import { apiClient, createUser, type ApiCall } from './admin-http.js'
 
 const hasClients = await requireClients('the tenancy client suite', ['skopeo', 'npm', 'twine', 'curl'])
@@ -34,8 +34,11 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   })
 }
 
-describe.skipIf(!hasClients).each(backends)('tenancy with real clients (%s)', (backend) => {
-  let server: TestServer
+// In one process, and through a node of two serving workers (each request on either).
+const runs = backends.flatMap((backend) => [1, 2].map((workers) => [backend, workers] as const))
+
+describe.skipIf(!hasClients).each(runs)('tenancy with real clients (%s, %i worker(s))', (backend, workers) => {
+  let server: HttpTestServer
   let call: ApiCall
   let work: string
   let host: string
@@ -43,7 +46,7 @@ describe.skipIf(!hasClients).each(backends)('tenancy with real clients (%s)', (b
   let viewerToken: string
 
   beforeAll(async () => {
-    server = await startTestServer({ backend })
+    server = workers === 1 ? await startTestServer({ backend }) : await startWorkersServer({ backend, workers })
     call = apiClient(server)
     host = new URL(server.url).host
     work = await mkdtemp(join(tmpdir(), 'trove-tenancy-clients-'))
@@ -63,7 +66,7 @@ describe.skipIf(!hasClients).each(backends)('tenancy with real clients (%s)', (b
       ((await (await call('POST', '/access/api/v1/tokens', { auth: who, json: body })).json()) as { access_token: string }).access_token
     ciToken = await token(lead, { username: 'acme-ci' })
     viewerToken = await token(viewer, {})
-  })
+  }, 300_000) // a node of workers starts each of its processes
 
   afterAll(async () => {
     await server?.close()

@@ -16,7 +16,7 @@ import { npmPackage } from '../helpers/npm.js'
 import { blobsOfImage, buildImage, sha256, type BuiltImage } from '../helpers/oci-images.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { buildWheel, type PythonDist } from '../helpers/python.js'
-import { startTestServer, type TestServer } from '../helpers/server.js'
+import { startTestServer, startWorkersServer, type HttpTestServer } from '../helpers/server.js'
 import { apiClient, createUser, expectRestError, type ApiCall } from './admin-http.js'
 
 const backends = await metadataBackends()
@@ -97,8 +97,11 @@ function twineForm(dist: PythonDist, name: string, version: string): FormData {
   return form
 }
 
-describe.each(backends)('tenancy matrix (%s)', (backend) => {
-  let server: TestServer
+// In one process, and through a node of two serving workers (each request on either).
+const runs = backends.flatMap((backend) => [1, 2].map((workers) => [backend, workers] as const))
+
+describe.each(runs)('tenancy matrix (%s, %i worker(s))', (backend, workers) => {
+  let server: HttpTestServer
   let call: ApiCall
   const auth = {} as Record<Caller, string | null>
   let image: BuiltImage
@@ -274,7 +277,7 @@ describe.each(backends)('tenancy matrix (%s)', (backend) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ backend })
+    server = workers === 1 ? await startTestServer({ backend }) : await startWorkersServer({ backend, workers })
     call = apiClient(server)
     image = buildImage('tenancy', 2)
     expect((await call('POST', '/access/api/v1/projects', { json: { project_key: 'acme', storage_quota_bytes: -1 } })).status).toBe(201)
@@ -304,7 +307,7 @@ describe.each(backends)('tenancy matrix (%s)', (backend) => {
       await driver.setup()
     }
     await new Promise((resolve) => setTimeout(resolve, 1100)) // the expired token's second passes
-  })
+  }, 300_000) // a node of workers starts each of its processes
 
   afterAll(async () => {
     await server?.close()

@@ -26,6 +26,8 @@ async function startProcess(member: Member): Promise<ChildProcess> {
       TROVE_HOST: '127.0.0.1',
       TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
       TROVE_LOG_LEVEL: 'warn',
+      // One process: the sender that is killed is the one that was sending.
+      TROVE_WORKERS: '1',
       ...member.env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -8,6 +8,7 @@ import { FORMATS } from '../../src/formats/index.js'
 import { createTrove, type Trove } from '../../src/main.js'
 import { createTestBlobstore, isS3Run, type TestBlobstore } from './blobstore.js'
 import { createTestDatabase, type MetadataBackend } from './postgres.js'
+import { TroveNode } from './trove-node.js'
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests'
 
@@ -95,6 +96,41 @@ export async function startTestServer(
     adminAuth: basicAuth('admin', ADMIN_PASSWORD),
     async close() {
       await trove.close()
+      await blobstore.close()
+      await database?.drop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A server reached over HTTP only (no in-process services): {@link startWorkersServer}'s. */
+export type HttpTestServer = Pick<TestServer, 'url' | 'adminAuth' | 'dataDir' | 'blobstore' | 'close'>
+
+/**
+ * `trove serve` with `workers` serving processes (and its jobs process) as a child process on
+ * 127.0.0.1, with fresh stores as {@link startTestServer}'s: for suites that must also hold when
+ * requests land on different processes of one node.
+ */
+export async function startWorkersServer(options: { backend?: MetadataBackend; workers: number }): Promise<HttpTestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'trove-test-'))
+  const database = (options.backend ?? defaultBackend()) === 'postgres' ? await createTestDatabase() : undefined
+  const blobstore = await createTestBlobstore(dataDir)
+  const env = {
+    TROVE_DATA_DIR: dataDir,
+    TROVE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    TROVE_WORKERS: String(options.workers),
+    ...(database ? { TROVE_DATABASE_URL: database.url } : {}),
+    ...blobstore.env,
+  }
+  // Each process of the node loads the code: on a loaded machine that takes a while.
+  const node = await TroveNode.start(`trove with ${options.workers} workers`, env, { startTimeoutMs: 240_000 })
+  return {
+    url: node.url,
+    dataDir,
+    blobstore,
+    adminAuth: basicAuth('admin', ADMIN_PASSWORD),
+    async close() {
+      await node.stop()
       await blobstore.close()
       await database?.drop()
       await rm(dataDir, { recursive: true, force: true })

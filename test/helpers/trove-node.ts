@@ -19,6 +19,7 @@ export class TroveNode {
     readonly name: string,
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly startTimeoutMs = START_TIMEOUT_MS,
   ) {}
 
   get url(): string {
@@ -35,8 +36,8 @@ export class TroveNode {
   }
 
   /** Starts a node with `env` (TROVE_* settings) and waits until its readiness answers 200. */
-  static async start(name: string, env: Record<string, string>, options: { port?: number } = {}): Promise<TroveNode> {
-    const node = new TroveNode(name, options.port ?? (await freePort()), env)
+  static async start(name: string, env: Record<string, string>, options: { port?: number; startTimeoutMs?: number } = {}): Promise<TroveNode> {
+    const node = new TroveNode(name, options.port ?? (await freePort()), env, options.startTimeoutMs)
     await node.restart()
     return node
   }
@@ -58,6 +59,8 @@ export class TroveNode {
         TROVE_HOST: '127.0.0.1',
         TROVE_PORT: String(this.port),
         TROVE_LOG_LEVEL: 'warn',
+        // One process, unless a test asks for workers (TROVE_WORKERS).
+        TROVE_WORKERS: '1',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +92,7 @@ export class TroveNode {
   }
 
   private async waitUntilReady(): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS
+    const deadline = Date.now() + this.startTimeoutMs
     while (Date.now() < deadline) {
       if (!this.isRunning) throw new Error(`${this.name} exited during start (${this.child?.exitCode ?? this.child?.signalCode}):\n${this.output}`)
       try {
@@ -102,6 +105,6 @@ export class TroveNode {
       await sleep(100)
     }
     await this.kill()
-    throw new Error(`${this.name} was not ready within ${START_TIMEOUT_MS} ms:\n${this.output}`)
+    throw new Error(`${this.name} was not ready within ${this.startTimeoutMs} ms:\n${this.output}`)
   }
 }

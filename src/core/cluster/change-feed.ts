@@ -45,6 +45,11 @@ export class ChangeFeed {
     private readonly metadata: MetadataStore,
     private readonly logger: Logger,
     private readonly timings: ChangeFeedTimings = DEFAULT_TIMINGS,
+    /**
+     * Several processes share this database without notifications (the workers of one node on
+     * SQLite): they hear of each other's changes by polling the counters alone.
+     */
+    private readonly options: { readonly isShared?: boolean } = {},
   ) {}
 
   private get db(): Kysely<Database> {
@@ -77,13 +82,16 @@ export class ChangeFeed {
     if (row) this.dispatch(topic, row.version)
   }
 
-  /** Starts listening (PostgreSQL) and polling. Without PostgreSQL there is nothing to hear. */
+  /**
+   * Starts listening (PostgreSQL) and polling. A SQLite database serves one node: there is nothing
+   * to hear unless several processes of it share the database (`isShared`), which then poll.
+   */
   async start(): Promise<void> {
-    if (this.metadata.listen === undefined) return
+    if (this.metadata.listen === undefined && this.options.isShared !== true) return
     this.isStopped = false
     // What exists now is the baseline: only later changes are news.
     for (const row of await this.db.selectFrom('cluster_changes').selectAll().execute()) this.seen.set(row.topic, row.version)
-    await this.listen()
+    if (this.metadata.listen !== undefined) await this.listen()
     this.pollTimer = setInterval(() => void this.poll(), this.timings.pollMs)
     this.pollTimer.unref()
   }

@@ -48,6 +48,11 @@ export class JobQueue {
       readonly owner?: string
       /** Which instances are alive: a running job whose owner is not is leased again at once, not after its lease expires. */
       readonly liveness?: () => Promise<(instanceId: string) => boolean>
+      /**
+       * Asks the process that runs the jobs to look for due ones now: {@link poke} in a process
+       * that does not run them itself (a serving worker beside a jobs process).
+       */
+      readonly wake?: () => void
     } = {},
   ) {
     this.owner = cluster.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -118,9 +123,13 @@ export class JobQueue {
     this.tick()
   }
 
-  /** Looks for due jobs now rather than at the next poll (work just queued that should not wait); a no-op until {@link start}. */
+  /**
+   * Looks for due jobs now rather than at the next poll (work just queued that should not wait).
+   * Before {@link start}, wakes the process that runs the jobs, if there is one to wake.
+   */
   poke(): void {
     if (this.timer) this.tick()
+    else this.cluster.wake?.()
   }
 
   private tick(): void {

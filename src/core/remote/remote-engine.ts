@@ -19,6 +19,7 @@ import {
 } from '../upstream/upstream-client.js'
 import type { ClusterFlights } from './cluster-flights.js'
 import { DigestCheck, HoldLastChunk } from './verified-streams.js'
+import { reFetchable } from '../../metadata/database.js'
 
 /** Artifactory's defaults for remote repositories. */
 export const REMOTE_DEFAULTS = {
@@ -386,12 +387,15 @@ export class RemoteEngine {
     const committed = (async () => {
       const blob = await this.deps.blobs.put(toStore, { expected })
       const fetchedAt = Date.now()
-      return this.deps.artifacts.deployBlob(repository, path, blob, {
-        user: `remote:${repository.key}`,
-        contentType,
-        expected: { sha256: expected.sha256, sha1: expected.sha1, md5: expected.md5 },
-        source: { url, fetchedAt },
-      })
+      // A cache entry can be fetched again: its commit need not wait for a sync of its own.
+      return reFetchable(() =>
+        this.deps.artifacts.deployBlob(repository, path, blob, {
+          user: `remote:${repository.key}`,
+          contentType,
+          expected: { sha256: expected.sha256, sha1: expected.sha1, md5: expected.md5 },
+          source: { url, fetchedAt },
+        }),
+      )
     })()
     committed.then(
       (asset) => {
