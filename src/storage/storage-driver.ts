@@ -22,7 +22,7 @@ export interface StorageDriver {
    * until {@link StorageWriter.commit}. Throws for an invalid `id`, and {@link StorageFullError}
    * when the store has no room left.
    */
-  createWriter(id?: string): Promise<StorageWriter>
+  createWriter(id?: string, options?: WriterOptions): Promise<StorageWriter>
 
   /**
    * Opens `key` for reading. `range` is inclusive on both ends, as in HTTP (`bytes=start-end`).
@@ -108,6 +108,17 @@ export interface DownloadUrlOptions {
   readonly contentType?: string | undefined
   /** Offered to the client as the file's name (`Content-Disposition`). */
   readonly filename?: string | undefined
+}
+
+export interface WriterOptions {
+  /**
+   * The key the writer will be committed to, when the caller knows it in advance (a blob whose
+   * digest the client declared). A driver may then write the bytes there directly, provided
+   * nothing is visible at the key before {@link StorageWriter.commit} (an object store: a
+   * multipart upload, completed only at commit), and must then refuse a commit to another key.
+   * Only a hint: drivers may ignore it.
+   */
+  readonly key?: string | undefined
 }
 
 export interface StorageWriter {

@@ -68,7 +68,8 @@ export class BlobStore {
     const id = this.options.owner === undefined ? undefined : writerId(this.options.owner)
     if (id !== undefined) this.writing.add(id)
     try {
-      const writer = await this.driver.createWriter(id)
+      // A declared digest names the key in advance: a driver may write there directly (S3: no copy).
+      const writer = await this.driver.createWriter(id, expected?.sha256 === undefined ? undefined : { key: blobKey(expected.sha256) })
       const hashing = new HashingStream(maxBytes)
       try {
         await pipeline(source, hashing, writer.stream, signal ? { signal } : {})
