@@ -76,6 +76,13 @@ export interface StorageDriver {
   append(id: string, state: AppendState | undefined, offset: number, source: Readable): Promise<AppendState>
 
   /**
+   * Optional: reads back the first `size` bytes appended to appendable object `id` (for a caller
+   * that must hash them again). Drivers whose appended bytes cannot be read before the commit (an
+   * object store's multipart upload) leave it out.
+   */
+  readAppended?(id: string, state: AppendState | undefined, size: number): Promise<Readable>
+
+  /**
    * Makes the first `size` bytes of appendable object `id` visible at `key`, atomically, as
    * {@link StorageWriter.commit} does (an existing `key` is kept), and removes the temporary data.
    */

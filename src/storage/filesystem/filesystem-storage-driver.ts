@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { close, constants, createWriteStream, open as openCallback, write, writev, type WriteStream } from 'node:fs'
 import { link, mkdir, open, readdir, rm, stat, truncate, unlink } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
-import type { Readable, Writable } from 'node:stream'
+import { Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { FileHandle } from 'node:fs/promises'
 import {
@@ -193,6 +193,16 @@ export class FilesystemStorageDriver implements StorageDriver {
       throw whenFull(err)
     }
     return ''
+  }
+
+  async readAppended(id: string, _state: AppendState | undefined, size: number): Promise<Readable> {
+    assertTemporaryId(id)
+    const handle = await open(join(this.root, TEMP_DIR, id), 'r')
+    if (size === 0) {
+      await handle.close()
+      return Readable.from([])
+    }
+    return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: SEND_CHUNK_BYTES })
   }
 
   async commitAppended(id: string, _state: AppendState | undefined, size: number, key: string): Promise<void> {
