@@ -115,6 +115,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     owner: instances.id,
     records,
     redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
+    offload: config.blobstore.offload === 'off' ? undefined : { header: config.blobstore.offload, location: config.blobstore.offloadLocation },
     cache,
   })
   const jobs = new JobQueue(db, logger, { owner: instances.id, liveness: () => instances.liveness() })

@@ -4,7 +4,14 @@ import type { Readable, Writable } from 'node:stream'
  * Writes an opened object (or range) to a destination and resolves once every byte has been
  * flushed to it; rejects if the destination closes or fails first. Never ends the destination.
  */
-export type Sender = (destination: Writable) => Promise<void>
+export type Sender = ((destination: Writable) => Promise<void>) & {
+  /**
+   * Set: the body is not to be sent by Trove but by the reverse proxy in front, told so by this
+   * response header (`X-Accel-Redirect`, `X-Sendfile`); the proxy serves the whole file and the
+   * client's `Range` itself. The function still sends the bytes, for a caller that cannot offload.
+   */
+  readonly offload?: { readonly header: string; readonly value: string } | undefined
+}
 
 /**
  * A flat key → bytes store. Keys are `/`-separated relative paths made of `[A-Za-z0-9._-]`
@@ -97,6 +104,9 @@ export interface StorageDriver {
    * only after the download was authorized. The key's existence is not checked.
    */
   downloadUrl?(key: string, options: DownloadUrlOptions): Promise<string>
+
+  /** Optional: the file that holds `key`, for a driver whose objects are local files (a proxy may send them). */
+  localPath?(key: string): string
 
   /** Optional: releases connections and buffers; the driver is not used afterwards. */
   close?(): Promise<void>

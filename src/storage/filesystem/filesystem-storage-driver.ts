@@ -233,6 +233,10 @@ export class FilesystemStorageDriver implements StorageDriver {
     await writer.abort()
   }
 
+  localPath(key: string): string {
+    return this.pathOf(key)
+  }
+
   /** Opens an object's file; missing (or a directory: a key that only prefixes others) is PathNotFoundError. */
   private async openFile(key: string): Promise<FileHandle> {
     let handle: FileHandle
