@@ -36,6 +36,9 @@
  * what they share in `formats-shared.ts`.
  * cluster (issue 15): three nodes behind nginx against one, and a rolling restart under load, see `cluster.ts`.
  *
+ * blobs (issue 22): a 256 MiB blob GET against nginx and the distribution registry, and 1 GiB pushes
+ * (monolithic, streamed, chunked) against the registry, see `blobs.ts`.
+ *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
  * Each suite ends with the machine's load average, so that readers can judge the figures.
@@ -45,6 +48,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
+import { blobsSuite } from './blobs.js'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
@@ -84,7 +88,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'blobs'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -141,6 +145,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   s3: s3Suite,
   formats: formatsSuite,
   cluster: clusterSuite,
+  blobs: blobsSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */

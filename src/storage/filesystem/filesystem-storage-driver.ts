@@ -79,7 +79,7 @@ export class FilesystemStorageDriver implements StorageDriver {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    const handle = await this.openFile(key)
+    const { handle } = await this.openFile(key)
     // 64 KiB chunks (Node's default), not larger. Every chunk is a fresh Buffer; with many concurrent
     // downloads some live long enough to be promoted, and then only a mark-compact frees them, which V8
     // runs about once per 64 MiB of such memory. With 256 KiB chunks these GC storms (up to 175
@@ -88,14 +88,7 @@ export class FilesystemStorageDriver implements StorageDriver {
   }
 
   async openSender(key: string, range?: ByteRange): Promise<Sender> {
-    const handle = await this.openFile(key)
-    let size: number
-    try {
-      size = (await handle.stat()).size
-    } catch (err) {
-      await handle.close()
-      throw err
-    }
+    const { handle, size } = await this.openFile(key)
     const start = range?.start ?? 0
     const end = Math.min(range?.end ?? size - 1, size - 1) + 1
     return async (destination) => {
@@ -237,8 +230,8 @@ export class FilesystemStorageDriver implements StorageDriver {
     return this.pathOf(key)
   }
 
-  /** Opens an object's file; missing (or a directory: a key that only prefixes others) is PathNotFoundError. */
-  private async openFile(key: string): Promise<FileHandle> {
+  /** Opens an object's file, with its size; missing (or a directory: a key that only prefixes others) is PathNotFoundError. */
+  private async openFile(key: string): Promise<{ handle: FileHandle; size: number }> {
     let handle: FileHandle
     try {
       handle = await open(this.pathOf(key), 'r')
@@ -246,18 +239,15 @@ export class FilesystemStorageDriver implements StorageDriver {
       if (isNotFound(err)) throw new PathNotFoundError(key)
       throw err
     }
-    const isFile = await handle.stat().then(
-      (s) => s.isFile(),
-      async (err: unknown) => {
-        await handle.close()
-        throw err
-      },
-    )
-    if (!isFile) {
+    const stats = await handle.stat().catch(async (err: unknown) => {
+      await handle.close()
+      throw err
+    })
+    if (!stats.isFile()) {
       await handle.close()
       throw new PathNotFoundError(key)
     }
-    return handle
+    return { handle, size: stats.size }
   }
 
   private pathOf(key: string): string {
