@@ -14,17 +14,15 @@
  * the same load from other work; figures are medians, ratios the median of each round's ratio.
  * `BENCH_ROUNDS` sets the number of rounds (default 3).
  */
-import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { request, type Agent } from 'undici'
 import type { SuiteContext } from './oci.js'
 import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, residentBytes, sampleResident, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, startRegistry } from './registry.js'
 import { median, positiveInteger, range } from './report.js'
-import { MiB, call, createAgent, measureDownloads } from './transfers.js'
+import { GeneratedBody, MiB, call, createAgent, measureDownloads } from './transfers.js'
 
 const ROUNDS = positiveInteger('BENCH_ROUNDS', 3)
 const BLOB_SIZE = 256 * MiB
@@ -117,6 +115,7 @@ export async function blobsSuite({ workDir, track, report }: SuiteContext): Prom
     for (const mode of MODES) {
       for (const server of rotated(['registry', 'trove'] as const, round)) {
         const generated = new GeneratedBody(UPLOAD_SIZE)
+        if (generated.hex === '') throw new Error('no digest') // hashed before the clock starts
         const started = performance.now()
         await push(agent, bases[server], mode, generated).catch((err: unknown) => {
           throw new Error(`${mode} push to ${server}: ${String(err)}`, { cause: err })
@@ -146,39 +145,6 @@ export async function blobsSuite({ workDir, track, report }: SuiteContext): Prom
     ['idle', 'peak', 'growth', 'target', ''],
     [(idle / MiB).toFixed(0), (peak / MiB).toFixed(0), (growth / MiB).toFixed(0), `< ${TARGET_GROWTH_MIB}`, growth < TARGET_GROWTH_MIB * MiB ? 'PASS' : 'MISS'],
   ])
-}
-
-/** `size` bytes of random-looking content, salted per instance, that can be produced (and hashed) any number of times. */
-class GeneratedBody {
-  private static readonly pool = Array.from({ length: 8 }, () => randomBytes(MiB))
-  private readonly salt = randomBytes(32)
-  readonly hex: string
-
-  constructor(readonly size: number) {
-    const hash = createHash('sha256')
-    for (const chunk of this.chunks(0, size)) hash.update(chunk)
-    this.hex = hash.digest('hex')
-  }
-
-  /** Bytes [start, end). */
-  *chunks(start: number, end: number): Generator<Buffer> {
-    for (let offset = start; offset < end; ) {
-      const index = Math.floor(offset / MiB)
-      const within = offset % MiB
-      let chunk = GeneratedBody.pool[index % GeneratedBody.pool.length]!.subarray(within, Math.min(MiB, within + end - offset))
-      if (index === 0) {
-        const salted = Buffer.from(GeneratedBody.pool[0]!)
-        this.salt.copy(salted)
-        chunk = salted.subarray(within, within + chunk.length)
-      }
-      offset += chunk.length
-      yield chunk
-    }
-  }
-
-  stream(start = 0, end = this.size): Readable {
-    return Readable.from(this.chunks(start, end), { objectMode: false })
-  }
 }
 
 /** Pushes `body` into IMAGE as `mode` says; throws unless every step answers as the specification says. */
