@@ -19,6 +19,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request, type Agent } from 'undici'
 import type { SuiteContext } from './oci.js'
+import { nginxStandaloneConfig } from '../test/helpers/nginx.js'
 import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, residentBytes, sampleResident, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, startRegistry } from './registry.js'
 import { median, positiveInteger, range } from './report.js'
@@ -192,28 +193,17 @@ async function startStaticNginx(dir: string, file: string): Promise<ServerProces
   await writeFile(join(dir, 'index.html'), 'ok')
   await writeFile(
     join(dir, 'nginx.conf'),
-    `${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes auto;
-daemon off;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+    nginxStandaloneConfig(
+      dir,
+      `  sendfile on;
   tcp_nopush on;
-  client_body_temp_path ${join(dir, 'body')};
-  proxy_temp_path ${join(dir, 'proxy')};
-  fastcgi_temp_path ${join(dir, 'fastcgi')};
-  uwsgi_temp_path ${join(dir, 'uwsgi')};
-  scgi_temp_path ${join(dir, 'scgi')};
   server {
     listen 127.0.0.1:${port};
     location = / { root ${dir}; try_files /index.html =404; }
     location = /blob { alias ${file}; default_type application/octet-stream; }
-  }
-}
-`,
+  }`,
+      { workers: 'auto' },
+    ),
   )
   return ServerProcess.start('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], childEnv({}), port, '/', { command: 'nginx', echoStderr: false })
 }

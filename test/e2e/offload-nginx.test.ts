@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientCommand, requireClients } from '../helpers/clients.js'
+import { nginxStandaloneConfig } from '../helpers/nginx.js'
 import { freePort } from '../helpers/ports.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -109,20 +110,9 @@ async function startNginx(trovePort: string, blobRoot: string): Promise<{ url: s
   const port = await freePort()
   await writeFile(
     join(dir, 'nginx.conf'),
-    `${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-daemon off;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${join(dir, 'body')};
-  proxy_temp_path ${join(dir, 'proxy')};
-  fastcgi_temp_path ${join(dir, 'fastcgi')};
-  uwsgi_temp_path ${join(dir, 'uwsgi')};
-  scgi_temp_path ${join(dir, 'scgi')};
-  sendfile on;
+    nginxStandaloneConfig(
+      dir,
+      `  sendfile on;
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 0;
@@ -144,9 +134,9 @@ http {
       add_header Docker-Content-Digest $upstream_http_docker_content_digest always;
       add_header X-Artifactory-Filename $upstream_http_x_artifactory_filename always;
     }
-  }
-}
-`,
+  }`,
+      { connections: 64 },
+    ),
   )
   const child = spawn(clientCommand('nginx'), ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore' })
   for (let attempt = 0; attempt < 150; attempt++) {
