@@ -42,6 +42,8 @@
  * against a direct copy between the two blob stores, see `federation.ts`.
  * cleanup (issue 21): a cleanup policy's dry and real run over 100,000 artifacts, and pull latency
  * with and without it running, see `cleanup.ts`.
+ * blobs (issue 22): a 256 MiB blob GET against nginx and the distribution registry, and 1 GiB pushes
+ * (monolithic, streamed, chunked) against the registry, see `blobs.ts`.
  *
  * Both servers run as child processes, the client (undici) here, all on 127.0.0.1. Timing never
  * fails the run: it exits 0 unless something errors. `BENCH_ROUNDS` sets the number of rounds.
@@ -52,6 +54,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
+import { blobsSuite } from './blobs.js'
 import { goFormatBench } from './formats-go.js'
 import { cargoSuite } from './cargo.js'
 import { clusterSuite } from './cluster.js'
@@ -95,7 +98,7 @@ const SCENARIOS = [
 const RSS_INTERVAL_MS = 100
 const TARGET_RATIO = 0.9
 const TARGET_GROWTH_MIB = 64
-const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation', 'cleanup', 'workers'] as const
+const SUITES = ['generic', 'oci', 'npm', 'npm-install', 'oci-remote', 'pypi', 'scanning', 's3', 'formats', 'cluster', 'scale', 'federation', 'cleanup', 'workers', 'blobs'] as const
 type Suite = (typeof SUITES)[number]
 
 const REPO = 'bench-generic'
@@ -156,6 +159,7 @@ const SUITE_RUNNERS: Record<Suite, (context: SuiteContext) => Promise<void>> = {
   scale: scaleSuite,
   federation: federationSuite,
   workers: workersSuite,
+  blobs: blobsSuite,
 }
 
 /** The formats suite: each format's part in turn (Go, Cargo, Composer, RubyGems). */

@@ -146,6 +146,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     owner: instances.id,
     records,
     redirectExpirySecs: config.blobstore.redirectDownloads ? config.blobstore.redirectExpirySecs : undefined,
+    offload: config.blobstore.offload === 'off' ? undefined : { header: config.blobstore.offload, location: config.blobstore.offloadLocation },
     cache,
   })
   // A serving worker queues jobs; the jobs process runs them, woken through the primary at once.

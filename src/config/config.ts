@@ -41,6 +41,18 @@ const ConfigSchema = z
         redirectDownloads: z.boolean().default(false),
         /** How long a download redirect's URL stays valid. */
         redirectExpirySecs: seconds.min(1).max(7 * 24 * 3600).default(300),
+        /**
+         * Blob downloads are sent by the reverse proxy in front (filesystem store only): once Trove
+         * has authorized and counted a download it answers with `X-Accel-Redirect` (nginx) to
+         * `offloadLocation` + the blob's key, or `X-Sendfile` (Apache, lighttpd) with its path, and
+         * the proxy sends the file. See docs/storage.md.
+         */
+        offload: z.enum(['off', 'x-accel-redirect', 'x-sendfile']).default('off'),
+        /** The proxy's internal location of the blob folder, for `x-accel-redirect`. */
+        offloadLocation: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /_trove_blobs')
+          .default('/_trove_blobs'),
         s3: z
           .object({
             /** An S3-compatible store's URL (MinIO, Ceph RGW, OpenShift Data Foundation); AWS when unset. */
@@ -76,6 +88,8 @@ const ConfigSchema = z
       .default({
         redirectDownloads: false,
         redirectExpirySecs: 300,
+        offload: 'off',
+        offloadLocation: '/_trove_blobs',
         s3: { forcePathStyle: false, partSizeBytes: 8 * MiB, maxConcurrentParts: 2, maxAttempts: 5 },
         cache: { maxBytes: 10 * GiB },
       }),
@@ -229,6 +243,8 @@ const ENV_VARIABLES: Readonly<Record<string, EnvVariable>> = {
   TROVE_BLOBSTORE_URL: { path: ['blobstore', 'url'], type: 'string' },
   TROVE_BLOBSTORE_REDIRECT_DOWNLOADS: { path: ['blobstore', 'redirectDownloads'], type: 'boolean' },
   TROVE_BLOBSTORE_REDIRECT_EXPIRY_SECS: { path: ['blobstore', 'redirectExpirySecs'], type: 'number' },
+  TROVE_BLOBSTORE_OFFLOAD: { path: ['blobstore', 'offload'], type: 'string' },
+  TROVE_BLOBSTORE_OFFLOAD_LOCATION: { path: ['blobstore', 'offloadLocation'], type: 'string' },
   TROVE_BLOBSTORE_S3_ENDPOINT: { path: ['blobstore', 's3', 'endpoint'], type: 'string' },
   TROVE_BLOBSTORE_S3_REGION: { path: ['blobstore', 's3', 'region'], type: 'string' },
   TROVE_BLOBSTORE_S3_FORCE_PATH_STYLE: { path: ['blobstore', 's3', 'forcePathStyle'], type: 'boolean' },
@@ -362,6 +378,9 @@ export function loadConfig(options: LoadConfigOptions = {}): TroveConfig {
   }
   if (config.blobstore.redirectDownloads && blobstoreLocation.kind !== 's3') {
     warnings.push('blobstore.redirectDownloads is on but only an s3:// blob store can redirect downloads; they are streamed')
+  }
+  if (config.blobstore.offload !== 'off' && (blobstoreLocation.kind === 's3' || config.blobstore.cache.dir !== undefined)) {
+    warnings.push('blobstore.offload is on but only a filesystem blob store without a read cache can hand downloads to the proxy; they are streamed')
   }
   return {
     ...config,

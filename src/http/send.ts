@@ -13,8 +13,14 @@ import { matchesEtag, notModifiedSince, parseRange } from './ranges.js'
  * through the driver's reused buffers (see {@link Sender}: a stream allocates one per chunk, and
  * under many concurrent downloads collecting them costs throughput), so Fastify steps aside once
  * the headers are written; a failure mid-way cuts the connection, so the client sees an error.
+ * A sender to offload (see {@link Sender.offload}) is answered with its header and no body instead.
  */
 export async function sendBody(request: FastifyRequest, reply: FastifyReply, send: Sender, context: Record<string, unknown>): Promise<void> {
+  if (send.offload) {
+    // The proxy sends the file, and answers the client's Range itself: Trove's answer is a 200 without a body.
+    reply.status(200).removeHeader('content-range').removeHeader('content-length')
+    return reply.header(send.offload.header, send.offload.value).send()
+  }
   reply.hijack()
   const response = reply.raw
   response.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders)

@@ -4,7 +4,14 @@ import type { Readable, Writable } from 'node:stream'
  * Writes an opened object (or range) to a destination and resolves once every byte has been
  * flushed to it; rejects if the destination closes or fails first. Never ends the destination.
  */
-export type Sender = (destination: Writable) => Promise<void>
+export type Sender = ((destination: Writable) => Promise<void>) & {
+  /**
+   * Set: the body is not to be sent by Trove but by the reverse proxy in front, told so by this
+   * response header (`X-Accel-Redirect`, `X-Sendfile`); the proxy serves the whole file and the
+   * client's `Range` itself. The function still sends the bytes, for a caller that cannot offload.
+   */
+  readonly offload?: { readonly header: string; readonly value: string } | undefined
+}
 
 /**
  * A flat key → bytes store. Keys are `/`-separated relative paths made of `[A-Za-z0-9._-]`
@@ -22,7 +29,7 @@ export interface StorageDriver {
    * until {@link StorageWriter.commit}. Throws for an invalid `id`, and {@link StorageFullError}
    * when the store has no room left.
    */
-  createWriter(id?: string): Promise<StorageWriter>
+  createWriter(id?: string, options?: WriterOptions): Promise<StorageWriter>
 
   /**
    * Opens `key` for reading. `range` is inclusive on both ends, as in HTTP (`bytes=start-end`).
@@ -76,6 +83,13 @@ export interface StorageDriver {
   append(id: string, state: AppendState | undefined, offset: number, source: Readable): Promise<AppendState>
 
   /**
+   * Optional: reads back the first `size` bytes appended to appendable object `id` (for a caller
+   * that must hash them again). Drivers whose appended bytes cannot be read before the commit (an
+   * object store's multipart upload) leave it out.
+   */
+  readAppended?(id: string, state: AppendState | undefined, size: number): Promise<Readable>
+
+  /**
    * Makes the first `size` bytes of appendable object `id` visible at `key`, atomically, as
    * {@link StorageWriter.commit} does (an existing `key` is kept), and removes the temporary data.
    */
@@ -90,6 +104,9 @@ export interface StorageDriver {
    * only after the download was authorized. The key's existence is not checked.
    */
   downloadUrl?(key: string, options: DownloadUrlOptions): Promise<string>
+
+  /** Optional: the file that holds `key`, for a driver whose objects are local files (a proxy may send them). */
+  localPath?(key: string): string
 
   /** Optional: releases connections and buffers; the driver is not used afterwards. */
   close?(): Promise<void>
@@ -108,6 +125,17 @@ export interface DownloadUrlOptions {
   readonly contentType?: string | undefined
   /** Offered to the client as the file's name (`Content-Disposition`). */
   readonly filename?: string | undefined
+}
+
+export interface WriterOptions {
+  /**
+   * The key the writer will be committed to, when the caller knows it in advance (a blob whose
+   * digest the client declared). A driver may then write the bytes there directly, provided
+   * nothing is visible at the key before {@link StorageWriter.commit} (an object store: a
+   * multipart upload, completed only at commit), and must then refuse a commit to another key.
+   * Only a hint: drivers may ignore it.
+   */
+  readonly key?: string | undefined
 }
 
 export interface StorageWriter {

@@ -115,6 +115,75 @@ describe.skipIf(!moto)('S3StorageDriver in the bucket', () => {
     expect(await collect(driver.listTemporary())).toEqual([])
   })
 
+  it('writes an object whose key is known in advance straight to it, visible only at commit', async () => {
+    const content = randomBytes(13 * MiB + 5)
+    const writer = await driver.createWriter('owner.direct', { key: 'objects/direct' })
+    await pipeline(Readable.from(chunksOf(content, 64 * 1024)), writer.stream)
+
+    // Every part is stored, under the final key, but no object is: only the marker of the upload.
+    expect(await rawKeys(bucket)).toEqual(['store/_uploads/owner.direct/copy'])
+    expect(await multipartUploads(bucket)).toEqual(['store/objects/direct'])
+    expect(await driver.stat('objects/direct')).toBeUndefined()
+    await writer.commit('objects/direct')
+
+    expect(sha256(await readAll(await driver.read('objects/direct')))).toBe(sha256(content))
+    expect(await rawKeys(bucket)).toEqual(['store/objects/direct'])
+    expect(await multipartUploads(bucket)).toEqual([])
+
+    const small = await driver.createWriter('owner.small', { key: 'objects/small' })
+    await pipeline(Readable.from([Buffer.from('small object')]), small.stream)
+    expect(await rawKeys(bucket)).toEqual(['store/objects/direct'])
+    await small.commit('objects/small')
+    expect((await readAll(await driver.read('objects/small'))).toString()).toBe('small object')
+  })
+
+  it('a direct write aborted, or committed to another key than announced, leaves nothing', async () => {
+    const content = randomBytes(11 * MiB)
+    const aborted = await driver.createWriter('owner.aborted', { key: 'objects/aborted' })
+    await pipeline(Readable.from(chunksOf(content, 64 * 1024)), aborted.stream)
+    await aborted.abort()
+    expect(await rawKeys(bucket)).toEqual([])
+    expect(await multipartUploads(bucket)).toEqual([])
+
+    const elsewhere = await driver.createWriter('owner.elsewhere', { key: 'objects/announced' })
+    await pipeline(Readable.from(chunksOf(content, 64 * 1024)), elsewhere.stream)
+    await expect(elsewhere.commit('objects/other')).rejects.toThrow(/objects\/announced/)
+    await elsewhere.abort()
+    expect(await rawKeys(bucket)).toEqual([])
+    expect(await multipartUploads(bucket)).toEqual([])
+  })
+
+  it('a direct write keeps an object already at its key, and leaves no upload behind', async () => {
+    const content = randomBytes(11 * MiB)
+    const first = await driver.createWriter()
+    await pipeline(Readable.from(chunksOf(content, 64 * 1024)), first.stream)
+    await first.commit('objects/kept')
+    const before = await driver.stat('objects/kept')
+
+    const again = await driver.createWriter('owner.again', { key: 'objects/kept' })
+    await pipeline(Readable.from(chunksOf(content, 64 * 1024)), again.stream)
+    await again.commit('objects/kept')
+
+    expect(await driver.stat('objects/kept')).toEqual(before)
+    expect(await rawKeys(bucket)).toEqual(['store/objects/kept'])
+    expect(await multipartUploads(bucket)).toEqual([])
+  })
+
+  it('a direct write cut off by a crash is listed with its writer and aborted by deleteTemporary', async () => {
+    const writer = await driver.createWriter('owner.crashed', { key: 'objects/crashed' })
+    await pipeline(Readable.from(chunksOf(randomBytes(11 * MiB), 64 * 1024)), writer.stream)
+    // The process dies here: another one finds the writer's data and removes it.
+    const other = new S3StorageDriver(connection(bucket))
+    expect((await collect(other.listTemporary())).map((t) => t.id)).toEqual(['owner.crashed'])
+    await other.deleteTemporary('owner.crashed')
+
+    expect(await multipartUploads(bucket)).toEqual([])
+    expect(await rawKeys(bucket)).toEqual([])
+    await expect(writer.commit('objects/crashed')).rejects.toThrow()
+    expect(await driver.stat('objects/crashed')).toBeUndefined()
+    await other.close()
+  })
+
   it('lists objects page by page, and every unfinished upload', async () => {
     const paged = new S3StorageDriver({ ...connection(bucket), listPageSize: 2 })
     const keys = ['blobs/a1', 'blobs/a2', 'blobs/a3', 'blobs/a4', 'blobs/a5']

@@ -187,11 +187,12 @@ export function describeStorageDriver(
 
     contract('a sender stops with an error when its destination closes early', async () => {
       if (!driver.openSender) return
-      await writeObject(driver, 'objects/cut', [...pseudoRandomChunks(2 * MiB, 5)])
+      // Larger than several of a sender's reads (they may be 1 MiB), each written slowly.
+      await writeObject(driver, 'objects/cut', [...pseudoRandomChunks(8 * MiB, 5)])
       const sink = new Writable({
         highWaterMark: 1,
         write(_chunk, _encoding, callback) {
-          setTimeout(callback, 5)
+          setTimeout(callback, 20)
         },
       })
       const send = await driver.openSender('objects/cut')

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { TroveError } from '../errors.js'
 import { CHECKSUM_PATTERNS, HashingStream, SizeLimitError, type Checksums, type ExpectedChecksums } from '../digest.js'
@@ -27,6 +27,8 @@ export interface BlobStoreOptions {
   readonly redirectExpirySecs?: number | undefined
   /** Set: reads are served from, and written through to, this node's disk cache. */
   readonly cache?: BlobReadCache | undefined
+  /** Set: downloads are handed to the reverse proxy (a driver with local files, no cache); see {@link Sender.offload}. */
+  readonly offload?: { readonly header: 'x-accel-redirect' | 'x-sendfile'; readonly location: string } | undefined
 }
 
 export interface DownloadUrlRequest {
@@ -68,7 +70,8 @@ export class BlobStore {
     const id = this.options.owner === undefined ? undefined : writerId(this.options.owner)
     if (id !== undefined) this.writing.add(id)
     try {
-      const writer = await this.driver.createWriter(id)
+      // A declared digest names the key in advance: a driver may write there directly (S3: no copy).
+      const writer = await this.driver.createWriter(id, expected?.sha256 === undefined ? undefined : { key: blobKey(expected.sha256) })
       const hashing = new HashingStream(maxBytes)
       try {
         await pipeline(source, hashing, writer.stream, signal ? { signal } : {})
@@ -144,11 +147,19 @@ export class BlobStore {
    * buffer-reusing fast path when there is one, else a read stream. Throws `BLOB_UNKNOWN` before
    * any byte is sent.
    */
-  async openSender(sha256: string, range?: ByteRange): Promise<Sender> {
+  async openSender(sha256: string, range?: ByteRange, mayOffload = true): Promise<Sender> {
     const driver = this.driver
     const key = this.keyOf(sha256)
     const cached = await this.options.cache?.openSender(sha256, range)
     if (cached) return cached
+    const offload = mayOffload ? this.options.offload : undefined
+    if (offload && driver.localPath && !this.options.cache) {
+      // Checked here, so that a missing blob is BLOB_UNKNOWN as for a streamed download, not the proxy's 404.
+      if ((await driver.stat(key)) === undefined) throw new TroveError('BLOB_UNKNOWN', `blob sha256:${sha256} is not stored`)
+      const value = offload.header === 'x-accel-redirect' ? `${offload.location}/${key}` : driver.localPath(key)
+      const send = async (destination: Writable) => (await this.openSender(sha256, range, false))(destination)
+      return Object.assign(send, { offload: { header: offload.header, value } })
+    }
     if (!driver.openSender || this.options.cache) {
       const stream = await this.open(sha256, range)
       return (destination) => pipeline(stream, destination, { end: false })

@@ -200,6 +200,44 @@ describe.each(cases)('UploadService on %s with a %s blob store', (backend, store
     expect(await temporaries()).toEqual([])
   }, 120_000)
 
+  it('a streamed chunk (no range) completes from the checksums kept, and a chunk after it all the same', async () => {
+    const uploads = service(0)
+    const whole = randomBytes(3 * MiB + 7)
+    let streamed = await uploads.append(repository, await uploads.start(repository, 'one', 'alice'), body(whole))
+    const expected = { sha256: digest('sha256', whole), sha1: digest('sha1', whole), md5: digest('md5', whole), size: whole.length }
+    expect(await uploads.complete(repository, streamed, expected.sha256, undefined, {}, async () => {})).toEqual(expected)
+    expect((await readBlob(expected.sha256)).equals(whole)).toBe(true)
+
+    // A client that streams a first chunk and then sends more, on another node.
+    const [first, second, last] = [randomBytes(2 * MiB), randomBytes(6 * MiB), randomBytes(100)]
+    const joined = Buffer.concat([first, second, last])
+    streamed = await uploads.append(repository, await uploads.start(repository, 'two', 'alice'), body(first))
+    streamed = await service(1).append(repository, streamed, body(second), { start: first.length, size: second.length })
+    await expect(service(1).complete(repository, streamed, digest('sha256', whole), body(last), {}, async () => {})).rejects.toMatchObject({ code: 'DIGEST_INVALID' })
+    const blob = await service(0).complete(repository, streamed, digest('sha256', joined), body(last), {}, async () => {})
+    expect(blob).toEqual({ sha256: digest('sha256', joined), sha1: digest('sha1', joined), md5: digest('md5', joined), size: joined.length })
+    expect((await readBlob(blob.sha256)).equals(joined)).toBe(true)
+  }, 120_000)
+
+  it('a whole blob in the completing request is stored once and verified; a wrong digest or size stores nothing and keeps the session', async () => {
+    const uploads = service(0)
+    const whole = randomBytes(7 * MiB + 3)
+    const session = await uploads.start(repository, 'whole', 'alice')
+    const wrong = digest('sha256', Buffer.from('other'))
+    await expect(uploads.complete(repository, session, wrong, body(whole), {}, async () => {})).rejects.toMatchObject({ code: 'DIGEST_INVALID', details: { expected: wrong } })
+    const right = digest('sha256', whole)
+    await expect(uploads.complete(repository, session, right, body(whole), { start: 0, size: whole.length + 1 }, async () => {})).rejects.toMatchObject({ code: 'SIZE_INVALID' })
+    expect(await blobs.exists(wrong)).toBe(false)
+    expect(await blobs.exists(right)).toBe(false)
+    expect(await uploads.get(session.id)).toMatchObject({ size: 0 })
+    expect(await temporaries()).toEqual([])
+
+    const blob = await uploads.complete(repository, session, right, body(whole), { start: 0, size: whole.length }, async () => {})
+    expect(blob).toEqual({ sha256: right, sha1: digest('sha1', whole), md5: digest('md5', whole), size: whole.length })
+    expect((await readBlob(right)).equals(whole)).toBe(true)
+    expect(await uploads.get(session.id)).toBeUndefined()
+  }, 120_000)
+
   it('expires abandoned sessions but not one a live node is appending to; the temporary sweep keeps open sessions\' data only', async () => {
     const uploads = service(0)
     const abandoned = await uploads.append(repository, await uploads.start(repository, 'a', 'alice'), body(randomBytes(100)))

@@ -8,7 +8,7 @@ import { SESSION_DATA_PREFIX, ownerOf } from '../blobs/temporary-sweeper.js'
 import { CHECKSUM_PATTERNS } from '../digest.js'
 import { TroveError } from '../errors.js'
 import type { Liveness } from '../system/instances.js'
-import { UploadHash } from './upload-hash.js'
+import { NativeHash, UploadHash, finishedChecksums, type ChunkHash } from './upload-hash.js'
 
 /** A resumable upload in progress. */
 export interface UploadSession {
@@ -114,7 +114,7 @@ export class UploadService {
     await this.deps.quota?.admit(repository, chunk.size ?? chunk.declaredSize ?? 0)
     const { token, row } = await this.claim(session)
     try {
-      const hash = await UploadHash.resume(row.hash_state)
+      const hash = await this.resumeHash(row, chunk)
       const appended = await this.write(row, hash, body, chunk)
       const now = Date.now()
       await this.deps.db.transaction().execute(async (trx) => {
@@ -155,18 +155,13 @@ export class UploadService {
     const { token, row } = await this.claim(session)
     let blob: BlobInfo
     try {
-      const hash = await UploadHash.resume(row.hash_state)
-      const appended = finalChunk ? await this.write(row, hash, finalChunk, chunk) : { bytes: 0, state: row.storage_state ?? undefined }
-      const checksums = hash.digest()
-      if (checksums.sha256 !== sha256) {
-        throw new TroveError('DIGEST_INVALID', `sha256 checksum mismatch: the client declared ${sha256} but the content is ${checksums.sha256}`, {
-          algorithm: 'sha256',
-          expected: sha256,
-          actual: checksums.sha256,
-        })
+      if (finalChunk && row.size === 0) {
+        // The whole blob in one request: stored as any blob (natively hashed, verified, written
+        // once, under its key at once where the store can), not as an appendable object.
+        blob = await this.deps.blobs.put(finalChunk, { expected: { sha256, size: chunk.size } })
+      } else {
+        blob = await this.completeAppended(row, sha256, finalChunk, chunk)
       }
-      blob = { ...checksums, size: row.size + appended.bytes }
-      await this.deps.blobs.commitAppended(temporaryId(row.id), appended.state, blob)
     } catch (err) {
       await this.release(row.id, token)
       throw err
@@ -178,6 +173,44 @@ export class UploadService {
       await this.discard(repository, row.id)
     }
     return blob
+  }
+
+  /** Appends the final chunk, if any, to the session's object, checks the whole against `sha256`, and commits it. */
+  private async completeAppended(row: UploadSessionTable, sha256: string, finalChunk: Readable | undefined, chunk: ChunkInfo): Promise<BlobInfo> {
+    let checksums = finalChunk ? undefined : finishedChecksums(row.hash_state)
+    let appended = { bytes: 0, state: row.storage_state ?? undefined }
+    if (checksums === undefined) {
+      const hash = await this.resumeHash(row, chunk)
+      if (finalChunk) appended = await this.write(row, hash, finalChunk, chunk)
+      checksums = hash.digest()
+    }
+    if (checksums.sha256 !== sha256) {
+      throw new TroveError('DIGEST_INVALID', `sha256 checksum mismatch: the client declared ${sha256} but the content is ${checksums.sha256}`, {
+        algorithm: 'sha256',
+        expected: sha256,
+        actual: checksums.sha256,
+      })
+    }
+    const blob = { ...checksums, size: row.size + appended.bytes }
+    await this.deps.blobs.commitAppended(temporaryId(row.id), appended.state, blob)
+    return blob
+  }
+
+  /**
+   * The hash to feed the next chunk of a session. A session's first chunk without a range is a
+   * streamed upload, most likely the whole blob: hashed natively when the store can read the
+   * bytes back, should another chunk follow after all (it then hashes them again, once, with a
+   * resumable hash). Every other chunk resumes the saved state.
+   */
+  private async resumeHash(row: UploadSessionTable, chunk: ChunkInfo): Promise<ChunkHash> {
+    const driver = this.deps.blobs.driver
+    if (row.size === 0 && chunk.start === undefined && chunk.size === undefined && driver.readAppended) return new NativeHash()
+    if (finishedChecksums(row.hash_state) === undefined) return UploadHash.resume(row.hash_state)
+    if (!driver.readAppended) throw new Error(`upload ${row.id} was hashed without a state, but its bytes cannot be read back`)
+    const hash = await UploadHash.resume()
+    const stored = await driver.readAppended(temporaryId(row.id), row.storage_state ?? undefined, row.size)
+    for await (const data of stored as AsyncIterable<Buffer>) hash.update(data)
+    return hash
   }
 
   /** Cancels a session: its row goes, its bytes stop counting, its temporary data is removed. Idempotent. */
@@ -214,7 +247,7 @@ export class UploadService {
   }
 
   /** Streams `body` through the hash into the session's appendable object; checks the chunk's announced size. */
-  private async write(row: UploadSessionTable, hash: UploadHash, body: Readable, chunk: ChunkInfo): Promise<{ bytes: number; state: string | undefined }> {
+  private async write(row: UploadSessionTable, hash: ChunkHash, body: Readable, chunk: ChunkInfo): Promise<{ bytes: number; state: string | undefined }> {
     let bytes = 0
     async function* hashed(): AsyncGenerator<Buffer> {
       for await (const data of body as AsyncIterable<Buffer>) {

@@ -17,7 +17,7 @@ const MIN_COPY_PART = 512 * 1024 ** 2
 const MAX_PARTS = 10_000
 
 /** What a multipart copy in progress leaves at `<temporary key>/copy`, so a sweep can abort it after a crash. */
-interface CopyMarker {
+export interface CopyMarker {
   readonly key: string
   readonly uploadId: string
 }
@@ -67,14 +67,13 @@ export class S3Copier {
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: target }))
     const uploadId = created.UploadId
     if (!uploadId) throw new Error('the store started a multipart copy without an id')
-    const markerKey = copyMarkerKey(source)
     const marker: CopyMarker = { key: target, uploadId }
     const ranges: { partNumber: number; start: number; end: number }[] = []
     for (let start = 0, partNumber = 1; start < size; start += partSize, partNumber++) {
       ranges.push({ partNumber, start, end: Math.min(start + partSize, size) - 1 })
     }
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: markerKey, Body: JSON.stringify(marker), ContentType: 'application/json' }))
+      await this.mark(source, marker)
       const parts: CompletedPart[] = []
       const worker = async () => {
         for (let range = ranges.shift(); range; range = ranges.shift()) {
@@ -101,8 +100,23 @@ export class S3Copier {
       await abortMultipartUpload(this.client, this.bucket, target, uploadId).catch(() => {})
       throw err
     } finally {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: markerKey })).catch(() => {})
+      await this.unmark(source).catch(() => {})
     }
+  }
+
+  /**
+   * Records next to temporary key `source` that a multipart upload runs at a real key (a copy, or
+   * a writer writing straight to its blob's key), so that {@link abandon} can abort it after a crash.
+   */
+  async mark(source: string, marker: CopyMarker): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: copyMarkerKey(source), Body: JSON.stringify(marker), ContentType: 'application/json' }),
+    )
+  }
+
+  /** Removes the marker of {@link mark}: the upload it names is complete or aborted. */
+  async unmark(source: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: copyMarkerKey(source) }))
   }
 }
 

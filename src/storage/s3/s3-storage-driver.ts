@@ -24,6 +24,7 @@ import {
   type StorageStat,
   type StorageWriter,
   type TemporaryObject,
+  type WriterOptions,
 } from '../storage-driver.js'
 import { abortMultipartUpload, createS3Client, isMissingKey, type S3ConnectionOptions } from './s3-client.js'
 import { S3Copier, SINGLE_COPY_LIMIT } from './s3-copier.js'
@@ -78,12 +79,13 @@ export class S3StorageDriver implements StorageDriver {
     return `s3://${this.bucket}/${this.options.prefix}`
   }
 
-  async createWriter(id: string = randomUUID()): Promise<StorageWriter> {
+  async createWriter(id: string = randomUUID(), options: WriterOptions = {}): Promise<StorageWriter> {
     assertTemporaryId(id)
     return new S3Writer({
       client: this.client,
       bucket: this.bucket,
       tempKey: this.temporaryKey(id),
+      directKey: options.key === undefined ? undefined : this.objectKey(options.key),
       objectKey: (key) => this.objectKey(key),
       partSizeBytes: this.options.partSizeBytes,
       maxConcurrentParts: this.options.maxConcurrentParts,

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Writable } from 'node:stream'
 import { assertNotTemporary, assertStorageKey, type StorageWriter } from '../storage-driver.js'
-import { abortMultipartUpload } from './s3-client.js'
+import { abortMultipartUpload, objectExists } from './s3-client.js'
 import type { S3Copier } from './s3-copier.js'
 
 /** S3's limit on the parts of one multipart upload. */
@@ -24,6 +24,12 @@ export interface S3WriterTarget {
   readonly bucket: string
   /** The temporary object's key (already prefixed). */
   readonly tempKey: string
+  /**
+   * Set: the object key the writer will be committed to (see `WriterOptions.key`). The bytes then
+   * go there directly, as a multipart upload completed (or a single PUT sent) only by
+   * {@link S3Writer.commit}: no copy, and nothing visible before the commit.
+   */
+  readonly directKey?: string | undefined
   /** The object key of a storage key (adds the store's prefix). */
   objectKey(key: string): string
   readonly partSizeBytes: number
@@ -62,6 +68,11 @@ type State = 'writing' | 'committed' | 'aborted'
  * writer holds at most (maxConcurrentParts + 1) parts, whatever the object's size. An object that
  * fits one part is stored with a single PUT instead. Nothing is visible at a real key until
  * {@link commit} copies it there; {@link abort} removes every trace (parts, upload, object).
+ *
+ * When the key is known in advance (`directKey`), the parts are uploaded under it instead, and a
+ * marker beside the temporary key names the upload so that a sweep aborts it after a crash (see
+ * S3Copier.mark); {@link commit} completes it (or sends the single PUT) only then, after the
+ * caller verified the bytes: the bytes move once, and a failed or aborted write leaves nothing.
  */
 export class S3Writer implements StorageWriter {
   readonly stream: Writable
@@ -76,6 +87,8 @@ export class S3Writer implements StorageWriter {
   private readonly parts: CompletedPart[] = []
   private nextPartNumber = 1
   private bytesWritten = 0
+  /** Bytes of the parts the store acknowledged. */
+  private partBytes = 0
   /** Whether an object may exist at the temporary key (a PUT or a completion was sent). */
   private mayHaveObject = false
   /** The first part that failed; every later write and the completion fail with it. */
@@ -101,7 +114,8 @@ export class S3Writer implements StorageWriter {
     if (this.state !== 'writing') throw new Error('writer already committed or aborted')
     if (!this.stream.writableFinished) throw new Error('commit before every byte was written')
     this.state = 'committed'
-    const { client, bucket, tempKey } = this.target
+    const { client, bucket, tempKey, directKey } = this.target
+    if (directKey !== undefined) return this.commitDirect(key, directKey)
     try {
       // The store must hold every byte written before anything becomes visible. A single PUT's
       // length (and checksum) the store checked itself; the parts of a multipart upload it only
@@ -120,6 +134,37 @@ export class S3Writer implements StorageWriter {
     }
   }
 
+  /** Completes the upload (or sends the single PUT) at the key it was written to, unless an object is there already. */
+  private async commitDirect(key: string, directKey: string): Promise<void> {
+    const { client, bucket, tempKey } = this.target
+    try {
+      if (this.target.objectKey(key) !== directKey) throw new Error(`the writer was written for ${directKey}, not ${key}`)
+      // Content-addressed: an object there holds these bytes already, and is kept as it is.
+      if (await objectExists(client, bucket, directKey)) {
+        await this.discard()
+        return
+      }
+      if (!this.isMultipart) {
+        const body = this.part ? this.part.subarray(0, this.partFilled) : Buffer.concat(this.chunks, this.chunkBytes)
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: directKey, Body: body, ContentLength: body.length }))
+        return
+      }
+      // The store assembles the parts without knowing the whole: their sum is checked before anything is visible.
+      if (this.partBytes !== this.bytesWritten) throw new Error(`the store acknowledged ${this.partBytes} bytes of an upload of ${this.bytesWritten}`)
+      const parts = [...this.parts].sort((a, b) => a.PartNumber! - b.PartNumber!)
+      await client.send(
+        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: directKey, UploadId: await this.uploadId!, MultipartUpload: { Parts: parts } }),
+      )
+      this.uploadId = undefined
+      await this.target.copier.unmark(tempKey).catch(() => {})
+    } catch (err) {
+      await this.discard().catch(() => {})
+      throw err
+    } finally {
+      this.releaseChunks()
+    }
+  }
+
   abort(): Promise<void> {
     if (this.state === 'committed') return Promise.resolve()
     this.state = 'aborted'
@@ -133,7 +178,10 @@ export class S3Writer implements StorageWriter {
     await Promise.allSettled(this.inFlight)
     const { client, bucket, tempKey } = this.target
     const uploadId = await this.uploadId?.catch(() => undefined)
-    if (uploadId !== undefined) await abortMultipartUpload(client, bucket, tempKey, uploadId)
+    if (uploadId !== undefined) {
+      await abortMultipartUpload(client, bucket, this.uploadKey, uploadId)
+      if (this.target.directKey !== undefined) await this.target.copier.unmark(tempKey)
+    }
     if (this.mayHaveObject) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: tempKey }))
   }
 
@@ -195,30 +243,53 @@ export class S3Writer implements StorageWriter {
   }
 
   private async createUpload(): Promise<string> {
-    const { client, bucket, tempKey } = this.target
+    const { client, bucket, tempKey, directKey } = this.target
     // With the SDK's default (checksums when supported) each part carries a CRC32 the store checks;
     // the upload must then be declared with that algorithm, and completed with the parts' values.
     const isChecksummed = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED'
     const created = await client.send(
-      new CreateMultipartUploadCommand({ Bucket: bucket, Key: tempKey, ...(isChecksummed ? { ChecksumAlgorithm: 'CRC32' } : {}) }),
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: this.uploadKey, ...(isChecksummed ? { ChecksumAlgorithm: 'CRC32' } : {}) }),
     )
     if (!created.UploadId) throw new Error('the store started a multipart upload without an id')
+    if (directKey !== undefined) {
+      try {
+        await this.target.copier.mark(tempKey, { key: directKey, uploadId: created.UploadId })
+      } catch (err) {
+        await abortMultipartUpload(client, bucket, directKey, created.UploadId).catch(() => {})
+        throw err
+      }
+    }
     return created.UploadId
   }
 
   private async uploadPart(partNumber: number, body: Buffer): Promise<void> {
-    const { client, bucket, tempKey } = this.target
+    const { client, bucket } = this.target
     const uploadId = await this.uploadId!
     const result = await client.send(
-      new UploadPartCommand({ Bucket: bucket, Key: tempKey, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
+      new UploadPartCommand({ Bucket: bucket, Key: this.uploadKey, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
     )
     if (!result.ETag) throw new Error(`the store did not acknowledge part ${partNumber} with an ETag`)
     this.parts.push({ PartNumber: partNumber, ETag: result.ETag, ...(result.ChecksumCRC32 ? { ChecksumCRC32: result.ChecksumCRC32 } : {}) })
+    this.partBytes += body.length
+  }
+
+  /** Where the multipart upload runs: the final key when it is known, else the temporary one. */
+  private get uploadKey(): string {
+    return this.target.directKey ?? this.target.tempKey
   }
 
   /** The stream ended: store a small object with one PUT, or send the last part and complete the upload. */
   private async finish(): Promise<void> {
-    const { client, bucket, tempKey } = this.target
+    const { client, bucket, tempKey, directKey } = this.target
+    if (directKey !== undefined) {
+      // Writing straight to the final key: everything is sent, but only commit() makes it an object.
+      if (this.isMultipart) {
+        if (this.part) this.sendPart()
+        while (this.inFlight.size > 0) await Promise.race(this.inFlight)
+        this.assertWriting()
+      }
+      return
+    }
     if (!this.isMultipart) {
       // One PUT: from the part buffer the bytes moved into, or from the chunks of a small object.
       const body = this.part ? this.part.subarray(0, this.partFilled) : Buffer.concat(this.chunks, this.chunkBytes)
