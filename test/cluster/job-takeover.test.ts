@@ -14,7 +14,7 @@ import type { ClusterNodes } from '../../src/api/system.js'
 import { CLUSTER_ADMIN_AUTH, startCluster, type Cluster } from '../helpers/cluster.js'
 import { requireClients } from '../helpers/clients.js'
 import { POSTGRES } from '../helpers/postgres.js'
-import { buildWheel } from '../helpers/python.js'
+import { buildWheel, uploadDist } from '../helpers/python.js'
 import { startMoto, type MotoServer } from '../helpers/s3.js'
 import { api, waitFor } from './cluster-support.js'
 
@@ -60,12 +60,9 @@ describe('a job whose node is killed mid-run', () => {
       const upload = async (r: number) => {
         const node = cluster.nodes[r % cluster.nodes.length]!
         for (const tag of TAGS) {
-          const wheel = await buildWheel({ name: 'proj', version: `1.${r}.0`, tag })
-          const form = new FormData()
-          for (const [key, value] of Object.entries({ ':action': 'file_upload', protocol_version: '1', name: 'proj', version: `1.${r}.0`, filetype: 'bdist_wheel', sha256_digest: wheel.sha256 })) form.append(key, value)
-          form.append('content', new Blob([wheel.bytes]), wheel.filename)
-          const res = await fetch(`${node.url}/artifactory/api/pypi/pylocal`, { method: 'POST', body: form, headers: { authorization: CLUSTER_ADMIN_AUTH } })
-          expect(res.status, await res.text()).toBe(200)
+          const release = { name: 'proj', version: `1.${r}.0` }
+          const res = await uploadDist(`${node.url}/artifactory/api/pypi/pylocal`, CLUSTER_ADMIN_AUTH, release, await buildWheel({ ...release, tag }))
+          expect(res.status, res.text).toBe(200)
         }
       }
       // Six at a time, but the newest (those the policy keeps: the last uploaded) one by one, in order.
