@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestBlobstore } from '../helpers/blobstore.js'
-import { buildWheel } from '../helpers/python.js'
+import { buildWheel, uploadDist } from '../helpers/python.js'
 import { createTestDatabase, metadataBackends } from '../helpers/postgres.js'
 import { TroveNode } from '../helpers/trove-node.js'
 
@@ -71,12 +71,9 @@ describe.each(backends)('a cleanup run killed midway (%s)', (backend) => {
     await call('PUT', '/artifactory/api/repositories/pylocal', { key: 'pylocal', rclass: 'local', packageType: 'pypi' }, 200)
     for (let r = 0; r < RELEASES; r++) {
       for (const tag of TAGS) {
-        const wheel = await buildWheel({ name: 'proj', version: `1.${r}.0`, tag })
-        const form = new FormData()
-        for (const [key, value] of Object.entries({ ':action': 'file_upload', protocol_version: '1', name: 'proj', version: `1.${r}.0`, filetype: 'bdist_wheel', sha256_digest: wheel.sha256 })) form.append(key, value)
-        form.append('content', new Blob([wheel.bytes]), wheel.filename)
-        const res = await fetch(`${node.url}/artifactory/api/pypi/pylocal`, { method: 'POST', body: form, headers: { authorization: ADMIN_AUTH } })
-        expect(res.status, await res.text()).toBe(200)
+        const release = { name: 'proj', version: `1.${r}.0` }
+        const res = await uploadDist(`${node.url}/artifactory/api/pypi/pylocal`, ADMIN_AUTH, release, await buildWheel({ ...release, tag }))
+        expect(res.status, res.text).toBe(200)
       }
     }
     expect((await releases()).size).toBe(RELEASES)

@@ -90,6 +90,16 @@ export async function buildWheel(options: DistOptions): Promise<PythonDist> {
   return { filename: `${dist}-${options.version}-${tag}.whl`, bytes, sha256: sha256(bytes), metadata }
 }
 
+/** Uploads a built distribution to `url` (a PyPI repository's upload URL) as twine does; resolves to the status and body. */
+export async function uploadDist(url: string, authorization: string, options: { name: string; version: string }, dist: PythonDist): Promise<{ status: number; text: string }> {
+  const form = new FormData()
+  const fields = { ':action': 'file_upload', protocol_version: '1', name: options.name, version: options.version, filetype: dist.filename.endsWith('.whl') ? 'bdist_wheel' : 'sdist', sha256_digest: dist.sha256 }
+  for (const [key, value] of Object.entries(fields)) form.append(key, value)
+  form.append('content', new Blob([dist.bytes]), dist.filename)
+  const res = await fetch(url, { method: 'POST', body: form, headers: { authorization } })
+  return { status: res.status, text: await res.text() }
+}
+
 /** A field as Python's csv.writer writes it: quoted when it holds a comma, a quote or a line break. */
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value

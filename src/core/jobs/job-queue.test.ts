@@ -70,4 +70,49 @@ describe.each(backends)('job queue (%s)', (backend) => {
     expect(counts[0]! + counts[1]!).toBe(10)
     expect(runs).toHaveLength(10)
   })
+
+  it('keeps the lease of a job that runs longer than the lease: no other node runs it meanwhile', async () => {
+    const leaseMs = 300
+    const a = new JobQueue(core.metadata.db, core.logger, { leaseMs })
+    const b = new JobQueue(core.metadata.db, core.logger, { leaseMs })
+    const runs: string[] = []
+    let finish!: () => void
+    const finished = new Promise<void>((resolve) => (finish = resolve))
+    a.register('long', async () => {
+      runs.push('a')
+      await finished
+    })
+    b.register('long', async () => {
+      runs.push('b')
+    })
+    const job = await a.enqueue('long', {})
+    const running = a.runDue()
+    // Node b polls for four lease lengths while a still runs the job.
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, leaseMs / 3))
+      expect(await b.runDue()).toBe(0)
+    }
+    finish()
+    expect(await running).toBe(1)
+    expect(runs).toEqual(['a'])
+    expect(await a.get(job.id)).toMatchObject({ status: 'done', attempts: 1 })
+  })
+
+  it('leases again a running job whose lease was not renewed (its node is gone)', async () => {
+    const job = await new JobQueue(core.metadata.db, core.logger).enqueue('orphan', { n: 1 })
+    await core.metadata.db
+      .updateTable('jobs')
+      .set({ status: 'running', lease_owner: 'gone-host:1:dead', lease_until: Date.now() - 1, attempts: 1 })
+      .where('id', '=', job.id)
+      .execute()
+    const b = new JobQueue(core.metadata.db, core.logger)
+    const seen: unknown[] = []
+    b.register('orphan', async (payload) => {
+      seen.push(payload)
+      return 'finished'
+    })
+    expect(await b.runDue()).toBe(1)
+    expect(seen).toEqual([{ n: 1 }])
+    expect(await b.get(job.id)).toMatchObject({ status: 'done', attempts: 2, result: 'finished' })
+  })
 })

@@ -39,6 +39,7 @@ export class JobQueue {
   private readonly owner: string
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
+  private readonly leaseMs: number
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -53,9 +54,12 @@ export class JobQueue {
        * that does not run them itself (a serving worker beside a jobs process).
        */
       readonly wake?: () => void
+      /** How long a lease lasts unless renewed (5 minutes); the running node renews it every third of that. */
+      readonly leaseMs?: number
     } = {},
   ) {
     this.owner = cluster.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+    this.leaseMs = cluster.leaseMs ?? LEASE_MS
   }
 
   register(kind: string, handler: JobHandler): void {
@@ -210,7 +214,7 @@ export class JobQueue {
       // Only one node's update can match the state it read; the others see 0 rows and try again.
       const claimed = await this.db
         .updateTable('jobs')
-        .set({ status: 'running', lease_owner: this.owner, lease_until: now + LEASE_MS, attempts: candidate.attempts + 1, updated_at: now })
+        .set({ status: 'running', lease_owner: this.owner, lease_until: now + this.leaseMs, attempts: candidate.attempts + 1, updated_at: now })
         .where('id', '=', candidate.id)
         .where('status', '=', candidate.status)
         .where('attempts', '=', candidate.attempts)
@@ -226,15 +230,33 @@ export class JobQueue {
     const handler = this.handlers.get(row.kind)!
     const job = toJob(row)
     const log = this.logger.child({ job: row.id, kind: row.kind, attempt: row.attempts })
+    // A job running longer than its lease keeps it: without renewal another node would lease it again and run it twice at once.
+    const renewal = setInterval(() => {
+      this.renewLease(row.id).catch((err: unknown) => log.warn({ err }, 'could not renew the lease of a running job'))
+    }, this.leaseMs / 3)
+    renewal.unref()
     try {
       const result = await handler(job.payload, job)
+      clearInterval(renewal)
       await this.finish(row.id, 'done', result)
       log.info({ result }, 'job done')
     } catch (err) {
+      clearInterval(renewal)
       const isFinal = row.attempts >= MAX_ATTEMPTS
       log.error({ err }, isFinal ? 'job failed for good' : 'job failed; will retry')
       await this.finish(row.id, isFinal ? 'failed' : 'queued', { error: (err as Error).message }, isFinal ? undefined : Date.now() + 2 ** row.attempts * 1000)
     }
+  }
+
+  /** Extends this node's lease of a running job (not one given back or taken over meanwhile). */
+  private async renewLease(id: string): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ lease_until: Date.now() + this.leaseMs })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', this.owner)
+      .execute()
   }
 
   private async finish(id: string, status: JobTable['status'], result: unknown, retryAt?: number): Promise<void> {
