@@ -28,9 +28,6 @@ import { GarbageCollector } from './core/blobs/garbage-collector.js'
 import { TemporarySweeper } from './core/blobs/temporary-sweeper.js'
 import { UploadService } from './core/uploads/upload-service.js'
 import { FederationService } from './core/federation/federation-service.js'
-import { CleanupPolicies } from './core/lifecycle/policies.js'
-import { CleanupPolicyStore } from './core/lifecycle/policies-store.js'
-import { ImmutabilityRules } from './core/lifecycle/immutability.js'
 import { JobQueue } from './core/jobs/job-queue.js'
 import { AuditLog } from './core/operations/audit-log.js'
 import { MaintenanceClock } from './core/operations/maintenance-clock.js'
@@ -54,6 +51,7 @@ import { VulnDbSync } from './core/scanning/sync.js'
 import { VulnerabilityDatabase } from './core/scanning/vulndb.js'
 import type { CoreServices } from './core/services.js'
 import { InstanceRegistry } from './core/system/instances.js'
+import { lifecycleRules, scheduleUpkeep } from './upkeep.js'
 import { ChangeFeed } from './core/cluster/change-feed.js'
 import { DocumentCache } from './core/metadata-cache/document-cache.js'
 import { ClusterLeases } from './core/cluster/leases.js'
@@ -218,11 +216,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
   }
   const downloads = new Downloads({ db, policies: announcedPolicies, artifacts, logger })
   const audit = new AuditLog(db)
-  // Immutability rules are asked in every change that removes or overwrites files.
-  const immutability = new ImmutabilityRules(db)
-  artifacts.checkChanges((repository, trx, touched) => immutability.check(repository, trx, touched))
-  const cleanupPolicies = new CleanupPolicies(new CleanupPolicyStore(db), { db, artifacts, repositories, jobs, audit, immutability, logger })
-  cleanupPolicies.registerJobs()
+  const { immutability, cleanupPolicies } = lifecycleRules({ db, artifacts, repositories, jobs, audit, logger })
   const maintenance = new MaintenanceWindows(db, { noticeMs: config.operations.maintenanceNoticeSecs * 1000 })
   const maintenanceClock = new MaintenanceClock({ windows: maintenance, audit, notifications, logger })
   const webhooks = new WebhookService({ db, jobs, hostPolicy, logger })
@@ -315,18 +309,7 @@ export async function createTrove(config: TroveConfig, options: { logger?: Logge
     immutability,
   }
 
-  jobs.register('gc', async () => gc.collect(config.gc.graceSecs * 1000))
-  if (config.gc.intervalSecs > 0) jobs.schedule('gc', config.gc.intervalSecs * 1000)
-  // The audit log and the webhook delivery log are kept for the same period.
-  jobs.register('audit-prune', async () => {
-    const retentionMs = config.operations.auditRetentionDays * 24 * 3600 * 1000
-    return { deleted: await audit.prune(retentionMs), deliveries: await webhooks.prune(retentionMs) }
-  })
-  jobs.schedule('audit-prune', 24 * 3600 * 1000)
-  jobs.register('cache-eviction', async () => cacheEviction.run())
-  if (config.upkeep.cacheEvictionIntervalSecs > 0) jobs.schedule('cache-eviction', config.upkeep.cacheEvictionIntervalSecs * 1000)
-  jobs.register('usage-snapshot', async () => ({ repositories: await usage.snapshot() }))
-  if (config.upkeep.usageSnapshotIntervalSecs > 0) jobs.schedule('usage-snapshot', config.upkeep.usageSnapshotIntervalSecs * 1000)
+  scheduleUpkeep(services, config)
 
   await bootstrapAdmin(users, config, logger)
   const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'sweeping abandoned uploads failed'))
