@@ -135,7 +135,30 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await consoleLogin(page, server.url, 'admin', ADMIN_PASSWORD)
   })
 
-  it('6. editing and deleting: removing erin from the group ends her access; read-only disables both forms', async () => {
+  it("6. erin's page shows her groups (editable) and her project roles, her own and through a group", async () => {
+    await ok(call('PUT', '/artifactory/api/security/groups/other', { description: 'Another group' }))
+    await ok(call('POST', '/access/api/v1/projects', { project_key: 'apps', display_name: 'Apps' }))
+    await ok(call('PUT', '/access/api/v1/projects/apps/groups/team', { roles: ['Developer'] }))
+    await ok(call('PUT', '/access/api/v1/projects/apps/users/erin', { roles: ['Contributor'] }))
+    await page.goto(`${server.url}/ui/admin/users/erin`)
+    const roles = page.getByRole('table', { name: 'Project roles of erin' })
+    await roles.getByRole('row', { name: /apps/ }).waitFor()
+    expect((await roles.getByRole('row', { name: /apps/ }).allTextContents())[0]).toBe('appsContributorDeveloper (group team)')
+    expect(await page.getByLabel('Group team').isChecked()).toBe(true)
+    expect(await page.getByLabel('Group other').isChecked()).toBe(false)
+    await expectAccessible(page)
+    await page.getByLabel('Group other').check()
+    await page.getByRole('button', { name: 'Save groups' }).click()
+    await page.getByText('Saved the groups of erin.').waitFor()
+    expect((await (await ok(call('GET', '/artifactory/api/security/groups/other'))).json()).userNames).toEqual(['erin'])
+    expect((await (await ok(call('GET', '/artifactory/api/security/groups/team'))).json()).userNames).toEqual(['erin'])
+    await page.getByLabel('Group other').uncheck()
+    await page.getByRole('button', { name: 'Save groups' }).click()
+    await page.getByText('Saved the groups of erin.').waitFor()
+    await expect.poll(async () => (await (await ok(call('GET', '/artifactory/api/security/groups/other'))).json()).userNames).toEqual([])
+  })
+
+  it('7. editing and deleting: removing erin from the group ends her access; read-only disables both forms', async () => {
     await ok(call('PUT', '/api/v1/system/read-only', { enabled: true }))
     try {
       for (const path of ['/ui/admin/groups/team', '/ui/admin/permissions/team-read']) {

@@ -6,6 +6,7 @@ import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, 
 import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { Link, navigate, routePath } from '../router.js'
 import { useSession } from '../session.js'
+import { UserAccess } from './admin-user-access.js'
 
 export function AdminUsersPage() {
   useTitle('Users')
@@ -141,6 +142,7 @@ export function UserFormPage({ userName }: { userName?: string }) {
         </div>
         {saved ? <p role="status">{saved}</p> : null}
       </WriteForm>
+      {isNew ? null : <UserAccess userName={userName} />}
     </section>
   )
 }
