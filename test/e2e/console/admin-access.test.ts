@@ -33,6 +33,9 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     return r
   }
 
+  const get = async <T,>(path: string) => (await (await ok(call('GET', path))).json()) as T
+  const group = (name: string) => get<{ name: string; description: string; userNames: string[] }>(`/artifactory/api/security/groups/${name}`)
+  const names = async (path: string) => (await get<{ name: string }[]>(path)).map((e) => e.name)
   const erinReads = async (key: string) => (await fetch(`${server.url}/artifactory/api/storage/${key}`, { headers: { authorization: basicAuth('erin', ERIN_PASSWORD) } })).status
 
   beforeAll(async () => {
@@ -63,7 +66,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByRole('button', { name: 'Create group' }).click()
     await page.getByRole('heading', { name: 'Group team', level: 1 }).waitFor()
     expect(await page.getByLabel('erin').isChecked()).toBe(true)
-    expect(await (await ok(call('GET', '/artifactory/api/security/groups/team'))).json()).toMatchObject({ name: 'team', description: 'The team', userNames: ['erin'] })
+    expect(await group('team')).toMatchObject({ name: 'team', description: 'The team', userNames: ['erin'] })
   })
 
   it('2. a group form with no name, a taken name, or a name the server refuses says why and creates nothing', async () => {
@@ -75,7 +78,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByLabel('Group name').fill('team')
     await page.getByRole('button', { name: 'Create group' }).click()
     await page.getByText("A group named 'team' already exists").waitFor()
-    expect((await (await ok(call('GET', '/artifactory/api/security/groups/team'))).json()).description).toBe('The team')
+    expect((await group('team')).description).toBe('The team')
 
     await page.getByLabel('Group name').fill('bad name')
     await page.getByRole('button', { name: 'Create group' }).click()
@@ -83,7 +86,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     expect(refusal.status).toBe(400)
     const { errors } = (await refusal.json()) as { errors: { message: string }[] }
     await page.getByText(errors[0]!.message).first().waitFor()
-    expect((await (await ok(call('GET', '/artifactory/api/security/groups'))).json()).map((g: { name: string }) => g.name)).toEqual(['team'])
+    expect(await names('/artifactory/api/security/groups')).toEqual(['team'])
   })
 
   it('3. the admin creates a permission target giving the group read on team-files', async () => {
@@ -100,7 +103,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByRole('heading', { name: 'Permission target team-read', level: 1 }).waitFor()
     expect(await page.getByLabel('Group team: Read').isChecked()).toBe(true)
     expect(await page.getByLabel('team-files', { exact: true }).isChecked()).toBe(true)
-    expect(await (await ok(call('GET', '/artifactory/api/v2/security/permissions/team-read'))).json()).toMatchObject({
+    expect(await get('/artifactory/api/v2/security/permissions/team-read')).toMatchObject({
       repo: { repositories: ['team-files'], 'include-patterns': ['**'], actions: { users: {}, groups: { team: ['read'] } } },
     })
   })
@@ -118,9 +121,8 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByLabel('secret-files', { exact: true }).uncheck()
     await page.getByRole('button', { name: 'Create permission target' }).click()
     await page.getByText('name at least one repository').waitFor()
-    const names = (await (await ok(call('GET', '/artifactory/api/v2/security/permissions'))).json()).map((t: { name: string }) => t.name)
-    expect(names).toEqual(['team-read'])
-    expect((await (await ok(call('GET', '/artifactory/api/v2/security/permissions/team-read'))).json()).repo.actions.users).toEqual({})
+    expect(await names('/artifactory/api/v2/security/permissions')).toEqual(['team-read'])
+    expect((await get<{ repo: { actions: { users: unknown } } }>('/artifactory/api/v2/security/permissions/team-read')).repo.actions.users).toEqual({})
   })
 
   it('5. erin logs in and sees team-files, not secret-files', async () => {
@@ -150,15 +152,15 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByLabel('Group other').check()
     await page.getByRole('button', { name: 'Save groups' }).click()
     await page.getByText('Saved the groups of erin.').waitFor()
-    expect((await (await ok(call('GET', '/artifactory/api/security/groups/other'))).json()).userNames).toEqual(['erin'])
-    expect((await (await ok(call('GET', '/artifactory/api/security/groups/team'))).json()).userNames).toEqual(['erin'])
+    expect((await group('other')).userNames).toEqual(['erin'])
+    expect((await group('team')).userNames).toEqual(['erin'])
     await page.getByLabel('Group other').uncheck()
     await page.getByRole('button', { name: 'Save groups' }).click()
     await page.getByText('Saved the groups of erin.').waitFor()
-    await expect.poll(async () => (await (await ok(call('GET', '/artifactory/api/security/groups/other'))).json()).userNames).toEqual([])
+    await expect.poll(async () => (await group('other')).userNames).toEqual([])
   })
 
-  it('7. editing and deleting: removing erin from the group ends her access; read-only disables both forms', async () => {
+  it('7. editing and deleting (with a confirmation): removing erin from the group ends her access; read-only disables both forms', async () => {
     await ok(call('PUT', '/api/v1/system/read-only', { enabled: true }))
     try {
       for (const path of ['/ui/admin/groups/team', '/ui/admin/permissions/team-read']) {
@@ -173,7 +175,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByLabel('erin').uncheck()
     await page.getByRole('button', { name: 'Save changes' }).click()
     await page.getByText('Saved team.').waitFor()
-    expect((await (await ok(call('GET', '/artifactory/api/security/groups/team'))).json()).userNames).toEqual([])
+    expect((await group('team')).userNames).toEqual([])
     expect(await erinReads('team-files')).not.toBe(200)
 
     await page.goto(`${server.url}/ui/admin/permissions/team-read`)
@@ -187,6 +189,16 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByRole('button', { name: 'Yes, delete' }).click()
     await page.getByRole('heading', { name: 'Groups', level: 1 }).waitFor()
     expect((await call('GET', '/artifactory/api/security/groups/team')).status).toBe(404)
+
+    await ok(call('PUT', '/artifactory/api/security/users/temp', { email: 'temp@example.test', password: 'temp-password-1' }))
+    await page.goto(`${server.url}/ui/admin/users/temp`)
+    await page.getByRole('button', { name: 'Delete user' }).click()
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    expect((await call('GET', '/artifactory/api/security/users/temp')).status).toBe(200)
+    await page.getByRole('button', { name: 'Delete user' }).click()
+    await page.getByRole('button', { name: 'Yes, delete' }).click()
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor()
+    expect((await call('GET', '/artifactory/api/security/users/temp')).status).toBe(404)
     expect(browser.pageErrors).toEqual([])
   })
 })

@@ -4,6 +4,7 @@ import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, 
 import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { WriteForm } from '../read-only.js'
 import { Link, navigate, routePath } from '../router.js'
+import { ConfirmDelete, toggled } from './admin-controls.js'
 
 /** Groups (Artifactory's groups API): who is in each; permission targets and projects grant to them. */
 export function AdminGroupsPage() {
@@ -47,7 +48,6 @@ export function GroupFormPage({ groupName }: { groupName?: string }) {
   const [members, setMembers] = useState<ReadonlySet<string>>(new Set())
   const [errors, setErrors] = useState<FieldErrors>({ fields: {} })
   const [saved, setSaved] = useState<string | undefined>()
-  const [isConfirming, setConfirming] = useState(false)
   useEffect(() => {
     const group = existing.value
     if (!group) return
@@ -56,12 +56,7 @@ export function GroupFormPage({ groupName }: { groupName?: string }) {
     setMembers(new Set(group.userNames))
   }, [existing.value])
 
-  const toggle = (user: string, on: boolean) => {
-    const next = new Set(members)
-    if (on) next.add(user)
-    else next.delete(user)
-    setMembers(next)
-  }
+  const toggle = (user: string, on: boolean) => setMembers(toggled(members, user, on))
 
   const submit = async (event: FormEvent) => {
     event.preventDefault()
@@ -91,15 +86,6 @@ export function GroupFormPage({ groupName }: { groupName?: string }) {
     } catch (e) {
       setErrors(fieldErrors(e, GROUP_FIELDS))
       focusFirstInvalid()
-    }
-  }
-  const remove = async () => {
-    try {
-      await api.deleteGroup(groupName!)
-      navigate('/admin/groups')
-    } catch (e) {
-      setErrors({ fields: {}, general: (e as Error).message })
-      setConfirming(false)
     }
   }
 
@@ -140,21 +126,7 @@ export function GroupFormPage({ groupName }: { groupName?: string }) {
             Back to groups
           </Link>
           {!isNew ? (
-            isConfirming ? (
-              <span className="confirm" role="group" aria-label={`Confirm deleting ${groupName}`}>
-                Delete {groupName}? Its members keep their accounts; what was granted to the group ends.{' '}
-                <button type="button" className="danger" onClick={remove} autoFocus>
-                  Yes, delete
-                </button>{' '}
-                <button type="button" onClick={() => setConfirming(false)}>
-                  Cancel
-                </button>
-              </span>
-            ) : (
-              <button type="button" className="danger" onClick={() => setConfirming(true)}>
-                Delete group
-              </button>
-            )
+            <ConfirmDelete what="group" name={groupName} note="Its members keep their accounts; what was granted to the group ends." onDelete={() => api.deleteGroup(groupName).then(() => navigate('/admin/groups'))} onError={(general) => setErrors({ fields: {}, general })} />
           ) : null}
         </div>
         {saved ? <p role="status">{saved}</p> : null}

@@ -4,6 +4,7 @@ import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, 
 import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { WriteForm } from '../read-only.js'
 import { Link, navigate, routePath } from '../router.js'
+import { ConfirmDelete, toggled } from './admin-controls.js'
 
 /** Permission targets (Artifactory's v2 API): actions on repositories outside projects, for users and groups. */
 export function AdminPermissionsPage() {
@@ -68,7 +69,6 @@ export function PermissionFormPage({ targetName }: { targetName?: string }) {
   const [groups, setGroups] = useState<Grants>({})
   const [errors, setErrors] = useState<FieldErrors>({ fields: {} })
   const [saved, setSaved] = useState<string | undefined>()
-  const [isConfirming, setConfirming] = useState(false)
   useEffect(() => {
     const target = existing.value
     if (!target) return
@@ -80,12 +80,7 @@ export function PermissionFormPage({ targetName }: { targetName?: string }) {
     setGroups(target.repo.actions.groups)
   }, [existing.value])
 
-  const toggleRepository = (key: string, on: boolean) => {
-    const next = new Set(repositories)
-    if (on) next.add(key)
-    else next.delete(key)
-    setRepositories(next)
-  }
+  const toggleRepository = (key: string, on: boolean) => setRepositories(toggled(repositories, key, on))
 
   const submit = async (event: FormEvent) => {
     event.preventDefault()
@@ -113,15 +108,6 @@ export function PermissionFormPage({ targetName }: { targetName?: string }) {
     } catch (e) {
       setErrors(fieldErrors(e, TARGET_FIELDS))
       focusFirstInvalid()
-    }
-  }
-  const remove = async () => {
-    try {
-      await api.deletePermission(targetName!)
-      navigate('/admin/permissions')
-    } catch (e) {
-      setErrors({ fields: {}, general: (e as Error).message })
-      setConfirming(false)
     }
   }
 
@@ -168,21 +154,7 @@ export function PermissionFormPage({ targetName }: { targetName?: string }) {
             Back to permission targets
           </Link>
           {!isNew ? (
-            isConfirming ? (
-              <span className="confirm" role="group" aria-label={`Confirm deleting ${targetName}`}>
-                Delete {targetName}? What it grants ends now.{' '}
-                <button type="button" className="danger" onClick={remove} autoFocus>
-                  Yes, delete
-                </button>{' '}
-                <button type="button" onClick={() => setConfirming(false)}>
-                  Cancel
-                </button>
-              </span>
-            ) : (
-              <button type="button" className="danger" onClick={() => setConfirming(true)}>
-                Delete permission target
-              </button>
-            )
+            <ConfirmDelete what="permission target" name={targetName} note="What it grants ends now." onDelete={() => api.deletePermission(targetName).then(() => navigate('/admin/permissions'))} onError={(general) => setErrors({ fields: {}, general })} />
           ) : null}
         </div>
         {saved ? <p role="status">{saved}</p> : null}

@@ -4,6 +4,7 @@ import { Checkbox, ErrorMessage, Loading, useAsync } from '../components.js'
 import { projectsApi } from '../projects-api.js'
 import { WriteForm } from '../read-only.js'
 import { Link, routePath } from '../router.js'
+import { toggled } from './admin-controls.js'
 
 /**
  * A user's groups (editable: each changed group is saved through the groups API with its new
@@ -18,12 +19,7 @@ export function UserAccess({ userName }: { userName: string }) {
   const memberOf = (list: typeof groups.value) => new Set((list ?? []).filter((g) => g.userNames.includes(userName)).map((g) => g.name))
   useEffect(() => setChosen(memberOf(groups.value)), [groups.value])
 
-  const toggle = (name: string, on: boolean) => {
-    const next = new Set(chosen)
-    if (on) next.add(name)
-    else next.delete(name)
-    setChosen(next)
-  }
+  const toggle = (name: string, on: boolean) => setChosen(toggled(chosen, name, on))
   const submit = async (event: FormEvent) => {
     event.preventDefault()
     setSaved(undefined)
