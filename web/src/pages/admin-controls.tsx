@@ -1,4 +1,6 @@
 import { useState, type ReactNode } from 'react'
+import { ErrorMessage, Loading } from '../components.js'
+import { Link, routePath } from '../router.js'
 
 /**
  * The delete button of an admin form, asking for confirmation first (`Delete <what>` → `Yes,
@@ -40,4 +42,24 @@ export function toggled<T>(set: ReadonlySet<T>, item: T, on: boolean): ReadonlyS
   if (on) next.add(item)
   else next.delete(item)
   return next
+}
+
+/** An admin list page's body: loading, its error, what to do when empty, else a link per entry to `/admin/<section>/<name>`. */
+export function AdminListing({ section, entries, loading, error, empty }: { section: string; entries: readonly { name: string }[] | undefined; loading: boolean; error: Error | undefined; empty: ReactNode }) {
+  return (
+    <>
+      {loading && !entries ? <Loading /> : null}
+      <ErrorMessage error={error} />
+      {entries && entries.length === 0 ? <p>{empty}</p> : null}
+      {entries && entries.length > 0 ? (
+        <ul className={`listing ${section}`}>
+          {entries.map((e) => (
+            <li key={e.name}>
+              <Link to={routePath('admin', section, e.name)}>{e.name}</Link>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
+  )
 }

@@ -4,7 +4,7 @@ import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, 
 import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { WriteForm } from '../read-only.js'
 import { Link, navigate, routePath } from '../router.js'
-import { ConfirmDelete, toggled } from './admin-controls.js'
+import { AdminListing, ConfirmDelete, toggled } from './admin-controls.js'
 
 /** Groups (Artifactory's groups API): who is in each; permission targets and projects grant to them. */
 export function AdminGroupsPage() {
@@ -20,18 +20,7 @@ export function AdminGroupsPage() {
       <p>
         Give a group access to repositories with a <Link to="/admin/permissions">permission target</Link>.
       </p>
-      {loading && !groups ? <Loading /> : null}
-      <ErrorMessage error={error} />
-      {groups && groups.length === 0 ? <p>No groups yet. Create one, then add users to it.</p> : null}
-      {groups && groups.length > 0 ? (
-        <ul className="listing groups">
-          {groups.map((g) => (
-            <li key={g.name}>
-              <Link to={routePath('admin', 'groups', g.name)}>{g.name}</Link>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <AdminListing section="groups" entries={groups} loading={loading} error={error} empty="No groups yet. Create one, then add users to it." />
     </section>
   )
 }

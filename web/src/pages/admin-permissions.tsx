@@ -4,7 +4,7 @@ import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, 
 import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { WriteForm } from '../read-only.js'
 import { Link, navigate, routePath } from '../router.js'
-import { ConfirmDelete, toggled } from './admin-controls.js'
+import { AdminListing, ConfirmDelete, toggled } from './admin-controls.js'
 
 /** Permission targets (Artifactory's v2 API): actions on repositories outside projects, for users and groups. */
 export function AdminPermissionsPage() {
@@ -18,18 +18,7 @@ export function AdminPermissionsPage() {
         </Link>
       </PageHeader>
       <p>A permission target gives users and groups actions on repositories outside projects, on the paths its patterns allow. Projects grant their own repositories by role.</p>
-      {loading && !targets ? <Loading /> : null}
-      <ErrorMessage error={error} />
-      {targets && targets.length === 0 ? <p>No permission targets yet: only administrators and project members reach repositories.</p> : null}
-      {targets && targets.length > 0 ? (
-        <ul className="listing permissions">
-          {targets.map((t) => (
-            <li key={t.name}>
-              <Link to={routePath('admin', 'permissions', t.name)}>{t.name}</Link>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <AdminListing section="permissions" entries={targets} loading={loading} error={error} empty="No permission targets yet: only administrators and project members reach repositories." />
     </section>
   )
 }
