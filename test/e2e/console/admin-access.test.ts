@@ -5,6 +5,8 @@
  * (an empty name, a name taken, a target naming no repository) shows the server's refusal and
  * changes nothing; read-only mode disables both forms up front. axe checks each page.
  */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consoleLogin, consoleLogout, openBrowser, type Browser } from '../../helpers/browser.js'
@@ -14,6 +16,7 @@ import { expectAccessible } from './axe.js'
 
 const hasBrowser = await requireClients("the console's groups and permission targets test", ['chromium', CONSOLE_BUILD])
 
+const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
 const ERIN_PASSWORD = 'erin-password-1'
 
 describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', () => {
@@ -103,6 +106,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     await page.getByRole('heading', { name: 'Permission target team-read', level: 1 }).waitFor()
     expect(await page.getByLabel('Group team: Read').isChecked()).toBe(true)
     expect(await page.getByLabel('team-files', { exact: true }).isChecked()).toBe(true)
+    await page.screenshot({ path: join(SCREENSHOTS, 'permission-target.png'), fullPage: true })
     expect(await get('/artifactory/api/v2/security/permissions/team-read')).toMatchObject({
       repo: { repositories: ['team-files'], 'include-patterns': ['**'], actions: { users: {}, groups: { team: ['read'] } } },
     })
@@ -149,6 +153,7 @@ describe.skipIf(!hasBrowser)('admin pages for groups and permission targets', ()
     expect(await page.getByLabel('Group team').isChecked()).toBe(true)
     expect(await page.getByLabel('Group other').isChecked()).toBe(false)
     await expectAccessible(page)
+    await page.screenshot({ path: join(SCREENSHOTS, 'user-access.png'), fullPage: true })
     await page.getByLabel('Group other').check()
     await page.getByRole('button', { name: 'Save groups' }).click()
     await page.getByText('Saved the groups of erin.').waitFor()
