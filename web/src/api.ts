@@ -128,6 +128,26 @@ export function encodePath(path: string): string {
 
 const repositoryUrl = (key: string) => `/artifactory/api/repositories/${encodeURIComponent(key)}`
 const userUrl = (name: string) => `/artifactory/api/security/users/${encodeURIComponent(name)}`
+const groupUrl = (name: string) => `/artifactory/api/security/groups/${encodeURIComponent(name)}`
+const permissionUrl = (name: string) => `/artifactory/api/v2/security/permissions/${encodeURIComponent(name)}`
+
+/** A group as Artifactory's groups API reads and writes it (src/core/auth/groups.ts). */
+export interface GroupBody {
+  readonly name: string
+  readonly description?: string
+  readonly userNames: readonly string[]
+}
+
+/** A permission target in Artifactory's v2 shape, its `repo` section (src/core/auth/permission-targets.ts). */
+export interface PermissionTargetBody {
+  readonly name: string
+  readonly repo: {
+    readonly repositories: readonly string[]
+    readonly 'include-patterns': readonly string[]
+    readonly 'exclude-patterns': readonly string[]
+    readonly actions: { readonly users: Readonly<Record<string, readonly string[]>>; readonly groups: Readonly<Record<string, readonly string[]>> }
+  }
+}
 
 // --- Typed calls, all to the documented REST API; bodies and answers typed in src/api/.
 
@@ -208,6 +228,19 @@ export const api = {
   putUser: (name: string, body: UserRequest) => send('PUT', userUrl(name), body),
   updateUser: (name: string, body: UserRequest) => send('POST', userUrl(name), body),
   deleteUser: (name: string) => send('DELETE', userUrl(name)),
+  groups: () => getJson<{ name: string }[]>('/artifactory/api/security/groups'),
+  group: (name: string) => getJson<GroupBody>(groupUrl(name)),
+  /** Creates or replaces a group; `userNames` replaces its members. */
+  putGroup: (name: string, body: Omit<GroupBody, 'name'>) => send('PUT', groupUrl(name), body),
+  /** Changes the fields given of an existing group. */
+  updateGroup: (name: string, body: Partial<Omit<GroupBody, 'name'>>) => send('POST', groupUrl(name), body),
+  deleteGroup: (name: string) => send('DELETE', groupUrl(name)),
+  permissions: () => getJson<{ name: string }[]>('/artifactory/api/v2/security/permissions'),
+  permission: (name: string) => getJson<PermissionTargetBody>(permissionUrl(name)),
+  /** Creates a target (refused with a conflict when one has the name). */
+  createPermission: (body: PermissionTargetBody) => send('POST', permissionUrl(body.name), body),
+  replacePermission: (body: PermissionTargetBody) => send('PUT', permissionUrl(body.name), body),
+  deletePermission: (name: string) => send('DELETE', permissionUrl(name)),
 }
 
 export function storageUrl(key: string, path: string): string {

@@ -5,6 +5,8 @@ import { checksumKind } from './format.js'
 import { AdminRepositoriesPage, RepositoryFormPage } from './pages/admin-repositories.js'
 import { AdminSystemPage } from './pages/admin-system.js'
 import { AdminUsersPage, UserFormPage } from './pages/admin-users.js'
+import { AdminGroupsPage, GroupFormPage } from './pages/admin-groups.js'
+import { AdminPermissionsPage, PermissionFormPage } from './pages/admin-permissions.js'
 import { BrowsePage } from './pages/browse.js'
 import { LoginPage } from './pages/login.js'
 import { MaintenanceBanner } from './maintenance-banner.js'
@@ -164,6 +166,16 @@ function Header() {
                 </Link>
               </li>
               <li>
+                <Link to="/admin/groups" aria-current={current('/admin/groups')}>
+                  Groups
+                </Link>
+              </li>
+              <li>
+                <Link to="/admin/permissions" aria-current={current('/admin/permissions')}>
+                  Permission targets
+                </Link>
+              </li>
+              <li>
                 <Link to="/admin/system" aria-current={current('/admin/system')}>
                   System
                 </Link>
@@ -248,6 +260,18 @@ function Routes() {
   if (path.startsWith('/admin/users/')) {
     const [, , name = ''] = segments(path, 3)
     return <UserFormPage key={name} userName={name} />
+  }
+  if (path === '/admin/groups') return <AdminGroupsPage />
+  if (path === '/admin/groups/new') return <GroupFormPage />
+  if (path.startsWith('/admin/groups/')) {
+    const [, , name = ''] = segments(path, 3)
+    return <GroupFormPage key={name} groupName={name} />
+  }
+  if (path === '/admin/permissions') return <AdminPermissionsPage />
+  if (path === '/admin/permissions/new') return <PermissionFormPage />
+  if (path.startsWith('/admin/permissions/')) {
+    const [, , name = ''] = segments(path, 3)
+    return <PermissionFormPage key={name} targetName={name} />
   }
   if (path === '/admin/system') return <AdminSystemPage />
   if (path === '/admin/operations') return <OperationsIndex />

@@ -5,7 +5,9 @@ import { api } from '../api.js'
 import { Checkbox, ErrorMessage, Field, focusFirstInvalid, Loading, PageHeader, useAsync, useTitle } from '../components.js'
 import { fieldErrors, type FieldErrors } from '../field-errors.js'
 import { Link, navigate, routePath } from '../router.js'
+import { ConfirmDelete } from './admin-controls.js'
 import { useSession } from '../session.js'
+import { UserAccess } from './admin-user-access.js'
 
 export function AdminUsersPage() {
   useTitle('Users')
@@ -49,7 +51,6 @@ export function UserFormPage({ userName }: { userName?: string }) {
   const [isDisabled, setDisabled] = useState(false)
   const [errors, setErrors] = useState<FieldErrors>({ fields: {} })
   const [saved, setSaved] = useState<string | undefined>()
-  const [isConfirming, setConfirming] = useState(false)
   useEffect(() => {
     const user = existing.value
     if (!user) return
@@ -80,15 +81,6 @@ export function UserFormPage({ userName }: { userName?: string }) {
     } catch (e) {
       setErrors(fieldErrors(e, USER_FIELDS))
       focusFirstInvalid()
-    }
-  }
-  const remove = async () => {
-    try {
-      await api.deleteUser(userName!)
-      navigate('/admin/users')
-    } catch (e) {
-      setErrors({ fields: {}, general: (e as Error).message })
-      setConfirming(false)
     }
   }
 
@@ -122,25 +114,12 @@ export function UserFormPage({ userName }: { userName?: string }) {
             Back to users
           </Link>
           {!isNew && userName !== me.name ? (
-            isConfirming ? (
-              <span className="confirm" role="group" aria-label={`Confirm deleting ${userName}`}>
-                Delete {userName}?{' '}
-                <button type="button" className="danger" onClick={remove} autoFocus>
-                  Yes, delete
-                </button>{' '}
-                <button type="button" onClick={() => setConfirming(false)}>
-                  Cancel
-                </button>
-              </span>
-            ) : (
-              <button type="button" className="danger" onClick={() => setConfirming(true)}>
-                Delete user
-              </button>
-            )
+            <ConfirmDelete what="user" name={userName} onDelete={() => api.deleteUser(userName).then(() => navigate('/admin/users'))} onError={(general) => setErrors({ fields: {}, general })} />
           ) : null}
         </div>
         {saved ? <p role="status">{saved}</p> : null}
       </WriteForm>
+      {isNew ? null : <UserAccess userName={userName} />}
     </section>
   )
 }
