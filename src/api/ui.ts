@@ -86,3 +86,15 @@ export interface UiProject {
 export interface UiProjectList {
   readonly projects: readonly UiProject[]
 }
+
+/** One entry of `GET /api/v1/ui/users/{name}/sso` (admins): an identity of a single sign-on provider that signs in as this user. */
+export interface UiSsoIdentity {
+  readonly provider: string
+  /** The provider's id of the person (OpenID Connect `sub`, a GitHub user id). */
+  readonly subject: string
+  readonly email: string | null
+  readonly createdAt: string
+  readonly lastLoginAt: string
+  /** The groups this provider reported at the last sign-in. */
+  readonly groups: readonly string[]
+}

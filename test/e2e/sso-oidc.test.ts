@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import Provider from 'oidc-provider'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { metadataBackends } from '../helpers/postgres.js'
-import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
+import { ADMIN_PASSWORD, basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { apiClient, createUser } from './admin-http.js'
 import { CookieJar, expectRefusal, listen, locationOf } from './sso-support.js'
 
@@ -148,6 +148,12 @@ describe.each(backends)('OpenID Connect sign-in (%s)', (backend) => {
     const user = await trove.trove.services.users.get('alice')
     expect(user).toMatchObject({ name: 'alice', isAdmin: true, hasPassword: false, email: 'alice@corp.test' })
     expect(await trove.trove.services.sso.groupsOf('alice')).toEqual(['devs', 'trove-admins'])
+    // An admin reads which identity signs in as alice (the console's user page), and nobody else can.
+    const identities = await fetch(`${trove.url}/api/v1/ui/users/alice/sso`, { headers: { authorization: basicAuth('admin', ADMIN_PASSWORD) } })
+    expect(identities.status).toBe(200)
+    expect(await identities.json()).toMatchObject({ identities: [{ provider: 'corp', subject: 'sub-alice', email: 'alice@corp.test', groups: ['devs', 'trove-admins'] }] })
+    expect((await fetch(`${trove.url}/api/v1/ui/users/nobody/sso`, { headers: { authorization: basicAuth('admin', ADMIN_PASSWORD) } })).status).toBe(404)
+    expect((await fetch(`${trove.url}/api/v1/ui/users/alice/sso`)).status).toBe(401)
 
     // The console creates a token for command-line clients (cookie + CSRF header) ...
     const created = await jar.fetch(`${trove.url}/access/api/v1/tokens`, {

@@ -6,7 +6,7 @@ import type { CreatedTokenBody, TokenList, TokenRequest, UserBody, UserRequest, 
 import type { UiDownloadVerdict, UiScanReport, UiScanSummary } from '../../src/api/scanning.js'
 import type { SearchResults, StorageInfo, StorageItem, StorageProperties, StorageStats } from '../../src/api/storage.js'
 import type { ClusterNodes, Readiness, ReadOnlyRequest, ReadOnlyState, SystemVersion } from '../../src/api/system.js'
-import type { UiLoginRequest, UiMe, UiRepositoryList, UiSsoProviders } from '../../src/api/ui.js'
+import type { UiLoginRequest, UiMe, UiRepositoryList, UiSsoIdentity, UiSsoProviders } from '../../src/api/ui.js'
 
 export type { UiMe, UiRepository } from '../../src/api/ui.js'
 export type { UiFormat, UiRepositorySetting } from '../../src/api/formats.js'
@@ -230,6 +230,7 @@ export const api = {
   deleteUser: (name: string) => send('DELETE', userUrl(name)),
   groups: () => getJson<{ name: string }[]>('/artifactory/api/security/groups'),
   group: (name: string) => getJson<GroupBody>(groupUrl(name)),
+  ssoIdentities: (user: string) => getJson<{ identities: UiSsoIdentity[] }>(`/api/v1/ui/users/${encodeURIComponent(user)}/sso`),
   /** Creates or replaces a group; `userNames` replaces its members. */
   putGroup: (name: string, body: Omit<GroupBody, 'name'>) => send('PUT', groupUrl(name), body),
   /** Changes the fields given of an existing group. */

@@ -33,6 +33,12 @@ export async function ssoRoutes(app: FastifyInstance, services: CoreServices): P
   app.get('/api/v1/ui/sso-providers', { config: { access: 'public' } }, providers)
   app.get('/ui/api/sso/providers', { config: { access: 'public' } }, providers)
 
+  // A user's page in the console: which provider identities sign in as them.
+  app.get<{ Params: { name: string } }>('/api/v1/ui/users/:name/sso', { config: { access: 'admin' } }, async (request) => {
+    if (!(await services.users.get(request.params.name))) throw new TroveError('NOT_FOUND', `user '${request.params.name}' does not exist`)
+    return { identities: await sso.identitiesOf(request.params.name) }
+  })
+
   app.get<ProviderParams>('/auth/sso/:provider/login', { config: { access: 'public' } }, async (request, reply) => {
     const provider = request.params.provider
     const base = baseUrlOf(request, services.config.baseUrl)

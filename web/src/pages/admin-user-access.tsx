@@ -5,6 +5,7 @@ import { projectsApi } from '../projects-api.js'
 import { WriteForm } from '../read-only.js'
 import { Link, routePath } from '../router.js'
 import { toggled } from './admin-controls.js'
+import { formatDate } from '../format.js'
 
 /**
  * A user's groups (editable: each changed group is saved through the groups API with its new
@@ -69,6 +70,7 @@ export function UserAccess({ userName }: { userName: string }) {
         </WriteForm>
       ) : null}
       <ProjectRoles userName={userName} groups={memberOf(groups.value)} />
+      <SsoIdentities userName={userName} />
     </>
   )
 }
@@ -112,6 +114,46 @@ function ProjectRoles({ userName, groups }: { userName: string; groups: Readonly
                   </th>
                   <td>{r.own.join(', ') || '—'}</td>
                   <td>{r.through.map((t) => `${t.roles.join(', ')} (group ${t.group})`).join('; ') || '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
+  )
+}
+
+/** The single sign-on identities that sign in as the user, with the groups each provider reported last. */
+function SsoIdentities({ userName }: { userName: string }) {
+  const identities = useAsync(() => api.ssoIdentities(userName), [userName])
+  const list = identities.value?.identities
+  return (
+    <>
+      <h2>Single sign-on</h2>
+      {identities.loading && !list ? <Loading /> : null}
+      <ErrorMessage error={identities.error} />
+      {list?.length === 0 ? <p>No single sign-on identity: this user signs in with a password or tokens only.</p> : null}
+      {list && list.length > 0 ? (
+        <div className="table-wrap">
+          <table aria-label={`Single sign-on identities of ${userName}`}>
+            <thead>
+              <tr>
+                <th scope="col">Provider</th>
+                <th scope="col">Subject</th>
+                <th scope="col">Email</th>
+                <th scope="col">Groups at the last sign-in</th>
+                <th scope="col">Last sign-in</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((i) => (
+                <tr key={`${i.provider}/${i.subject}`}>
+                  <th scope="row">{i.provider}</th>
+                  <td className="wrap">{i.subject}</td>
+                  <td className="wrap">{i.email ?? '—'}</td>
+                  <td>{i.groups.join(', ') || '—'}</td>
+                  <td>{formatDate(i.lastLoginAt)}</td>
                 </tr>
               ))}
             </tbody>

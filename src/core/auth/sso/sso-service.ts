@@ -4,6 +4,7 @@ import * as oidc from 'openid-client'
 import type { Logger } from 'pino'
 import type { TroveConfig } from '../../../config/config.js'
 import type { Database } from '../../../metadata/schema.js'
+import type { UiSsoIdentity } from '../../../api/ui.js'
 import { notFound } from '../../errors.js'
 import { assertUserName } from '../user-service.js'
 import { GitHubSsoProvider } from './github-sso-provider.js'
@@ -113,6 +114,22 @@ export class SsoService {
   async groupsOf(userName: string): Promise<string[]> {
     const rows = await this.db.selectFrom('sso_user_groups').select('group_name').distinct().where('user_name', '=', userName).orderBy('group_name').execute()
     return rows.map((r) => r.group_name)
+  }
+
+  /** The identities that sign in as a user, with the groups each provider reported at the last sign-in. */
+  async identitiesOf(userName: string): Promise<UiSsoIdentity[]> {
+    const [identities, groups] = await Promise.all([
+      this.db.selectFrom('sso_identities').selectAll().where('user_name', '=', userName).orderBy('provider').orderBy('subject').execute(),
+      this.db.selectFrom('sso_user_groups').select(['provider', 'group_name']).where('user_name', '=', userName).orderBy('group_name').execute(),
+    ])
+    return identities.map((i) => ({
+      provider: i.provider,
+      subject: i.subject,
+      email: i.email,
+      createdAt: new Date(Number(i.created_at)).toISOString(),
+      lastLoginAt: new Date(Number(i.last_login_at)).toISOString(),
+      groups: groups.filter((g) => g.provider === i.provider).map((g) => g.group_name),
+    }))
   }
 
   private async provision(provider: SsoProvider, identity: SsoIdentity): Promise<SsoUser> {
