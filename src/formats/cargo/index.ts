@@ -3,6 +3,7 @@ import { CargoLayout } from './cargo-layout.js'
 import { CARGO_PREFIX, cargoRoutes } from './routes.js'
 import { cargoScanning } from './scanning.js'
 import { cargoSetMeUp } from './set-me-up.js'
+import { crateVersions } from './lifecycle-versions.js'
 
 /**
  * Cargo registries under `/artifactory/api/cargo/<repo>`: the sparse index (`index/config.json`,
@@ -26,4 +27,5 @@ export const cargoFormat: Format = {
     await app.register(async (scope) => cargoRoutes(scope, services, layout), { prefix: CARGO_PREFIX })
   },
   plainLayout: (services) => new CargoLayout(services),
+  packageVersions: (services) => crateVersions(services),
 }

@@ -6,6 +6,7 @@ import { archives } from './migrations/20261207-composer-archives.js'
 import { composerRoutes } from './routes.js'
 import { composerScanning } from './scanning.js'
 import { composerSetMeUp } from './set-me-up.js'
+import { composerVersions } from './lifecycle-versions.js'
 
 /**
  * Composer (PHP) repositories under `/artifactory/api/composer/<repo>/`: Composer 2's
@@ -31,4 +32,5 @@ export const composerFormat: Format = {
     await app.register(async (scope) => composerRoutes(scope, services, layout), { prefix: COMPOSER_PREFIX })
   },
   plainLayout: (services) => new ComposerLayout(services),
+  packageVersions: (services) => composerVersions(services),
 }

@@ -8,6 +8,7 @@ import { GO_PREFIX, goRoutes } from './routes.js'
 import { goScanning } from './scanning.js'
 import { goSetMeUp } from './set-me-up.js'
 import { SUMDB_SETTINGS, SumdbProxy } from './sumdb.js'
+import { goVersions } from './versions.js'
 
 /** The format's parts over the core services. */
 function parts(services: FormatContext) {
@@ -32,6 +33,7 @@ export const goFormat: Format = {
   scanning: goScanning,
   settings: SUMDB_SETTINGS,
   setMeUp: goSetMeUp,
+  packageVersions: (services) => goVersions(services),
   console: {
     packageNoun: 'module',
     browseHints: ['A module is a folder (its path, upper-case letters written !x), with an @v folder holding each version’s .info, .mod and .zip.'],

@@ -3,6 +3,7 @@ import { helm } from './migrations/007-helm.js'
 import { HelmLayout, REINDEX_JOB } from './helm-layout.js'
 import { HELM_PREFIX, helmRoutes } from './routes.js'
 import { helmSetMeUp } from './set-me-up.js'
+import { helmVersions } from './versions.js'
 
 /**
  * Helm chart repositories (HTTP, as `helm repo add` uses them) under
@@ -16,6 +17,7 @@ export const helmFormat: Format = {
   title: 'Helm',
   setMeUp: helmSetMeUp,
   migrations: { '007-helm': helm },
+  packageVersions: (services) => helmVersions(services),
   console: { packageNoun: 'chart', browseHints: ['Charts are <chart>-<version>.tgz files; index.yaml is generated from them.'] },
   register: async (app, services) => {
     const layout = new HelmLayout(services, app.log)

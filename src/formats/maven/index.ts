@@ -3,6 +3,7 @@ import { mavenScanning } from './scanning.js'
 import { MavenLayout } from './maven-layout.js'
 import { mavenPackageViews } from './package-views.js'
 import { mavenSetMeUp } from './set-me-up.js'
+import { mavenVersions } from './versions.js'
 
 /**
  * Maven repositories (local, remote, virtual) on the core's plain layout
@@ -19,6 +20,7 @@ export const mavenFormat: Format = {
   setMeUp: mavenSetMeUp,
   console: { packageNoun: 'artifact', browseHints: ['In the file tree, folders are <group, one folder per dot>/<artifact>/<version>, beside their maven-metadata.xml.'] },
   packages: () => mavenPackageViews(),
+  packageVersions: (services) => mavenVersions(services),
   register: async () => {},
   plainLayout: (services) => new MavenLayout(services),
 }

@@ -4,6 +4,7 @@ import { GemsLayout } from './gems-layout.js'
 import { GEMS_PREFIX, gemsRoutes } from './routes.js'
 import { gemsScanning } from './scanning.js'
 import { gemsSetMeUp } from './set-me-up.js'
+import { gemVersions } from './versions.js'
 
 /**
  * RubyGems repositories (`gems`, as Artifactory's packageType): the compact index and the legacy
@@ -25,6 +26,7 @@ export const gemsFormat: Format = {
     browseHints: ['Gems are in gems/ (<name>-<version>[-<platform>].gem); quick/Marshal.4.8/ holds the specs gem install reads. The indexes are generated.'],
   },
   plainLayout: (services) => new GemsLayout(services),
+  packageVersions: (services) => gemVersions(services),
   register: async (app, services) => {
     await app.register(async (scope) => gemsRoutes(scope, services), { prefix: GEMS_PREFIX })
   },
