@@ -15,12 +15,12 @@
  * `BENCH_ROUNDS` sets the number of rounds (default 3).
  */
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request, type Agent } from 'undici'
 import type { SuiteContext } from './oci.js'
-import { nginxStandaloneConfig } from '../test/helpers/nginx.js'
-import { ADMIN_AUTH, ServerProcess, childEnv, cpuSeconds, freePort, residentBytes, sampleResident, startTroveProcess, troveCommand } from './processes.js'
+import { startStaticNginx } from './nginx.js'
+import { ADMIN_AUTH, cpuSeconds, residentBytes, sampleResident, startTroveProcess, troveCommand } from './processes.js'
 import { REGISTRY_BINARY, hasCommand, startRegistry } from './registry.js'
 import { median, positiveInteger, range } from './report.js'
 import { GeneratedBody, MiB, call, createAgent, measureDownloads } from './transfers.js'
@@ -70,7 +70,7 @@ export async function blobsSuite({ workDir, track, report }: SuiteContext): Prom
   const body = new GeneratedBody(BLOB_SIZE)
   for (const server of ['registry', 'trove'] as const) await push(agent, bases[server], 'monolithic', body)
   const blobFile = await findFile(troveData, body.hex)
-  const nginx = track(await startStaticNginx(join(workDir, 'nginx'), blobFile))
+  const nginx = track(await startStaticNginx(join(workDir, 'nginx'), 'nginx', `    location = /blob { alias ${blobFile}; default_type application/octet-stream; }`))
   const urls: Record<Peer, string> = {
     nginx: `${nginx.url}/blob`,
     registry: `${registry.url}/v2/${IMAGE}/blobs/sha256:${body.hex}`,
@@ -184,28 +184,6 @@ async function findFile(dir: string, name: string): Promise<string> {
     if (entry.isFile() && entry.name === name) return join(entry.parentPath, entry.name)
   }
   throw new Error(`no file ${name} under ${dir}`)
-}
-
-/** nginx sending one file at /blob, with sendfile, as a static server does at its best. */
-async function startStaticNginx(dir: string, file: string): Promise<ServerProcess> {
-  await mkdir(dir, { recursive: true })
-  const port = await freePort()
-  await writeFile(join(dir, 'index.html'), 'ok')
-  await writeFile(
-    join(dir, 'nginx.conf'),
-    nginxStandaloneConfig(
-      dir,
-      `  sendfile on;
-  tcp_nopush on;
-  server {
-    listen 127.0.0.1:${port};
-    location = / { root ${dir}; try_files /index.html =404; }
-    location = /blob { alias ${file}; default_type application/octet-stream; }
-  }`,
-      { workers: 'auto' },
-    ),
-  )
-  return ServerProcess.start('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], childEnv({}), port, '/', { command: 'nginx', echoStderr: false })
 }
 
 /** CPU seconds of a process and its children (nginx's workers). */

@@ -12,17 +12,15 @@
  * the bench machine (2 cores, shared) two workers can at most double a figure; nginx uses both
  * cores too. Timing never fails the run.
  */
-import { spawn } from 'node:child_process'
+import { startStaticNginx } from './nginx.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Agent } from 'undici'
-import { clientCommand } from '../test/helpers/clients.js'
 import { npmPackage } from '../test/helpers/npm.js'
 import { blobsOfImage, buildImage, OCI_MANIFEST } from '../test/helpers/oci-images.js'
 import { pushBlob, put, requestRate } from './cluster.js'
 import type { SuiteContext } from './oci.js'
-import { ADMIN_AUTH, freePort, startTroveProcess, troveCommand, type ServerProcess } from './processes.js'
+import { ADMIN_AUTH, startTroveProcess, troveCommand, type ServerProcess } from './processes.js'
 import { median, positiveInteger } from './report.js'
 import { MiB, call, createAgent, measureDownloads, upload } from './transfers.js'
 
@@ -66,7 +64,9 @@ export async function workersSuite({ workDir, track, report }: SuiteContext): Pr
     const response = await request(first.base + url, { dispatcher: agent, headers })
     await writeFile(join(staticDir, name), Buffer.from(await response.body.arrayBuffer()))
   }
-  const nginx = await startStaticNginx(workDir, staticDir)
+  const nginx = await startStaticNginx(join(workDir, 'nginx'), 'nginx', `    types { application/json json; }
+    default_type application/octet-stream;
+    root ${staticDir};`)
   try {
     targets.set('nginx', { base: nginx.url, blob: '/blob.bin', manifest: '/manifest.json', packument: '/packument.json' })
     await measure(agent, targets, report)
@@ -128,63 +128,6 @@ async function fill(agent: Agent, base: string): Promise<Paths> {
   return { base, blob: '/artifactory/bench-generic/blob.bin', manifest: `/v2/${IMAGE}/manifests/v1`, packument: `/artifactory/api/npm/bench-npm/${PACKAGE}` }
 }
 
-/** Debian's nginx serving `root` on a free port of 127.0.0.1, one worker per core, sendfile on. */
-async function startStaticNginx(workDir: string, root: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = join(workDir, 'nginx')
-  await mkdir(dir, { recursive: true })
-  const port = await freePort()
-  const temp = (name: string) => join(dir, name)
-  await writeFile(
-    temp('nginx.conf'),
-    `${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes auto;
-daemon off;
-pid ${temp('nginx.pid')};
-error_log ${temp('error.log')} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path ${temp('client_body')};
-  proxy_temp_path ${temp('proxy')};
-  fastcgi_temp_path ${temp('fastcgi')};
-  uwsgi_temp_path ${temp('uwsgi')};
-  scgi_temp_path ${temp('scgi')};
-  types { application/json json; }
-  default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-  }
-}
-`,
-  )
-  const child = spawn(clientCommand('nginx'), ['-p', dir, '-c', temp('nginx.conf'), '-e', temp('error.log')], { stdio: ['ignore', 'ignore', 'pipe'] })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error('nginx exited during start')
-    try {
-      const response = await fetch(`${url}/manifest.json`)
-      await response.arrayBuffer()
-      if (response.status === 200) break
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error('nginx did not listen within 15 s')
-    await sleep(100)
-  }
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
-}
 
 function fmt(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1)

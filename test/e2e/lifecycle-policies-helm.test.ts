@@ -15,17 +15,12 @@ import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, curl, expectRestError, sha256Of } from './generic-support.js'
+import { dryThenRun as dryAndRealRun } from './cleanup-support.js'
 
 const hasCurl = await requireClients('the Helm cleanup policy tests (curl)', ['curl'])
 const backends = await metadataBackends()
 const POLICIES = '/artifactory/api/cleanup/packages/policies'
 
-interface RunBody {
-  runId: string
-  status: string
-  bytes: number
-  items: { package: string; version: string; paths: string[] }[]
-}
 type Index = { entries: Record<string, { version: string; digest: string; urls: string[] }[]> }
 
 for (const backend of backends) {
@@ -44,22 +39,7 @@ for (const backend of backends) {
         await writeFile(join(work, file), bytes)
         return curl(['-u', `admin:${ADMIN_PASSWORD}`, '-T', join(work, file), `${helmUrl()}${file}`], join(work, 'deploy.json'))
       }
-      /** Dry run, then the real run: the same versions, the same bytes; returns them. */
-      const dryThenRun = async (policy: string): Promise<string[]> => {
-        const dry = (await admin.post(`${POLICIES}/${policy}/run?dryRun=true`)).json() as RunBody
-        const started = await admin.post(`${POLICIES}/${policy}/run`)
-        expect(started.status, started.text).toBe(201)
-        let run: RunBody | undefined
-        for (let i = 0; i < 600 && (run?.status ?? 'queued') !== 'succeeded'; i++) {
-          run = (await admin.get(`/artifactory/api/cleanup/runs/${(started.json() as RunBody).runId}`)).json() as RunBody
-          expect(run.status).not.toBe('failed')
-          if (run.status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 100))
-        }
-        const names = (r: RunBody) => r.items.map((i) => `${i.package}@${i.version}:${[...i.paths].sort().join(',')}`).sort()
-        expect(names(run!)).toEqual(names(dry))
-        expect(run!.bytes).toBe(dry.bytes)
-        return names(run!)
-      }
+      const dryThenRun = async (policy: string) => (await dryAndRealRun(admin, policy)).items
 
       beforeAll(async () => {
         work = await mkdtemp(join(tmpdir(), 'trove-helm-cleanup-'))

@@ -16,6 +16,7 @@ import { requireClients } from '../helpers/clients.js'
 import { metadataBackends } from '../helpers/postgres.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, expectRestError, grant } from './generic-support.js'
+import { dryThenRun as dryAndRealRun } from './cleanup-support.js'
 
 const hasMvn = (await requireClients('the Maven cleanup policy tests', ['mvn'])) && (await requireClients('mvn dependency:get', [DEBIAN_BEANUTILS]))
 const backends = await metadataBackends()
@@ -25,12 +26,6 @@ const hex = (algorithm: string, content: string) => createHash(algorithm).update
 const pom = (version: string) =>
   `<project><modelVersion>4.0.0</modelVersion><groupId>com.acme</groupId><artifactId>lib</artifactId><version>${version}</version><packaging>jar</packaging></project>\n`
 
-interface RunBody {
-  runId: string
-  status: string
-  bytes: number
-  items: { package: string; version: string; paths: string[] }[]
-}
 
 for (const backend of backends) {
   if (hasMvn) {
@@ -54,22 +49,7 @@ for (const backend of backends) {
         await deployFile(`com/acme/lib/${version}/lib-${fileVersion}.pom`, pom(version))
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
-      /** Dry run, then the real run: the same versions, the same bytes; returns them. */
-      const dryThenRun = async (policy: string): Promise<string[]> => {
-        const dry = (await admin.post(`${POLICIES}/${policy}/run?dryRun=true`)).json() as RunBody
-        const started = await admin.post(`${POLICIES}/${policy}/run`)
-        expect(started.status, started.text).toBe(201)
-        let run: RunBody | undefined
-        for (let i = 0; i < 600 && (run?.status ?? 'queued') !== 'succeeded'; i++) {
-          run = (await admin.get(`/artifactory/api/cleanup/runs/${(started.json() as RunBody).runId}`)).json() as RunBody
-          expect(run.status).not.toBe('failed')
-          if (run.status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 100))
-        }
-        const names = (r: RunBody) => r.items.map((i) => `${i.package}@${i.version}:${[...i.paths].sort().join(',')}`).sort()
-        expect(names(run!)).toEqual(names(dry))
-        expect(run!.bytes).toBe(dry.bytes)
-        return run!.items.map((i) => `${i.package}@${i.version}`).sort()
-      }
+      const dryThenRun = async (policy: string) => (await dryAndRealRun(admin, policy)).versions
       const dependencyGet = async (version: string, name: string) => {
         const settings = join(work, `${name}.settings.xml`)
         await writeSettings(settings, { localRepository: join(work, `${name}-m2`), mirrorUrl: `${server.url}/artifactory/mvn-virtual`, servers: [developer] })

@@ -10,6 +10,7 @@ import { metadataBackends } from '../helpers/postgres.js'
 import { GemHome } from '../helpers/rubygems.js'
 import { basicAuth, startTestServer, type TestServer } from '../helpers/server.js'
 import { Client, createUser, grant } from './generic-support.js'
+import { dryThenRun as dryAndRealRun } from './cleanup-support.js'
 
 const hasGem = await requireClients('the RubyGems cleanup policy tests', ['gem'])
 const backends = await metadataBackends()
@@ -17,12 +18,6 @@ const POLICIES = '/artifactory/api/cleanup/packages/policies'
 const API = '/artifactory/api/gems'
 const PASSWORD = 'dev-password-1'
 
-interface RunBody {
-  runId: string
-  status: string
-  bytes: number
-  items: { package: string; version: string; paths: string[] }[]
-}
 
 for (const backend of backends) {
   if (hasGem) {
@@ -32,22 +27,7 @@ for (const backend of backends) {
       let home: GemHome
       const key = () => ({ GEM_HOST_API_KEY: basicAuth('dev', PASSWORD) })
       const source = () => `${server.url.replace('http://', `http://dev:${PASSWORD}@`)}${API}/gemlocal/`
-      /** Dry run, then the real run: the same versions, the same bytes; returns them. */
-      const dryThenRun = async (policy: string): Promise<string[]> => {
-        const dry = (await admin.post(`${POLICIES}/${policy}/run?dryRun=true`)).json() as RunBody
-        const started = await admin.post(`${POLICIES}/${policy}/run`)
-        expect(started.status, started.text).toBe(201)
-        let run: RunBody | undefined
-        for (let i = 0; i < 600 && (run?.status ?? 'queued') !== 'succeeded'; i++) {
-          run = (await admin.get(`/artifactory/api/cleanup/runs/${(started.json() as RunBody).runId}`)).json() as RunBody
-          expect(run.status).not.toBe('failed')
-          if (run.status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 100))
-        }
-        const names = (r: RunBody) => r.items.map((i) => `${i.package}@${i.version}:${[...i.paths].sort().join(',')}`).sort()
-        expect(names(run!)).toEqual(names(dry))
-        expect(run!.bytes).toBe(dry.bytes)
-        return names(run!)
-      }
+      const dryThenRun = async (policy: string) => (await dryAndRealRun(admin, policy)).items
 
       beforeAll(async () => {
         server = await startTestServer({ backend })
