@@ -138,7 +138,8 @@ describe.each(backends)('npm registry API (%s)', (backend) => {
     it('answers 304 to a client that has the current document, and a new ETag once it changes', async () => {
       const first = await call('GET', `${REGISTRY}/plain`)
       const etag = first.headers.get('etag')!
-      expect(etag).toMatch(/^"[0-9a-f]{40}"$/)
+      // A strong ETag (the document cache names each form by a hash of its bytes).
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{16,}"$/)
       expect((await call('GET', `${REGISTRY}/plain`, { headers: { 'if-none-match': etag } })).status).toBe(304)
       const abbreviated = await call('GET', `${REGISTRY}/plain`, { headers: { accept: 'application/vnd.npm.install-v1+json' } })
       expect(abbreviated.headers.get('etag')).not.toBe(etag)
