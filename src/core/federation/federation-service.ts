@@ -68,7 +68,9 @@ export class FederationService {
 
   /** Starts delivering: every `intervalMs`, and at once after each change. */
   start(): void {
-    this.timer = setInterval(() => void this.passAll(), this.deps.settings.intervalMs)
+    // A pass that fails (the database unreachable for a while) is logged and tried at the next tick;
+    // left unhandled, its rejection would end the process.
+    this.timer = setInterval(() => void this.passAll().catch((err: unknown) => this.deps.logger.warn({ err }, 'federation pass failed')), this.deps.settings.intervalMs)
     this.timer.unref()
   }
 
