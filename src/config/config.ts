@@ -7,6 +7,7 @@ import type { StorageLocation } from '../storage/open-storage-driver.js'
 import { sectionOf, type ConfigSection, type EnvVariable } from './sections.js'
 import { GitHubProviderSchema, OidcProviderSchema } from './sso-providers.js'
 import { cachesSection, clusterSection, federationSection } from './cluster-sections.js'
+import { trashcanSection, upkeepSection } from './lifecycle-sections.js'
 
 export { configSection, sectionOf, type ConfigSection, type EnvVariable } from './sections.js'
 export type { GitHubProviderConfig, OidcProviderConfig, SsoProviderConfig } from './sso-providers.js'
@@ -116,25 +117,8 @@ const ConfigSchema = z
       })
       .strict()
       .default({ graceSecs: 3600, intervalSecs: 4 * 3600 }),
-    /** The trash can (Artifactory's `trashcanConfig`): files deleted from local repositories are kept this long (docs/lifecycle.md). */
-    trashcan: z
-      .object({
-        enabled: z.boolean().default(true),
-        /** Days a deleted file stays restorable; garbage collection empties what is older. */
-        retentionPeriodDays: z.number().nonnegative().default(14),
-      })
-      .strict()
-      .default({ enabled: true, retentionPeriodDays: 14 }),
-    /** Scheduled storage upkeep (docs/lifecycle.md): remote cache eviction and the daily usage snapshot. */
-    upkeep: z
-      .object({
-        /** How often remote repositories' unused cached files are looked for (`unusedArtifactsCleanupPeriodHours`); 0: never. */
-        cacheEvictionIntervalSecs: seconds.default(3600),
-        /** How often usage is snapshotted (one row per repository and day); 0: never. */
-        usageSnapshotIntervalSecs: seconds.default(6 * 3600),
-      })
-      .strict()
-      .default({ cacheEvictionIntervalSecs: 3600, usageSnapshotIntervalSecs: 6 * 3600 }),
+    trashcan: trashcanSection,
+    upkeep: upkeepSection,
     http: z
       .object({
         /** Time allowed to receive a request's headers (slow-loris guard). */

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
@@ -7,6 +6,8 @@ import pg from 'pg'
 import { DurableSqliteDialect, FileFlusher } from './durable-sqlite.js'
 import { migrationProvider, type Migrations } from './migrations/index.js'
 import type { Database } from './schema.js'
+
+export { reFetchable } from './durable-sqlite.js'
 
 export type MetadataEngine = 'sqlite' | 'postgres'
 
@@ -96,37 +97,6 @@ async function listen(url: string, channel: string, onMessage: (payload: string)
 
 const STATEMENT_CACHE_LIMIT = 500
 
-const reFetchableContext = new AsyncLocalStorage<true>()
-
-/**
- * Runs `write` with relaxed durability for the transactions it begins: what they commit can be
- * fetched again (a remote repository's cache entry), so on SQLite their commits skip the WAL's
- * fsync (synchronous NORMAL): still atomic and consistent, made durable by the next ordinary
- * commit (which syncs the whole WAL: a group commit) or checkpoint, and lost at worst to a power
- * cut, when the file is fetched again. Deploys never run here and keep a sync at every commit.
- * PostgreSQL is unchanged.
- */
-export function reFetchable<T>(write: () => Promise<T>): Promise<T> {
-  return reFetchableContext.run(true, write)
-}
-
-/** `statement` whose run puts `synchronous = FULL` back afterwards, whatever its outcome. */
-function restoringSync(sqlite: SqliteDatabase.Database, statement: SqliteDatabase.Statement): SqliteDatabase.Statement {
-  return new Proxy(statement, {
-    get(target, property) {
-      const value = Reflect.get(target, property) as unknown
-      if (typeof value !== 'function') return value
-      return (...args: unknown[]) => {
-        try {
-          return (value as (...a: unknown[]) => unknown).apply(target, args)
-        } finally {
-          sqlite.pragma('synchronous = FULL')
-        }
-      }
-    },
-  })
-}
-
 /**
  * Kysely prepares every query anew; with better-sqlite3 preparing is a large share of a small
  * query's cost. Kysely's queries are parameterised, so the same SQL text recurs and its prepared
@@ -153,11 +123,6 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabase.Dat
           // then writes fails at once (SQLITE_BUSY, no busy timeout) when another process (a
           // worker) committed in between. Within one process Kysely runs one transaction at a time.
           const text = given === 'begin' ? 'begin immediate' : given
-          // Kysely holds the one connection from begin to commit: nothing else runs in between.
-          if (reFetchableContext.getStore() === true) {
-            if (text === 'begin immediate') target.pragma('synchronous = NORMAL')
-            else if (text === 'commit' || text === 'rollback') return restoringSync(target, cached(text))
-          }
           return cached(text)
         }
       }

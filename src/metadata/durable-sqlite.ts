@@ -15,8 +15,23 @@
  * a change that was seen but never acknowledged (a process crash loses nothing: the kernel has the
  * written log).
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely'
+
+const reFetchableContext = new AsyncLocalStorage<true>()
+
+/**
+ * Runs `write` with relaxed durability for the uses of the connection it makes: what they commit
+ * can be fetched again (a remote repository's cache entry), so on SQLite they return without
+ * waiting for a flush of the log: still atomic and consistent, made durable by the next ordinary
+ * commit's flush (it flushes the whole log: a group commit) or a checkpoint, and lost at worst to a
+ * power cut, when the file is fetched again. Deploys never run here and keep their flush.
+ * PostgreSQL is unchanged.
+ */
+export function reFetchable<T>(write: () => Promise<T>): Promise<T> {
+  return reFetchableContext.run(true, write)
+}
 
 /** Flushes one file, coalescing concurrent requests: a request is served by a flush that starts after it. */
 export class FileFlusher {
@@ -120,7 +135,7 @@ class DurableDriver implements Driver {
     const { wrote } = connection as WriteTrackingConnection
     // The connection goes first, so that other commits proceed (and share the flush) meanwhile.
     await this.inner.releaseConnection((connection as WriteTrackingConnection).inner)
-    if (wrote) await this.wal.flush()
+    if (wrote && reFetchableContext.getStore() !== true) await this.wal.flush()
   }
 
   async destroy(): Promise<void> {
