@@ -55,7 +55,11 @@ export class MixedLoad {
     let failure = ''
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const result = await download(this.base, file.path)
+        // The retry goes on a connection of its own: an nginx reload closes the balancer's idle
+        // client connections, and the pool may hold several of them (a retry on another stale one
+        // fails between the client and the balancer, whatever the nodes do). A fresh connection
+        // that fails is a failure of the cluster.
+        const result = attempt === 0 ? await download(this.base, file.path) : await this.freshDownload(file.path)
         if (result.status === 200) {
           this.reads++
           if (result.sha256 !== file.sha256) this.corrupt.push(file.path)
@@ -67,6 +71,17 @@ export class MixedLoad {
       }
     }
     this.failedReads.push(failure)
+  }
+
+  private async freshDownload(path: string): Promise<{ status: number; sha256: string }> {
+    const connection = new Agent({ pipelining: 0 })
+    try {
+      const response = await request(`${this.base}/artifactory/${path}`, { headers: { authorization: CLUSTER_ADMIN_AUTH }, dispatcher: connection })
+      const body = Buffer.from(await response.body.arrayBuffer())
+      return { status: response.statusCode, sha256: sha256(body) }
+    } finally {
+      await connection.close()
+    }
   }
 
   private async upload(client: number): Promise<void> {
